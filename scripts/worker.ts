@@ -1,0 +1,28 @@
+// `npm run worker`: the pg-boss workers alone (run the web with RUN_WORKER=false to scale them apart).
+// With DATABASE_URL unset it uses (or starts) the same embedded Postgres as `npm run dev`.
+import { closeDb } from '@/db/client';
+import { startWorker, stopWorker } from '@/server/jobs/worker';
+import { bootDatabase, exitWithStartupError, log } from './lib/boot';
+
+const say = log('worker');
+
+async function main() {
+  process.env.SCANPAY_PROCESS_NAME ??= 'scanpay-worker';
+  const booted = await bootDatabase({ seed: false, scope: 'worker' }).catch(exitWithStartupError);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping: no new jobs; waiting for running ones');
+    await stopWorker();
+    await closeDb();
+    if (booted.postgres?.owned) await booted.postgres.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+  await startWorker().catch(exitWithStartupError);
+  say('ready');
+}
+
+void main();

@@ -1,0 +1,148 @@
+// One validated configuration object for web, worker and scripts (DESIGN §5). A bad or missing setting
+// stops start-up with one message that names it. Secrets are read here and never logged.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  DATA_DIR: z.string().default('.data'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  /** Address the web server binds to; put a TLS reverse proxy in front for WeChat to reach it. */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** Port of the embedded Postgres (only used while DATABASE_URL is unset). */
+  PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+  APP_URL: z.url().optional(),
+  RUN_WORKER: bool.default(true),
+  MERCHANT_NAME: z.string().min(1).default('Scanpay Demo Store'),
+  ORDER_EXPIRE_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60).default(15),
+
+  WECHATPAY_MODE: z.enum(['simulator', 'live']).optional(),
+  WECHATPAY_MCHID: z.string().regex(/^\d{6,32}$/, 'must be your numeric merchant id').optional(),
+  WECHATPAY_APPID: z.string().min(1).optional(),
+  WECHATPAY_MERCHANT_SERIAL: z.string().regex(/^[0-9A-Fa-f]{8,64}$/, 'must be the hex serial of your merchant API certificate').optional(),
+  WECHATPAY_MERCHANT_PRIVATE_KEY: z.string().optional(),
+  WECHATPAY_MERCHANT_PRIVATE_KEY_FILE: z.string().optional(),
+  WECHATPAY_APIV3_KEY: z.string().optional(),
+  WECHATPAY_PUBLIC_KEY: z.string().optional(),
+  WECHATPAY_PUBLIC_KEY_FILE: z.string().optional(),
+  WECHATPAY_PUBLIC_KEY_ID: z.string().regex(/^PUB_KEY_ID_\d+$/, 'must look like PUB_KEY_ID_0114...').optional(),
+  WECHATPAY_PLATFORM_CERTIFICATE: z.string().optional(),
+  WECHATPAY_PLATFORM_CERTIFICATE_FILE: z.string().optional(),
+  WECHATPAY_BASE_URL: z.url().optional(),
+  WECHATPAY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+
+  SIM_PORT: z.coerce.number().int().min(1).max(65535).default(3100),
+  SIM_TIME_SCALE: z.coerce.number().positive().max(1000).default(1),
+  SIM_CREDENTIALS_FILE: z.string().optional(),
+});
+
+export type RawEnv = z.infer<typeof EnvSchema>;
+
+export interface WechatPayLiveCredentials {
+  mchid: string;
+  appid: string;
+  merchantSerial: string;
+  merchantPrivateKeyPem: string;
+  apiv3Key: string;
+  /** Trusted WeChat keys by serial: the public key by its PUB_KEY_ID_, platform certificates by serial. */
+  publicKey?: { id: string; pem: string };
+  platformCertificatePems: string[];
+}
+
+export interface AppEnv extends RawEnv {
+  wechatpayMode: 'simulator' | 'live';
+  appUrl: string;
+  notifyUrl: string;
+  wechatpayBaseUrl: string;
+  simulatorUrl: string;
+  simCredentialsFile: string;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function formatIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`).join('; ');
+}
+
+let cached: AppEnv | undefined;
+
+/** Parses process.env once. Throws ConfigError naming the bad setting. */
+export function loadEnv(source: NodeJS.ProcessEnv = process.env): AppEnv {
+  if (cached && source === process.env) return cached;
+  // Treat empty strings as unset: `FOO= npm run dev` should mean "use the default".
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) throw new ConfigError(`Invalid configuration: ${formatIssues(parsed.error)}`);
+  const raw = parsed.data;
+  const hasMerchantCredentials = Boolean(raw.WECHATPAY_MCHID || raw.WECHATPAY_MERCHANT_SERIAL || raw.WECHATPAY_APIV3_KEY);
+  const wechatpayMode = raw.WECHATPAY_MODE ?? (hasMerchantCredentials ? 'live' : 'simulator');
+  const appUrl = (raw.APP_URL ?? `http://127.0.0.1:${raw.PORT}`).replace(/\/$/, '');
+  const simulatorUrl = `http://127.0.0.1:${raw.SIM_PORT}`;
+  const env: AppEnv = {
+    ...raw,
+    wechatpayMode,
+    appUrl,
+    notifyUrl: `${appUrl}/api/wechatpay/notify`,
+    simulatorUrl,
+    wechatpayBaseUrl: (raw.WECHATPAY_BASE_URL ?? (wechatpayMode === 'simulator' ? simulatorUrl : 'https://api.mch.weixin.qq.com')).replace(/\/$/, ''),
+    simCredentialsFile: path.resolve(raw.SIM_CREDENTIALS_FILE ?? path.join(raw.DATA_DIR, 'simulator', 'credentials.json')),
+  };
+  if (wechatpayMode === 'live') liveCredentials(env); // fail fast on a missing credential
+  if (source === process.env) cached = env;
+  return env;
+}
+
+function inlineOrFile(env: RawEnv, name: keyof RawEnv & string): string | undefined {
+  const inline = env[name] as string | undefined;
+  const file = env[`${name}_FILE` as keyof RawEnv] as string | undefined;
+  if (inline) return inline.replace(/\\n/g, '\n');
+  if (file) {
+    if (!existsSync(file)) throw new ConfigError(`${name}_FILE points to ${file}, which does not exist`);
+    return readFileSync(file, 'utf8');
+  }
+  return undefined;
+}
+
+/** Merchant credentials for live mode, with a clear error for each missing piece. */
+export function liveCredentials(env: AppEnv): WechatPayLiveCredentials {
+  const need = (name: string, value: string | undefined): string => {
+    if (!value) throw new ConfigError(`${name} is required when WECHATPAY_MODE=live`);
+    return value;
+  };
+  const apiv3Key = need('WECHATPAY_APIV3_KEY', env.WECHATPAY_APIV3_KEY);
+  if (Buffer.byteLength(apiv3Key) !== 32) throw new ConfigError('WECHATPAY_APIV3_KEY must be exactly 32 characters');
+  const publicKeyPem = inlineOrFile(env, 'WECHATPAY_PUBLIC_KEY');
+  const certPem = inlineOrFile(env, 'WECHATPAY_PLATFORM_CERTIFICATE');
+  if (publicKeyPem && !env.WECHATPAY_PUBLIC_KEY_ID) throw new ConfigError('WECHATPAY_PUBLIC_KEY_ID is required with WECHATPAY_PUBLIC_KEY');
+  if (!publicKeyPem && !certPem) {
+    throw new ConfigError('Set WECHATPAY_PUBLIC_KEY (+ WECHATPAY_PUBLIC_KEY_ID) and/or WECHATPAY_PLATFORM_CERTIFICATE to verify WeChat Pay signatures');
+  }
+  return {
+    mchid: need('WECHATPAY_MCHID', env.WECHATPAY_MCHID),
+    appid: need('WECHATPAY_APPID', env.WECHATPAY_APPID),
+    merchantSerial: need('WECHATPAY_MERCHANT_SERIAL', env.WECHATPAY_MERCHANT_SERIAL).toUpperCase(),
+    merchantPrivateKeyPem: need('WECHATPAY_MERCHANT_PRIVATE_KEY', inlineOrFile(env, 'WECHATPAY_MERCHANT_PRIVATE_KEY')),
+    apiv3Key,
+    publicKey: publicKeyPem ? { id: env.WECHATPAY_PUBLIC_KEY_ID!, pem: publicKeyPem } : undefined,
+    platformCertificatePems: certPem ? [certPem] : [],
+  };
+}
+
+/** Forget the cached config (tests that change process.env). */
+export function resetEnvCache(): void {
+  cached = undefined;
+}

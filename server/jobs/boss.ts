@@ -1,0 +1,94 @@
+// The pg-boss instance of this process: started lazily, queues created once, sequentially, at start-up.
+// Web processes use it to enqueue inside their own transactions; worker processes also fetch from it.
+import { PgBoss, type Db as IDatabase } from 'pg-boss';
+import type postgres from 'postgres';
+import { rawTransaction, type Tx } from '@/db/client';
+import { allQueueDefinitions, payloads, type Payload, type QueueName } from './catalogue';
+
+interface BossHolder {
+  boss?: PgBoss;
+  starting?: Promise<PgBoss>;
+}
+const holder = globalThis as unknown as { __scanpayBoss?: BossHolder };
+const state: BossHolder = (holder.__scanpayBoss ??= {});
+
+export interface BossOptions {
+  /** Workers run maintenance and scheduling; a web-only process need not. */
+  supervise: boolean;
+}
+
+async function createBoss(url: string, opts: BossOptions): Promise<PgBoss> {
+  const boss = new PgBoss({
+    connectionString: url,
+    // pg-boss keeps its own pool beside postgres.js: sized deliberately (see docs/operations).
+    max: Number(process.env.PGBOSS_POOL_MAX ?? 6),
+    application_name: `${process.env.SCANPAY_PROCESS_NAME ?? 'scanpay'}-pgboss`,
+    // Wake workers by LISTEN/NOTIFY within milliseconds of a commit instead of a polling interval.
+    useListenNotify: true,
+    supervise: opts.supervise,
+    schedule: opts.supervise,
+  });
+  boss.on('error', (err) => console.error('[pg-boss]', err instanceof Error ? err.message : err));
+  await boss.start();
+  for (const queue of allQueueDefinitions()) {
+    // Sequential on purpose: concurrent createQueue calls race on pg-boss's own tables.
+    const { name, ...options } = queue;
+    if (await boss.getQueue(name)) await boss.updateQueue(name, options);
+    else await boss.createQueue(name, options);
+  }
+  return boss;
+}
+
+/** Starts pg-boss on first call (DATABASE_URL) and returns the shared instance. */
+export function getBoss(opts: BossOptions = { supervise: false }): Promise<PgBoss> {
+  if (state.boss) return Promise.resolve(state.boss);
+  if (!state.starting) {
+    const url = process.env.DATABASE_URL;
+    if (!url) return Promise.reject(new Error('DATABASE_URL is not set'));
+    state.starting = createBoss(url, opts).then(
+      (boss) => {
+        state.boss = boss;
+        return boss;
+      },
+      (err) => {
+        state.starting = undefined;
+        throw err;
+      },
+    );
+  }
+  return state.starting;
+}
+
+export async function stopBoss(timeoutMs = 10_000): Promise<void> {
+  const boss = state.boss ?? (await state.starting?.catch(() => undefined));
+  state.boss = undefined;
+  state.starting = undefined;
+  if (boss) await boss.stop({ graceful: true, timeout: timeoutMs, close: true });
+}
+
+/**
+ * pg-boss's SQL run on the caller's postgres.js transaction, as a prepared statement: the job row
+ * commits or rolls back with the business write, and preparing it makes the enqueue markedly cheaper.
+ */
+export function transactionAdapter(tx: Tx): IDatabase {
+  const sql: postgres.TransactionSql = rawTransaction(tx);
+  return {
+    async executeSql(text: string, values: unknown[] = []) {
+      const rows = await sql.unsafe(text, values as postgres.ParameterOrJSON<never>[], { prepare: true });
+      return { rows: [...rows] };
+    },
+  };
+}
+
+export interface EnqueueOptions {
+  /** Derived from the cause (see causeId) so a repeated enqueue is a no-op. */
+  id: string;
+  startAfter?: Date | number;
+}
+
+/** Enqueues a validated payload inside `tx`. Returns the job id, or null if that id already existed. */
+export async function enqueue<Q extends QueueName>(tx: Tx, queue: Q, data: Payload<Q>, options: EnqueueOptions): Promise<string | null> {
+  const payload = payloads[queue].parse(data);
+  const boss = await getBoss();
+  return boss.send(queue, payload as object, { id: options.id, startAfter: options.startAfter, db: transactionAdapter(tx) });
+}

@@ -1,0 +1,82 @@
+// The configured WeChat Pay gateway of this process: API client, signature verifier and APIv3 key.
+// Simulator mode trusts both of the simulator's keys (platform certificate and WeChat Pay public key),
+// exactly as a merchant in the middle of WeChat's public-key migration would.
+import { existsSync, readFileSync } from 'node:fs';
+import { certificateSerial, loadPrivateKey, loadPublicKey } from '@/server/wechatpay/crypto';
+import { WechatPayClient } from '@/server/wechatpay/client';
+import { WechatPayVerifier } from '@/server/wechatpay/verifier';
+import { ConfigError, liveCredentials, loadEnv, type AppEnv } from '@/server/env';
+
+export interface Gateway {
+  mode: 'simulator' | 'live';
+  mchid: string;
+  appid: string;
+  apiv3Key: string;
+  verifier: WechatPayVerifier;
+  client: WechatPayClient;
+}
+
+/** The shape the simulator writes to SIM_CREDENTIALS_FILE (and serves at GET /_sim/credentials). */
+interface SimulatorCredentialsFile {
+  mchid: string;
+  appid: string;
+  apiv3Key: string;
+  merchant: { serial: string; privateKeyPem: string; certificatePem: string };
+  platformCertificate: { serial: string; certificatePem: string };
+  wechatpayPublicKey: { id: string; publicKeyPem: string };
+}
+
+function readSimulatorCredentials(env: AppEnv): SimulatorCredentialsFile {
+  if (!existsSync(env.simCredentialsFile)) {
+    throw new ConfigError(
+      `Simulator credentials not found at ${env.simCredentialsFile}. Start the app with \`npm run dev\` (it creates them), ` +
+        'or set WECHATPAY_MODE=live with your merchant credentials.',
+    );
+  }
+  return JSON.parse(readFileSync(env.simCredentialsFile, 'utf8')) as SimulatorCredentialsFile;
+}
+
+export function buildGateway(env: AppEnv = loadEnv()): Gateway {
+  const verifier = new WechatPayVerifier();
+  let mchid: string, appid: string, apiv3Key: string, merchantSerial: string, merchantPrivateKeyPem: string;
+  let acceptSerial: string | undefined;
+  if (env.wechatpayMode === 'simulator') {
+    const c = readSimulatorCredentials(env);
+    ({ mchid, appid, apiv3Key } = c);
+    merchantSerial = c.merchant.serial;
+    merchantPrivateKeyPem = c.merchant.privateKeyPem;
+    verifier.trust(c.platformCertificate.serial, loadPublicKey(c.platformCertificate.certificatePem));
+    verifier.trust(c.wechatpayPublicKey.id, loadPublicKey(c.wechatpayPublicKey.publicKeyPem));
+    acceptSerial = c.wechatpayPublicKey.id;
+  } else {
+    const c = liveCredentials(env);
+    ({ mchid, appid, apiv3Key, merchantSerial, merchantPrivateKeyPem } = c);
+    for (const pem of c.platformCertificatePems) verifier.trust(certificateSerial(pem), loadPublicKey(pem));
+    if (c.publicKey) {
+      verifier.trust(c.publicKey.id, loadPublicKey(c.publicKey.pem));
+      acceptSerial = c.publicKey.id;
+    }
+  }
+  const client = new WechatPayClient({
+    mchid,
+    appid,
+    merchantSerial,
+    merchantPrivateKey: loadPrivateKey(merchantPrivateKeyPem),
+    verifier,
+    baseUrl: env.wechatpayBaseUrl,
+    timeoutMs: env.WECHATPAY_TIMEOUT_MS,
+    acceptSerial,
+  });
+  return { mode: env.wechatpayMode, mchid, appid, apiv3Key, verifier, client };
+}
+
+const holder = globalThis as unknown as { __scanpayGateway?: Gateway };
+
+/** The process-wide gateway, built on first use (keys parsed once into KeyObjects). */
+export function getGateway(): Gateway {
+  return (holder.__scanpayGateway ??= buildGateway());
+}
+
+export function resetGateway(): void {
+  holder.__scanpayGateway = undefined;
+}

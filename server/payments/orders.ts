@@ -1,0 +1,195 @@
+// Creating an order and its first payment attempt, and asking WeChat for the QR code (DESIGN §2.1).
+// The order and attempt commit first; the prepay call happens after, outside any transaction, and is
+// retried with the very same out_trade_no and parameters.
+import { randomBytes } from 'node:crypto';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Db, DbOrTx } from '@/db/client';
+import { orderEvents, orderItems, orders, paymentAttempts, products } from '@/db/schema';
+import { AppError } from '@/server/errors';
+import { formatRfc3339Shanghai } from '@/server/wechatpay/time';
+import { WechatPayError } from '@/server/wechatpay/errors';
+import type { Gateway } from './gateway';
+
+export const CheckoutItems = z
+  .array(z.object({ productId: z.string().min(1).max(64), quantity: z.number().int().min(1).max(99) }))
+  .min(1, 'the cart is empty')
+  .max(20, 'at most 20 different products per order');
+export type CheckoutItems = z.infer<typeof CheckoutItems>;
+
+/** 32 random bytes, base64url: the shopper's only way to reach an order. */
+export function newOrderToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+const SHANGHAI_OFFSET_MS = 8 * 3600 * 1000;
+const ALNUM = '0123456789ABCDEFGHJKLMNPQRSTUVWXYZ';
+
+/** `SP` + yyyyMMddHHmmss (Asia/Shanghai) + 12 random characters = 28 chars, within WeChat's 6–32 [A-Za-z0-9_-|*]. */
+export function newOutTradeNo(now: Date = new Date()): string {
+  const stamp = new Date(now.getTime() + SHANGHAI_OFFSET_MS).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  const bytes = randomBytes(12);
+  let suffix = '';
+  for (const b of bytes) suffix += ALNUM[b % ALNUM.length];
+  return `SP${stamp}${suffix}`;
+}
+
+/** WeChat accepts only 1–3 byte UTF-8 and at most 127 characters in `description`. */
+export function wechatDescription(text: string): string {
+  const bmpOnly = [...text].filter((ch) => ch.codePointAt(0)! <= 0xffff).join('');
+  const chars = [...bmpOnly];
+  return chars.length <= 127 ? bmpOnly : `${chars.slice(0, 126).join('')}…`;
+}
+
+export interface CreatedOrder {
+  orderId: string;
+  token: string;
+  attemptId: string;
+  outTradeNo: string;
+  amountFen: number;
+}
+
+/** Writes the order, its items, its first attempt and the first timeline event in one transaction. */
+export async function createOrder(
+  db: Db,
+  input: { items: CheckoutItems; clientIp?: string | null; expireMinutes: number; now?: Date },
+): Promise<CreatedOrder> {
+  const items = CheckoutItems.parse(input.items);
+  const now = input.now ?? new Date();
+  // Merge repeated lines of the same product: the server, not the client, decides the totals.
+  const quantities = new Map<string, number>();
+  for (const item of items) quantities.set(item.productId, (quantities.get(item.productId) ?? 0) + item.quantity);
+
+  const rows = await db
+    .select()
+    .from(products)
+    .where(and(inArray(products.id, [...quantities.keys()]), eq(products.active, true)));
+  const byId = new Map(rows.map((p) => [p.id, p]));
+  const missing = [...quantities.keys()].filter((id) => !byId.has(id));
+  if (missing.length) throw new AppError('BAD_REQUEST', `Unknown or unavailable product: ${missing.join(', ')}`);
+
+  const lines = [...quantities].map(([id, quantity]) => {
+    const p = byId.get(id)!;
+    return { productId: id, name: p.name, unitPriceFen: p.priceFen, quantity };
+  });
+  const amountFen = lines.reduce((sum, l) => sum + l.unitPriceFen * l.quantity, 0);
+  if (!Number.isSafeInteger(amountFen) || amountFen <= 0 || amountFen > 10_000_000_00) {
+    throw new AppError('BAD_REQUEST', 'The order total is out of range');
+  }
+  const totalQuantity = lines.reduce((n, l) => n + l.quantity, 0);
+  const description = wechatDescription(
+    lines.length === 1 && totalQuantity === 1 ? lines[0].name : `${lines[0].name} 等${totalQuantity}件`,
+  );
+  const expiresAt = new Date(Math.floor(now.getTime() / 1000) * 1000 + input.expireMinutes * 60_000);
+  const token = newOrderToken();
+  const outTradeNo = newOutTradeNo(now);
+
+  return db.transaction(async (tx) => {
+    const [order] = await tx
+      .insert(orders)
+      .values({ token, amountFen, description, clientIp: input.clientIp ?? null, createdAt: now, updatedAt: now })
+      .returning({ id: orders.id });
+    await tx.insert(orderItems).values(lines.map((l) => ({ ...l, orderId: order.id })));
+    const [attempt] = await tx
+      .insert(paymentAttempts)
+      .values({
+        orderId: order.id,
+        outTradeNo,
+        amountFen,
+        description,
+        timeExpire: formatRfc3339Shanghai(expiresAt),
+        expiresAt,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning({ id: paymentAttempts.id });
+    await tx.insert(orderEvents).values({
+      orderId: order.id,
+      attemptId: attempt.id,
+      type: 'order.created',
+      source: 'shopper',
+      data: { amountFen, outTradeNo, items: lines.map((l) => ({ productId: l.productId, quantity: l.quantity })) },
+    });
+    return { orderId: order.id, token, attemptId: attempt.id, outTradeNo, amountFen };
+  });
+}
+
+/**
+ * Asks WeChat for a code_url for an attempt (outside any transaction). The client retries transient
+ * failures itself; the parameters come from the stored attempt so every retry is identical.
+ */
+export async function requestPrepay(db: Db, gateway: Gateway, attemptId: string, notifyUrl: string): Promise<string> {
+  const [attempt] = await db.select().from(paymentAttempts).where(eq(paymentAttempts.id, attemptId));
+  if (!attempt) throw new AppError('NOT_FOUND', 'Payment attempt not found');
+  if (attempt.status !== 'created' && attempt.status !== 'awaiting_payment') {
+    throw new AppError('CONFLICT', `Payment attempt is ${attempt.status}`);
+  }
+  let codeUrl: string;
+  try {
+    ({ code_url: codeUrl } = await gateway.client.nativePrepay({
+      description: attempt.description,
+      out_trade_no: attempt.outTradeNo,
+      time_expire: attempt.timeExpire,
+      notify_url: notifyUrl,
+      amount: { total: attempt.amountFen, currency: 'CNY' },
+    }));
+  } catch (err) {
+    const reason = err instanceof WechatPayError ? err.message : 'unexpected error';
+    await db
+      .update(paymentAttempts)
+      .set({ prepayError: reason.slice(0, 500), updatedAt: new Date() })
+      .where(eq(paymentAttempts.id, attemptId));
+    throw new AppError('PAYMENT_PROVIDER_UNAVAILABLE', 'WeChat Pay is not answering right now. Please try again in a moment.', {
+      cause: err,
+    });
+  }
+  await db.transaction(async (tx) => {
+    const updated = await tx
+      .update(paymentAttempts)
+      .set({ codeUrl, status: 'awaiting_payment', prepayError: null, updatedAt: new Date() })
+      .where(and(eq(paymentAttempts.id, attemptId), inArray(paymentAttempts.status, ['created', 'awaiting_payment'])))
+      .returning({ id: paymentAttempts.id });
+    if (updated.length) {
+      await tx.insert(orderEvents).values({ orderId: attempt.orderId, attemptId, type: 'attempt.code_issued', source: 'system', data: {} });
+    }
+  });
+  return codeUrl;
+}
+
+export interface CheckoutView {
+  token: string;
+  status: (typeof orders.$inferSelect)['status'];
+  amountFen: number;
+  currency: string;
+  description: string;
+  outTradeNo: string;
+  codeUrl: string | null;
+  expiresAt: Date;
+  createdAt: Date;
+  paidAt: Date | null;
+  transactionId: string | null;
+}
+
+/** What the shopper's checkout page shows, by token. Null when the token is unknown. */
+export async function getCheckoutView(db: DbOrTx, token: string): Promise<CheckoutView | null> {
+  const [row] = await db
+    .select({
+      token: orders.token,
+      status: orders.status,
+      amountFen: orders.amountFen,
+      currency: orders.currency,
+      description: orders.description,
+      createdAt: orders.createdAt,
+      paidAt: orders.paidAt,
+      transactionId: orders.transactionId,
+      outTradeNo: paymentAttempts.outTradeNo,
+      codeUrl: paymentAttempts.codeUrl,
+      expiresAt: paymentAttempts.expiresAt,
+    })
+    .from(orders)
+    .innerJoin(paymentAttempts, eq(paymentAttempts.orderId, orders.id))
+    .where(eq(orders.token, token))
+    .orderBy(desc(sql`${paymentAttempts.status} = 'paid'`), desc(paymentAttempts.createdAt))
+    .limit(1);
+  return row ?? null;
+}

@@ -1,0 +1,50 @@
+// WeChat's error body is {"code","message","detail"?} with the HTTP status carrying the class of error
+// (reference §9). The internal numeric code only shows up as the Request-ID suffix; the numbers below are the
+// ones the official troubleshooting manual ties to each situation, others are plausible stand-ins.
+
+export interface ErrorDetail {
+  field?: string;
+  value?: unknown;
+  issue?: string;
+  location?: string;
+}
+
+export class SimApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    /** Request-ID suffix, e.g. 268443699 for a bad signature. */
+    readonly internalCode: number,
+    readonly detail?: ErrorDetail,
+  ) {
+    super(message);
+    this.name = 'SimApiError';
+  }
+
+  toBody(): { code: string; message: string; detail?: ErrorDetail } {
+    return this.detail ? { code: this.code, message: this.message, detail: this.detail } : { code: this.code, message: this.message };
+  }
+}
+
+export const errors = {
+  missingAcceptOrUserAgent: () => new SimApiError(400, 'INVALID_REQUEST', 'Http头缺少Accept或User-Agent', 268435471),
+  badAuthorization: () =>
+    new SimApiError(401, 'SIGN_ERROR', 'Http头Authorization值格式错误，请参考《微信支付商户REST API签名规则》', 268443699),
+  unknownSerial: () => new SimApiError(401, 'SIGN_ERROR', '商户证书序列号有误', 268443699),
+  staleTimestamp: () => new SimApiError(401, 'SIGN_ERROR', '签名错误，请求时间戳与当前时间相差超过5分钟', 268443699),
+  badSignature: () => new SimApiError(401, 'SIGN_ERROR', '签名错误', 268443699),
+  mchNotExists: () => new SimApiError(400, 'MCH_NOT_EXISTS', '商户号不存在', 268435480),
+  mchidMismatch: () => new SimApiError(400, 'INVALID_REQUEST', 'http header中的mchid与post payload中的mchid不匹配', 268435472),
+  appidMismatch: () => new SimApiError(400, 'APPID_MCHID_NOT_MATCH', 'appid和mch_id不匹配', 268435473),
+  param: (message: string, detail?: ErrorDetail) => new SimApiError(400, 'PARAM_ERROR', message, 268435461, detail),
+  unknownField: (detail: ErrorDetail) => new SimApiError(400, 'PARAM_ERROR', '含有非法的额外参数', 270924358, detail),
+  bodyTooLarge: () => new SimApiError(413, 'INVALID_REQUEST', '请求体过大', 268435474),
+  orderNotExist: () => new SimApiError(404, 'ORDER_NOT_EXIST', '订单不存在', 268512771),
+  outTradeNoUsed: () => new SimApiError(403, 'OUT_TRADE_NO_USED', '商户订单号重复：请求重入时，参数与首次请求时不一致', 268498688),
+  orderClosed: () => new SimApiError(400, 'ORDER_CLOSED', '订单已关闭，请重新下单', 268447914),
+  orderPaid: () => new SimApiError(400, 'ORDER_PAID', '订单已支付', 268449538),
+  notFound: () => new SimApiError(404, 'NOT_FOUND', '请求的资源不存在', 268435475),
+  methodNotAllowed: () => new SimApiError(405, 'INVALID_REQUEST', '不支持的HTTP方法', 268435476),
+  system: () => new SimApiError(500, 'SYSTEM_ERROR', '系统繁忙，请稍后重试', 268435457),
+};

@@ -1,0 +1,216 @@
+// Order rules on WeChat's side (reference §3.3, §4, §5, §13): idempotent re-orders with identical parameters,
+// OUT_TRADE_NO_USED otherwise, NOTPAY → SUCCESS | CLOSED, expiry evaluated lazily whenever an order is touched.
+import type postgres from 'postgres';
+import type { SimCredentials } from './credentials';
+import { errors, SimApiError } from './errors';
+import { beijingTime, newCodeUrl, newOpenid, newTransactionId } from './ids';
+import { buildTransactionNotification } from './notifier';
+import type { PrepayRequest } from './schemas';
+import { parseRfc3339 } from './schemas';
+import * as store from './store';
+import type { Db, OrderRow } from './store';
+
+export interface OrderContext {
+  sql: postgres.Sql;
+  credentials: SimCredentials;
+  /** Scales simulated durations (minimum order validity, notification retries) for fast tests. */
+  timeScale: number;
+  now?: () => number;
+}
+
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+/** Default validity when time_expire is absent, and the auto-close horizon (reference §3.1, §5). */
+const DEFAULT_VALIDITY_MS = 7 * DAY;
+const MAX_VALIDITY_MS = 90 * DAY;
+/** WeChat silently raises an earlier time_expire to order time + 1 minute. */
+const MIN_VALIDITY_MS = MINUTE;
+/** A code_url is scannable for 2 hours (reference §3.2). */
+const CODE_URL_VALIDITY_MS = 2 * 60 * MINUTE;
+
+function clock(ctx: OrderContext): Date {
+  return new Date(ctx.now ? ctx.now() : Date.now());
+}
+
+/**
+ * The parameters a re-order must repeat exactly. Defaults are filled in and time_expire is compared as an
+ * instant, so `…+08:00` and the same moment in `Z` count as identical; key order never matters.
+ */
+function canonicalParams(req: PrepayRequest): Record<string, unknown> {
+  const params: Record<string, unknown> = { ...req, amount: { total: req.amount.total, currency: req.amount.currency ?? 'CNY' } };
+  if (req.time_expire !== undefined) params.time_expire = new Date(parseRfc3339(req.time_expire)!).toISOString();
+  return params;
+}
+
+/** JSON with object keys sorted at every level (jsonb returns keys in its own order). */
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function effectiveExpiry(req: PrepayRequest, now: Date, timeScale: number): Date {
+  const created = now.getTime();
+  const requested = req.time_expire !== undefined ? parseRfc3339(req.time_expire)! : created + DEFAULT_VALIDITY_MS;
+  const min = created + MIN_VALIDITY_MS * timeScale;
+  return new Date(Math.min(Math.max(requested, min), created + MAX_VALIDITY_MS));
+}
+
+/** Closes an unpaid order whose time_expire has passed; returns the current row either way. */
+async function settleExpiry(db: Db, order: OrderRow, now: Date): Promise<OrderRow> {
+  if (order.trade_state !== 'NOTPAY' || order.time_expire.getTime() > now.getTime()) return order;
+  const closed = await store.closeOrder(db, order, order.time_expire, 'expired', now);
+  return closed ?? (await store.findOrder(db, order.mchid, order.out_trade_no)) ?? order;
+}
+
+/** POST /v3/pay/transactions/native. The caller has checked the signature, mchid and schema. */
+export async function prepay(ctx: OrderContext, req: PrepayRequest): Promise<{ code_url: string }> {
+  if (req.appid !== ctx.credentials.appid) throw errors.appidMismatch();
+  const now = clock(ctx);
+  const params = canonicalParams(req);
+  return ctx.sql.begin(async (tx) => {
+    const inserted = await store.insertOrder(tx, {
+      mchid: req.mchid,
+      out_trade_no: req.out_trade_no,
+      appid: req.appid,
+      description: req.description,
+      amount_total: req.amount.total,
+      currency: req.amount.currency ?? 'CNY',
+      notify_url: req.notify_url,
+      attach: req.attach ?? null,
+      device_id: req.scene_info?.device_id ?? null,
+      params,
+      time_expire: effectiveExpiry(req, now, ctx.timeScale),
+      code_url: newCodeUrl(),
+      code_url_issued_at: now,
+      trade_state: 'NOTPAY',
+      created_at: now,
+    });
+    if (inserted) return { code_url: inserted.code_url };
+
+    const existing = await store.findOrder(tx, req.mchid, req.out_trade_no, true);
+    if (!existing) throw errors.system(); // unreachable: the conflicting row cannot vanish inside this transaction
+    const order = await settleExpiry(tx, existing, now);
+    if (order.trade_state === 'SUCCESS' || order.trade_state === 'REFUND') throw errors.orderPaid();
+    if (order.trade_state === 'CLOSED') throw errors.orderClosed();
+    if (stableJson(order.params) !== stableJson(params)) throw errors.outTradeNoUsed();
+    // Same parameters: a fresh code_url, and the previous one stops working.
+    const refreshed = await store.replaceCodeUrl(tx, order, newCodeUrl(), now);
+    return { code_url: refreshed.code_url };
+  });
+}
+
+export async function queryByOutTradeNo(ctx: OrderContext, mchid: string, outTradeNo: string): Promise<Record<string, unknown>> {
+  const found = await store.findOrder(ctx.sql, mchid, outTradeNo);
+  if (!found) throw errors.orderNotExist();
+  return transactionJson(await settleExpiry(ctx.sql, found, clock(ctx)));
+}
+
+/** Only paid orders have a transaction_id, so unpaid ones are naturally ORDER_NOT_EXIST here (reference §4). */
+export async function queryByTransactionId(ctx: OrderContext, mchid: string, transactionId: string): Promise<Record<string, unknown>> {
+  const found = await store.findOrderByTransactionId(ctx.sql, mchid, transactionId);
+  if (!found) throw errors.orderNotExist();
+  return transactionJson(found);
+}
+
+/** Re-entrant: closing a closed (or expired) order succeeds again; a paid order cannot be closed. */
+export async function closeByMerchant(ctx: OrderContext, mchid: string, outTradeNo: string): Promise<void> {
+  const now = clock(ctx);
+  await ctx.sql.begin(async (tx) => {
+    const found = await store.findOrder(tx, mchid, outTradeNo, true);
+    if (!found) throw errors.orderNotExist();
+    const order = await settleExpiry(tx, found, now);
+    if (order.trade_state === 'SUCCESS' || order.trade_state === 'REFUND') throw errors.orderPaid();
+    if (order.trade_state === 'NOTPAY') await store.closeOrder(tx, order, now, 'merchant', now);
+  });
+}
+
+export const payErrors = {
+  codeUrlInvalid: () => new SimApiError(400, 'CODE_URL_INVALID', '二维码已失效 / This QR code has expired or is no longer valid', 0),
+};
+
+/** The order a phone page is showing, with expiry applied; null for an unknown or superseded code_url. */
+export async function findByCodeUrl(ctx: OrderContext, codeUrl: string): Promise<OrderRow | null> {
+  const found = await store.findOrderByCodeUrl(ctx.sql, codeUrl);
+  return found ? settleExpiry(ctx.sql, found, clock(ctx)) : null;
+}
+
+export function isCodeUrlFresh(order: OrderRow, now: Date): boolean {
+  return now.getTime() - order.code_url_issued_at.getTime() < CODE_URL_VALIDITY_MS;
+}
+
+/**
+ * The shopper scans and pays. In one transaction: the order becomes SUCCESS and its notification is queued,
+ * so a payment can never exist without its notification. `allowClosed` simulates a payment racing a close
+ * (the late-payment path the merchant must handle).
+ */
+export async function payByCodeUrl(ctx: OrderContext, codeUrl: string, opts: { allowClosed?: boolean } = {}): Promise<OrderRow> {
+  const now = clock(ctx);
+  return ctx.sql.begin(async (tx) => {
+    const found = await store.findOrderByCodeUrl(tx, codeUrl, true);
+    if (!found || !isCodeUrlFresh(found, now)) throw payErrors.codeUrlInvalid();
+    const order = await settleExpiry(tx, found, now);
+    if (order.trade_state === 'SUCCESS' || order.trade_state === 'REFUND') throw errors.orderPaid();
+    if (order.trade_state === 'CLOSED' && !opts.allowClosed) throw errors.orderClosed();
+
+    const paid = await store.markPaid(
+      tx,
+      order,
+      { transactionId: newTransactionId(now), openid: newOpenid(), successTime: now },
+      opts.allowClosed ? ['NOTPAY', 'CLOSED'] : ['NOTPAY'],
+    );
+    if (!paid) throw errors.system(); // unreachable under the row lock
+    const notification = buildTransactionNotification(transactionJson(paid), ctx.credentials.apiv3Key, now);
+    await store.insertNotification(
+      tx,
+      { id: notification.id, mchid: paid.mchid, out_trade_no: paid.out_trade_no, event_type: 'TRANSACTION.SUCCESS', notify_url: paid.notify_url, body: notification.body },
+      now,
+    );
+    return paid;
+  });
+}
+
+const TRADE_STATE_DESC: Record<OrderRow['trade_state'], string> = {
+  NOTPAY: '订单未支付',
+  SUCCESS: '支付成功',
+  CLOSED: '订单已关闭',
+  REFUND: '转入退款',
+};
+
+/**
+ * The transaction object of query responses and notification plaintexts, shaped like real captures
+ * (reference §4.1, §12 D5): unpaid orders carry no transaction_id, payer, success_time, bank_type or payer_total.
+ */
+export function transactionJson(o: OrderRow): Record<string, unknown> {
+  if (o.trade_state === 'NOTPAY' || o.trade_state === 'CLOSED') {
+    return {
+      amount: { payer_currency: o.currency, total: o.amount_total },
+      appid: o.appid,
+      mchid: o.mchid,
+      out_trade_no: o.out_trade_no,
+      promotion_detail: [],
+      scene_info: { device_id: o.device_id ?? '' },
+      trade_state: o.trade_state,
+      trade_state_desc: TRADE_STATE_DESC[o.trade_state],
+    };
+  }
+  return {
+    mchid: o.mchid,
+    appid: o.appid,
+    out_trade_no: o.out_trade_no,
+    transaction_id: o.transaction_id,
+    trade_type: 'NATIVE',
+    trade_state: o.trade_state,
+    trade_state_desc: TRADE_STATE_DESC[o.trade_state],
+    bank_type: 'OTHERS',
+    attach: o.attach ?? '',
+    success_time: beijingTime(o.success_time!),
+    payer: { openid: o.payer_openid },
+    amount: { total: o.amount_total, payer_total: o.amount_total, currency: o.currency, payer_currency: o.currency },
+    ...(o.device_id ? { scene_info: { device_id: o.device_id } } : {}),
+    promotion_detail: [],
+  };
+}
