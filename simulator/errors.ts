@@ -44,6 +44,8 @@ export const errors = {
   outTradeNoUsed: () => new SimApiError(403, 'OUT_TRADE_NO_USED', '商户订单号重复：请求重入时，参数与首次请求时不一致', 268498688),
   orderClosed: () => new SimApiError(400, 'ORDER_CLOSED', '订单已关闭，请重新下单', 268447914),
   orderPaid: () => new SimApiError(400, 'ORDER_PAID', '订单已支付', 268449538),
+  /** Simulator-only (control API / phone page): an unknown, superseded or 2-hour-old code_url. */
+  codeUrlInvalid: () => new SimApiError(400, 'CODE_URL_INVALID', '二维码已失效 / This QR code has expired or is no longer valid', 0),
   notFound: () => new SimApiError(404, 'NOT_FOUND', '请求的资源不存在', 268435475),
   methodNotAllowed: () => new SimApiError(405, 'INVALID_REQUEST', '不支持的HTTP方法', 268435476),
   system: () => new SimApiError(500, 'SYSTEM_ERROR', '系统繁忙，请稍后重试', 268435457),

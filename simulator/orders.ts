@@ -2,7 +2,7 @@
 // OUT_TRADE_NO_USED otherwise, NOTPAY → SUCCESS | CLOSED, expiry evaluated lazily whenever an order is touched.
 import type postgres from 'postgres';
 import type { SimCredentials } from './credentials';
-import { errors, SimApiError } from './errors';
+import { errors } from './errors';
 import { beijingTime, newCodeUrl, newOpenid, newTransactionId } from './ids';
 import { buildTransactionNotification } from './notifier';
 import type { PrepayRequest } from './schemas';
@@ -128,9 +128,11 @@ export async function closeByMerchant(ctx: OrderContext, mchid: string, outTrade
   });
 }
 
-export const payErrors = {
-  codeUrlInvalid: () => new SimApiError(400, 'CODE_URL_INVALID', '二维码已失效 / This QR code has expired or is no longer valid', 0),
-};
+/** The simulator's record of one order (control API), with expiry applied. */
+export async function findOrder(ctx: OrderContext, mchid: string, outTradeNo: string): Promise<OrderRow | null> {
+  const found = await store.findOrder(ctx.sql, mchid, outTradeNo);
+  return found ? settleExpiry(ctx.sql, found, clock(ctx)) : null;
+}
 
 /** The order a phone page is showing, with expiry applied; null for an unknown or superseded code_url. */
 export async function findByCodeUrl(ctx: OrderContext, codeUrl: string): Promise<OrderRow | null> {
@@ -151,7 +153,7 @@ export async function payByCodeUrl(ctx: OrderContext, codeUrl: string, opts: { a
   const now = clock(ctx);
   return ctx.sql.begin(async (tx) => {
     const found = await store.findOrderByCodeUrl(tx, codeUrl, true);
-    if (!found || !isCodeUrlFresh(found, now)) throw payErrors.codeUrlInvalid();
+    if (!found || !isCodeUrlFresh(found, now)) throw errors.codeUrlInvalid();
     const order = await settleExpiry(tx, found, now);
     if (order.trade_state === 'SUCCESS' || order.trade_state === 'REFUND') throw errors.orderPaid();
     if (order.trade_state === 'CLOSED' && !opts.allowClosed) throw errors.orderClosed();
