@@ -58,10 +58,9 @@ export async function ingestNotification(
 
   const db = deps.db ?? getDb();
   const gateway = deps.gateway ?? getGateway();
-  const text = body.toString('utf8');
   const parsed = parseNotification({
     headers: req.headers,
-    body: text,
+    body,
     verifier: gateway.verifier,
     apiv3Key: gateway.apiv3Key,
     now: deps.now,

@@ -71,7 +71,7 @@ export async function applyPaymentResult(
     return { outcome: 'mismatch', orderId: order.id };
   }
 
-  const paidAt = t.success_time ? parseRfc3339(t.success_time) : now;
+  const paidAt = safeTime(t.success_time) ?? now;
   const moved = await tx
     .update(paymentAttempts)
     .set({ status: 'paid', transactionId: t.transaction_id, paidAt, updatedAt: now })
@@ -124,4 +124,14 @@ async function freezeForReview(
     .where(and(eq(orders.id, orderId), inArray(orders.status, ['awaiting_payment', 'closed'])))
     .returning({ id: orders.id });
   if (moved) await publishOrderStatus(tx, { orderId, status: 'review' });
+}
+
+/** WeChat's success_time, or null when absent or malformed (a bad timestamp must not block a payment). */
+function safeTime(value: string | undefined): Date | null {
+  if (!value) return null;
+  try {
+    return parseRfc3339(value);
+  } catch {
+    return null;
+  }
 }
