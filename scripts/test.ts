@@ -22,7 +22,7 @@ interface Tally {
 const tallies: Tally[] = [];
 let brokenSteps = 0;
 
-function run(label: string, args: string[], env: NodeJS.ProcessEnv = {}): number {
+function run(label: string, args: string[], env: Record<string, string> = {}): number {
   console.log(`\n▶ ${label}`);
   const res = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, ...env } });
   return res.status ?? 1;

@@ -99,7 +99,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): AppEnv {
     notifyUrl: `${appUrl}/api/wechatpay/notify`,
     simulatorUrl,
     wechatpayBaseUrl: (raw.WECHATPAY_BASE_URL ?? (wechatpayMode === 'simulator' ? simulatorUrl : 'https://api.mch.weixin.qq.com')).replace(/\/$/, ''),
-    simCredentialsFile: path.resolve(raw.SIM_CREDENTIALS_FILE ?? path.join(raw.DATA_DIR, 'simulator', 'credentials.json')),
+    simCredentialsFile: path.resolve(/*turbopackIgnore: true*/ raw.SIM_CREDENTIALS_FILE ?? path.join(raw.DATA_DIR, 'simulator', 'credentials.json')),
   };
   if (wechatpayMode === 'live') liveCredentials(env); // fail fast on a missing credential
   if (source === process.env) cached = env;
