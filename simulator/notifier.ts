@@ -55,18 +55,21 @@ export interface Notifier {
 
 export interface NotifierOptions {
   sql: postgres.Sql;
+  /** Deliveries of this merchant only (see store.claimDueNotifications). */
+  mchid: string;
   keyring: Keyring;
   timeScale: number;
   log: (msg: string) => void;
   pollMs?: number;
 }
 
-export function startNotifier({ sql, keyring, timeScale, log, pollMs = 100 }: NotifierOptions): Notifier {
+export function startNotifier({ sql, mchid, keyring, timeScale, log, pollMs = 100 }: NotifierOptions): Notifier {
   const inFlight = new Map<string, { controller: AbortController; done: Promise<void> }>();
   let timer: NodeJS.Timeout | undefined;
   let ticking = false;
   let again = false;
   let stopped = false;
+  let lastClaimError: string | null = null;
 
   function schedule(delay: number): void {
     if (stopped) return;
@@ -81,7 +84,16 @@ export function startNotifier({ sql, keyring, timeScale, log, pollMs = 100 }: No
     }
     ticking = true;
     tick()
-      .catch((err: unknown) => log(`notifier: claim failed: ${(err as Error).message}`))
+      .then(() => {
+        if (lastClaimError) log('notifier: database reachable again');
+        lastClaimError = null;
+      })
+      .catch((err: unknown) => {
+        // Polling runs ten times a second: say it once per distinct failure, not on every tick.
+        const message = (err as Error).message;
+        if (message !== lastClaimError) log(`notifier: claim failed: ${message}`);
+        lastClaimError = message;
+      })
       .finally(() => {
         ticking = false;
         const rerun = again;
@@ -93,7 +105,7 @@ export function startNotifier({ sql, keyring, timeScale, log, pollMs = 100 }: No
   async function tick(): Promise<void> {
     const room = MAX_IN_FLIGHT - inFlight.size;
     if (room <= 0 || stopped) return;
-    const claimed = await store.claimDueNotifications(sql, new Date(), CLAIM_LEASE_MS, room);
+    const claimed = await store.claimDueNotifications(sql, mchid, new Date(), CLAIM_LEASE_MS, room);
     if (claimed.length === room) again = true;
     for (const row of claimed) {
       if (stopped) {

@@ -136,7 +136,7 @@ export async function findOrder(ctx: OrderContext, mchid: string, outTradeNo: st
 
 /** The order a phone page is showing, with expiry applied; null for an unknown or superseded code_url. */
 export async function findByCodeUrl(ctx: OrderContext, codeUrl: string): Promise<OrderRow | null> {
-  const found = await store.findOrderByCodeUrl(ctx.sql, codeUrl);
+  const found = await store.findOrderByCodeUrl(ctx.sql, ctx.credentials.mchid, codeUrl);
   return found ? settleExpiry(ctx.sql, found, clock(ctx)) : null;
 }
 
@@ -152,7 +152,7 @@ export function isCodeUrlFresh(order: OrderRow, now: Date): boolean {
 export async function payByCodeUrl(ctx: OrderContext, codeUrl: string, opts: { allowClosed?: boolean } = {}): Promise<OrderRow> {
   const now = clock(ctx);
   return ctx.sql.begin(async (tx) => {
-    const found = await store.findOrderByCodeUrl(tx, codeUrl, true);
+    const found = await store.findOrderByCodeUrl(tx, ctx.credentials.mchid, codeUrl, true);
     if (!found || !isCodeUrlFresh(found, now)) throw errors.codeUrlInvalid();
     const order = await settleExpiry(tx, found, now);
     if (order.trade_state === 'SUCCESS' || order.trade_state === 'REFUND') throw errors.orderPaid();

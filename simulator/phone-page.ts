@@ -24,7 +24,7 @@ main{width:100%;max-width:420px;padding:16px}
 .en{display:block;color:#888;font-size:.8em;font-weight:400}
 h1,h2{margin:0 0 4px;font-size:18px;font-weight:600}
 .desc{margin:0 0 16px;color:#555;word-break:break-word}
-.amount{margin:8px 0 20px;font-size:40px;font-weight:600;letter-spacing:.5px}
+.amount{margin:8px 0 20px;font-size:36px;font-weight:600;overflow-wrap:anywhere}
 dl{margin:0 0 24px;text-align:left;font-size:14px;border-top:1px solid #eee;padding-top:12px}
 dt{color:#888}dd{margin:0 0 8px;word-break:break-all;font-family:ui-monospace,Menlo,monospace}
 button,.button{display:block;width:100%;padding:12px;margin:0 0 12px;border:0;border-radius:8px;font-size:17px;font-weight:600;cursor:pointer;text-decoration:none;text-align:center}

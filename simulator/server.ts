@@ -44,7 +44,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   }
 
   const keyring = new Keyring(opts.credentials);
-  const notifier = startNotifier({ sql, keyring, timeScale, log });
+  const notifier = startNotifier({ sql, mchid: opts.credentials.mchid, keyring, timeScale, log });
   const ctx: SimContext = {
     sql,
     credentials: opts.credentials,

@@ -100,8 +100,10 @@ create table if not exists wechatpay_sim.notifications (
   created_at timestamptz not null
 );
 
-create index if not exists notifications_due_idx
-  on wechatpay_sim.notifications (next_attempt_at) where next_attempt_at is not null;
+-- An earlier version indexed next_attempt_at alone; the claim query filters by merchant first.
+drop index if exists wechatpay_sim.notifications_due_idx;
+create index if not exists notifications_pending_idx
+  on wechatpay_sim.notifications (mchid, next_attempt_at) where status = 'pending';
 create index if not exists notifications_order_idx
   on wechatpay_sim.notifications (mchid, out_trade_no);
 `;
@@ -152,10 +154,11 @@ export async function findOrderByTransactionId(db: Db, mchid: string, transactio
   return rows[0] ?? null;
 }
 
-export async function findOrderByCodeUrl(db: Db, codeUrl: string, forUpdate = false): Promise<OrderRow | null> {
+/** Scoped to one merchant: simulators with different credentials may share the schema (tests do). */
+export async function findOrderByCodeUrl(db: Db, mchid: string, codeUrl: string, forUpdate = false): Promise<OrderRow | null> {
   const rows = forUpdate
-    ? await db<OrderRow[]>`select * from wechatpay_sim.orders where code_url = ${codeUrl} for update`
-    : await db<OrderRow[]>`select * from wechatpay_sim.orders where code_url = ${codeUrl}`;
+    ? await db<OrderRow[]>`select * from wechatpay_sim.orders where mchid = ${mchid} and code_url = ${codeUrl} for update`
+    : await db<OrderRow[]>`select * from wechatpay_sim.orders where mchid = ${mchid} and code_url = ${codeUrl}`;
   return rows[0] ?? null;
 }
 
@@ -208,14 +211,15 @@ export async function insertNotification(
 /**
  * Claims up to `limit` due deliveries by pushing their next_attempt_at out by `leaseMs`: another simulator
  * process (SKIP LOCKED) or a restart after a crash mid-attempt only picks them up again once the lease runs out.
+ * Only the merchant's own rows: another simulator sharing the schema signs and encrypts with other keys.
  */
-export async function claimDueNotifications(db: Db, now: Date, leaseMs: number, limit: number): Promise<NotificationRow[]> {
+export async function claimDueNotifications(db: Db, mchid: string, now: Date, leaseMs: number, limit: number): Promise<NotificationRow[]> {
   const leaseUntil = new Date(now.getTime() + leaseMs);
   return db<NotificationRow[]>`
     update wechatpay_sim.notifications n set next_attempt_at = ${leaseUntil}
     where n.id in (
       select id from wechatpay_sim.notifications
-      where status = 'pending' and next_attempt_at <= ${now}
+      where mchid = ${mchid} and status = 'pending' and next_attempt_at <= ${now}
       order by next_attempt_at
       limit ${limit}
       for update skip locked

@@ -78,8 +78,15 @@ export async function startHarness(opts: { worker?: boolean } = {}): Promise<Har
     appUrl,
     credentials,
     captured,
-    postNotify: (headers, body) =>
-      fetch(`${appUrl}/api/wechatpay/notify`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body }),
+    postNotify(headers, body) {
+      // Replay WeChat's signature headers, not the transport ones of the original request.
+      const { 'content-length': _l, host: _h, connection: _c, 'transfer-encoding': _t, ...replayable } = headers;
+      return fetch(`${appUrl}/api/wechatpay/notify`, {
+        method: 'POST',
+        headers: { ...replayable, 'content-type': 'application/json' },
+        body,
+      });
+    },
     async simPay(codeUrl) {
       const res = await fetch(`${sim.url}/_sim/pay`, {
         method: 'POST',
