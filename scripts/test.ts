@@ -3,13 +3,13 @@
 // Ends with one line "N passed, N failed" summed over every runner, and exits non-zero on any failure.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { assertSupportedNode } from '@/server/runtime';
 import { E2E } from '@/tests/e2e/env';
 
 assertSupportedNode();
-const require = createRequire(import.meta.url);
+// Each runner's bin, run with this (Node 24) executable rather than whatever `node` is first on PATH.
+const bin = (name: string) => path.resolve('node_modules/.bin', name);
 const results = 'test-results';
 mkdirSync(results, { recursive: true });
 
@@ -36,7 +36,7 @@ function readJson(file: string): any {
 const vitestJson = path.join(results, 'vitest.json');
 rmSync(vitestJson, { force: true });
 const vitestCode = run('vitest (unit + integration)', [
-  require.resolve('vitest/vitest.mjs'),
+  bin('vitest'),
   'run',
   '--reporter=default',
   '--reporter=json',
@@ -55,15 +55,14 @@ if (vitest) {
 } else brokenSteps++;
 
 // 2. Production build for the end-to-end run, in its own dist dir (the dev server keeps .next/).
-const nextBin = require.resolve('next/dist/bin/next');
-const buildCode = run('next build (e2e)', [nextBin, 'build'], { NEXT_DIST_DIR: E2E.serverEnv.NEXT_DIST_DIR, NEXT_TELEMETRY_DISABLED: '1' });
+const buildCode = run('next build (e2e)', [bin('next'), 'build'], { NEXT_DIST_DIR: E2E.serverEnv.NEXT_DIST_DIR, NEXT_TELEMETRY_DISABLED: '1' });
 if (buildCode !== 0) brokenSteps++;
 else {
   // 3. Playwright in Debian's Chromium, against a fresh app data dir.
   rmSync(E2E.serverEnv.DATA_DIR, { recursive: true, force: true });
   const pwJson = path.join(results, 'playwright.json');
   rmSync(pwJson, { force: true });
-  const pwCode = run('playwright (e2e)', [require.resolve('@playwright/test/cli'), 'test', '--reporter=list,json'], {
+  const pwCode = run('playwright (e2e)', [bin('playwright'), 'test', '--reporter=list,json'], {
     PLAYWRIGHT_JSON_OUTPUT_NAME: pwJson,
   });
   const pw = readJson(pwJson);
