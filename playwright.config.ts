@@ -22,7 +22,7 @@ export default defineConfig({
   },
   projects: [{ name: 'chromium-desktop', use: { ...devices['Desktop Chrome'], channel: undefined } }],
   webServer: {
-    command: 'tsx scripts/start.ts start',
+    command: 'node --import tsx scripts/start.ts start',
     url: `${E2E.appUrl}/api/health`,
     timeout: 180_000,
     reuseExistingServer: false,

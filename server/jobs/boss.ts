@@ -32,9 +32,10 @@ async function createBoss(url: string, opts: BossOptions): Promise<PgBoss> {
   await boss.start();
   for (const queue of allQueueDefinitions()) {
     // Sequential on purpose: concurrent createQueue calls race on pg-boss's own tables.
-    const { name, ...options } = queue;
-    if (await boss.getQueue(name)) await boss.updateQueue(name, options);
-    else await boss.createQueue(name, options);
+    const { name, policy: _policy, partition: _partition, ...mutable } = queue;
+    // A queue's policy is fixed at creation; everything else follows the catalogue on every start.
+    if (await boss.getQueue(name)) await boss.updateQueue(name, mutable);
+    else await boss.createQueue(name, queue);
   }
   return boss;
 }
