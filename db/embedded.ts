@@ -124,6 +124,7 @@ export async function ensureEmbeddedPostgres(opts: {
     );
   }
 
+  mkdirSync(path.dirname(dataDir), { recursive: true });
   assertTraversable(dataDir);
   const pidFile = path.join(dataDir, 'postmaster.pid');
   if (existsSync(pidFile)) {
@@ -203,6 +204,8 @@ function postgresUserIds(): PostgresUser {
 
 async function initialiseCluster(dataDir: string, ids: PostgresUser | undefined): Promise<void> {
   const { initdb } = await binaries();
+  // Parents with the default mode (the postgres user must traverse them), the cluster itself private.
+  mkdirSync(path.dirname(dataDir), { recursive: true });
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   if (ids) chownSync(dataDir, ids.uid, ids.gid);
   const pwDir = mkdtempSync(path.join(tmpdir(), 'scanpay-pg-'));

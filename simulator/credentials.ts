@@ -44,6 +44,9 @@ export async function ensureSimulatorCredentials(file: string): Promise<SimCrede
   if (existing) return existing;
 
   const credentials = await generateSimulatorCredentials();
+  // Only the credentials folder is private; parents keep the default mode (the embedded Postgres
+  // runs as another user and must traverse .data/).
+  await mkdir(dirname(dirname(file)), { recursive: true });
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(tmp, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
