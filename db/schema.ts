@@ -68,6 +68,9 @@ export const orders = pgTable(
     transactionId: text('transaction_id'),
     paidAt: timestamp('paid_at', { withTimezone: true }),
     paidVia: eventSource('paid_via'),
+    /** Why the order is in review: 'mismatch' | 'late_payment'. */
+    reviewReason: text('review_reason'),
+    refundedFen: integer('refunded_fen').notNull().default(0),
     clientIp: text('client_ip'),
     ...timestamps,
   },
@@ -112,6 +115,13 @@ export const paymentAttempts = pgTable(
     prepayError: text('prepay_error'),
     transactionId: text('transaction_id'),
     paidAt: timestamp('paid_at', { withTimezone: true }),
+    /** How this attempt was found paid: notify, query, shopper, bill. */
+    paidVia: eventSource('paid_via'),
+    closedAt: timestamp('closed_at', { withTimezone: true }),
+    /** Last time we asked WeChat about this attempt (active query, shopper check, expiry). */
+    lastCheckedAt: timestamp('last_checked_at', { withTimezone: true }),
+    /** Set when money arrived for this attempt after we gave up on it or the order was already paid. */
+    latePayment: text('late_payment'),
     ...timestamps,
   },
   (t) => [
@@ -174,4 +184,68 @@ export const wechatpayNotificationRejects = pgTable('wechatpay_notification_reje
   notificationId: text('notification_id'),
   bodyBytes: integer('body_bytes').notNull(),
   receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const refundStatus = pgEnum('refund_status', ['requested', 'processing', 'succeeded', 'closed', 'abnormal']);
+
+/** Refunds we asked WeChat for: late/double payments (automatic) and, later, merchant refunds. */
+export const refunds = pgTable(
+  'refunds',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orderId: uuid('order_id')
+      .notNull()
+      .references(() => orders.id),
+    attemptId: uuid('attempt_id')
+      .notNull()
+      .references(() => paymentAttempts.id),
+    /** Deterministic (derived from the cause) so a retried request can never refund twice. */
+    outRefundNo: text('out_refund_no').notNull().unique(),
+    amountFen: integer('amount_fen').notNull(),
+    reason: text('reason').notNull(),
+    kind: text('kind').notNull(),
+    status: refundStatus('status').notNull().default('requested'),
+    refundId: text('refund_id'),
+    lastError: text('last_error'),
+    ...timestamps,
+  },
+  (t) => [index('refunds_order_idx').on(t.orderId), check('refunds_amount_positive', sql`${t.amountFen} > 0`)],
+);
+
+/**
+ * Transactional outbox: business events written in the same transaction as the state change they
+ * describe, for consumers that come later (merchant webhooks, statistics). Unique per cause.
+ */
+export const outboxEvents = pgTable(
+  'outbox_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    topic: text('topic').notNull(),
+    orderId: uuid('order_id')
+      .notNull()
+      .references(() => orders.id),
+    dedupeKey: text('dedupe_key').notNull().unique(),
+    payload: jsonb('payload').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    publishedAt: timestamp('published_at', { withTimezone: true }),
+  },
+  (t) => [index('outbox_events_unpublished_idx').on(t.id).where(sql`${t.publishedAt} is null`)],
+);
+
+/** Things a human must look at: mismatched notifications, late payments under the review policy... */
+export const alerts = pgTable('alerts', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  kind: text('kind').notNull(),
+  orderId: uuid('order_id').references(() => orders.id),
+  message: text('message').notNull(),
+  data: jsonb('data').notNull().default({}),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  resolvedAt: timestamp('resolved_at', { withTimezone: true }),
+});
+
+/** Fixed-window counters for rate limits that must hold across web instances. */
+export const rateLimits = pgTable('rate_limits', {
+  key: text('key').primaryKey(),
+  windowStart: timestamp('window_start', { withTimezone: true }).notNull(),
+  count: integer('count').notNull(),
 });

@@ -23,7 +23,13 @@ const EnvSchema = z.object({
   APP_URL: z.url().optional(),
   RUN_WORKER: bool.default(true),
   MERCHANT_NAME: z.string().min(1).default('Scanpay Demo Store'),
-  ORDER_EXPIRE_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60).default(15),
+  /** How long a QR code can be paid. Fractions are allowed (tests use seconds-long expiries). */
+  ORDER_EXPIRE_MINUTES: z.coerce.number().min(0.05).max(7 * 24 * 60).default(15),
+  /** What to do with money that arrives for an attempt we closed, or a second paid attempt. */
+  LATE_PAYMENT_POLICY: z.enum(['refund', 'review']).default('refund'),
+  /** Multiplies the active-query schedule (+5 s, +15 s, ...): tests and chaos runs use small values. */
+  COMPENSATION_TIME_SCALE: z.coerce.number().positive().max(100).default(1),
+  CHECKOUT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(20),
 
   WECHATPAY_MODE: z.enum(['simulator', 'live']).optional(),
   WECHATPAY_MCHID: z.string().regex(/^\d{6,32}$/, 'must be your numeric merchant id').optional(),

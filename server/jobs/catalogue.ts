@@ -5,19 +5,35 @@ import { z } from 'zod';
 
 export const QUEUE = {
   processNotification: 'payment.process-notification',
+  queryAttempt: 'payment.query-attempt',
+  expireAttempt: 'payment.expire-attempt',
+  executeRefund: 'payment.execute-refund',
+  sweep: 'maintenance.sweep',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
-/** Payloads carry a version so a handler can refuse a shape it does not know instead of misreading it. */
+const uuid = z.uuid();
+
+/** Payloads carry a version so a handler refuses a shape it does not know instead of misreading it. */
 export const payloads = {
   [QUEUE.processNotification]: z.object({ version: z.literal(1), inboxId: z.number().int().positive() }),
+  [QUEUE.queryAttempt]: z.object({ version: z.literal(1), attemptId: uuid, step: z.number().int().min(0) }),
+  // force: close now (the order was decided by another attempt), even before the attempt's expiry.
+  [QUEUE.expireAttempt]: z.object({ version: z.literal(1), attemptId: uuid, force: z.boolean().optional() }),
+  [QUEUE.executeRefund]: z.object({ version: z.literal(1), refundId: uuid }),
+  [QUEUE.sweep]: z.object({ version: z.literal(1) }).or(z.object({}).strict()),
 } satisfies Record<QueueName, z.ZodType>;
 
 export type Payload<Q extends QueueName> = z.infer<(typeof payloads)[Q]>;
 
 export const deadLetterOf = (name: string) => `${name}.dead`;
 
-/** Queue definitions (dead-letter queues are derived). */
+const DAY = 24 * 3600;
+
+/**
+ * Queue definitions (dead-letter queues are derived). Retries back off exponentially up to a cap; WeChat
+ * calls time out in seconds, so a job's expiry is generous but bounded.
+ */
 export const QUEUES: Queue[] = [
   {
     name: QUEUE.processNotification,
@@ -27,10 +43,59 @@ export const QUEUES: Queue[] = [
     retryBackoff: true,
     retryDelayMax: 300,
     expireInSeconds: 60,
-    retentionSeconds: 14 * 24 * 3600,
-    deleteAfterSeconds: 7 * 24 * 3600,
+    retentionSeconds: 14 * DAY,
+    deleteAfterSeconds: 7 * DAY,
     deadLetter: deadLetterOf(QUEUE.processNotification),
     notify: true,
+  },
+  {
+    name: QUEUE.queryAttempt,
+    policy: 'standard',
+    retryLimit: 8,
+    retryDelay: 2,
+    retryBackoff: true,
+    retryDelayMax: 120,
+    expireInSeconds: 60,
+    retentionSeconds: 7 * DAY,
+    deleteAfterSeconds: 2 * DAY,
+    deadLetter: deadLetterOf(QUEUE.queryAttempt),
+    notify: true,
+  },
+  {
+    name: QUEUE.expireAttempt,
+    policy: 'standard',
+    retryLimit: 20,
+    retryDelay: 2,
+    retryBackoff: true,
+    retryDelayMax: 300,
+    expireInSeconds: 60,
+    retentionSeconds: 14 * DAY,
+    deleteAfterSeconds: 7 * DAY,
+    deadLetter: deadLetterOf(QUEUE.expireAttempt),
+    notify: true,
+  },
+  {
+    name: QUEUE.executeRefund,
+    policy: 'standard',
+    retryLimit: 20,
+    retryDelay: 5,
+    retryBackoff: true,
+    retryDelayMax: 1800,
+    expireInSeconds: 60,
+    retentionSeconds: 30 * DAY,
+    deleteAfterSeconds: 30 * DAY,
+    deadLetter: deadLetterOf(QUEUE.executeRefund),
+    notify: true,
+  },
+  {
+    // One sweep at a time across all workers.
+    name: QUEUE.sweep,
+    policy: 'singleton',
+    retryLimit: 0,
+    expireInSeconds: 120,
+    retentionSeconds: DAY,
+    deleteAfterSeconds: DAY,
+    deadLetter: deadLetterOf(QUEUE.sweep),
   },
 ];
 
@@ -40,8 +105,8 @@ export function allQueueDefinitions(): Queue[] {
     policy: 'standard',
     retryLimit: 0,
     // Dead letters wait for a human: keep them for a long time.
-    retentionSeconds: 365 * 24 * 3600,
-    deleteAfterSeconds: 30 * 24 * 3600,
+    retentionSeconds: 365 * DAY,
+    deleteAfterSeconds: 30 * DAY,
   }));
   // Dead-letter queues must exist before the queues that name them.
   return [...dead, ...QUEUES];

@@ -1,33 +1,84 @@
-// The worker: registers a handler per queue. Runs inside the web process by default (instrumentation.ts)
-// or alone (`npm run worker`); any number of workers can share one Postgres, pg-boss hands each job to one.
-import type { Job } from 'pg-boss';
-import { getDb } from '@/db/client';
-import { getGateway } from '@/server/payments/gateway';
+// The worker: one handler per queue. Runs inside the web process by default (instrumentation.ts) or alone
+// (`npm run worker`); any number of workers share one Postgres and pg-boss hands each job to one of them.
+import type { Job, JobResult, PgBoss, WorkOptions } from 'pg-boss';
+import { getDb, type Db } from '@/db/client';
+import { loadEnv } from '@/server/env';
+import { runActiveQuery, runExpiry } from '@/server/payments/compensation';
+import { paymentContext } from '@/server/payments/context';
+import { getGateway, type Gateway } from '@/server/payments/gateway';
+import { executeRefund } from '@/server/payments/refunds';
 import { getBoss, stopBoss } from './boss';
-import { payloads, QUEUE } from './catalogue';
+import { payloads, QUEUE, type Payload, type QueueName } from './catalogue';
 import { processNotification } from './handlers/process-notification';
+import { sweep } from './handlers/sweep';
+
+interface Deps {
+  db: Db;
+  gateway: Gateway;
+  scale: number;
+  notifyUrl: string;
+}
+
+type Handler<Q extends QueueName> = (payload: Payload<Q>, deps: Deps) => Promise<unknown>;
+
+/** What each queue does: parse (zod, versioned), then call the same domain function tests call. */
+const HANDLERS: { [Q in QueueName]: Handler<Q> } = {
+  [QUEUE.processNotification]: (p, d) => processNotification(d.db, p, paymentContext('notify')),
+  [QUEUE.queryAttempt]: (p, d) => runActiveQuery(d.db, d.gateway, p.attemptId, p.step, paymentContext('query'), d.scale),
+  [QUEUE.expireAttempt]: (p, d) => runExpiry(d.db, d.gateway, p.attemptId, paymentContext('query'), p.force ?? false),
+  [QUEUE.executeRefund]: (p, d) => executeRefund(d.db, d.gateway, p.refundId, d.notifyUrl),
+  [QUEUE.sweep]: (_p, d) => sweep(d.db),
+};
+
+// A batch above 1 with burst mode: with batchSize 1 pg-boss waits a polling interval after every fetch.
+// Jobs settle one by one (perJobResults), so one failing job never drags its batch-mates into a retry.
+const WORK_OPTIONS: Record<QueueName, WorkOptions> = {
+  [QUEUE.processNotification]: { batchSize: 10, burstWhenBatchFull: true, localConcurrency: 2, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 10 },
+  [QUEUE.queryAttempt]: { batchSize: 5, burstWhenBatchFull: true, localConcurrency: 2, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 5 },
+  [QUEUE.expireAttempt]: { batchSize: 5, burstWhenBatchFull: true, localConcurrency: 2, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 5 },
+  [QUEUE.executeRefund]: { batchSize: 5, burstWhenBatchFull: true, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 5 },
+  [QUEUE.sweep]: { batchSize: 1, pollingIntervalSeconds: 5 },
+};
+
+const SWEEP_CRON = '* * * * *';
 
 let started = false;
+
+async function register<Q extends QueueName>(boss: PgBoss, queue: Q, deps: Deps): Promise<void> {
+  const handler = HANDLERS[queue];
+  const options = { ...WORK_OPTIONS[queue], perJobResults: true as const };
+  const work = boss.work as (name: string, options: WorkOptions, handler: (jobs: Job<unknown>[]) => Promise<JobResult[]>) => Promise<string>;
+  await work.call(boss, queue, options, async (jobs: Job<unknown>[]) => {
+    const results: JobResult[] = [];
+    for (const job of jobs) {
+      const parsed = payloads[queue].safeParse(job.data);
+      if (!parsed.success) {
+        // A payload we cannot read will not get better by retrying: straight to the dead letters.
+        console.error(`[worker] ${queue} ${job.id}: invalid payload`);
+        results.push({ id: job.id, status: 'deadletter', output: { error: 'invalid payload' } });
+        continue;
+      }
+      try {
+        const output = await handler(parsed.data as Payload<Q>, deps);
+        results.push({ id: job.id, status: 'completed', output: { result: output ?? null } });
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        console.error(`[worker] ${queue} ${job.id} failed: ${message}`);
+        results.push({ id: job.id, status: 'failed', output: { error: message.slice(0, 500) } });
+      }
+    }
+    return results;
+  });
+}
 
 export async function startWorker(): Promise<void> {
   if (started) return;
   started = true;
   const boss = await getBoss({ supervise: true });
-  const db = getDb();
-  const gateway = getGateway();
-  const expected = { mchid: gateway.mchid, appid: gateway.appid };
-
-  await boss.work(
-    QUEUE.processNotification,
-    // A batch above 1 with burst mode: with batchSize 1 pg-boss waits its polling interval after every fetch.
-    { batchSize: 10, burstWhenBatchFull: true, localConcurrency: 2, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 10 },
-    async (jobs: Job<unknown>[]) => {
-      for (const job of jobs) {
-        const payload = payloads[QUEUE.processNotification].parse(job.data);
-        await processNotification(db, payload, expected);
-      }
-    },
-  );
+  const env = loadEnv();
+  const deps: Deps = { db: getDb(), gateway: getGateway(), scale: env.COMPENSATION_TIME_SCALE, notifyUrl: env.notifyUrl };
+  for (const queue of Object.values(QUEUE)) await register(boss, queue, deps);
+  await boss.schedule(QUEUE.sweep, SWEEP_CRON, { version: 1 });
   console.log('[worker] started');
 }
 

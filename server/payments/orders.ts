@@ -2,9 +2,10 @@
 // The order and attempt commit first; the prepay call happens after, outside any transaction, and is
 // retried with the very same out_trade_no and parameters.
 import { randomBytes } from 'node:crypto';
-import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db, DbOrTx } from '@/db/client';
+import type { Db, Tx } from '@/db/client';
+import { scheduleExpiry, scheduleNextCheck } from './compensation';
 import { orderEvents, orderItems, orders, paymentAttempts, products } from '@/db/schema';
 import { AppError } from '@/server/errors';
 import { formatRfc3339Shanghai } from '@/server/wechatpay/time';
@@ -52,7 +53,7 @@ export interface CreatedOrder {
 /** Writes the order, its items, its first attempt and the first timeline event in one transaction. */
 export async function createOrder(
   db: Db,
-  input: { items: CheckoutItems; clientIp?: string | null; expireMinutes: number; now?: Date },
+  input: { items: CheckoutItems; clientIp?: string | null; expireMinutes: number; scale: number; now?: Date },
 ): Promise<CreatedOrder> {
   const items = CheckoutItems.parse(input.items);
   const now = input.now ?? new Date();
@@ -80,9 +81,7 @@ export async function createOrder(
   const description = wechatDescription(
     lines.length === 1 && totalQuantity === 1 ? lines[0].name : `${lines[0].name} 等${totalQuantity}件`,
   );
-  const expiresAt = new Date(Math.floor(now.getTime() / 1000) * 1000 + input.expireMinutes * 60_000);
   const token = newOrderToken();
-  const outTradeNo = newOutTradeNo(now);
 
   return db.transaction(async (tx) => {
     const [order] = await tx
@@ -90,28 +89,46 @@ export async function createOrder(
       .values({ token, amountFen, description, clientIp: input.clientIp ?? null, createdAt: now, updatedAt: now })
       .returning({ id: orders.id });
     await tx.insert(orderItems).values(lines.map((l) => ({ ...l, orderId: order.id })));
-    const [attempt] = await tx
-      .insert(paymentAttempts)
-      .values({
-        orderId: order.id,
-        outTradeNo,
-        amountFen,
-        description,
-        timeExpire: formatRfc3339Shanghai(expiresAt),
-        expiresAt,
-        createdAt: now,
-        updatedAt: now,
-      })
-      .returning({ id: paymentAttempts.id });
+    const attempt = await insertAttempt(tx, { orderId: order.id, amountFen, description }, input);
     await tx.insert(orderEvents).values({
       orderId: order.id,
       attemptId: attempt.id,
       type: 'order.created',
       source: 'shopper',
-      data: { amountFen, outTradeNo, items: lines.map((l) => ({ productId: l.productId, quantity: l.quantity })) },
+      data: { amountFen, outTradeNo: attempt.outTradeNo, items: lines.map((l) => ({ productId: l.productId, quantity: l.quantity })) },
     });
-    return { orderId: order.id, token, attemptId: attempt.id, outTradeNo, amountFen };
+    return { orderId: order.id, token, attemptId: attempt.id, outTradeNo: attempt.outTradeNo, amountFen };
   });
+}
+
+/**
+ * A new payment attempt (own out_trade_no, exact time_expire string) and its compensation schedule —
+ * first active query and expiry — in the caller's transaction, so no attempt ever exists unwatched.
+ */
+export async function insertAttempt(
+  tx: Tx,
+  order: { orderId: string; amountFen: number; description: string },
+  opts: { expireMinutes: number; scale: number; now?: Date },
+) {
+  const now = opts.now ?? new Date();
+  const createdAt = new Date(Math.floor(now.getTime() / 1000) * 1000);
+  const expiresAt = new Date(Math.floor((now.getTime() + opts.expireMinutes * 60_000) / 1000) * 1000);
+  const [attempt] = await tx
+    .insert(paymentAttempts)
+    .values({
+      orderId: order.orderId,
+      outTradeNo: newOutTradeNo(now),
+      amountFen: order.amountFen,
+      description: order.description,
+      timeExpire: formatRfc3339Shanghai(expiresAt),
+      expiresAt,
+      createdAt,
+      updatedAt: createdAt,
+    })
+    .returning();
+  await scheduleNextCheck(tx, attempt, 0, opts.scale);
+  await scheduleExpiry(tx, attempt);
+  return attempt;
 }
 
 /**
@@ -154,42 +171,4 @@ export async function requestPrepay(db: Db, gateway: Gateway, attemptId: string,
     }
   });
   return codeUrl;
-}
-
-export interface CheckoutView {
-  token: string;
-  status: (typeof orders.$inferSelect)['status'];
-  amountFen: number;
-  currency: string;
-  description: string;
-  outTradeNo: string;
-  codeUrl: string | null;
-  expiresAt: Date;
-  createdAt: Date;
-  paidAt: Date | null;
-  transactionId: string | null;
-}
-
-/** What the shopper's checkout page shows, by token. Null when the token is unknown. */
-export async function getCheckoutView(db: DbOrTx, token: string): Promise<CheckoutView | null> {
-  const [row] = await db
-    .select({
-      token: orders.token,
-      status: orders.status,
-      amountFen: orders.amountFen,
-      currency: orders.currency,
-      description: orders.description,
-      createdAt: orders.createdAt,
-      paidAt: orders.paidAt,
-      transactionId: orders.transactionId,
-      outTradeNo: paymentAttempts.outTradeNo,
-      codeUrl: paymentAttempts.codeUrl,
-      expiresAt: paymentAttempts.expiresAt,
-    })
-    .from(orders)
-    .innerJoin(paymentAttempts, eq(paymentAttempts.orderId, orders.id))
-    .where(eq(orders.token, token))
-    .orderBy(desc(sql`${paymentAttempts.status} = 'paid'`), desc(paymentAttempts.createdAt))
-    .limit(1);
-  return row ?? null;
 }

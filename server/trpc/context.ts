@@ -5,9 +5,12 @@ export interface Context {
   clientIp: string | null;
 }
 
-/** Per-request context. The client IP is the first X-Forwarded-For hop (set by the reverse proxy). */
+/**
+ * Per-request context. The client IP is the LAST X-Forwarded-For entry: the one added by the nearest
+ * proxy (Next itself sets it from the socket when there is no proxy), which a client cannot forge.
+ */
 export function createContext(req: Request): Context {
   const forwarded = req.headers.get('x-forwarded-for');
-  const clientIp = forwarded?.split(',')[0]?.trim() || req.headers.get('x-real-ip') || null;
+  const clientIp = forwarded?.split(',').at(-1)?.trim() || req.headers.get('x-real-ip') || null;
   return { db: getDb(), clientIp };
 }

@@ -16,6 +16,8 @@ const TRPC_CODE: Record<AppErrorCode, TRPCError['code']> = {
 
 const t = initTRPC.context<Context>().create({
   transformer: superjson,
+  // Keep live-status streams alive through proxies, and let clients notice a dead one and reconnect.
+  sse: { ping: { enabled: true, intervalMs: 10_000 }, client: { reconnectAfterInactivityMs: 25_000 } },
   errorFormatter({ shape, error }) {
     // Never leak internals: unexpected errors reach the client as a generic message.
     const safeMessage =

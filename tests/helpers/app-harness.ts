@@ -11,6 +11,10 @@ import { loadEnv, resetEnvCache } from '@/server/env';
 import { stopWorker, startWorker } from '@/server/jobs/worker';
 import { getGateway, resetGateway } from '@/server/payments/gateway';
 import { ingestNotification } from '@/server/payments/ingest-notification';
+import { createContext } from '@/server/trpc/context';
+import { appRouter } from '@/server/trpc/root';
+import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ensureSimulatorCredentials, type SimCredentials } from '@/simulator/credentials';
 import { startSimulator } from '@/simulator/server';
 
@@ -21,6 +25,8 @@ export interface CapturedNotification {
 }
 
 export interface Harness {
+  /** While true, the notify endpoint answers 503 without storing anything (a notification outage). */
+  notifyOutage: boolean;
   simUrl: string;
   appUrl: string;
   credentials: SimCredentials;
@@ -37,29 +43,51 @@ function listen(server: Server): Promise<string> {
   );
 }
 
-export async function startHarness(opts: { worker?: boolean } = {}): Promise<Harness> {
+export async function startHarness(opts: { worker?: boolean; env?: Record<string, string> } = {}): Promise<Harness> {
   const databaseUrl = process.env.DATABASE_URL!;
   const dir = mkdtempSync(path.join(tmpdir(), 'scanpay-it-'));
   const credentialsFile = path.join(dir, 'credentials.json');
   const credentials = await ensureSimulatorCredentials(credentialsFile);
 
   const captured: CapturedNotification[] = [];
+  const state = { notifyOutage: false };
   const notifyServer = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
     const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
-    const request = new Request(`http://127.0.0.1${req.url}`, { method: req.method, headers, body });
-    const { response } = await ingestNotification(request);
-    captured.push({ headers, body: body.toString('utf8'), status: response.status });
+    const request = new Request(`http://127.0.0.1${req.url}`, {
+      method: req.method,
+      headers,
+      body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
+      signal: abortOnClose(req, res),
+    });
+    let response: Response;
+    if (req.url?.startsWith('/api/trpc/')) {
+      // The same tRPC router the Next route serves, incl. SSE subscriptions.
+      response = await fetchRequestHandler({ endpoint: '/api/trpc', req: request, router: appRouter, createContext: () => createContext(request) });
+    } else if (state.notifyOutage) {
+      response = Response.json({ code: 'FAIL', message: 'outage' }, { status: 503 });
+      captured.push({ headers, body: body.toString('utf8'), status: 503 });
+    } else {
+      response = (await ingestNotification(request)).response;
+      captured.push({ headers, body: body.toString('utf8'), status: response.status });
+    }
     res.writeHead(response.status, Object.fromEntries(response.headers));
-    res.end(Buffer.from(await response.arrayBuffer()));
+    if (!response.body) return res.end();
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) res.write(chunk);
+    } catch {
+      // client went away
+    }
+    res.end();
   });
   const appUrl = await listen(notifyServer);
 
   const sim = await startSimulator({ port: 0, databaseUrl, credentials, timeScale: 0.001, merchantName: 'Test Shop' });
 
   Object.assign(process.env, {
+    ...opts.env,
     WECHATPAY_MODE: 'simulator',
     SIM_CREDENTIALS_FILE: credentialsFile,
     WECHATPAY_BASE_URL: sim.url,
@@ -74,6 +102,12 @@ export async function startHarness(opts: { worker?: boolean } = {}): Promise<Har
   if (opts.worker !== false) await startWorker();
 
   return {
+    get notifyOutage() {
+      return state.notifyOutage;
+    },
+    set notifyOutage(value: boolean) {
+      state.notifyOutage = value;
+    },
     simUrl: sim.url,
     appUrl,
     credentials,
@@ -113,5 +147,47 @@ export async function eventually<T>(fn: () => Promise<T | null | undefined | fal
     if (value) return value;
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function abortOnClose(req: IncomingMessage, res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.once('close', () => controller.abort());
+  req.once('aborted', () => controller.abort());
+  return controller.signal;
+}
+
+/** tRPC over plain HTTP, as another tool would call it (superjson envelope). */
+export async function trpcCall<T = any>(appUrl: string, path: string, input: unknown, kind: 'query' | 'mutation' = 'query', headers: Record<string, string> = {}): Promise<{ status: number; data?: T; error?: any }> {
+  const url = `${appUrl}/api/trpc/${path}`;
+  const res =
+    kind === 'query'
+      ? await fetch(`${url}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`, { headers })
+      : await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ json: input }) });
+  const body = await res.json();
+  return { status: res.status, data: body.result?.data?.json, error: body.error?.json };
+}
+
+/** Opens the SSE stream of a tRPC subscription and yields each data payload (superjson-decoded "json"). */
+export async function* sseEvents(appUrl: string, path: string, input: unknown, signal: AbortSignal): AsyncGenerator<any> {
+  const res = await fetch(`${appUrl}/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`, {
+    headers: { accept: 'text/event-stream' },
+    signal,
+  });
+  if (!res.ok || !res.body) throw new Error(`SSE failed: ${res.status}`);
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let idx: number;
+    while ((idx = buffer.indexOf('\n\n')) >= 0) {
+      const event = buffer.slice(0, idx);
+      buffer = buffer.slice(idx + 2);
+      const data = event.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n');
+      const type = event.split('\n').find((l) => l.startsWith('event:'))?.slice(6).trim();
+      if (!data || type === 'ping' || type === 'connected') continue;
+      const parsed = JSON.parse(data);
+      yield parsed?.json ?? parsed;
+    }
   }
 }

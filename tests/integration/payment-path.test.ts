@@ -6,7 +6,8 @@ import { getDb } from '@/db/client';
 import { orderEvents, orders, paymentAttempts, wechatpayNotificationRejects, wechatpayNotifications } from '@/db/schema';
 import { loadEnv } from '@/server/env';
 import { getGateway } from '@/server/payments/gateway';
-import { createOrder, getCheckoutView, requestPrepay } from '@/server/payments/orders';
+import { getCheckoutView } from '@/server/payments/checkout';
+import { createOrder, requestPrepay } from '@/server/payments/orders';
 import { eventually, startHarness, type Harness } from '../helpers/app-harness';
 
 let h: Harness;
@@ -20,7 +21,7 @@ afterAll(async () => {
 
 async function newPaidOrder() {
   const db = getDb();
-  const order = await createOrder(db, { items: [{ productId: 'ceramic-mug', quantity: 2 }], expireMinutes: 15 });
+  const order = await createOrder(db, { items: [{ productId: 'ceramic-mug', quantity: 2 }], expireMinutes: 15, scale: 1 });
   const codeUrl = await requestPrepay(db, getGateway(), order.attemptId, loadEnv().notifyUrl);
   const paid = await h.simPay(codeUrl);
   const view = await eventually(async () => {
@@ -76,7 +77,7 @@ describe('payment path', () => {
 
   it('rejects a forged notification with 401 FAIL, records it, and changes nothing', async () => {
     const db = getDb();
-    const order = await createOrder(db, { items: [{ productId: 'longjing-tea', quantity: 1 }], expireMinutes: 15 });
+    const order = await createOrder(db, { items: [{ productId: 'longjing-tea', quantity: 1 }], expireMinutes: 15, scale: 1 });
     await requestPrepay(db, getGateway(), order.attemptId, loadEnv().notifyUrl);
     const template = h.captured.find((c) => c.status === 204)!;
     const forgedBody = template.body.replace(/"id":"[^"]+"/, '"id":"forged-notification-1"');

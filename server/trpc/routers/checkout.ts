@@ -1,27 +1,99 @@
+import { eq } from 'drizzle-orm';
 import { z } from 'zod';
+import { orders } from '@/db/schema';
 import { AppError } from '@/server/errors';
 import { loadEnv } from '@/server/env';
+import { subscribeOrderStatus } from '@/server/live/listener';
+import { checkCheckout, getCheckoutView, renewCheckout, type CheckoutView } from '@/server/payments/checkout';
 import { getGateway } from '@/server/payments/gateway';
-import { CheckoutItems, createOrder, getCheckoutView, requestPrepay } from '@/server/payments/orders';
+import { CheckoutItems, createOrder, requestPrepay } from '@/server/payments/orders';
+import { hitRateLimit } from '@/server/rate-limit';
 import { publicProcedure, router } from '../init';
 
 const Token = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'malformed token');
+const TokenInput = z.object({ token: Token });
+
+function withMerchant(view: CheckoutView) {
+  return { ...view, merchantName: loadEnv().MERCHANT_NAME };
+}
+
+async function viewOrThrow(db: Parameters<typeof getCheckoutView>[0], token: string) {
+  const view = await getCheckoutView(db, token);
+  if (!view) throw new AppError('NOT_FOUND', 'Order not found');
+  return withMerchant(view);
+}
 
 export const checkoutRouter = router({
   /** Stable contract: `{ items: [{ productId, quantity }] }` → `{ token, checkoutUrl }`. */
   create: publicProcedure.input(z.object({ items: CheckoutItems })).mutation(async ({ ctx, input }) => {
     const env = loadEnv();
-    const order = await createOrder(ctx.db, { items: input.items, clientIp: ctx.clientIp, expireMinutes: env.ORDER_EXPIRE_MINUTES });
+    const limit = await hitRateLimit(ctx.db, `create:${ctx.clientIp ?? 'unknown'}`, {
+      limit: env.CHECKOUT_RATE_LIMIT_PER_MINUTE,
+      windowSeconds: 60,
+    });
+    if (!limit.allowed) {
+      throw new AppError('TOO_MANY_REQUESTS', `Too many orders from your network. Please try again in ${limit.retryAfterSeconds} seconds.`);
+    }
+    const order = await createOrder(ctx.db, {
+      items: input.items,
+      clientIp: ctx.clientIp,
+      expireMinutes: env.ORDER_EXPIRE_MINUTES,
+      scale: env.COMPENSATION_TIME_SCALE,
+    });
     // Committed above; the WeChat call happens after, outside any transaction.
     await requestPrepay(ctx.db, getGateway(), order.attemptId, env.notifyUrl);
     return { token: order.token, checkoutUrl: `${env.appUrl}/checkout/${order.token}` };
   }),
 
   /** Stable contract: `{ token }` → `{ status, amountFen, outTradeNo, codeUrl, expiresAt, ... }`. */
-  status: publicProcedure.input(z.object({ token: Token })).query(async ({ ctx, input }) => {
-    const view = await getCheckoutView(ctx.db, input.token);
-    if (!view) throw new AppError('NOT_FOUND', 'Order not found');
-    const { token: _token, ...rest } = view;
-    return { ...rest, merchantName: loadEnv().MERCHANT_NAME };
+  status: publicProcedure.input(TokenInput).query(({ ctx, input }) => viewOrThrow(ctx.db, input.token)),
+
+  /** After the QR code expired: confirm the old attempt unpaid and closed, then issue a new one. */
+  renew: publicProcedure.input(TokenInput).mutation(async ({ ctx, input }) => {
+    const env = loadEnv();
+    const view = await renewCheckout(ctx.db, getGateway(), input.token, {
+      expireMinutes: env.ORDER_EXPIRE_MINUTES,
+      scale: env.COMPENSATION_TIME_SCALE,
+      notifyUrl: env.notifyUrl,
+    });
+    return withMerchant(view);
+  }),
+
+  /** "I've paid": ask WeChat right away and say what it found. */
+  check: publicProcedure.input(TokenInput).mutation(async ({ ctx, input }) => {
+    const { found, view } = await checkCheckout(ctx.db, getGateway(), input.token);
+    return { found, view: withMerchant(view) };
+  }),
+
+  /**
+   * Live status over SSE: the current view, then a fresh view after every change, in whatever process it
+   * happened (Postgres LISTEN/NOTIFY). Clients fall back to polling `status` when the stream drops.
+   */
+  onStatus: publicProcedure.input(TokenInput).subscription(async function* ({ ctx, input, signal }) {
+    const [order] = await ctx.db.select({ id: orders.id }).from(orders).where(eq(orders.token, input.token));
+    if (!order) throw new AppError('NOT_FOUND', 'Order not found');
+    let pending = true; // subscribe first, then read: no change can slip between the two
+    let wake: (() => void) | undefined;
+    const unsubscribe = await subscribeOrderStatus(order.id, () => {
+      pending = true;
+      wake?.();
+    });
+    const aborted = new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
+    try {
+      let last = '';
+      while (!signal?.aborted) {
+        if (!pending) await Promise.race([new Promise<void>((resolve) => (wake = resolve)), aborted]);
+        if (signal?.aborted) break;
+        pending = false;
+        const view = await viewOrThrow(ctx.db, input.token);
+        const key = `${view.status}|${view.attemptStatus}|${view.codeUrl}|${view.refundedFen}`;
+        if (key !== last) {
+          last = key;
+          yield view;
+        }
+      }
+    } finally {
+      unsubscribe();
+    }
   }),
 });

@@ -1,0 +1,89 @@
+// The sweeper (cron, one at a time): finds anything the happy path left behind and re-enqueues the job
+// that finishes it. It decides from the tables' state, not from pg-boss's, so it also recovers work
+// whose job died (dead-lettered, deleted, or never enqueued because a process crashed mid-way).
+import { and, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import type { Db } from '@/db/client';
+import { orders, paymentAttempts, refunds, wechatpayNotifications } from '@/db/schema';
+import { QUERY_SCHEDULE_SECONDS } from '@/server/payments/compensation';
+import { OPEN_ATTEMPT_STATUSES } from '@/server/payments/state';
+import { enqueue } from '../boss';
+import { QUEUE } from '../catalogue';
+import { causeId } from '../ids';
+
+export interface SweepReport {
+  notifications: number;
+  expiries: number;
+  queries: number;
+  strays: number;
+  refunds: number;
+}
+
+const LIMIT = 500;
+
+export async function sweep(db: Db, opts: { now?: Date; graceSeconds?: number } = {}): Promise<SweepReport> {
+  const now = opts.now ?? new Date();
+  const grace = (opts.graceSeconds ?? 30) * 1000;
+  const bucket = Math.floor(now.getTime() / 60_000); // one re-enqueue per item per minute at most
+  const before = new Date(now.getTime() - grace);
+  const open = inArray(paymentAttempts.status, [...OPEN_ATTEMPT_STATUSES]);
+
+  return db.transaction(async (tx) => {
+    const stuckInbox = await tx
+      .select({ id: wechatpayNotifications.id, notificationId: wechatpayNotifications.notificationId })
+      .from(wechatpayNotifications)
+      .where(and(isNull(wechatpayNotifications.processedAt), lt(wechatpayNotifications.receivedAt, before)))
+      .limit(LIMIT);
+    for (const row of stuckInbox) {
+      await enqueue(tx, QUEUE.processNotification, { version: 1, inboxId: row.id }, { id: causeId('notification', row.notificationId, 'sweep', bucket) });
+    }
+
+    const overdue = await tx
+      .select({ id: paymentAttempts.id })
+      .from(paymentAttempts)
+      .where(and(open, lt(paymentAttempts.expiresAt, before)))
+      .limit(LIMIT);
+    for (const a of overdue) await enqueue(tx, QUEUE.expireAttempt, { version: 1, attemptId: a.id }, { id: causeId('expire', a.id, 'sweep', bucket) });
+
+    // Open attempts nobody has asked WeChat about for a while: their query chain died.
+    const quietSince = new Date(now.getTime() - 5 * 60_000);
+    const quiet = await tx
+      .select({ id: paymentAttempts.id })
+      .from(paymentAttempts)
+      .where(
+        and(
+          open,
+          sql`${paymentAttempts.expiresAt} > ${now}`,
+          or(lt(paymentAttempts.lastCheckedAt, quietSince), and(isNull(paymentAttempts.lastCheckedAt), lt(paymentAttempts.createdAt, quietSince))),
+        ),
+      )
+      .limit(LIMIT);
+    for (const a of quiet) {
+      await enqueue(tx, QUEUE.queryAttempt, { version: 1, attemptId: a.id, step: QUERY_SCHEDULE_SECONDS.length }, { id: causeId('query', a.id, 'sweep', bucket) });
+    }
+
+    // Open attempts of orders that are already decided: close them at WeChat so nobody pays twice.
+    const strays = await tx
+      .select({ id: paymentAttempts.id })
+      .from(paymentAttempts)
+      .innerJoin(orders, eq(orders.id, paymentAttempts.orderId))
+      .where(and(open, sql`${orders.status} <> 'awaiting_payment'`))
+      .limit(LIMIT);
+    for (const a of strays) {
+      await enqueue(tx, QUEUE.expireAttempt, { version: 1, attemptId: a.id, force: true }, { id: causeId('expire', a.id, 'stray', bucket) });
+    }
+
+    const pendingRefunds = await tx
+      .select({ id: refunds.id, outRefundNo: refunds.outRefundNo })
+      .from(refunds)
+      .where(and(inArray(refunds.status, ['requested', 'processing']), lt(refunds.updatedAt, before)))
+      .limit(LIMIT);
+    for (const r of pendingRefunds) {
+      await enqueue(tx, QUEUE.executeRefund, { version: 1, refundId: r.id }, { id: causeId('refund', r.outRefundNo, 'sweep', bucket) });
+    }
+
+    // Rate-limit windows long past are just clutter.
+    await tx.execute(sql`delete from rate_limits where window_start < ${new Date(now.getTime() - 24 * 3600_000)}`);
+
+    return { notifications: stuckInbox.length, expiries: overdue.length, queries: quiet.length, strays: strays.length, refunds: pendingRefunds.length };
+  });
+}

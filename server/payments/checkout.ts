@@ -1,0 +1,156 @@
+// What the shopper's checkout page shows and can do, by token: the status view, "get a new QR code"
+// after expiry, and "I've paid" (an immediate, rate-limited query at WeChat).
+import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
+import type { Db, DbOrTx } from '@/db/client';
+import { orderItems, orders, paymentAttempts, products } from '@/db/schema';
+import { AppError } from '@/server/errors';
+import { hitRateLimit } from '@/server/rate-limit';
+import { checkAttempt, closeAttemptIfUnpaid } from './compensation';
+import { paymentContext } from './context';
+import type { Gateway } from './gateway';
+import { insertAttempt, requestPrepay } from './orders';
+import { OPEN_ATTEMPT_STATUSES } from './state';
+
+export type OrderStatus = (typeof orders.$inferSelect)['status'];
+
+export interface CheckoutView {
+  status: OrderStatus;
+  amountFen: number;
+  currency: string;
+  description: string;
+  items: { name: string; nameEn: string | null; quantity: number; unitPriceFen: number }[];
+  outTradeNo: string;
+  codeUrl: string | null;
+  attemptStatus: (typeof paymentAttempts.$inferSelect)['status'];
+  expiresAt: Date;
+  createdAt: Date;
+  paidAt: Date | null;
+  transactionId: string | null;
+  reviewReason: 'late_payment' | 'mismatch' | null;
+  refundedFen: number;
+  /** The QR code expired (or its attempt closed) while the order still waits for payment. */
+  renewable: boolean;
+}
+
+async function findOrder(db: DbOrTx, token: string) {
+  const [order] = await db.select().from(orders).where(eq(orders.token, token));
+  return order ?? null;
+}
+
+/** The shopper's view of an order, or null for an unknown token. */
+export async function getCheckoutView(db: DbOrTx, token: string, now = new Date()): Promise<CheckoutView | null> {
+  const order = await findOrder(db, token);
+  if (!order) return null;
+  // The attempt that matters: the paid one if any, else the newest.
+  const [attempt] = await db
+    .select()
+    .from(paymentAttempts)
+    .where(eq(paymentAttempts.orderId, order.id))
+    .orderBy(desc(sql`${paymentAttempts.status} = 'paid' and ${paymentAttempts.latePayment} is null`), desc(paymentAttempts.createdAt))
+    .limit(1);
+  const items = await db
+    .select({ name: orderItems.name, nameEn: products.nameEn, quantity: orderItems.quantity, unitPriceFen: orderItems.unitPriceFen })
+    .from(orderItems)
+    .leftJoin(products, eq(products.id, orderItems.productId))
+    .where(eq(orderItems.orderId, order.id))
+    .orderBy(asc(orderItems.id));
+  const attemptOpen = (OPEN_ATTEMPT_STATUSES as readonly string[]).includes(attempt.status);
+  return {
+    status: order.status,
+    amountFen: order.amountFen,
+    currency: order.currency,
+    description: order.description,
+    items,
+    outTradeNo: attempt.outTradeNo,
+    codeUrl: attemptOpen ? attempt.codeUrl : null,
+    attemptStatus: attempt.status,
+    expiresAt: attempt.expiresAt,
+    createdAt: order.createdAt,
+    paidAt: order.paidAt,
+    transactionId: order.transactionId,
+    reviewReason: (order.reviewReason as CheckoutView['reviewReason']) ?? null,
+    refundedFen: order.refundedFen,
+    renewable: order.status === 'awaiting_payment' && (!attemptOpen || attempt.expiresAt <= now),
+  };
+}
+
+async function requireView(db: DbOrTx, token: string): Promise<CheckoutView> {
+  const view = await getCheckoutView(db, token);
+  if (!view) throw new AppError('NOT_FOUND', 'Order not found');
+  return view;
+}
+
+/**
+ * A new QR code for an order whose code expired: the old attempt is first confirmed unpaid and closed at
+ * WeChat (if it turns out paid, the order is simply paid), then a new attempt gets its own out_trade_no.
+ */
+export async function renewCheckout(
+  db: Db,
+  gateway: Gateway,
+  token: string,
+  opts: { expireMinutes: number; scale: number; notifyUrl: string },
+): Promise<CheckoutView> {
+  const order = await findOrder(db, token);
+  if (!order) throw new AppError('NOT_FOUND', 'Order not found');
+  if (order.status !== 'awaiting_payment') return requireView(db, token);
+
+  const open = await db
+    .select()
+    .from(paymentAttempts)
+    .where(and(eq(paymentAttempts.orderId, order.id), inArray(paymentAttempts.status, [...OPEN_ATTEMPT_STATUSES])));
+  const now = Date.now();
+  if (open.some((a) => a.expiresAt.getTime() > now)) {
+    throw new AppError('CONFLICT', 'The current QR code is still valid.');
+  }
+  for (const attempt of open) {
+    const outcome = await closeAttemptIfUnpaid(db, gateway, attempt.id, paymentContext('shopper'), 'renewed');
+    if (outcome === 'paid' || outcome === 'late_payment' || outcome === 'mismatch' || outcome === 'duplicate') return requireView(db, token);
+  }
+
+  const attemptId = await db.transaction(async (tx) => {
+    // Lock the order: two clicks at once must not create two attempts.
+    const [locked] = await tx.select().from(orders).where(eq(orders.id, order.id)).for('update');
+    if (locked.status !== 'awaiting_payment') return null;
+    const stillOpen = await tx
+      .select({ id: paymentAttempts.id })
+      .from(paymentAttempts)
+      .where(and(eq(paymentAttempts.orderId, order.id), inArray(paymentAttempts.status, [...OPEN_ATTEMPT_STATUSES])));
+    if (stillOpen.length) return stillOpen[0].id;
+    const attempt = await insertAttempt(tx, { orderId: order.id, amountFen: order.amountFen, description: order.description }, opts);
+    return attempt.id;
+  });
+  if (attemptId) {
+    const [attempt] = await db.select().from(paymentAttempts).where(eq(paymentAttempts.id, attemptId));
+    if (attempt.status === 'created') await requestPrepay(db, gateway, attemptId, opts.notifyUrl);
+  }
+  return requireView(db, token);
+}
+
+export type CheckFinding = 'paid' | 'not_paid' | 'closed' | 'review';
+
+/** "I've paid": ask WeChat now about the order's open attempts. Rate-limited per order (Postgres). */
+export async function checkCheckout(db: Db, gateway: Gateway, token: string): Promise<{ found: CheckFinding; view: CheckoutView }> {
+  const order = await findOrder(db, token);
+  if (!order) throw new AppError('NOT_FOUND', 'Order not found');
+  const limit = await hitRateLimit(db, `check:${order.id}`, { limit: 6, windowSeconds: 60 });
+  if (!limit.allowed) {
+    throw new AppError('TOO_MANY_REQUESTS', `Please wait ${limit.retryAfterSeconds} s before checking again.`);
+  }
+  if (order.status === 'awaiting_payment') {
+    const open = await db
+      .select({ id: paymentAttempts.id })
+      .from(paymentAttempts)
+      .where(and(eq(paymentAttempts.orderId, order.id), inArray(paymentAttempts.status, [...OPEN_ATTEMPT_STATUSES])));
+    for (const a of open) await checkAttempt(db, gateway, a.id, paymentContext('shopper'));
+  }
+  const view = await requireView(db, token);
+  const found: CheckFinding =
+    view.status === 'paid' || view.status === 'refunded' || view.status === 'partially_refunded'
+      ? 'paid'
+      : view.status === 'review'
+        ? 'review'
+        : view.status === 'closed'
+          ? 'closed'
+          : 'not_paid';
+  return { found, view };
+}

@@ -1,0 +1,148 @@
+// Compensation (DESIGN §2.5): notifications can be lost, duplicated or reordered, so every open attempt
+// is also actively queried on a schedule, and at expiry it is queried, closed at WeChat, then closed here.
+// Every WeChat call happens outside a transaction; what it learned is applied in one afterwards.
+import { eq } from 'drizzle-orm';
+import type { Db } from '@/db/client';
+import { paymentAttempts } from '@/db/schema';
+import { enqueue } from '@/server/jobs/boss';
+import { causeId } from '@/server/jobs/ids';
+import { QUEUE } from '@/server/jobs/catalogue';
+import type { Tx } from '@/db/client';
+import { WechatPayApiError } from '@/server/wechatpay/errors';
+import type { Transaction } from '@/server/wechatpay/schemas';
+import type { Gateway } from './gateway';
+import { applyPaymentResult, openAttempts, type PaymentContext, type PaymentOutcome } from './payment-result';
+import { OPEN_ATTEMPT_STATUSES, transitionAttempt, transitionOrder } from './state';
+
+/** Seconds after an attempt is created at which we ask WeChat about it; then every 5 minutes until expiry. */
+export const QUERY_SCHEDULE_SECONDS = [5, 15, 30, 60, 120, 300] as const;
+const QUERY_INTERVAL_AFTER_SCHEDULE = 300;
+
+/** When step `step` of the active-query schedule is due, relative to the attempt's creation. */
+export function queryOffsetSeconds(step: number): number {
+  if (step < QUERY_SCHEDULE_SECONDS.length) return QUERY_SCHEDULE_SECONDS[step];
+  return QUERY_SCHEDULE_SECONDS.at(-1)! + (step - QUERY_SCHEDULE_SECONDS.length + 1) * QUERY_INTERVAL_AFTER_SCHEDULE;
+}
+
+type AttemptRow = typeof paymentAttempts.$inferSelect;
+
+/**
+ * Enqueues, in the caller's transaction, the next active query of an attempt (or its expiry if the next
+ * query would fall after it). Job ids come from attempt + step, so enqueueing twice is harmless.
+ */
+export async function scheduleNextCheck(tx: Tx, attempt: Pick<AttemptRow, 'id' | 'createdAt' | 'expiresAt'>, step: number, scale: number): Promise<void> {
+  const due = attempt.createdAt.getTime() + queryOffsetSeconds(step) * 1000 * scale;
+  if (due < attempt.expiresAt.getTime()) {
+    await enqueue(tx, QUEUE.queryAttempt, { version: 1, attemptId: attempt.id, step }, { id: causeId('query', attempt.id, step), startAfter: new Date(due) });
+  } else {
+    await scheduleExpiry(tx, attempt);
+  }
+}
+
+export async function scheduleExpiry(tx: Tx, attempt: Pick<AttemptRow, 'id' | 'expiresAt'>): Promise<void> {
+  await enqueue(tx, QUEUE.expireAttempt, { version: 1, attemptId: attempt.id }, { id: causeId('expire', attempt.id), startAfter: attempt.expiresAt });
+}
+
+/** Asks WeChat about an attempt. ORDER_NOT_EXIST (our prepay never reached WeChat) reads as "not paid". */
+async function queryWechat(gateway: Gateway, outTradeNo: string): Promise<Transaction | null> {
+  try {
+    return await gateway.client.queryByOutTradeNo(outTradeNo);
+  } catch (err) {
+    if (err instanceof WechatPayApiError && err.code === 'ORDER_NOT_EXIST') return null;
+    throw err;
+  }
+}
+
+async function loadAttempt(db: Db, attemptId: string): Promise<AttemptRow | undefined> {
+  const [attempt] = await db.select().from(paymentAttempts).where(eq(paymentAttempts.id, attemptId));
+  return attempt;
+}
+
+const isOpen = (a: AttemptRow) => (OPEN_ATTEMPT_STATUSES as readonly string[]).includes(a.status);
+
+/** Queries WeChat about one attempt and applies the answer. Returns what it found. */
+export async function checkAttempt(db: Db, gateway: Gateway, attemptId: string, ctx: PaymentContext): Promise<PaymentOutcome | 'not_open'> {
+  const attempt = await loadAttempt(db, attemptId);
+  if (!attempt) throw new Error(`attempt ${attemptId} not found`);
+  if (!isOpen(attempt) && ctx.source !== 'query') return 'not_open';
+  const t = await queryWechat(gateway, attempt.outTradeNo);
+  return db.transaction(async (tx) => {
+    if (!t) {
+      await tx.update(paymentAttempts).set({ lastCheckedAt: new Date() }).where(eq(paymentAttempts.id, attempt.id));
+      return 'not_paid' as const;
+    }
+    return (await applyPaymentResult(tx, t, ctx)).outcome;
+  });
+}
+
+/** Active-query job: check, then schedule the next step while the attempt is open. */
+export async function runActiveQuery(db: Db, gateway: Gateway, attemptId: string, step: number, ctx: PaymentContext, scale: number): Promise<string> {
+  const attempt = await loadAttempt(db, attemptId);
+  if (!attempt || !isOpen(attempt)) return 'not_open';
+  if (Date.now() >= attempt.expiresAt.getTime()) {
+    await db.transaction((tx) => scheduleExpiry(tx, attempt));
+    return 'expired';
+  }
+  const outcome = await checkAttempt(db, gateway, attemptId, ctx);
+  const after = await loadAttempt(db, attemptId);
+  if (after && isOpen(after)) await db.transaction((tx) => scheduleNextCheck(tx, after, step + 1, scale));
+  return outcome;
+}
+
+/**
+ * Ends an attempt that is (or should be) no longer payable: query → if paid, apply; else close at WeChat
+ * → mark closed here → close the order if nothing else is open. A payment racing the close is caught by
+ * WeChat's ORDER_PAID answer (or a late notification, handled as a late payment).
+ */
+export async function closeAttemptIfUnpaid(
+  db: Db,
+  gateway: Gateway,
+  attemptId: string,
+  ctx: PaymentContext,
+  reason: 'expired' | 'renewed' | 'order_paid',
+): Promise<'paid' | 'closed' | 'not_open' | PaymentOutcome> {
+  const attempt = await loadAttempt(db, attemptId);
+  if (!attempt) throw new Error(`attempt ${attemptId} not found`);
+  if (!isOpen(attempt)) return 'not_open';
+
+  const found = await checkAttempt(db, gateway, attemptId, ctx);
+  if (found !== 'not_paid' && found !== 'closed_at_wechat') return found;
+
+  try {
+    await gateway.client.closeOrder(attempt.outTradeNo);
+  } catch (err) {
+    if (err instanceof WechatPayApiError && (err.code === 'ORDER_PAID' || err.code === 'ORDERPAID')) {
+      // Paid between our query and our close: learn it properly.
+      return checkAttempt(db, gateway, attemptId, ctx);
+    }
+    if (!(err instanceof WechatPayApiError && (err.code === 'ORDER_NOT_EXIST' || err.code === 'ORDER_CLOSED'))) throw err;
+  }
+
+  return db.transaction(async (tx) => {
+    const closed = await transitionAttempt(tx, attempt.id, 'closed', { closedAt: new Date() });
+    if (!closed) return 'not_open' as const;
+    if (reason !== 'renewed' && (await openAttempts(tx, attempt.orderId)).length === 0) {
+      await transitionOrder(tx, {
+        orderId: attempt.orderId,
+        attemptId: attempt.id,
+        to: 'closed',
+        from: ['awaiting_payment'],
+        source: 'system',
+        event: 'order.closed',
+        data: { reason, outTradeNo: attempt.outTradeNo },
+      });
+    }
+    return 'closed' as const;
+  });
+}
+
+/** Expiry job: only acts once the attempt's time is really up (a sweeper may enqueue it early). */
+export async function runExpiry(db: Db, gateway: Gateway, attemptId: string, ctx: PaymentContext, force = false): Promise<string> {
+  const attempt = await loadAttempt(db, attemptId);
+  if (!attempt || !isOpen(attempt)) return 'not_open';
+  if (!force && Date.now() < attempt.expiresAt.getTime()) {
+    await db.transaction((tx) => scheduleExpiry(tx, attempt));
+    return 'not_due';
+  }
+  return closeAttemptIfUnpaid(db, gateway, attemptId, ctx, force ? 'order_paid' : 'expired');
+}

@@ -1,0 +1,56 @@
+// Builds a notification exactly as WeChat would (encrypted resource, signed envelope) with the
+// simulator's keys: for tests that need a payment record the simulator would never produce.
+import { randomUUID } from 'node:crypto';
+import { aesGcmEncrypt, loadPrivateKey, randomHexNonce, randomNonce, responseMessage, signMessage, unixSeconds } from '@/server/wechatpay/crypto';
+import { formatRfc3339Shanghai } from '@/server/wechatpay/time';
+import type { SimCredentials } from '@/simulator/credentials';
+
+export function buildSignedNotification(
+  c: SimCredentials,
+  t: { out_trade_no: string; amount: number; transaction_id?: string; mchid?: string; appid?: string },
+  now = Date.now(),
+) {
+  const resource = {
+    mchid: t.mchid ?? c.mchid,
+    appid: t.appid ?? c.appid,
+    out_trade_no: t.out_trade_no,
+    transaction_id: t.transaction_id ?? `4200${String(now).padStart(24, '0')}`,
+    trade_type: 'NATIVE',
+    trade_state: 'SUCCESS',
+    trade_state_desc: '支付成功',
+    bank_type: 'OTHERS',
+    attach: '',
+    success_time: formatRfc3339Shanghai(new Date(now)),
+    payer: { openid: 'oTest' },
+    amount: { total: t.amount, payer_total: t.amount, currency: 'CNY', payer_currency: 'CNY' },
+  };
+  const nonce = randomNonce(12);
+  const body = JSON.stringify({
+    id: randomUUID(),
+    create_time: formatRfc3339Shanghai(new Date(now)),
+    resource_type: 'encrypt-resource',
+    event_type: 'TRANSACTION.SUCCESS',
+    summary: '支付成功',
+    resource: {
+      original_type: 'transaction',
+      algorithm: 'AEAD_AES_256_GCM',
+      ciphertext: aesGcmEncrypt(c.apiv3Key, nonce, 'transaction', JSON.stringify(resource)),
+      associated_data: 'transaction',
+      nonce,
+    },
+  });
+  const timestamp = unixSeconds(now);
+  const headerNonce = randomHexNonce();
+  const signature = signMessage(loadPrivateKey(c.wechatpayPublicKey.privateKeyPem), responseMessage(timestamp, headerNonce, body));
+  return {
+    body,
+    resource,
+    headers: {
+      'wechatpay-timestamp': timestamp,
+      'wechatpay-nonce': headerNonce,
+      'wechatpay-signature': signature,
+      'wechatpay-serial': c.wechatpayPublicKey.id,
+      'wechatpay-signature-type': 'WECHATPAY2-SHA256-RSA2048',
+    },
+  };
+}
