@@ -1,6 +1,8 @@
-// `npm test`: every runner in turn (Vitest unit + integration, then a production build and Playwright),
-// each with its own embedded Postgres, ports and data dirs, so it passes while `npm run dev` runs.
-// Ends with one line "N passed, N failed" summed over every runner, and exits non-zero on any failure.
+// `npm test`: every runner in turn — Vitest unit + integration, a production build, the multi-process
+// system suites (small chaos run, multi-instance), then Playwright — each with its own embedded Postgres,
+// ports and data dirs, so it passes while `npm run dev` runs. Ends with one line "N passed, N failed"
+// summed over every runner, and exits non-zero on any failure.
+// `npm run test:chaos` (--chaos): only the build and the system suites, with the full 200-order chaos run.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -12,6 +14,7 @@ assertSupportedNode();
 const bin = (name: string) => path.resolve('node_modules/.bin', name);
 const results = 'test-results';
 mkdirSync(results, { recursive: true });
+const chaosOnly = process.argv.includes('--chaos');
 
 interface Tally {
   runner: string;
@@ -32,49 +35,54 @@ function readJson(file: string): any {
   return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
 }
 
-// 1. Vitest: unit and integration projects.
-const vitestJson = path.join(results, 'vitest.json');
-rmSync(vitestJson, { force: true });
-const vitestCode = run('vitest (unit + integration)', [
-  bin('vitest'),
-  'run',
-  '--reporter=default',
-  '--reporter=json',
-  `--outputFile.json=${vitestJson}`,
-]);
-const vitest = readJson(vitestJson);
-if (vitest) {
+function vitest(label: string, projects: string[], env: Record<string, string> = {}): void {
+  const file = path.join(results, `vitest-${projects.join('-')}.json`);
+  rmSync(file, { force: true });
+  const code = run(label, [bin('vitest'), 'run', ...projects.flatMap((p) => ['--project', p]), '--reporter=default', '--reporter=json', `--outputFile.json=${file}`], env);
+  const report = readJson(file);
+  if (!report) {
+    brokenSteps++;
+    return;
+  }
   tallies.push({
-    runner: 'vitest',
-    passed: vitest.numPassedTests,
-    failed: vitest.numFailedTests,
-    skipped: vitest.numPendingTests + vitest.numTodoTests,
+    runner: `vitest ${projects.join('+')}`,
+    passed: report.numPassedTests,
+    failed: report.numFailedTests,
+    skipped: report.numPendingTests + report.numTodoTests,
   });
   // A file that failed to load has no failing test of its own: count it.
-  if (vitestCode !== 0 && vitest.numFailedTests === 0) brokenSteps++;
-} else brokenSteps++;
+  if (code !== 0 && report.numFailedTests === 0) brokenSteps++;
+}
 
-// 2. Production build for the end-to-end run, in its own dist dir (the dev server keeps .next/).
-const buildCode = run('next build (e2e)', [bin('next'), 'build'], { NEXT_DIST_DIR: E2E.serverEnv.NEXT_DIST_DIR, NEXT_TELEMETRY_DISABLED: '1' });
-if (buildCode !== 0) brokenSteps++;
-else {
-  // 3. Playwright in Debian's Chromium, against a fresh app data dir.
+function playwright(): void {
   rmSync(E2E.serverEnv.DATA_DIR, { recursive: true, force: true });
-  const pwJson = path.join(results, 'playwright.json');
-  rmSync(pwJson, { force: true });
-  const pwCode = run('playwright (e2e)', [bin('playwright'), 'test', '--reporter=list,json'], {
-    PLAYWRIGHT_JSON_OUTPUT_NAME: pwJson,
+  const file = path.join(results, 'playwright.json');
+  rmSync(file, { force: true });
+  const code = run('playwright (e2e, Chromium)', [bin('playwright'), 'test', '--reporter=list,json'], { PLAYWRIGHT_JSON_OUTPUT_NAME: file });
+  const report = readJson(file);
+  if (!report?.stats) {
+    brokenSteps++;
+    return;
+  }
+  tallies.push({
+    runner: 'playwright',
+    passed: report.stats.expected + (report.stats.flaky ?? 0),
+    failed: report.stats.unexpected,
+    skipped: report.stats.skipped,
   });
-  const pw = readJson(pwJson);
-  if (pw?.stats) {
-    tallies.push({
-      runner: 'playwright',
-      passed: pw.stats.expected + (pw.stats.flaky ?? 0),
-      failed: pw.stats.unexpected,
-      skipped: pw.stats.skipped,
-    });
-    if (pwCode !== 0 && pw.stats.unexpected === 0) brokenSteps++;
-  } else brokenSteps++;
+  if (code !== 0 && report.stats.unexpected === 0) brokenSteps++;
+}
+
+if (!chaosOnly) vitest('vitest: unit + integration', ['unit', 'integration']);
+
+// The system and end-to-end suites run a production build from its own dist dir (dev keeps .next/).
+const buildCode = run('next build (test build)', [bin('next'), 'build'], { NEXT_DIST_DIR: E2E.serverEnv.NEXT_DIST_DIR, NEXT_TELEMETRY_DISABLED: '1' });
+if (buildCode !== 0) brokenSteps++;
+else if (chaosOnly) {
+  vitest('system: chaos (200 orders) + multi-instance', ['system'], { CHAOS_ORDERS: process.env.CHAOS_ORDERS ?? '200', CHAOS_TIMEOUT_MS: '600000' });
+} else {
+  vitest('system: chaos (small) + multi-instance', ['system']);
+  playwright();
 }
 
 const passed = tallies.reduce((n, t) => n + t.passed, 0);

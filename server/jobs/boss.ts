@@ -26,6 +26,8 @@ async function createBoss(url: string, opts: BossOptions): Promise<PgBoss> {
     // Wake workers by LISTEN/NOTIFY within milliseconds of a commit instead of a polling interval.
     useListenNotify: true,
     supervise: opts.supervise,
+    // How often expired jobs (a worker died holding them) go back to the queue.
+    superviseIntervalSeconds: Number(process.env.PGBOSS_SUPERVISE_SECONDS ?? 30),
     schedule: opts.supervise,
   });
   boss.on('error', (err) => console.error('[pg-boss]', err instanceof Error ? err.message : err));
