@@ -1,9 +1,9 @@
 // The sweeper (cron, one at a time): finds anything the happy path left behind and re-enqueues the job
 // that finishes it. It decides from the tables' state, not from pg-boss's, so it also recovers work
 // whose job died (dead-lettered, deleted, or never enqueued because a process crashed mid-way).
-import { and, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '@/db/client';
-import { orders, paymentAttempts, refunds, wechatpayNotifications } from '@/db/schema';
+import { orders, paymentAttempts, rateLimits, refunds, wechatpayNotifications } from '@/db/schema';
 import { QUERY_SCHEDULE_SECONDS } from '@/server/payments/compensation';
 import { OPEN_ATTEMPT_STATUSES } from '@/server/payments/state';
 import { enqueue } from '../boss';
@@ -52,7 +52,7 @@ export async function sweep(db: Db, opts: { now?: Date; graceSeconds?: number } 
       .where(
         and(
           open,
-          sql`${paymentAttempts.expiresAt} > ${now}`,
+          gt(paymentAttempts.expiresAt, now),
           or(lt(paymentAttempts.lastCheckedAt, quietSince), and(isNull(paymentAttempts.lastCheckedAt), lt(paymentAttempts.createdAt, quietSince))),
         ),
       )
@@ -82,7 +82,7 @@ export async function sweep(db: Db, opts: { now?: Date; graceSeconds?: number } 
     }
 
     // Rate-limit windows long past are just clutter.
-    await tx.execute(sql`delete from rate_limits where window_start < ${new Date(now.getTime() - 24 * 3600_000)}`);
+    await tx.delete(rateLimits).where(lt(rateLimits.windowStart, new Date(now.getTime() - 24 * 3600_000)));
 
     return { notifications: stuckInbox.length, expiries: overdue.length, queries: quiet.length, strays: strays.length, refunds: pendingRefunds.length };
   });
