@@ -25,6 +25,8 @@ const EnvSchema = z.object({
   MERCHANT_NAME: z.string().min(1).default('Scanpay Demo Store'),
   /** How long a QR code can be paid. Fractions are allowed (tests use seconds-long expiries). */
   ORDER_EXPIRE_MINUTES: z.coerce.number().min(0.05).max(7 * 24 * 60).default(15),
+  /** After its QR code expires, an unpaid order stays open this long for the shopper to get a new code. */
+  ORDER_RENEW_WINDOW_MINUTES: z.coerce.number().min(0.01).max(7 * 24 * 60).default(30),
   /** What to do with money that arrives for an attempt we closed, or a second paid attempt. */
   LATE_PAYMENT_POLICY: z.enum(['refund', 'review']).default('refund'),
   /** Multiplies the active-query schedule (+5 s, +15 s, ...): tests and chaos runs use small values. */

@@ -7,6 +7,7 @@ export const QUEUE = {
   processNotification: 'payment.process-notification',
   queryAttempt: 'payment.query-attempt',
   expireAttempt: 'payment.expire-attempt',
+  closeOrder: 'payment.close-order',
   executeRefund: 'payment.execute-refund',
   sweep: 'maintenance.sweep',
 } as const;
@@ -20,6 +21,7 @@ export const payloads = {
   [QUEUE.queryAttempt]: z.object({ version: z.literal(1), attemptId: uuid, step: z.number().int().min(0) }),
   // force: close now (the order was decided by another attempt), even before the attempt's expiry.
   [QUEUE.expireAttempt]: z.object({ version: z.literal(1), attemptId: uuid, force: z.boolean().optional() }),
+  [QUEUE.closeOrder]: z.object({ version: z.literal(1), orderId: uuid }),
   [QUEUE.executeRefund]: z.object({ version: z.literal(1), refundId: uuid }),
   [QUEUE.sweep]: z.object({ version: z.literal(1) }).or(z.object({}).strict()),
 } satisfies Record<QueueName, z.ZodType>;
@@ -72,6 +74,19 @@ export const QUEUES: Queue[] = [
     retentionSeconds: 14 * DAY,
     deleteAfterSeconds: 7 * DAY,
     deadLetter: deadLetterOf(QUEUE.expireAttempt),
+    notify: true,
+  },
+  {
+    name: QUEUE.closeOrder,
+    policy: 'standard',
+    retryLimit: 10,
+    retryDelay: 2,
+    retryBackoff: true,
+    retryDelayMax: 300,
+    expireInSeconds: 30,
+    retentionSeconds: 14 * DAY,
+    deleteAfterSeconds: 7 * DAY,
+    deadLetter: deadLetterOf(QUEUE.closeOrder),
     notify: true,
   },
   {

@@ -3,7 +3,7 @@
 import type { Job, JobResult, PgBoss, WorkOptions } from 'pg-boss';
 import { getDb, type Db } from '@/db/client';
 import { loadEnv } from '@/server/env';
-import { runActiveQuery, runExpiry } from '@/server/payments/compensation';
+import { closeAbandonedOrder, runActiveQuery, runExpiry } from '@/server/payments/compensation';
 import { paymentContext } from '@/server/payments/context';
 import { getGateway, type Gateway } from '@/server/payments/gateway';
 import { executeRefund } from '@/server/payments/refunds';
@@ -26,16 +26,20 @@ const HANDLERS: { [Q in QueueName]: Handler<Q> } = {
   [QUEUE.processNotification]: (p, d) => processNotification(d.db, p, paymentContext('notify')),
   [QUEUE.queryAttempt]: (p, d) => runActiveQuery(d.db, d.gateway, p.attemptId, p.step, paymentContext('query'), d.scale),
   [QUEUE.expireAttempt]: (p, d) => runExpiry(d.db, d.gateway, p.attemptId, paymentContext('query'), p.force ?? false),
+  [QUEUE.closeOrder]: (p, d) => closeAbandonedOrder(d.db, p.orderId, paymentContext('query').renewWindowMs),
   [QUEUE.executeRefund]: (p, d) => executeRefund(d.db, d.gateway, p.refundId, d.notifyUrl),
-  [QUEUE.sweep]: (_p, d) => sweep(d.db),
+  [QUEUE.sweep]: (_p, d) => sweep(d.db, { renewWindowMs: paymentContext('query').renewWindowMs }),
 };
 
 // A batch above 1 with burst mode: with batchSize 1 pg-boss waits a polling interval after every fetch.
 // Jobs settle one by one (perJobResults), so one failing job never drags its batch-mates into a retry.
+// NOTIFY wakes a worker when a job is created, not when a deferred job (startAfter) becomes due: queues of
+// scheduled work (queries, expiries, order closes) poll every second so they run on time.
 const WORK_OPTIONS: Record<QueueName, WorkOptions> = {
   [QUEUE.processNotification]: { batchSize: 10, burstWhenBatchFull: true, localConcurrency: 2, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 10 },
-  [QUEUE.queryAttempt]: { batchSize: 5, burstWhenBatchFull: true, localConcurrency: 2, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 5 },
-  [QUEUE.expireAttempt]: { batchSize: 5, burstWhenBatchFull: true, localConcurrency: 2, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 5 },
+  [QUEUE.queryAttempt]: { batchSize: 5, burstWhenBatchFull: true, localConcurrency: 2, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 },
+  [QUEUE.expireAttempt]: { batchSize: 5, burstWhenBatchFull: true, localConcurrency: 2, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 },
+  [QUEUE.closeOrder]: { batchSize: 5, burstWhenBatchFull: true, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 },
   [QUEUE.executeRefund]: { batchSize: 5, burstWhenBatchFull: true, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 5 },
   [QUEUE.sweep]: { batchSize: 1, pollingIntervalSeconds: 5 },
 };

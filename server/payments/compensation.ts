@@ -3,7 +3,7 @@
 // Every WeChat call happens outside a transaction; what it learned is applied in one afterwards.
 import { eq } from 'drizzle-orm';
 import type { Db } from '@/db/client';
-import { paymentAttempts } from '@/db/schema';
+import { orders, paymentAttempts } from '@/db/schema';
 import { enqueue } from '@/server/jobs/boss';
 import { causeId } from '@/server/jobs/ids';
 import { QUEUE } from '@/server/jobs/catalogue';
@@ -11,8 +11,8 @@ import type { Tx } from '@/db/client';
 import { WechatPayApiError } from '@/server/wechatpay/errors';
 import type { Transaction } from '@/server/wechatpay/schemas';
 import type { Gateway } from './gateway';
-import { applyPaymentResult, openAttempts, type PaymentContext, type PaymentOutcome } from './payment-result';
-import { OPEN_ATTEMPT_STATUSES, transitionAttempt, transitionOrder } from './state';
+import { applyPaymentResult, type PaymentContext, type PaymentOutcome } from './payment-result';
+import { OPEN_ATTEMPT_STATUSES, recordEvent, transitionAttempt, transitionOrder } from './state';
 
 /** Seconds after an attempt is created at which we ask WeChat about it; then every 5 minutes until expiry. */
 export const QUERY_SCHEDULE_SECONDS = [5, 15, 30, 60, 120, 300] as const;
@@ -121,17 +121,40 @@ export async function closeAttemptIfUnpaid(
   return db.transaction(async (tx) => {
     const closed = await transitionAttempt(tx, attempt.id, 'closed', { closedAt: new Date() });
     if (!closed) return 'not_open' as const;
-    if (reason !== 'renewed' && (await openAttempts(tx, attempt.orderId)).length === 0) {
-      await transitionOrder(tx, {
-        orderId: attempt.orderId,
-        attemptId: attempt.id,
-        to: 'closed',
-        from: ['awaiting_payment'],
-        source: 'system',
-        event: 'order.closed',
-        data: { reason, outTradeNo: attempt.outTradeNo },
-      });
+    await recordEvent(tx, { orderId: attempt.orderId, attemptId: attempt.id, type: 'attempt.closed', source: 'system', data: { reason, outTradeNo: attempt.outTradeNo } });
+    if (reason === 'expired') {
+      // The shopper may still ask for a new QR code for a while; after that the order closes.
+      const due = new Date(attempt.expiresAt.getTime() + ctx.renewWindowMs);
+      await enqueue(tx, QUEUE.closeOrder, { version: 1, orderId: attempt.orderId }, { id: causeId('close-order', attempt.id), startAfter: due });
     }
+    return 'closed' as const;
+  });
+}
+
+/**
+ * Closes an order nobody paid: only when it still awaits payment, has no open attempt (no new QR code
+ * was requested) and its last attempt expired more than the renew window ago.
+ */
+export async function closeAbandonedOrder(db: Db, orderId: string, renewWindowMs: number): Promise<'closed' | 'not_due' | 'not_applicable'> {
+  return db.transaction(async (tx) => {
+    const [order] = await tx.select().from(orders).where(eq(orders.id, orderId)).for('update');
+    if (!order || order.status !== 'awaiting_payment') return 'not_applicable' as const;
+    const attempts = await tx.select().from(paymentAttempts).where(eq(paymentAttempts.orderId, orderId));
+    if (attempts.some(isOpen)) return 'not_applicable' as const;
+    const lastExpiry = Math.max(...attempts.map((a) => a.expiresAt.getTime()));
+    const due = lastExpiry + renewWindowMs;
+    if (Date.now() < due) {
+      await enqueue(tx, QUEUE.closeOrder, { version: 1, orderId }, { id: causeId('close-order', orderId, due), startAfter: new Date(due) });
+      return 'not_due' as const;
+    }
+    await transitionOrder(tx, {
+      orderId,
+      to: 'closed',
+      from: ['awaiting_payment'],
+      source: 'system',
+      event: 'order.closed',
+      data: { reason: 'not_paid' },
+    });
     return 'closed' as const;
   });
 }

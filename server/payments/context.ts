@@ -9,5 +9,6 @@ export function paymentContext(source: PaymentSource): PaymentContext {
     source,
     expected: { mchid: gateway.mchid, appid: gateway.appid },
     latePaymentPolicy: loadEnv().LATE_PAYMENT_POLICY,
+    renewWindowMs: loadEnv().ORDER_RENEW_WINDOW_MINUTES * 60_000,
   };
 }

@@ -28,6 +28,8 @@ export interface PaymentContext {
   source: PaymentSource;
   expected: { mchid: string; appid: string };
   latePaymentPolicy: LatePaymentPolicy;
+  /** How long an order whose QR code expired stays open for a new code (ORDER_RENEW_WINDOW_MINUTES). */
+  renewWindowMs: number;
 }
 
 /** Differences between WeChat's transaction and our attempt; empty when they agree. */

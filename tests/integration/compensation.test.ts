@@ -12,8 +12,10 @@ import { eventually, sseEvents, startHarness, trpcCall, type Harness } from '../
 let h: Harness;
 
 beforeAll(async () => {
-  // Queries at 5 ms, 15 ms, 30 ms… after creation; QR codes valid for 3 s.
-  h = await startHarness({ env: { COMPENSATION_TIME_SCALE: '0.001', ORDER_EXPIRE_MINUTES: '0.05', CHECKOUT_RATE_LIMIT_PER_MINUTE: '1000' } });
+  // Queries at 5 ms, 15 ms, 30 ms… after creation; QR codes valid for 3 s, then 3 s to ask for a new one.
+  h = await startHarness({
+    env: { COMPENSATION_TIME_SCALE: '0.001', ORDER_EXPIRE_MINUTES: '0.05', ORDER_RENEW_WINDOW_MINUTES: '0.05', CHECKOUT_RATE_LIMIT_PER_MINUTE: '1000' },
+  });
 });
 afterAll(async () => {
   h.notifyOutage = false;

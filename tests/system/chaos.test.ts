@@ -78,6 +78,7 @@ beforeAll(async () => {
       ORDER_EXPIRE_MINUTES: String(EXPIRE_SECONDS / 60),
       CHECKOUT_RATE_LIMIT_PER_MINUTE: '1000000',
       PGBOSS_SUPERVISE_SECONDS: '2',
+      ORDER_RENEW_WINDOW_MINUTES: String(20 / 60),
       LATE_PAYMENT_POLICY: 'refund',
     },
   });

@@ -97,8 +97,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     ...opts.env,
   };
 
-  const spawnLogged = (label: string, args: string[], env: Record<string, string>) => {
-    const child = spawn(NODE, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const spawnLogged = (label: string, args: string[], env: Record<string, string>): ChildProcess => {
+    const child = spawn(NODE, args, { cwd: ROOT, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     const relay = (chunk: Buffer) => {
       if (opts.verbose) process.stdout.write(chunk.toString().replace(/^/gm, `[${label}] `));
     };
@@ -114,7 +114,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       await waitForHttp(`${simUrl}/_sim/health`);
     },
   };
-  const webs: Managed[] = opts.webPorts.map((port, i) => ({
+  const webs: Managed[] = opts.webPorts.map((port, i): Managed => ({
     label: `web${i}`,
     async start() {
       this.child = spawnLogged(this.label, [NEXT_BIN, 'start', '-p', String(port), '-H', '127.0.0.1'], {
@@ -127,7 +127,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       await waitForHttp(`${webUrls[i]}/api/health`);
     },
   }));
-  const workers: Managed[] = Array.from({ length: opts.workers }, (_, i) => ({
+  const workers: Managed[] = Array.from({ length: opts.workers }, (_, i): Managed => ({
     label: `worker${i}`,
     async start() {
       this.child = spawnLogged(this.label, ['--import', 'tsx', 'scripts/worker.ts'], {

@@ -11,6 +11,7 @@ import { QUEUE } from '../catalogue';
 import { causeId } from '../ids';
 
 export interface SweepReport {
+  abandoned: number;
   notifications: number;
   expiries: number;
   queries: number;
@@ -20,7 +21,7 @@ export interface SweepReport {
 
 const LIMIT = 500;
 
-export async function sweep(db: Db, opts: { now?: Date; graceSeconds?: number } = {}): Promise<SweepReport> {
+export async function sweep(db: Db, opts: { now?: Date; graceSeconds?: number; renewWindowMs?: number } = {}): Promise<SweepReport> {
   const now = opts.now ?? new Date();
   const grace = (opts.graceSeconds ?? 30) * 1000;
   const bucket = Math.floor(now.getTime() / 60_000); // one re-enqueue per item per minute at most
@@ -72,6 +73,16 @@ export async function sweep(db: Db, opts: { now?: Date; graceSeconds?: number } 
       await enqueue(tx, QUEUE.expireAttempt, { version: 1, attemptId: a.id, force: true }, { id: causeId('expire', a.id, 'stray', bucket) });
     }
 
+    // Unpaid orders whose last QR code expired longer ago than the renew window, with no new code asked for.
+    const windowMs = opts.renewWindowMs ?? 30 * 60_000;
+    const abandoned = await tx.execute<{ id: string }>(sql`
+      select o.id from orders o
+      where o.status = 'awaiting_payment'
+        and not exists (select 1 from payment_attempts a where a.order_id = o.id and a.status in ('created', 'awaiting_payment'))
+        and (select max(a.expires_at) from payment_attempts a where a.order_id = o.id) < ${new Date(before.getTime() - windowMs).toISOString()}::timestamptz
+      limit ${LIMIT}`);
+    for (const o of abandoned) await enqueue(tx, QUEUE.closeOrder, { version: 1, orderId: o.id }, { id: causeId('close-order', o.id, 'sweep', bucket) });
+
     const pendingRefunds = await tx
       .select({ id: refunds.id, outRefundNo: refunds.outRefundNo })
       .from(refunds)
@@ -84,6 +95,6 @@ export async function sweep(db: Db, opts: { now?: Date; graceSeconds?: number } 
     // Rate-limit windows long past are just clutter.
     await tx.delete(rateLimits).where(lt(rateLimits.windowStart, new Date(now.getTime() - 24 * 3600_000)));
 
-    return { notifications: stuckInbox.length, expiries: overdue.length, queries: quiet.length, strays: strays.length, refunds: pendingRefunds.length };
+    return { abandoned: abandoned.length, notifications: stuckInbox.length, expiries: overdue.length, queries: quiet.length, strays: strays.length, refunds: pendingRefunds.length };
   });
 }
