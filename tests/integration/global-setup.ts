@@ -1,23 +1,29 @@
-// Integration tests get their own embedded cluster (own data dir and port, so `npm test` works while
-// `npm run dev` runs) and a fresh, migrated database for every run.
+// Integration tests get their own embedded cluster: a fresh data dir and a free port for every run, so
+// runs never share state — with `npm run dev`, or with another test run in the same checkout.
+import { rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
-import postgres from 'postgres';
-import { embeddedUrl, ensureEmbeddedPostgres } from '@/db/embedded';
+import { ensureEmbeddedPostgres } from '@/db/embedded';
 import { runMigrations } from '@/db/migrate';
 
-const PORT = Number(process.env.TEST_PG_PORT ?? 54339);
-const DATABASE = 'scanpay_integration';
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 export default async function setup() {
-  const pg = await ensureEmbeddedPostgres({ dataDir: path.resolve('.data/test-pg'), port: PORT, database: 'postgres' });
-  const admin = postgres(embeddedUrl(PORT, 'postgres'), { max: 1, onnotice: () => {} });
-  await admin.unsafe(`drop database if exists ${DATABASE} with (force)`);
-  await admin.unsafe(`create database ${DATABASE}`);
-  await admin.end();
-  const url = embeddedUrl(PORT, DATABASE);
-  await runMigrations(url);
-  process.env.DATABASE_URL = url;
+  const dataDir = path.resolve('.data/test-runs', `pg-${process.pid}-${Date.now()}`);
+  const pg = await ensureEmbeddedPostgres({ dataDir, port: await freePort(), database: 'scanpay_integration' });
+  await runMigrations(pg.url);
+  process.env.DATABASE_URL = pg.url;
   return async () => {
     await pg.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   };
 }

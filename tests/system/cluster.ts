@@ -13,7 +13,7 @@ import { ensureSimulatorCredentials } from '@/simulator/credentials';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const NODE = process.execPath;
 const NEXT_BIN = path.join(ROOT, 'node_modules/next/dist/bin/next');
-export const TEST_DIST_DIR = '.next-test';
+export const TEST_DIST_DIR = process.env.NEXT_DIST_DIR ?? '.next-test';
 
 export interface ClusterOptions {
   name: string;
