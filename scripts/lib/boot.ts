@@ -5,6 +5,7 @@ import path from 'node:path';
 import { createDb } from '@/db/client';
 import { ensureEmbeddedPostgres, EmbeddedPostgresError, type EmbeddedPostgresHandle } from '@/db/embedded';
 import { runMigrations } from '@/db/migrate';
+import { ensureQueues } from '@/server/jobs/boss';
 import { seedDemoCatalogue } from '@/db/seed';
 import { ConfigError, loadEnv, type AppEnv } from '@/server/env';
 import { assertSupportedNode } from '@/server/runtime';
@@ -39,6 +40,7 @@ export async function bootDatabase(opts: { seed?: boolean; scope: string }): Pro
     process.env.DATABASE_URL = databaseUrl;
   }
   await runMigrations(databaseUrl);
+  await ensureQueues(databaseUrl);
   if (opts.seed) {
     const { db, sql } = createDb(databaseUrl, 1);
     try {

@@ -17,21 +17,24 @@ export interface BossOptions {
   supervise: boolean;
 }
 
-async function createBoss(url: string, opts: BossOptions): Promise<PgBoss> {
+function newBoss(url: string, opts: BossOptions & { max?: number }): PgBoss {
   const boss = new PgBoss({
     connectionString: url,
     // pg-boss keeps its own pool beside postgres.js: sized deliberately (see docs/operations).
-    max: Number(process.env.PGBOSS_POOL_MAX ?? 6),
+    max: opts.max ?? Number(process.env.PGBOSS_POOL_MAX ?? 6),
     application_name: `${process.env.SCANPAY_PROCESS_NAME ?? 'scanpay'}-pgboss`,
     // Wake workers by LISTEN/NOTIFY within milliseconds of a commit instead of a polling interval.
-    useListenNotify: true,
+    useListenNotify: opts.supervise,
     supervise: opts.supervise,
     // How often expired jobs (a worker died holding them) go back to the queue.
     superviseIntervalSeconds: Number(process.env.PGBOSS_SUPERVISE_SECONDS ?? 30),
     schedule: opts.supervise,
   });
   boss.on('error', (err) => console.error('[pg-boss]', err instanceof Error ? err.message : err));
-  await boss.start();
+  return boss;
+}
+
+async function createQueues(boss: PgBoss): Promise<void> {
   for (const queue of allQueueDefinitions()) {
     // Sequential on purpose: concurrent createQueue calls race on pg-boss's own tables.
     const { name, policy: _policy, partition: _partition, ...mutable } = queue;
@@ -39,6 +42,27 @@ async function createBoss(url: string, opts: BossOptions): Promise<PgBoss> {
     if (await boss.getQueue(name)) await boss.updateQueue(name, mutable);
     else await boss.createQueue(name, queue);
   }
+}
+
+/**
+ * Installs (or migrates) pg-boss's schema and creates every queue, once, before any web or worker
+ * process starts — run by every entry point right after the app's own migrations.
+ */
+export async function ensureQueues(url: string): Promise<void> {
+  const boss = newBoss(url, { supervise: false, max: 2 });
+  await boss.start();
+  try {
+    await createQueues(boss);
+  } finally {
+    await boss.stop({ graceful: false, close: true });
+  }
+}
+
+async function createBoss(url: string, opts: BossOptions): Promise<PgBoss> {
+  const boss = newBoss(url, opts);
+  await boss.start();
+  // Idempotent; cheap when the catalogue is unchanged. Keeps a worker started alone self-sufficient.
+  if (opts.supervise) await createQueues(boss);
   return boss;
 }
 

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { ensureEmbeddedPostgres } from '@/db/embedded';
 import { runMigrations } from '@/db/migrate';
+import { ensureQueues } from '@/server/jobs/boss';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -21,6 +22,7 @@ export default async function setup() {
   const dataDir = path.resolve('.data/test-runs', `pg-${process.pid}-${Date.now()}`);
   const pg = await ensureEmbeddedPostgres({ dataDir, port: await freePort(), database: 'scanpay_integration' });
   await runMigrations(pg.url);
+  await ensureQueues(pg.url);
   process.env.DATABASE_URL = pg.url;
   return async () => {
     await pg.stop();

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { createDb } from '@/db/client';
 import { ensureEmbeddedPostgres, type EmbeddedPostgresHandle } from '@/db/embedded';
 import { runMigrations } from '@/db/migrate';
+import { ensureQueues } from '@/server/jobs/boss';
 import { seedDemoCatalogue } from '@/db/seed';
 import { ensureSimulatorCredentials } from '@/simulator/credentials';
 
@@ -50,9 +51,10 @@ export function assertTestBuild(): void {
   }
 }
 
-async function waitForHttp(url: string, timeoutMs = 60_000): Promise<void> {
+async function waitForHttp(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${url}: the process exited (${child.exitCode ?? child.signalCode}) while starting`);
     try {
       const res = await fetch(url);
       if (res.ok) return;
@@ -74,6 +76,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   mkdirSync(dataDir, { recursive: true });
   const pg: EmbeddedPostgresHandle = await ensureEmbeddedPostgres({ dataDir: path.join(dataDir, 'pg'), port: opts.pgPort });
   await runMigrations(pg.url);
+  await ensureQueues(pg.url);
   const { db, sql } = createDb(pg.url, 4);
   await seedDemoCatalogue(db);
   const credentialsFile = path.join(dataDir, 'simulator', 'credentials.json');
@@ -111,7 +114,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     label: 'simulator',
     async start() {
       this.child = spawnLogged(this.label, ['--import', 'tsx', 'scripts/simulator.ts'], baseEnv);
-      await waitForHttp(`${simUrl}/_sim/health`);
+      await waitForHttp(`${simUrl}/_sim/health`, this.child);
     },
   };
   const webs: Managed[] = opts.webPorts.map((port, i): Managed => ({
@@ -124,7 +127,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         RUN_WORKER: 'false',
         SCANPAY_PROCESS_NAME: `scanpay-web${i}`,
       });
-      await waitForHttp(`${webUrls[i]}/api/health`);
+      await waitForHttp(`${webUrls[i]}/api/health`, this.child!);
     },
   }));
   const workers: Managed[] = Array.from({ length: opts.workers }, (_, i): Managed => ({
@@ -161,9 +164,19 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     clearTimeout(timer);
   };
 
-  await simulator.start();
-  for (const w of webs) await w.start();
-  for (const w of workers) await w.start();
+  const stopAll = async () => {
+    for (const m of [...workers, ...webs, simulator]) await stopProcess(m);
+    await sql.end({ timeout: 5 });
+    await pg.stop();
+  };
+  try {
+    await simulator.start();
+    for (const w of webs) await w.start();
+    for (const w of workers) await w.start();
+  } catch (err) {
+    await stopAll(); // never leave half a cluster running
+    throw err;
+  }
 
   return {
     databaseUrl: pg.url,
@@ -177,10 +190,6 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       await stopProcess(webs[i]);
       await webs[i].start();
     },
-    async stop() {
-      for (const m of [...workers, ...webs, simulator]) await stopProcess(m);
-      await sql.end({ timeout: 5 });
-      await pg.stop();
-    },
+    stop: stopAll,
   };
 }
