@@ -86,7 +86,7 @@ export const checkoutRouter = router({
         if (signal?.aborted) break;
         pending = false;
         const view = await viewOrThrow(ctx.db, input.token);
-        const key = `${view.status}|${view.attemptStatus}|${view.codeUrl}|${view.refundedFen}`;
+        const key = JSON.stringify(view); // any change the page shows, not only the status
         if (key !== last) {
           last = key;
           yield view;
