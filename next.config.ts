@@ -1,4 +1,5 @@
 import type { NextConfig } from 'next';
+import createNextIntlPlugin from 'next-intl/plugin';
 
 const nextConfig: NextConfig = {
   // These open sockets or spawn processes: load them from node_modules at run time, never bundle them.
@@ -8,4 +9,7 @@ const nextConfig: NextConfig = {
   distDir: process.env.NEXT_DIST_DIR || '.next',
 };
 
-export default nextConfig;
+// next-intl finds its request configuration at ./i18n/request.ts (shopper languages: zh-CN, en).
+const withNextIntl = createNextIntlPlugin();
+
+export default withNextIntl(nextConfig);

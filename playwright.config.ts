@@ -3,6 +3,13 @@ import { E2E } from './tests/e2e/env';
 
 // End-to-end tests drive Debian's Chromium (never `npx playwright install`) against a production build
 // started exactly as `npm start` does, with its own embedded Postgres, ports and data dir.
+// Two viewports: a desktop whose browser asks for Chinese, and a phone whose browser asks for English
+// (Accept-Language picks the page's language); tests that need the other language set the cookie.
+const launchOptions = {
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  args: ['--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+};
+
 export default defineConfig({
   testDir: 'tests/e2e',
   fullyParallel: false,
@@ -15,12 +22,13 @@ export default defineConfig({
     baseURL: E2E.appUrl,
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
-    launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    },
+    launchOptions,
   },
-  projects: [{ name: 'chromium-desktop', use: { ...devices['Desktop Chrome'], channel: undefined } }],
+  projects: [
+    { name: 'desktop', use: { ...devices['Desktop Chrome'], channel: undefined, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' } },
+    // Pixel 5: a 393 × 851 touch screen with a mobile user agent (the page warns about same-phone payment).
+    { name: 'phone', use: { ...devices['Pixel 5'], locale: 'en-US', timezoneId: 'Europe/London' } },
+  ],
   webServer: {
     command: 'node --import tsx scripts/start.ts start',
     url: `${E2E.appUrl}/api/health`,

@@ -1,33 +1,70 @@
-import { asc, eq } from 'drizzle-orm';
+import { getFormatter, getLocale, getTranslations } from 'next-intl/server';
 import { getDb } from '@/db/client';
-import { products } from '@/db/schema';
 import { loadEnv } from '@/server/env';
-import { formatYuan } from '@/server/payments/money';
-import { BuyButton } from './_components/buy-button';
+import { createCallerFactory } from '@/server/trpc/init';
+import { appRouter } from '@/server/trpc/root';
+import { fenToYuan } from './_lib/money';
+import { productNames, type StoreProduct } from './_lib/products';
+import { AddToCart, CartPanel, CartProvider } from './_components/cart';
 
 export const dynamic = 'force-dynamic';
 
 export default async function StorefrontPage() {
-  const rows = await getDb().select().from(products).where(eq(products.active, true)).orderBy(asc(products.position));
+  // The same `catalog.list` the API serves, called in-process: one contract for the page and for clients.
+  const products: StoreProduct[] = await createCallerFactory(appRouter)({ db: getDb(), clientIp: null }).catalog.list();
+  const [t, format, locale] = await Promise.all([getTranslations('store'), getFormatter(), getLocale()]);
   return (
-    <main className="mx-auto max-w-4xl px-4 py-10">
-      <header className="mb-8">
-        <h1 className="text-3xl font-semibold">{loadEnv().MERCHANT_NAME}</h1>
-        <p className="mt-1 text-neutral-600">微信扫码支付 · Pay with WeChat Pay</p>
-      </header>
-      <ul className="grid gap-4 sm:grid-cols-2">
-        {rows.map((p) => (
-          <li key={p.id} className="flex flex-col rounded-xl border border-neutral-200 bg-white p-5 shadow-sm">
-            <h2 className="text-lg font-medium">{p.name}</h2>
-            <p className="text-sm text-neutral-500">{p.nameEn}</p>
-            <p className="mt-2 text-sm text-neutral-600">{p.description}</p>
-            <div className="mt-4 flex items-center justify-between">
-              <span className="text-xl font-semibold" data-testid="price">¥{formatYuan(p.priceFen)}</span>
-              <BuyButton productId={p.id} productName={p.name} />
-            </div>
-          </li>
-        ))}
-      </ul>
-    </main>
+    <CartProvider products={products}>
+      <main id="main" className="mx-auto max-w-5xl px-4 py-8">
+        <header className="mb-6">
+          <h1 className="text-2xl font-semibold sm:text-3xl">{loadEnv().MERCHANT_NAME}</h1>
+          <p className="mt-1 text-neutral-700">{t('tagline')}</p>
+        </header>
+        <div className="grid gap-8 lg:grid-cols-[1fr_20rem] lg:items-start">
+          <section aria-labelledby="products-heading">
+            <h2 id="products-heading" className="sr-only">
+              {t('productsHeading')}
+            </h2>
+            <ul className="grid gap-4 sm:grid-cols-2">
+              {products.map((p, index) => {
+                const names = productNames(p, locale);
+                return (
+                  <li key={p.id} className="flex overflow-hidden rounded-xl border border-neutral-200 bg-white shadow-sm sm:flex-col" data-product-id={p.id}>
+                    {p.imageUrl && (
+                      // Plain <img>: the illustrations are small static SVGs; decorative (the name follows).
+                      // eslint-disable-next-line @next/next/no-img-element
+                      <img
+                        src={p.imageUrl}
+                        alt=""
+                        width={400}
+                        height={300}
+                        loading={index < 2 ? 'eager' : 'lazy'}
+                        className="w-24 shrink-0 bg-neutral-100 object-cover min-[400px]:w-32 sm:aspect-[4/3] sm:w-full"
+                      />
+                    )}
+                    <div className="flex min-w-0 flex-1 flex-col p-3 sm:p-4">
+                      <h3 className="text-base font-medium sm:text-lg">{names.primary}</h3>
+                      {names.secondary && (
+                        <p className="text-sm text-neutral-600" lang={names.secondaryLang}>
+                          {names.secondary}
+                        </p>
+                      )}
+                      {p.description && <p className="mt-2 text-sm text-neutral-700">{p.description}</p>}
+                      <div className="mt-auto flex flex-wrap items-center justify-between gap-2 pt-3 sm:gap-3 sm:pt-4">
+                        <span className="text-lg font-semibold sm:text-xl" data-testid="price">
+                          {format.number(fenToYuan(p.priceFen), 'cny')}
+                        </span>
+                        <AddToCart productId={p.id} productName={names.primary} />
+                      </div>
+                    </div>
+                  </li>
+                );
+              })}
+            </ul>
+          </section>
+          <CartPanel />
+        </div>
+      </main>
+    </CartProvider>
   );
 }

@@ -2,6 +2,8 @@
 export const E2E = {
   appUrl: 'http://127.0.0.1:3210',
   simulatorUrl: 'http://127.0.0.1:3211',
+  /** The e2e app's embedded Postgres (tests reach in only to stage states no shopper can cause). */
+  databaseUrl: 'postgres://scanpay:scanpay@127.0.0.1:54349/scanpay',
   serverEnv: {
     PORT: '3210',
     SIM_PORT: '3211',
@@ -10,6 +12,11 @@ export const E2E = {
     NEXT_DIST_DIR: '.next-test',
     APP_URL: 'http://127.0.0.1:3210',
     SIM_TIME_SCALE: '0.01',
+    // The worker's first active query comes late (+100 s instead of +5 s), so the "I've paid" test shows
+    // the shopper's own query finding the payment, not the worker's.
+    COMPENSATION_TIME_SCALE: '20',
+    // Above what the whole run creates in a minute; the rate-limit test exhausts it on purpose.
+    CHECKOUT_RATE_LIMIT_PER_MINUTE: '30',
     NODE_ENV: 'production',
     NEXT_TELEMETRY_DISABLED: '1',
   } as Record<string, string>,
