@@ -89,10 +89,12 @@ async function main() {
       }
     }
 
-    next = spawn(process.execPath, [nextBin, mode, '-p', String(env.PORT), '-H', env.HOST], {
+    // dev: `next dev`; start: our production server (Next on a cluster + the notify fast path).
+    const args = mode === 'dev' ? [nextBin, 'dev', '-p', String(env.PORT), '-H', env.HOST] : ['--import', 'tsx', 'scripts/serve.ts'];
+    next = spawn(process.execPath, args, {
       stdio: 'inherit',
       detached: true, // own process group, so shutdown can stop Next and everything it spawned
-      env: { ...process.env, DATABASE_URL: databaseUrl, NEXT_TELEMETRY_DISABLED: '1', SCANPAY_PROCESS_NAME: 'scanpay-web' },
+      env: { ...process.env, DATABASE_URL: databaseUrl, NEXT_TELEMETRY_DISABLED: '1', SCANPAY_PROCESS_NAME: 'scanpay-web', NODE_ENV: mode === 'dev' ? 'development' : 'production' },
     });
     next.once('exit', (code, signal) => {
       if (!stopping) {

@@ -14,12 +14,18 @@ export const MAX_NOTIFY_BODY_BYTES = 64 * 1024;
 
 export type IngestOutcome = 'accepted' | 'duplicate' | 'rejected' | 'too_large' | 'unavailable';
 
-function failure(status: number, message: string): Response {
-  // WeChat reads the status first; the body is the documented {"code":"FAIL",...} shape.
-  return Response.json({ code: 'FAIL', message }, { status });
+/** What to answer WeChat: the status decides (any 2xx = received); failures carry {"code":"FAIL",...}. */
+export interface NotifyAnswer {
+  status: number;
+  body: string | null;
+  outcome: IngestOutcome;
 }
 
-/** Reads at most `limit` bytes; returns null when the body is larger (never buffers an unbounded body). */
+function failure(status: number, message: string, outcome: IngestOutcome): NotifyAnswer {
+  return { status, body: JSON.stringify({ code: 'FAIL', message }), outcome };
+}
+
+/** Reads at most `limit` bytes of a Web request body; null when it is larger (never buffers an unbounded body). */
 async function readCappedBody(req: Request, limit: number): Promise<Buffer | null> {
   const declared = Number(req.headers.get('content-length') ?? '0');
   if (declared > limit) return null;
@@ -49,36 +55,47 @@ function logReject(reason: string): void {
   console.warn(`[notify] rejected notification: ${reason}`);
 }
 
-export async function ingestNotification(
-  req: Request,
-  deps: { db?: Db; gateway?: Gateway; now?: number } = {},
-): Promise<{ response: Response; outcome: IngestOutcome }> {
-  const body = await readCappedBody(req, MAX_NOTIFY_BODY_BYTES);
-  if (body === null) return { response: failure(413, 'body too large'), outcome: 'too_large' };
+export interface IngestDeps {
+  db?: Db;
+  gateway?: Gateway;
+  now?: number;
+}
 
+/** The Next route handler's entry: a Web Request in, a Web Response out. */
+export async function ingestNotification(req: Request, deps: IngestDeps = {}): Promise<{ response: Response; outcome: IngestOutcome }> {
+  const body = await readCappedBody(req, MAX_NOTIFY_BODY_BYTES);
+  const answer = body === null ? failure(413, 'body too large', 'too_large') : await ingestNotificationBytes(req.headers, body, deps);
+  const response = new Response(answer.body, {
+    status: answer.status,
+    headers: answer.body ? { 'content-type': 'application/json' } : undefined,
+  });
+  return { response, outcome: answer.outcome };
+}
+
+/**
+ * The whole ingestion over headers and the exact body bytes, independent of the HTTP framework: the Next
+ * route and the production server's fast path (server/payments/notify-node.ts) both call it.
+ */
+export async function ingestNotificationBytes(
+  headers: { get(name: string): string | null },
+  body: Buffer,
+  deps: IngestDeps = {},
+): Promise<NotifyAnswer> {
   const db = deps.db ?? getDb();
   const gateway = deps.gateway ?? getGateway();
-  const parsed = parseNotification({
-    headers: req.headers,
-    body,
-    verifier: gateway.verifier,
-    apiv3Key: gateway.apiv3Key,
-    now: deps.now,
-  });
 
+  const contentType = headers.get('content-type') ?? '';
+  if (!/^application\/json\b/i.test(contentType)) {
+    logReject('unsupported_content_type');
+    await recordReject(db, headers, body, 'unsupported_content_type', contentType.slice(0, 100));
+    return failure(415, 'content type must be application/json', 'rejected');
+  }
+
+  const parsed = parseNotification({ headers, body, verifier: gateway.verifier, apiv3Key: gateway.apiv3Key, now: deps.now });
   if (!parsed.ok) {
     logReject(parsed.reason);
-    // Evidence for the merchant; best effort, a database hiccup must not turn a 401 into a 500.
-    await db
-      .insert(wechatpayNotificationRejects)
-      .values({
-        reason: parsed.reason,
-        detail: parsed.detail?.slice(0, 500) ?? null,
-        serial: req.headers.get('wechatpay-serial')?.slice(0, 64) ?? null,
-        bodyBytes: body.length,
-      })
-      .catch(() => {});
-    return { response: failure(401, `notification rejected: ${parsed.reason}`), outcome: 'rejected' };
+    await recordReject(db, headers, body, parsed.reason, parsed.detail);
+    return failure(401, `notification rejected: ${parsed.reason}`, 'rejected');
   }
 
   const { envelope } = parsed;
@@ -106,10 +123,28 @@ export async function ingestNotification(
       }
       return !row.inserted;
     });
-    return { response: new Response(null, { status: 204 }), outcome: duplicate ? 'duplicate' : 'accepted' };
+    return { status: 204, body: null, outcome: duplicate ? 'duplicate' : 'accepted' };
   } catch (err) {
     // Not stored means not acknowledged: a 5xx makes WeChat deliver it again later.
     console.error('[notify] could not store notification:', err instanceof Error ? err.message : err);
-    return { response: failure(503, 'temporarily unavailable'), outcome: 'unavailable' };
+    return failure(503, 'temporarily unavailable', 'unavailable');
   }
+}
+
+/** Evidence for the merchant; best effort: a database hiccup must not turn a 4xx into a 5xx. */
+async function recordReject(db: Db, headers: { get(name: string): string | null }, body: Buffer, reason: string, detail?: string): Promise<void> {
+  let notificationId: string | null = null;
+  try {
+    notificationId = String(JSON.parse(body.toString('utf8'))?.id ?? '').slice(0, 64) || null;
+  } catch {}
+  await db
+    .insert(wechatpayNotificationRejects)
+    .values({
+      reason,
+      detail: detail?.slice(0, 500) ?? null,
+      serial: headers.get('wechatpay-serial')?.slice(0, 64) ?? null,
+      notificationId,
+      bodyBytes: body.length,
+    })
+    .catch(() => {});
 }
