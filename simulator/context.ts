@@ -1,5 +1,7 @@
 // Everything a request handler needs, built once by startSimulator.
+import type { ServerResponse } from 'node:http';
 import type { MerchantIdentity } from './auth';
+import type { FaultStore } from './faults';
 import type { Keyring } from './http';
 import type { Notifier } from './notifier';
 import type { OrderContext } from './orders';
@@ -8,6 +10,9 @@ export interface SimContext extends OrderContext {
   keyring: Keyring;
   merchant: MerchantIdentity;
   notifier: Notifier;
+  faults: FaultStore;
   merchantName: string;
   log: (msg: string) => void;
+  /** Never answers `res` (the apiTimeoutRate fault): drops it after TIMEOUT_HOLD_MS, or at shutdown. */
+  hold(res: ServerResponse): void;
 }

@@ -47,6 +47,29 @@ export const errors = {
   /** Simulator-only (control API / phone page): an unknown, superseded or 2-hour-old code_url. */
   codeUrlInvalid: () => new SimApiError(400, 'CODE_URL_INVALID', '二维码已失效 / This QR code has expired or is no longer valid', 0),
   notFound: () => new SimApiError(404, 'NOT_FOUND', '请求的资源不存在', 268435475),
+  // Refunds (reference §7.1, §7.2). RESOURCE_NOT_EXISTS covers "order not found" and "order not paid".
+  refundOrderNotExist: () => new SimApiError(404, 'RESOURCE_NOT_EXISTS', '订单不存在', 268512771),
+  refundNotExist: () => new SimApiError(404, 'RESOURCE_NOT_EXISTS', '退款单不存在', 268512772),
+  refundParamsChanged: () => new SimApiError(400, 'INVALID_REQUEST', '请求重入时，参数与首次请求时不一致', 268498688),
+  refundTotalMismatch: () =>
+    new SimApiError(400, 'PARAM_ERROR', '订单金额与原订单金额不一致', 268435461, {
+      field: '/amount/total',
+      issue: 'amount.total must equal the total of the original order',
+      location: 'body',
+    }),
+  refundExceedsTotal: () => new SimApiError(400, 'INVALID_REQUEST', '申请退款金额超过订单可退金额', 268498695),
+  tooManyRefunds: () => new SimApiError(400, 'INVALID_REQUEST', '订单已经超过可部分退款的最大次数(50次)', 268498696),
+  refundWindowPassed: () => new SimApiError(400, 'INVALID_REQUEST', '订单已经超过可退款的最大期限(1年)', 268498697),
+  refundOrderMismatch: () =>
+    new SimApiError(400, 'PARAM_ERROR', 'transaction_id与out_trade_no不是同一笔订单', 268435461, { location: 'body', issue: 'identifiers name different orders' }),
+  /** Simulator-only (control API): the refund already reached a final status. */
+  refundFinished: (status: string) => new SimApiError(409, 'REFUND_FINISHED', `退款单已是终态 ${status}`, 0),
+  // Bills (reference §8).
+  noStatement: () => new SimApiError(400, 'NO_STATEMENT_EXIST', '请求的账单文件不存在', 268435499),
+  statementCreating: () => new SimApiError(400, 'STATEMENT_CREATING', '账单生成中', 268435500),
+  billLinkExpired: () => new SimApiError(400, 'INVALID_REQUEST', '账单下载链接已过期，请重新申请', 268435501),
+  // Certificates (reference §10): a merchant on the public key only has none.
+  noCertificates: () => new SimApiError(404, 'NOT_FOUND', '商户未申请过证书或证书已切换为微信支付公钥', 268435502),
   methodNotAllowed: () => new SimApiError(405, 'INVALID_REQUEST', '不支持的HTTP方法', 268435476),
   system: () => new SimApiError(500, 'SYSTEM_ERROR', '系统繁忙，请稍后重试', 268435457),
 };

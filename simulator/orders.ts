@@ -1,6 +1,7 @@
 // Order rules on WeChat's side (reference §3.3, §4, §5, §13): idempotent re-orders with identical parameters,
 // OUT_TRADE_NO_USED otherwise, NOTPAY → SUCCESS | CLOSED, expiry evaluated lazily whenever an order is touched.
 import type postgres from 'postgres';
+import { pick, type FaultStore } from './faults';
 import type { SimCredentials } from './credentials';
 import { errors } from './errors';
 import { beijingTime, newCodeUrl, newOpenid, newTransactionId } from './ids';
@@ -13,9 +14,18 @@ import type { Db, OrderRow } from './store';
 export interface OrderContext {
   sql: postgres.Sql;
   credentials: SimCredentials;
-  /** Scales simulated durations (minimum order validity, notification retries) for fast tests. */
+  /** Scales simulated durations (minimum order validity, notification retries, refund processing) for fast tests. */
   timeScale: number;
+  /** Fault injection; absent = no faults (unit-level callers). */
+  faults?: FaultStore;
+  /** How long a new refund stays PROCESSING; default REFUND_PROCESSING_MS × timeScale. */
+  refundProcessingMs?: number;
   now?: () => number;
+}
+
+/** The notifyDelayMs fault's delay for a notification about to be queued. */
+export async function firstNotifyDelay(ctx: OrderContext): Promise<number> {
+  return ctx.faults ? pick((await ctx.faults.get()).notifyDelayMs) : 0;
 }
 
 const MINUTE = 60_000;
@@ -28,7 +38,7 @@ const MIN_VALIDITY_MS = MINUTE;
 /** A code_url is scannable for 2 hours (reference §3.2). */
 const CODE_URL_VALIDITY_MS = 2 * 60 * MINUTE;
 
-function clock(ctx: OrderContext): Date {
+export function clock(ctx: OrderContext): Date {
   return new Date(ctx.now ? ctx.now() : Date.now());
 }
 
@@ -43,7 +53,7 @@ function canonicalParams(req: PrepayRequest): Record<string, unknown> {
 }
 
 /** JSON with object keys sorted at every level (jsonb returns keys in its own order). */
-function stableJson(value: unknown): string {
+export function stableJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -144,19 +154,41 @@ export function isCodeUrlFresh(order: OrderRow, now: Date): boolean {
   return now.getTime() - order.code_url_issued_at.getTime() < CODE_URL_VALIDITY_MS;
 }
 
+/** How the simulated shopper's payment goes: paid, or refused for lack of funds (余额不足) without paying. */
+export type PayOutcome = 'SUCCESS' | 'INSUFFICIENT_BALANCE';
+
+export type PayTarget = { codeUrl: string } | { outTradeNo: string };
+
+export interface PayOptions {
+  /** Also pay a CLOSED order: a payment racing a close, i.e. the late payment the merchant must handle. */
+  allowClosed?: boolean;
+  outcome?: PayOutcome;
+}
+
 /**
  * The shopper scans and pays. In one transaction: the order becomes SUCCESS and its notification is queued,
- * so a payment can never exist without its notification. `allowClosed` simulates a payment racing a close
- * (the late-payment path the merchant must handle).
+ * so a payment can never exist without its notification. By code_url the code must be the current one and at
+ * most 2 hours old, as in WeChat; by out_trade_no (control API only) it need not be, because a late payment
+ * on a closed order is reproduced long after its code_url stopped mattering.
+ * INSUFFICIENT_BALANCE checks the same things and then changes nothing: WeChat refuses the payment on the
+ * phone and tells the merchant nothing (the order stays NOTPAY).
  */
-export async function payByCodeUrl(ctx: OrderContext, codeUrl: string, opts: { allowClosed?: boolean } = {}): Promise<OrderRow> {
+export async function pay(ctx: OrderContext, target: PayTarget, opts: PayOptions = {}): Promise<OrderRow> {
   const now = clock(ctx);
+  const delayMs = await firstNotifyDelay(ctx);
   return ctx.sql.begin(async (tx) => {
-    const found = await store.findOrderByCodeUrl(tx, ctx.credentials.mchid, codeUrl, true);
-    if (!found || !isCodeUrlFresh(found, now)) throw errors.codeUrlInvalid();
+    let found: OrderRow | null;
+    if ('codeUrl' in target) {
+      found = await store.findOrderByCodeUrl(tx, ctx.credentials.mchid, target.codeUrl, true);
+      if (!found || !isCodeUrlFresh(found, now)) throw errors.codeUrlInvalid();
+    } else {
+      found = await store.findOrder(tx, ctx.credentials.mchid, target.outTradeNo, true);
+      if (!found) throw errors.orderNotExist();
+    }
     const order = await settleExpiry(tx, found, now);
     if (order.trade_state === 'SUCCESS' || order.trade_state === 'REFUND') throw errors.orderPaid();
     if (order.trade_state === 'CLOSED' && !opts.allowClosed) throw errors.orderClosed();
+    if (opts.outcome === 'INSUFFICIENT_BALANCE') return order;
 
     const paid = await store.markPaid(
       tx,
@@ -170,9 +202,15 @@ export async function payByCodeUrl(ctx: OrderContext, codeUrl: string, opts: { a
       tx,
       { id: notification.id, mchid: paid.mchid, out_trade_no: paid.out_trade_no, event_type: 'TRANSACTION.SUCCESS', notify_url: paid.notify_url, body: notification.body },
       now,
+      delayMs,
     );
     return paid;
   });
+}
+
+/** Kept for callers of the first version: pay the order behind a (current, fresh) code_url. */
+export function payByCodeUrl(ctx: OrderContext, codeUrl: string, opts: PayOptions = {}): Promise<OrderRow> {
+  return pay(ctx, { codeUrl }, opts);
 }
 
 const TRADE_STATE_DESC: Record<OrderRow['trade_state'], string> = {

@@ -89,6 +89,44 @@ export const prepaySchema = z.strictObject({
 export type PrepayRequest = z.infer<typeof prepaySchema>;
 
 export const closeSchema = z.strictObject({ mchid: z.string().min(1).max(32) });
+
+/** out_refund_no: 1–64 of digits, letters, `_ - | * @` (reference §7.1). */
+export const OUT_REFUND_NO_RE = /^[0-9A-Za-z_\-|*@]{1,64}$/;
+
+/** POST /v3/refund/domestic/refunds (reference §7.1). Exactly the documented fields; no mchid in the body. */
+export const refundSchema = z
+  .strictObject({
+    transaction_id: z.string().min(1).max(32).optional(),
+    out_trade_no: z.string().regex(OUT_TRADE_NO_RE, 'out_trade_no must be 6-32 characters of [0-9A-Za-z_-|*]').optional(),
+    out_refund_no: z.string().regex(OUT_REFUND_NO_RE, 'out_refund_no must be 1-64 characters of [0-9A-Za-z_-|*@]'),
+    reason: z.string().min(1).max(80).optional(),
+    notify_url: z.string().min(1).max(256).refine(isHttpUrlWithoutQuery, 'notify_url must be an absolute http(s) URL without a query string').optional(),
+    funds_account: z.enum(['AVAILABLE', 'UNSETTLED']).optional(),
+    amount: z.strictObject({
+      refund: z.int().min(1).max(2_147_483_647),
+      from: z.array(z.strictObject({ account: z.enum(['AVAILABLE', 'UNAVAILABLE']), amount: z.int().min(1) })).optional(),
+      total: z.int().min(1).max(2_147_483_647),
+      // Required here, unlike on prepay (reference §7.1).
+      currency: z.literal('CNY'),
+    }),
+    goods_detail: z
+      .array(
+        z.strictObject({
+          merchant_goods_id: z.string().min(1).max(32),
+          wechatpay_goods_id: z.string().max(32).optional(),
+          goods_name: z.string().max(256).optional(),
+          unit_price: z.int().min(0),
+          refund_amount: z.int().min(0),
+          refund_quantity: z.int().min(1),
+        }),
+      )
+      .optional(),
+  })
+  .refine((b) => b.transaction_id !== undefined || b.out_trade_no !== undefined, {
+    message: 'transaction_id或out_trade_no必填其一',
+    path: ['out_trade_no'],
+  });
+export type RefundRequest = z.infer<typeof refundSchema>;
 export type CloseRequest = z.infer<typeof closeSchema>;
 
 /** Parses a JSON body and applies `schema`; throws WeChat's PARAM_ERROR with a JSON-pointer detail. */

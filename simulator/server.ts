@@ -8,7 +8,9 @@ import type { SimContext } from './context';
 import { handleControl } from './control';
 import type { SimCredentials } from './credentials';
 import { Keyring, sendJson } from './http';
+import { createFaultStore, TIMEOUT_HOLD_MS } from './faults';
 import { startNotifier } from './notifier';
+import { settleDueRefunds } from './refunds';
 import { handlePhonePage } from './phone-page';
 import { createPool, migrate } from './store';
 
@@ -18,8 +20,16 @@ export interface SimulatorOptions {
   host?: string;
   databaseUrl: string;
   credentials: SimCredentials;
-  /** SIM_TIME_SCALE: multiplies notification retry delays and the 1-minute minimum order validity. Default 1. */
+  /**
+   * SIM_TIME_SCALE: multiplies notification retry delays, the 1-minute minimum order validity and the time a
+   * refund stays PROCESSING. Default 1.
+   */
   timeScale?: number;
+  /**
+   * How long a new refund stays PROCESSING before it succeeds on its own; default 30 s × timeScale. Stored per
+   * refund, so it is the value of the process that accepted the refund that counts.
+   */
+  refundProcessingMs?: number;
   merchantName?: string;
   log?: (msg: string) => void;
 }
@@ -44,11 +54,23 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   }
 
   const keyring = new Keyring(opts.credentials);
-  const notifier = startNotifier({ sql, mchid: opts.credentials.mchid, keyring, timeScale, log });
-  const ctx: SimContext = {
+  const faults = createFaultStore(sql, opts.credentials.mchid);
+  const held = new Set<ServerResponse>();
+  const base = { sql, credentials: opts.credentials, timeScale, faults, refundProcessingMs: opts.refundProcessingMs };
+  const notifier = startNotifier({
     sql,
-    credentials: opts.credentials,
+    mchid: opts.credentials.mchid,
+    keyring,
+    faults,
     timeScale,
+    log,
+    // Refunds whose processing time is over succeed here, so their notifications go out without anyone asking.
+    beforeTick: async () => {
+      await settleDueRefunds(base, opts.credentials.mchid);
+    },
+  });
+  const ctx: SimContext = {
+    ...base,
     keyring,
     notifier,
     merchantName: opts.merchantName ?? 'Scanpay 演示商户',
@@ -57,6 +79,15 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
       mchid: opts.credentials.mchid,
       serial: opts.credentials.merchant.serial,
       key: loadPublicKey(opts.credentials.merchant.certificatePem),
+    },
+    hold(res) {
+      held.add(res);
+      const timer = setTimeout(() => res.destroy(), TIMEOUT_HOLD_MS);
+      timer.unref();
+      res.on('close', () => {
+        clearTimeout(timer);
+        held.delete(res);
+      });
     },
   };
 
@@ -96,6 +127,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
+        for (const res of held) res.destroy();
         await notifier.stop();
         // Requests in progress get a moment to finish; then anything left is cut.
         const grace = setTimeout(() => server.closeAllConnections(), 2_000);

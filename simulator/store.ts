@@ -39,6 +39,8 @@ export interface NotificationRow {
   id: string;
   mchid: string;
   out_trade_no: string;
+  /** Set for REFUND.* notifications. */
+  out_refund_no: string | null;
   event_type: string;
   notify_url: string;
   body: string;
@@ -49,6 +51,68 @@ export interface NotificationRow {
   last_status: number | null;
   last_error: string | null;
   delivered_at: Date | null;
+  created_at: Date;
+  /** The previous attempt carried a SIGNTEST probe: WeChat resends such a notification correctly signed. */
+  last_probe: boolean;
+  /** Fault-injected delay already folded into next_attempt_at (reported with the attempt). */
+  pending_delay_ms: number;
+}
+
+/** One delivery attempt as GET /_sim/notifications reports it. */
+export interface NotificationAttemptRow {
+  seq: string;
+  notification_id: string;
+  mchid: string;
+  out_trade_no: string;
+  out_refund_no: string | null;
+  event_type: string;
+  /** 1-based attempt number; a duplicate copy carries the number of the attempt it duplicates. */
+  number: number;
+  at: Date;
+  http_status: number | null;
+  latency_ms: number | null;
+  error: string | null;
+  dropped: boolean;
+  probe: boolean;
+  duplicate: boolean;
+  delayed_ms: number;
+  serial: string | null;
+}
+
+export type RefundStatus = 'PROCESSING' | 'SUCCESS' | 'CLOSED' | 'ABNORMAL';
+
+export interface RefundRow {
+  mchid: string;
+  out_refund_no: string;
+  refund_id: string;
+  out_trade_no: string;
+  transaction_id: string;
+  /** The canonical request; a retry with the same out_refund_no must repeat it exactly. */
+  params: Record<string, unknown>;
+  reason: string | null;
+  notify_url: string;
+  funds_account: string;
+  amount_refund: number;
+  amount_total: number;
+  currency: string;
+  status: RefundStatus;
+  channel: string;
+  user_received_account: string;
+  /** When a PROCESSING refund succeeds on its own (scaled by timeScale). */
+  settle_at: Date;
+  success_time: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface BillDownloadRow {
+  token: string;
+  mchid: string;
+  kind: 'tradebill' | 'fundflowbill';
+  bill_date: string;
+  gzip: boolean;
+  content: Buffer;
+  expires_at: Date;
   created_at: Date;
 }
 
@@ -97,6 +161,73 @@ create table if not exists wechatpay_sim.notifications (
   last_status integer,
   last_error text,
   delivered_at timestamptz,
+  created_at timestamptz not null
+);
+
+alter table wechatpay_sim.notifications add column if not exists out_refund_no text;
+alter table wechatpay_sim.notifications add column if not exists last_probe boolean not null default false;
+alter table wechatpay_sim.notifications add column if not exists pending_delay_ms integer not null default 0;
+
+create table if not exists wechatpay_sim.notification_attempts (
+  seq bigserial primary key,
+  notification_id text not null,
+  mchid text not null,
+  out_trade_no text not null,
+  out_refund_no text,
+  event_type text not null,
+  number integer not null,
+  at timestamptz not null,
+  http_status integer,
+  latency_ms integer,
+  error text,
+  dropped boolean not null default false,
+  probe boolean not null default false,
+  duplicate boolean not null default false,
+  delayed_ms integer not null default 0,
+  serial text
+);
+create index if not exists notification_attempts_order_idx
+  on wechatpay_sim.notification_attempts (mchid, out_trade_no, seq);
+
+create table if not exists wechatpay_sim.faults (
+  mchid text primary key,
+  faults jsonb not null,
+  updated_at timestamptz not null
+);
+
+create table if not exists wechatpay_sim.refunds (
+  mchid text not null,
+  out_refund_no text not null,
+  refund_id text not null unique,
+  out_trade_no text not null,
+  transaction_id text not null,
+  params jsonb not null,
+  reason text,
+  notify_url text not null,
+  funds_account text not null,
+  amount_refund integer not null check (amount_refund > 0),
+  amount_total integer not null check (amount_total > 0),
+  currency text not null,
+  status text not null check (status in ('PROCESSING', 'SUCCESS', 'CLOSED', 'ABNORMAL')),
+  channel text not null,
+  user_received_account text not null,
+  settle_at timestamptz not null,
+  success_time timestamptz,
+  created_at timestamptz not null,
+  updated_at timestamptz not null,
+  primary key (mchid, out_refund_no)
+);
+create index if not exists refunds_order_idx on wechatpay_sim.refunds (mchid, out_trade_no);
+create index if not exists refunds_processing_idx on wechatpay_sim.refunds (mchid, settle_at) where status = 'PROCESSING';
+
+create table if not exists wechatpay_sim.bill_downloads (
+  token text primary key,
+  mchid text not null,
+  kind text not null check (kind in ('tradebill', 'fundflowbill')),
+  bill_date text not null,
+  gzip boolean not null,
+  content bytea not null,
+  expires_at timestamptz not null,
   created_at timestamptz not null
 );
 
@@ -200,12 +331,17 @@ export async function markPaid(
 
 export async function insertNotification(
   db: Db,
-  n: Pick<NotificationRow, 'id' | 'mchid' | 'out_trade_no' | 'event_type' | 'notify_url' | 'body'>,
+  n: Pick<NotificationRow, 'id' | 'mchid' | 'out_trade_no' | 'event_type' | 'notify_url' | 'body'> & { out_refund_no?: string | null },
   now: Date,
+  /** Fault-injected delay before the first attempt. */
+  delayMs = 0,
 ): Promise<void> {
+  const due = new Date(now.getTime() + delayMs);
   await db`
-    insert into wechatpay_sim.notifications (id, mchid, out_trade_no, event_type, notify_url, body, status, next_attempt_at, created_at)
-    values (${n.id}, ${n.mchid}, ${n.out_trade_no}, ${n.event_type}, ${n.notify_url}, ${n.body}, 'pending', ${now}, ${now})`;
+    insert into wechatpay_sim.notifications
+      (id, mchid, out_trade_no, out_refund_no, event_type, notify_url, body, status, next_attempt_at, pending_delay_ms, created_at)
+    values (${n.id}, ${n.mchid}, ${n.out_trade_no}, ${n.out_refund_no ?? null}, ${n.event_type}, ${n.notify_url}, ${n.body}, 'pending',
+            ${due}, ${delayMs}, ${now})`;
 }
 
 /**
@@ -227,17 +363,41 @@ export async function claimDueNotifications(db: Db, mchid: string, now: Date, le
     returning n.*`;
 }
 
-export async function recordAttempt(
-  db: Db,
-  id: string,
-  outcome: { at: Date; httpStatus: number | null; error: string | null; status: NotificationStatus; nextAttemptAt: Date | null },
-): Promise<void> {
+export interface AttemptOutcome {
+  at: Date;
+  httpStatus: number | null;
+  error: string | null;
+  status: NotificationStatus;
+  nextAttemptAt: Date | null;
+  /** Delay folded into nextAttemptAt by the notifyDelayMs fault. */
+  nextDelayMs: number;
+  probe: boolean;
+}
+
+export type AttemptLog = Omit<NotificationAttemptRow, 'seq' | 'mchid' | 'out_trade_no' | 'out_refund_no' | 'event_type' | 'notification_id'>;
+
+/** Counts one attempt and logs it, atomically (the log is what GET /_sim/notifications shows). */
+export async function recordAttempt(sql: postgres.Sql, row: NotificationRow, outcome: AttemptOutcome, log: AttemptLog): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`
+      update wechatpay_sim.notifications
+      set attempts = attempts + 1, last_attempt_at = ${outcome.at}, last_status = ${outcome.httpStatus}, last_error = ${outcome.error},
+          status = ${outcome.status}, next_attempt_at = ${outcome.nextAttemptAt}, last_probe = ${outcome.probe},
+          pending_delay_ms = ${outcome.nextDelayMs},
+          delivered_at = ${outcome.status === 'delivered' ? outcome.at : null}
+      where id = ${row.id}`;
+    await insertAttemptLog(tx, row, log);
+  });
+}
+
+export async function insertAttemptLog(db: Db, row: NotificationRow, log: AttemptLog): Promise<void> {
   await db`
-    update wechatpay_sim.notifications
-    set attempts = attempts + 1, last_attempt_at = ${outcome.at}, last_status = ${outcome.httpStatus}, last_error = ${outcome.error},
-        status = ${outcome.status}, next_attempt_at = ${outcome.nextAttemptAt},
-        delivered_at = ${outcome.status === 'delivered' ? outcome.at : null}
-    where id = ${id}`;
+    insert into wechatpay_sim.notification_attempts
+      (notification_id, mchid, out_trade_no, out_refund_no, event_type, number, at, http_status, latency_ms, error, dropped, probe,
+       duplicate, delayed_ms, serial)
+    values (${row.id}, ${row.mchid}, ${row.out_trade_no}, ${row.out_refund_no}, ${row.event_type}, ${log.number}, ${log.at},
+            ${log.http_status}, ${log.latency_ms}, ${log.error}, ${log.dropped}, ${log.probe}, ${log.duplicate}, ${log.delayed_ms},
+            ${log.serial})`;
 }
 
 /** Gives a claimed delivery back without counting an attempt (used when shutting down mid-request). */
@@ -245,7 +405,146 @@ export async function releaseClaim(db: Db, id: string, at: Date): Promise<void> 
   await db`update wechatpay_sim.notifications set next_attempt_at = ${at} where id = ${id} and status = 'pending'`;
 }
 
-export async function listNotifications(db: Db, mchid: string, outTradeNo: string): Promise<NotificationRow[]> {
-  return db<NotificationRow[]>`
-    select * from wechatpay_sim.notifications where mchid = ${mchid} and out_trade_no = ${outTradeNo} order by created_at, id`;
+export async function listNotifications(db: Db, mchid: string, outTradeNo: string | null, limit = 10_000): Promise<NotificationRow[]> {
+  return outTradeNo === null
+    ? db<NotificationRow[]>`
+        select * from wechatpay_sim.notifications where mchid = ${mchid} order by created_at, id limit ${limit}`
+    : db<NotificationRow[]>`
+        select * from wechatpay_sim.notifications where mchid = ${mchid} and out_trade_no = ${outTradeNo} order by created_at, id`;
+}
+
+export async function listAttempts(db: Db, mchid: string, outTradeNo: string | null, limit = 10_000): Promise<NotificationAttemptRow[]> {
+  return outTradeNo === null
+    ? db<NotificationAttemptRow[]>`
+        select * from wechatpay_sim.notification_attempts where mchid = ${mchid} order by seq limit ${limit}`
+    : db<NotificationAttemptRow[]>`
+        select * from wechatpay_sim.notification_attempts where mchid = ${mchid} and out_trade_no = ${outTradeNo} order by seq`;
+}
+
+// ---- refunds ----
+
+export type NewRefund = Omit<RefundRow, 'success_time' | 'updated_at'>;
+
+/** Inserts unless (mchid, out_refund_no) exists; returns the new row or null. */
+export async function insertRefund(db: Db, r: NewRefund): Promise<RefundRow | null> {
+  const rows = await db<RefundRow[]>`
+    insert into wechatpay_sim.refunds (
+      mchid, out_refund_no, refund_id, out_trade_no, transaction_id, params, reason, notify_url, funds_account, amount_refund,
+      amount_total, currency, status, channel, user_received_account, settle_at, created_at, updated_at
+    ) values (
+      ${r.mchid}, ${r.out_refund_no}, ${r.refund_id}, ${r.out_trade_no}, ${r.transaction_id}, ${db.json(r.params as postgres.JSONValue)},
+      ${r.reason}, ${r.notify_url}, ${r.funds_account}, ${r.amount_refund}, ${r.amount_total}, ${r.currency}, ${r.status}, ${r.channel},
+      ${r.user_received_account}, ${r.settle_at}, ${r.created_at}, ${r.created_at}
+    )
+    on conflict (mchid, out_refund_no) do nothing
+    returning *`;
+  return rows[0] ?? null;
+}
+
+export async function findRefund(db: Db, mchid: string, outRefundNo: string, forUpdate = false): Promise<RefundRow | null> {
+  const rows = forUpdate
+    ? await db<RefundRow[]>`select * from wechatpay_sim.refunds where mchid = ${mchid} and out_refund_no = ${outRefundNo} for update`
+    : await db<RefundRow[]>`select * from wechatpay_sim.refunds where mchid = ${mchid} and out_refund_no = ${outRefundNo}`;
+  return rows[0] ?? null;
+}
+
+export async function refundsOfOrder(db: Db, mchid: string, outTradeNo: string): Promise<RefundRow[]> {
+  return db<RefundRow[]>`
+    select * from wechatpay_sim.refunds where mchid = ${mchid} and out_trade_no = ${outTradeNo} order by created_at, out_refund_no`;
+}
+
+/** PROCESSING → a final status; null when the refund is no longer PROCESSING (someone else settled it). */
+export async function finishRefund(db: Db, r: RefundRow, status: Exclude<RefundStatus, 'PROCESSING'>, now: Date): Promise<RefundRow | null> {
+  const rows = await db<RefundRow[]>`
+    update wechatpay_sim.refunds
+    set status = ${status}, success_time = ${status === 'SUCCESS' ? now : null}, updated_at = ${now}
+    where mchid = ${r.mchid} and out_refund_no = ${r.out_refund_no} and status = 'PROCESSING'
+    returning *`;
+  return rows[0] ?? null;
+}
+
+/** PROCESSING refunds whose settle time has come, locked for settling (another process skips them). */
+export async function claimDueRefunds(db: Db, mchid: string, now: Date, limit: number): Promise<RefundRow[]> {
+  return db<RefundRow[]>`
+    select * from wechatpay_sim.refunds
+    where mchid = ${mchid} and status = 'PROCESSING' and settle_at <= ${now}
+    order by settle_at
+    limit ${limit}
+    for update skip locked`;
+}
+
+/** SUCCESS → REFUND once any refund exists (reference §4.1: "转入退款"). */
+export async function markRefunded(db: Db, o: OrderRow, now: Date): Promise<void> {
+  await db`
+    update wechatpay_sim.orders set trade_state = 'REFUND', updated_at = ${now}
+    where mchid = ${o.mchid} and out_trade_no = ${o.out_trade_no} and trade_state = 'SUCCESS'`;
+}
+
+// ---- bills ----
+
+/** Paid orders whose success_time falls in [from, to). */
+export async function paidOrdersBetween(db: Db, mchid: string, from: Date, to: Date): Promise<OrderRow[]> {
+  return db<OrderRow[]>`
+    select * from wechatpay_sim.orders
+    where mchid = ${mchid} and success_time >= ${from} and success_time < ${to} and trade_state in ('SUCCESS', 'REFUND')
+    order by success_time, out_trade_no`;
+}
+
+/** The order fields a refund row of a bill repeats. */
+export interface RefundWithOrder extends RefundRow {
+  order_appid: string;
+  order_description: string;
+  order_attach: string | null;
+  order_payer_openid: string | null;
+  order_device_id: string | null;
+  order_success_time: Date;
+}
+
+/** Refunds applied for in [from, to) (a refund row's 交易时间 is its application time, reference §8.4). */
+export async function refundsBetween(db: Db, mchid: string, from: Date, to: Date): Promise<RefundWithOrder[]> {
+  return db<RefundWithOrder[]>`
+    select r.*, o.appid as order_appid, o.description as order_description, o.attach as order_attach,
+           o.payer_openid as order_payer_openid, o.device_id as order_device_id,
+           o.success_time as order_success_time
+    from wechatpay_sim.refunds r
+    join wechatpay_sim.orders o on o.mchid = r.mchid and o.out_trade_no = r.out_trade_no
+    where r.mchid = ${mchid} and r.created_at >= ${from} and r.created_at < ${to}
+    order by r.created_at, r.out_refund_no`;
+}
+
+export async function insertBillDownload(db: Db, d: BillDownloadRow): Promise<void> {
+  await db`
+    insert into wechatpay_sim.bill_downloads (token, mchid, kind, bill_date, gzip, content, expires_at, created_at)
+    values (${d.token}, ${d.mchid}, ${d.kind}, ${d.bill_date}, ${d.gzip}, ${d.content}, ${d.expires_at}, ${d.created_at})`;
+}
+
+export async function findBillDownload(db: Db, mchid: string, token: string): Promise<BillDownloadRow | null> {
+  const rows = await db<BillDownloadRow[]>`select * from wechatpay_sim.bill_downloads where mchid = ${mchid} and token = ${token}`;
+  return rows[0] ?? null;
+}
+
+/** Shifts every time of one order (and its refunds) `ms` into the past: bills for past days need past activity. */
+export async function backdateOrder(sql: postgres.Sql, mchid: string, outTradeNo: string, ms: number): Promise<boolean> {
+  const interval = `${Math.round(ms)} milliseconds`;
+  return sql.begin(async (tx) => {
+    const rows = await tx`
+      update wechatpay_sim.orders set
+        time_expire = time_expire - ${interval}::interval,
+        code_url_issued_at = code_url_issued_at - ${interval}::interval,
+        success_time = success_time - ${interval}::interval,
+        closed_at = closed_at - ${interval}::interval,
+        created_at = created_at - ${interval}::interval,
+        updated_at = updated_at - ${interval}::interval
+      where mchid = ${mchid} and out_trade_no = ${outTradeNo}
+      returning out_trade_no`;
+    if (rows.length === 0) return false;
+    await tx`
+      update wechatpay_sim.refunds set
+        settle_at = settle_at - ${interval}::interval,
+        success_time = success_time - ${interval}::interval,
+        created_at = created_at - ${interval}::interval,
+        updated_at = updated_at - ${interval}::interval
+      where mchid = ${mchid} and out_trade_no = ${outTradeNo}`;
+    return true;
+  });
 }

@@ -4,7 +4,17 @@
 import type { VerificationFailure } from './verifier';
 
 /** The WeChat Pay operation an error came from, for logs and metrics. */
-export type WechatPayOperation = 'nativePrepay' | 'queryByOutTradeNo' | 'queryByTransactionId' | 'closeOrder';
+export type WechatPayOperation =
+  | 'nativePrepay'
+  | 'queryByOutTradeNo'
+  | 'queryByTransactionId'
+  | 'closeOrder'
+  | 'createRefund'
+  | 'queryRefund'
+  | 'applyTradeBill'
+  | 'applyFundFlowBill'
+  | 'downloadBill'
+  | 'downloadCertificates';
 
 export abstract class WechatPayError extends Error {
   /** True when repeating the same (idempotent) call later may succeed. */
@@ -65,9 +75,11 @@ export class WechatPayNetworkError extends WechatPayError {
 /**
  * A 2xx answer whose signature is missing, stale, from an unknown key, a WECHATPAY/SIGNTEST probe, or wrong.
  * Official rule (reference §2.6): such an answer must be treated as forged, so its body is never used.
+ * Only a probe is retryable: WeChat sends those deliberately and rarely, so asking again (same parameters,
+ * idempotent calls only) gets a properly signed answer; any other failure will not fix itself.
  */
 export class WechatPayVerificationError extends WechatPayError {
-  readonly retryable = false;
+  readonly retryable: boolean;
 
   constructor(
     readonly reason: VerificationFailure,
@@ -76,6 +88,7 @@ export class WechatPayVerificationError extends WechatPayError {
     operation?: WechatPayOperation,
   ) {
     super(`WeChat Pay ${httpStatus} answer failed signature verification: ${reason}${requestId ? ` (Request-ID ${requestId})` : ''}`, operation);
+    this.retryable = reason === 'signature_probe';
   }
 }
 

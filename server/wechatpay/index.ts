@@ -7,3 +7,5 @@ export * from './errors';
 export * from './schemas';
 export * from './client';
 export * from './notification';
+export * from './bill';
+export * from './certificates';

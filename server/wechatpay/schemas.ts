@@ -51,23 +51,69 @@ export const NativePrepayRequest = z.strictObject({
   // Only settable on the first order; re-ordering with a different value is OUT_TRADE_NO_USED (reference §3.3).
   time_expire: z.string().max(64).refine(isRfc3339, 'must be RFC 3339 with an offset').optional(),
   attach: z.string().max(128).regex(NO_4BYTE_UTF8, 'only 1–3 byte UTF-8 characters are allowed').optional(),
-  notify_url: z
-    .string()
-    .max(255)
-    .refine((s) => {
-      try {
-        const u = new URL(s);
-        return (u.protocol === 'https:' || u.protocol === 'http:') && !s.includes('?') && !s.includes('#');
-      } catch {
-        return false;
-      }
-    }, 'must be an absolute http(s) URL without query string or fragment'),
+  notify_url: z.string().max(255).refine(httpUrlWithoutQuery, 'must be an absolute http(s) URL without query string or fragment'),
   amount: z.strictObject({
     total: fen.min(1),
     currency: z.literal('CNY'),
   }),
 });
 export type NativePrepayRequest = z.infer<typeof NativePrepayRequest>;
+
+/** out_refund_no: 1–64 of digits, letters, `_ - | * @` (reference §7.1). */
+export const OUT_REFUND_NO_RE = /^[0-9A-Za-z_\-|*@]{1,64}$/;
+/** WeChat order numbers are digits in practice (§4.1); this only keeps path-breaking input out. */
+export const TRANSACTION_ID_RE = /^[0-9A-Za-z_-]{1,32}$/;
+
+function httpUrlWithoutQuery(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && !s.includes('?') && !s.includes('#');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * POST /v3/refund/domestic/refunds (reference §7.1). Exactly one of out_trade_no / transaction_id names the
+ * order. `amount.total` must be the ORIGINAL order total (§14 #16), not what remains refundable — WeChat
+ * checks it against the order. The same out_refund_no is the same refund, so a retry must reuse it (§14 #17).
+ */
+export const CreateRefundRequest = z
+  .strictObject({
+    out_trade_no: z.string().regex(OUT_TRADE_NO_RE, '6–32 characters of 0-9 A-Z a-z _ - | *').optional(),
+    transaction_id: z.string().regex(TRANSACTION_ID_RE, 'invalid format').optional(),
+    out_refund_no: z.string().regex(OUT_REFUND_NO_RE, '1–64 characters of 0-9 A-Z a-z _ - | * @'),
+    reason: z.string().min(1).max(80).regex(NO_4BYTE_UTF8, 'only 1–3 byte UTF-8 characters are allowed').optional(),
+    notify_url: z.string().max(256).refine(httpUrlWithoutQuery, 'must be an absolute http(s) URL without query string or fragment').optional(),
+    funds_account: z.enum(['AVAILABLE', 'UNSETTLED']).optional(),
+    amount: z.strictObject({
+      refund: fen.min(1),
+      total: fen.min(1),
+      currency: z.literal('CNY'),
+    }),
+  })
+  .refine((r) => (r.out_trade_no === undefined) !== (r.transaction_id === undefined), {
+    message: 'exactly one of out_trade_no and transaction_id is required',
+    path: ['out_trade_no'],
+  })
+  .refine((r) => r.amount.refund <= r.amount.total, { message: 'refund exceeds the order total', path: ['amount', 'refund'] });
+export type CreateRefundRequest = z.infer<typeof CreateRefundRequest>;
+
+/** GET /v3/bill/tradebill (reference §8.1). */
+export const TradeBillRequest = z.strictObject({
+  bill_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'yyyy-MM-DD'),
+  bill_type: z.enum(['ALL', 'SUCCESS', 'REFUND']).optional(),
+  tar_type: z.literal('GZIP').optional(),
+});
+export type TradeBillRequest = z.infer<typeof TradeBillRequest>;
+
+/** GET /v3/bill/fundflowbill (reference §8.2). */
+export const FundFlowBillRequest = z.strictObject({
+  bill_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'yyyy-MM-DD'),
+  account_type: z.enum(['BASIC', 'OPERATION', 'FEES']).optional(),
+  tar_type: z.literal('GZIP').optional(),
+});
+export type FundFlowBillRequest = z.infer<typeof FundFlowBillRequest>;
 
 // ---------------------------------------------------------------- responses (loose)
 
@@ -196,6 +242,66 @@ export const RefundNotificationResource = z.preprocess(
   }),
 );
 export type RefundNotificationResource = z.infer<typeof RefundNotificationResource>;
+
+/**
+ * The Refund object answered by refund create and query (reference §7.1, §7.2). Its status field is `status`;
+ * the notification's is `refund_status` (§14 #15). `status` and the amounts are required: the domain acts on them.
+ */
+export const Refund = z.preprocess(
+  stripNulls,
+  z.looseObject({
+    refund_id: z.string().min(1),
+    out_refund_no: z.string().min(1),
+    transaction_id: z.string().optional(),
+    out_trade_no: z.string().optional(),
+    channel: z.string().optional(),
+    user_received_account: z.string().optional(),
+    success_time: z.string().optional(),
+    create_time: z.string().optional(),
+    status: openEnum(REFUND_STATUSES),
+    funds_account: z.string().optional(),
+    amount: z.looseObject({
+      total: fen,
+      refund: fen,
+      from: z.array(z.looseObject({ account: z.string().optional(), amount: fen.optional() })).optional(),
+      payer_total: fen.optional(),
+      payer_refund: fen.optional(),
+      settlement_refund: fen.optional(),
+      settlement_total: fen.optional(),
+      discount_refund: fen.optional(),
+      currency: z.string().optional(),
+      refund_fee: fen.optional(),
+    }),
+    promotion_detail: z.array(z.looseObject({})).optional(),
+  }),
+);
+export type Refund = z.infer<typeof Refund>;
+
+/** Answer of the bill applications (reference §8.1, §8.2). */
+export const BillApplication = z.looseObject({
+  hash_type: z.string().min(1),
+  hash_value: z.string().min(1),
+  download_url: z.string().min(1),
+});
+export type BillApplication = z.infer<typeof BillApplication>;
+
+/** Answer of GET /v3/certificates (reference §10): each certificate PEM encrypted with the APIv3 key. */
+export const CertificatesResponse = z.looseObject({
+  data: z.array(
+    z.looseObject({
+      serial_no: z.string().min(1),
+      effective_time: z.string().optional(),
+      expire_time: z.string().optional(),
+      encrypt_certificate: z.looseObject({
+        algorithm: z.string().min(1),
+        associated_data: z.string().nullish(),
+        nonce: z.string().min(1),
+        ciphertext: z.string().min(1),
+      }),
+    }),
+  ),
+});
+export type CertificatesResponse = z.infer<typeof CertificatesResponse>;
 
 /** "path: message; path: message" from a zod error — no input values, so it is safe to log. */
 export function describeZodError(error: z.ZodError): string {

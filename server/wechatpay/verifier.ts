@@ -37,6 +37,7 @@ export function readSignatureHeaders(headers: { get(name: string): string | null
 
 export class WechatPayVerifier {
   private readonly keys = new Map<string, KeyObject>();
+  private unknownSerialListener?: (serial: string) => void;
 
   constructor(entries: Iterable<[serial: string, key: KeyObject]> = []) {
     for (const [serial, key] of entries) this.keys.set(serial, key);
@@ -45,6 +46,21 @@ export class WechatPayVerifier {
   /** Adds or replaces a trusted key (a downloaded platform certificate, or the public key by its id). */
   trust(serial: string, key: KeyObject): void {
     this.keys.set(serial, key);
+  }
+
+  /** Stops trusting a key (an expired platform certificate). */
+  distrust(serial: string): void {
+    this.keys.delete(serial);
+  }
+
+  /**
+   * Called, without waiting, whenever a message names a serial this verifier does not know — in certificate
+   * mode the sign of a rotated platform certificate. CertificateManager.attach() plugs its refresh in here, so
+   * a notification refused for an unknown serial verifies when WeChat retries it. The listener must not throw
+   * (a throw is swallowed) and verify() stays synchronous.
+   */
+  onUnknownSerial(listener: ((serial: string) => void) | undefined): void {
+    this.unknownSerialListener = listener;
   }
 
   has(serial: string): boolean {
@@ -67,7 +83,14 @@ export class WechatPayVerifier {
     }
     if (!isTimestampFresh(timestamp, now)) return { ok: false, reason: 'stale_timestamp', serial };
     const key = this.keys.get(serial);
-    if (!key) return { ok: false, reason: 'unknown_serial', serial };
+    if (!key) {
+      try {
+        this.unknownSerialListener?.(serial);
+      } catch {
+        // verification must never throw; a broken listener only loses its refresh
+      }
+      return { ok: false, reason: 'unknown_serial', serial };
+    }
     if (signature.startsWith(SIGNTEST_PREFIX)) return { ok: false, reason: 'signature_probe', serial };
     const message =
       typeof body === 'string' ? responseMessage(timestamp, nonce, body) : Buffer.concat([Buffer.from(`${timestamp}\n${nonce}\n`), body, Buffer.from('\n')]);

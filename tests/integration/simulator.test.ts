@@ -660,6 +660,33 @@ describe('phone page', () => {
     expect(await after.text()).toContain('This order has already been paid');
   });
 
+  it('"insufficient balance" fails the payment visibly, pays nothing, and the order can still be paid', async () => {
+    const no = outTradeNo();
+    const { json } = await prepay(prepayBody(no));
+    const html = await (await fetch(`${sim.url}/pay?code_url=${encodeURIComponent(json.code_url)}`)).text();
+    expect(html).toMatch(/<button[^>]*value="insufficient"[^>]*>余额不足 <span[^>]*>Insufficient balance<\/span><\/button>/);
+    expect(html).toContain('付款方式'); // the sheet shows the payment method, like WeChat's
+
+    const form = (action: string) =>
+      fetch(`${sim.url}/pay`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ code_url: json.code_url, action }).toString(),
+      });
+    const refused = await form('insufficient');
+    expect(refused.status).toBe(402);
+    const refusedHtml = await refused.text();
+    expect(refusedHtml).toContain('支付失败');
+    expect(refusedHtml).toContain('零钱余额不足');
+    expect(refusedHtml).toContain('Insufficient balance');
+    expect((await query(no)).json.trade_state).toBe('NOTPAY');
+    const record = await (await fetch(`${sim.url}/_sim/orders/${no}`)).json();
+    expect(record.notifications).toHaveLength(0);
+
+    expect((await form('pay')).status).toBe(200);
+    expect((await query(no)).json.trade_state).toBe('SUCCESS');
+  });
+
   it('explains a stale QR code and a closed order', async () => {
     const no = outTradeNo();
     const first = await prepay(prepayBody(no));

@@ -1,0 +1,315 @@
+// Bills (reference §8): generated from the simulator's own records for any past day in Asia/Shanghai, in the
+// real file format — UTF-8 BOM, CRLF, header, backtick-prefixed detail fields, a summary header and one summary
+// line — amounts in yuan. Applying stores the exact bytes under an expiring token, so the SHA-1 handed out and
+// the file downloaded later can never disagree even if more refunds happen in between.
+import { createHash, randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { z } from 'zod';
+import { errors } from './errors';
+import { clock, type OrderContext } from './orders';
+import * as store from './store';
+import type { OrderRow, RefundWithOrder } from './store';
+
+/** Download links live 5 minutes (2024 doc; the 2021 wiki said 30 s — reference §8.1). */
+export const BILL_LINK_VALIDITY_MS = 5 * 60_000;
+const DAY_MS = 24 * 3600 * 1000;
+const SHANGHAI_OFFSET_MS = 8 * 3600 * 1000;
+/** Bills exist from 09:00 the next day and WeChat says to fetch after 10:00; before that: STATEMENT_CREATING. */
+const READY_AFTER_MS = DAY_MS + 10 * 3600 * 1000;
+const MAX_AGE_DAYS = 92; // "within the last three months"
+/** The simulated merchant's fee rate: 0.6 %, i.e. 6 units of 1e-5 yuan per fen. */
+const FEE_RATE_LABEL = '0.60%';
+const FEE_UNITS_PER_FEN = 6;
+
+const billDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'bill_date must be yyyy-MM-DD')
+  .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), 'bill_date is not a date');
+
+/** Query parameters, strictly: an unknown parameter is a client bug worth a PARAM_ERROR. */
+export const tradeBillQuery = z.strictObject({
+  bill_date: billDate,
+  bill_type: z.enum(['ALL', 'SUCCESS', 'REFUND']).optional(),
+  tar_type: z.literal('GZIP').optional(),
+});
+export const fundFlowBillQuery = z.strictObject({
+  bill_date: billDate,
+  account_type: z.enum(['BASIC', 'OPERATION', 'FEES']).optional(),
+  tar_type: z.literal('GZIP').optional(),
+});
+export type TradeBillQuery = z.infer<typeof tradeBillQuery>;
+export type FundFlowBillQuery = z.infer<typeof fundFlowBillQuery>;
+
+export interface AppliedBill {
+  hash_type: 'SHA1';
+  hash_value: string;
+  download_url: string;
+}
+
+/** [start, end) of a Shanghai calendar day, with the availability checks every bill shares. */
+function billDay(ctx: OrderContext, date: string): { from: Date; to: Date } {
+  const from = new Date(Date.parse(`${date}T00:00:00Z`) - SHANGHAI_OFFSET_MS);
+  const now = clock(ctx).getTime();
+  const todayStart = Math.floor((now + SHANGHAI_OFFSET_MS) / DAY_MS) * DAY_MS - SHANGHAI_OFFSET_MS;
+  if (from.getTime() > todayStart) throw errors.param('参数错误：账单日期不能晚于今天', { field: 'bill_date', issue: 'bill_date is in the future', location: 'query' });
+  if (from.getTime() < todayStart - MAX_AGE_DAYS * DAY_MS) {
+    throw errors.param('参数错误：仅支持三个月内的账单', { field: 'bill_date', issue: 'bill_date is older than three months', location: 'query' });
+  }
+  if (now < from.getTime() + READY_AFTER_MS) throw errors.statementCreating();
+  return { from, to: new Date(from.getTime() + DAY_MS) };
+}
+
+export async function applyTradeBill(ctx: OrderContext, mchid: string, q: TradeBillQuery, origin: string): Promise<AppliedBill> {
+  const { from, to } = billDay(ctx, q.bill_date);
+  const type = q.bill_type ?? 'ALL';
+  const payments = type === 'REFUND' ? [] : await store.paidOrdersBetween(ctx.sql, mchid, from, to);
+  const refunds = type === 'SUCCESS' ? [] : (await store.refundsBetween(ctx.sql, mchid, from, to)).filter((r) => r.status !== 'CLOSED');
+  if (payments.length + refunds.length === 0) throw errors.noStatement();
+  const text = type === 'SUCCESS' ? successBill(payments) : type === 'REFUND' ? refundBill(refunds) : allBill(payments, refunds);
+  return publish(ctx, mchid, 'tradebill', q.bill_date, text, q.tar_type === 'GZIP', origin);
+}
+
+export async function applyFundFlowBill(ctx: OrderContext, mchid: string, q: FundFlowBillQuery, origin: string): Promise<AppliedBill> {
+  const { from, to } = billDay(ctx, q.bill_date);
+  // Every simulated payment and refund moves money in the basic account; the others never see any.
+  if ((q.account_type ?? 'BASIC') !== 'BASIC') throw errors.noStatement();
+  const payments = await store.paidOrdersBetween(ctx.sql, mchid, from, to);
+  const refunds = (await store.refundsBetween(ctx.sql, mchid, from, to)).filter((r) => r.status === 'SUCCESS');
+  if (payments.length + refunds.length === 0) throw errors.noStatement();
+  return publish(ctx, mchid, 'fundflowbill', q.bill_date, fundFlowBill(payments, refunds), q.tar_type === 'GZIP', origin);
+}
+
+/** GET /v3/billdownload/file?token=…: the stored bytes (gzip when applied for), or an expired-link error. */
+export async function download(ctx: OrderContext, mchid: string, token: string): Promise<{ content: Buffer; gzip: boolean }> {
+  const found = await store.findBillDownload(ctx.sql, mchid, token);
+  if (!found) throw errors.param('参数错误：token无效', { field: 'token', issue: 'unknown token', location: 'query' });
+  if (found.expires_at.getTime() <= clock(ctx).getTime()) throw errors.billLinkExpired();
+  return { content: found.content, gzip: found.gzip };
+}
+
+async function publish(
+  ctx: OrderContext,
+  mchid: string,
+  kind: 'tradebill' | 'fundflowbill',
+  date: string,
+  text: string,
+  gzip: boolean,
+  origin: string,
+): Promise<AppliedBill> {
+  const plain = Buffer.from(text, 'utf8');
+  const token = randomBytes(20).toString('hex');
+  const now = clock(ctx);
+  await store.insertBillDownload(ctx.sql, {
+    token,
+    mchid,
+    kind,
+    bill_date: date,
+    gzip,
+    content: gzip ? gzipSync(plain) : plain,
+    expires_at: new Date(now.getTime() + BILL_LINK_VALIDITY_MS),
+    created_at: now,
+  });
+  return {
+    hash_type: 'SHA1',
+    // Over the uncompressed file, whatever the transfer encoding (reference §8.3).
+    hash_value: createHash('sha1').update(plain).digest('hex'),
+    download_url: `${origin}/v3/billdownload/file?token=${token}${gzip ? '&tartype=gzip' : ''}`,
+  };
+}
+
+// ------------------------------------------------------------------ file format
+
+const ALL_COLUMNS = [
+  '交易时间', '公众账号ID', '商户号', '特约商户号', '设备号', '微信订单号', '商户订单号', '用户标识', '交易类型', '交易状态', '付款银行', '货币种类',
+  '应结订单金额', '代金券金额', '微信退款单号', '商户退款单号', '退款金额', '充值券退款金额', '退款类型', '退款状态', '商品名称', '商户数据包', '手续费',
+  '费率', '订单金额', '申请退款金额', '费率备注',
+];
+const SUCCESS_COLUMNS = [
+  '交易时间', '公众账号ID', '商户号', '特约商户号', '设备号', '微信订单号', '商户订单号', '用户标识', '交易类型', '交易状态', '付款银行', '货币种类',
+  '应结订单金额', '代金券金额', '商品名称', '商户数据包', '手续费', '费率', '订单金额', '费率备注',
+];
+const REFUND_COLUMNS = [...ALL_COLUMNS.slice(0, 14), '退款申请时间', '退款成功时间', ...ALL_COLUMNS.slice(14)];
+const ALL_SUMMARY = ['总交易单数', '应结订单总金额', '退款总金额', '充值券退款总金额', '手续费总金额', '订单总金额', '申请退款总金额'];
+const SUCCESS_SUMMARY = ['总交易单数', '应结订单总金额', '手续费总金额', '订单总金额'];
+const FUND_FLOW_COLUMNS = ['记账时间', '微信支付业务单号', '资金流水单号', '业务名称', '业务类型', '收支类型', '收支金额（元）', '账户结余（元）', '资金变更提交申请人', '备注', '业务凭证号'];
+const FUND_FLOW_SUMMARY = ['资金流水总笔数', '收入笔数', '收入金额', '支出笔数', '支出金额'];
+
+type Row = Record<string, string>;
+
+/** Integer fen → `12.34` (string arithmetic only: bills are where floating point would bite). */
+export function fenToYuan(fen: number): string {
+  const sign = fen < 0 ? '-' : '';
+  const abs = Math.abs(fen);
+  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+}
+
+/** Units of 1e-5 yuan → `0.07404` (the fee column's five decimals). */
+function feeUnitsToYuan(units: number): string {
+  const sign = units < 0 ? '-' : '';
+  const abs = Math.abs(units);
+  return `${sign}${Math.floor(abs / 100_000)}.${String(abs % 100_000).padStart(5, '0')}`;
+}
+
+/** Fee total: five decimals, trailing zeros trimmed down to two (`0.08`, `0.07404`), exact either way. */
+function feeTotal(units: number): string {
+  return feeUnitsToYuan(units).replace(/(\.\d\d\d*?)0+$/, '$1');
+}
+
+/** `2019-02-19 05:01:46` in Beijing time. */
+function billTime(date: Date): string {
+  return new Date(date.getTime() + SHANGHAI_OFFSET_MS).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+function paymentRow(o: OrderRow): Row {
+  return {
+    交易时间: billTime(o.success_time!),
+    公众账号ID: o.appid,
+    商户号: o.mchid,
+    特约商户号: '0',
+    设备号: o.device_id ?? '',
+    微信订单号: o.transaction_id ?? '',
+    商户订单号: o.out_trade_no,
+    用户标识: o.payer_openid ?? '',
+    交易类型: 'NATIVE',
+    交易状态: 'SUCCESS',
+    付款银行: 'OTHERS',
+    货币种类: o.currency,
+    应结订单金额: fenToYuan(o.amount_total),
+    代金券金额: '0.00',
+    微信退款单号: '0',
+    商户退款单号: '0',
+    退款金额: '0.00',
+    充值券退款金额: '0.00',
+    退款类型: '',
+    退款状态: '',
+    商品名称: o.description,
+    商户数据包: o.attach ?? '',
+    手续费: feeUnitsToYuan(o.amount_total * FEE_UNITS_PER_FEN),
+    费率: FEE_RATE_LABEL,
+    订单金额: fenToYuan(o.amount_total),
+    申请退款金额: '0.00',
+    费率备注: '',
+  };
+}
+
+function refundRow(r: RefundWithOrder): Row {
+  return {
+    // In the ALL bill a refund row's time is its application time (reference §8.4).
+    交易时间: billTime(r.created_at),
+    公众账号ID: r.order_appid,
+    商户号: r.mchid,
+    特约商户号: '0',
+    设备号: r.order_device_id ?? '',
+    微信订单号: r.transaction_id,
+    商户订单号: r.out_trade_no,
+    用户标识: r.order_payer_openid ?? '',
+    交易类型: 'NATIVE',
+    交易状态: 'REFUND',
+    付款银行: 'OTHERS',
+    货币种类: r.currency,
+    应结订单金额: '0.00',
+    代金券金额: '0.00',
+    退款申请时间: billTime(r.created_at),
+    退款成功时间: r.success_time ? billTime(r.success_time) : '',
+    微信退款单号: r.refund_id,
+    商户退款单号: r.out_refund_no,
+    退款金额: fenToYuan(r.amount_refund),
+    充值券退款金额: '0.00',
+    退款类型: r.channel,
+    退款状态: r.status,
+    商品名称: r.order_description,
+    商户数据包: r.order_attach ?? '',
+    // The fee on the refunded part comes back, hence negative.
+    手续费: feeUnitsToYuan(-r.amount_refund * FEE_UNITS_PER_FEN),
+    费率: FEE_RATE_LABEL,
+    订单金额: '0.00',
+    申请退款金额: fenToYuan(r.amount_refund),
+    费率备注: '',
+  };
+}
+
+function allSummary(payments: OrderRow[], refunds: RefundWithOrder[]): Row {
+  const paid = payments.reduce((s, o) => s + o.amount_total, 0);
+  const refunded = refunds.reduce((s, r) => s + r.amount_refund, 0);
+  return {
+    总交易单数: String(payments.length + refunds.length),
+    应结订单总金额: fenToYuan(paid),
+    退款总金额: fenToYuan(refunded),
+    充值券退款总金额: '0.00',
+    手续费总金额: feeTotal((paid - refunded) * FEE_UNITS_PER_FEN),
+    订单总金额: fenToYuan(paid),
+    申请退款总金额: fenToYuan(refunded),
+  };
+}
+
+function allBill(payments: OrderRow[], refunds: RefundWithOrder[]): string {
+  const rows = [...payments.map(paymentRow), ...refunds.map(refundRow)].sort((a, b) => (a.交易时间 < b.交易时间 ? -1 : a.交易时间 > b.交易时间 ? 1 : 0));
+  return render(ALL_COLUMNS, rows, ALL_SUMMARY, allSummary(payments, refunds));
+}
+
+function successBill(payments: OrderRow[]): string {
+  const paid = payments.reduce((s, o) => s + o.amount_total, 0);
+  return render(SUCCESS_COLUMNS, payments.map(paymentRow), SUCCESS_SUMMARY, {
+    总交易单数: String(payments.length),
+    应结订单总金额: fenToYuan(paid),
+    手续费总金额: feeTotal(paid * FEE_UNITS_PER_FEN),
+    订单总金额: fenToYuan(paid),
+  });
+}
+
+function refundBill(refunds: RefundWithOrder[]): string {
+  // In the REFUND bill 交易时间 stays the payment's time; the refund's own times have their columns.
+  const rows = refunds.map((r) => ({ ...refundRow(r), 交易时间: billTime(r.order_success_time) }));
+  return render(REFUND_COLUMNS, rows, ALL_SUMMARY, allSummary([], refunds));
+}
+
+function fundFlowBill(payments: OrderRow[], refunds: RefundWithOrder[]): string {
+  type Entry = { at: Date; kind: 'income' | 'expense'; fen: number; name: string; type: string; ref: string; voucher: string };
+  const entries: Entry[] = [];
+  for (const o of payments) {
+    entries.push({ at: o.success_time!, kind: 'income', fen: o.amount_total, name: '交易', type: '交易', ref: o.transaction_id ?? '', voucher: o.out_trade_no });
+    // Fund flows move whole fen: the 0.6 % fee is rounded half up.
+    const fee = Math.floor((o.amount_total * FEE_UNITS_PER_FEN + 500) / 1000);
+    if (fee > 0) entries.push({ at: o.success_time!, kind: 'expense', fen: fee, name: '手续费', type: '扣除交易手续费', ref: o.transaction_id ?? '', voucher: o.out_trade_no });
+  }
+  for (const r of refunds) {
+    entries.push({ at: r.success_time ?? r.created_at, kind: 'expense', fen: r.amount_refund, name: '退款', type: '退款', ref: r.refund_id, voucher: r.out_refund_no });
+  }
+  entries.sort((a, b) => a.at.getTime() - b.at.getTime());
+  let balance = 0;
+  const rows = entries.map((e): Row => {
+    balance += e.kind === 'income' ? e.fen : -e.fen;
+    return {
+      记账时间: billTime(e.at),
+      微信支付业务单号: e.ref,
+      资金流水单号: `${randomBytes(12).toString('hex').replace(/[a-f]/g, (c) => String(c.charCodeAt(0) % 10))}`,
+      业务名称: e.name,
+      业务类型: e.type,
+      收支类型: e.kind === 'income' ? '收入' : '支出',
+      '收支金额（元）': fenToYuan(e.fen),
+      '账户结余（元）': fenToYuan(balance),
+      资金变更提交申请人: 'system',
+      备注: '',
+      业务凭证号: e.voucher,
+    };
+  });
+  const income = entries.filter((e) => e.kind === 'income');
+  const expense = entries.filter((e) => e.kind === 'expense');
+  return render(FUND_FLOW_COLUMNS, rows, FUND_FLOW_SUMMARY, {
+    资金流水总笔数: String(entries.length),
+    收入笔数: String(income.length),
+    收入金额: fenToYuan(income.reduce((s, e) => s + e.fen, 0)),
+    支出笔数: String(expense.length),
+    支出金额: fenToYuan(expense.reduce((s, e) => s + e.fen, 0)),
+  });
+}
+
+/**
+ * BOM + header + backtick-prefixed detail lines + summary header + backtick-prefixed summary line, every line
+ * ending in CRLF (reference §8.4). Commas inside values are replaced, as WeChat does not quote fields.
+ */
+function render(columns: string[], rows: Row[], summaryColumns: string[], summary: Row): string {
+  const line = (values: string[]) => values.map((v) => `\`${v.replaceAll(',', '，').replace(/[\r\n]/g, ' ')}`).join(',');
+  const lines = [columns.join(','), ...rows.map((r) => line(columns.map((c) => r[c] ?? ''))), summaryColumns.join(','), line(summaryColumns.map((c) => summary[c]))];
+  return `\uFEFF${lines.join('\r\n')}\r\n`;
+}

@@ -1,0 +1,181 @@
+// Helpers to drive the simulator from tests and scripts (chaos runs, conformance suites): a typed client for
+// the /_sim control API and a notify_url receiver that records every delivery. Not used by the simulator
+// itself; it lives here so every suite drives the simulator the same way.
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadPublicKey } from '../server/wechatpay/crypto';
+import { WechatPayVerifier, type VerificationResult } from '../server/wechatpay/verifier';
+import type { SimCredentials } from './credentials';
+import { FAULT_CACHE_TTL_MS, type Faults, type FaultsInput } from './faults';
+
+export interface SimAttempt {
+  notification_id: string;
+  event_type: string;
+  out_trade_no: string;
+  out_refund_no: string | null;
+  number: number;
+  at: string;
+  http_status: number | null;
+  latency_ms: number | null;
+  error: string | null;
+  dropped: boolean;
+  probe: boolean;
+  duplicate: boolean;
+  delayed_ms: number;
+  serial: string | null;
+}
+
+export interface SimNotification {
+  id: string;
+  event_type: string;
+  out_trade_no: string;
+  out_refund_no: string | null;
+  notify_url: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_at: string | null;
+  last_status: number | null;
+  delivered_at: string | null;
+}
+
+export type PayRequest =
+  | { code_url: string; outcome?: 'SUCCESS' | 'INSUFFICIENT_BALANCE'; allowClosed?: boolean }
+  | { out_trade_no: string; outcome?: 'SUCCESS' | 'INSUFFICIENT_BALANCE'; allowClosed?: boolean };
+
+export class SimControlError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    super(`simulator control API answered ${status}: ${JSON.stringify(body)}`);
+    this.name = 'SimControlError';
+  }
+}
+
+/** The /_sim control API, typed. Every method throws SimControlError on a non-2xx answer. */
+export class SimControl {
+  constructor(readonly baseUrl: string) {}
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: body === undefined ? undefined : { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = (await res.json()) as unknown;
+    if (!res.ok) throw new SimControlError(res.status, json);
+    return json as T;
+  }
+
+  credentials(): Promise<SimCredentials> {
+    return this.call('GET', '/_sim/credentials');
+  }
+  /**
+   * Replaces the whole fault set (`{}` clears it); returns the effective set. The simulator that serves the PUT
+   * applies it at once; other processes sharing the database within FAULT_CACHE_TTL_MS — pass
+   * `{ everywhere: true }` to wait for that when several simulator processes run.
+   */
+  async setFaults(faults: FaultsInput, options: { everywhere?: boolean } = {}): Promise<Faults> {
+    const effective = await this.call<Faults>('PUT', '/_sim/faults', faults);
+    if (options.everywhere) await new Promise((r) => setTimeout(r, FAULT_CACHE_TTL_MS + 50));
+    return effective;
+  }
+  faults(): Promise<Faults> {
+    return this.call('GET', '/_sim/faults');
+  }
+  pay(request: PayRequest): Promise<{ out_trade_no: string; transaction_id: string | null; trade_state: string; outcome: string }> {
+    return this.call('POST', '/_sim/pay', request);
+  }
+  /** Every notification and every delivery attempt, for one order or (without argument) the whole merchant. */
+  notifications(outTradeNo?: string): Promise<{ notifications: SimNotification[]; attempts: SimAttempt[] }> {
+    return this.call('GET', `/_sim/notifications${outTradeNo ? `?out_trade_no=${encodeURIComponent(outTradeNo)}` : ''}`);
+  }
+  order(outTradeNo: string): Promise<Record<string, unknown>> {
+    return this.call('GET', `/_sim/orders/${encodeURIComponent(outTradeNo)}`);
+  }
+  backdate(outTradeNo: string, days: number): Promise<unknown> {
+    return this.call('POST', `/_sim/orders/${encodeURIComponent(outTradeNo)}/backdate`, { days });
+  }
+  refund(outRefundNo: string): Promise<Record<string, unknown>> {
+    return this.call('GET', `/_sim/refunds/${encodeURIComponent(outRefundNo)}`);
+  }
+  refundOutcome(outRefundNo: string, status: 'SUCCESS' | 'ABNORMAL' | 'CLOSED'): Promise<Record<string, unknown>> {
+    return this.call('POST', `/_sim/refunds/${encodeURIComponent(outRefundNo)}/outcome`, { status });
+  }
+}
+
+/** Trusts both of the simulator's keys, as a merchant in the middle of the migration does. */
+export function simulatorVerifier(credentials: SimCredentials): WechatPayVerifier {
+  return new WechatPayVerifier([
+    [credentials.wechatpayPublicKey.id, loadPublicKey(credentials.wechatpayPublicKey.publicKeyPem)],
+    [credentials.platformCertificate.serial, loadPublicKey(credentials.platformCertificate.certificatePem)],
+  ]);
+}
+
+export interface ReceivedNotification {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  /** What the receiver answered. */
+  status: number;
+  at: number;
+}
+
+export interface NotifyReceiver {
+  url: string;
+  received: ReceivedNotification[];
+  /** The verdict of the simulator verifier over a received notification. */
+  verify(n: Pick<ReceivedNotification, 'headers' | 'body'>, credentials: SimCredentials): VerificationResult;
+  close(): Promise<void>;
+}
+
+/**
+ * A notify_url stand-in. By default it answers 204; `respond` decides per delivery (e.g. 401 for a probe, as a
+ * correct merchant does). Paths are free-form, so one receiver can serve many orders (`${url}/anything`).
+ */
+export async function startNotifyReceiver(respond: (n: Omit<ReceivedNotification, 'status'>) => number = () => 204): Promise<NotifyReceiver> {
+  const received: ReceivedNotification[] = [];
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const n = { path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
+    const status = respond(n);
+    received.push({ ...n, status });
+    res.writeHead(status, { 'Content-Type': 'application/json' });
+    res.end(status >= 300 ? '{"code":"FAIL","message":"失败"}' : '');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    received,
+    verify(n, credentials) {
+      const h = n.headers;
+      const one = (name: string) => (typeof h[name] === 'string' ? (h[name] as string) : null);
+      return simulatorVerifier(credentials).verify(
+        {
+          timestamp: one('wechatpay-timestamp'),
+          nonce: one('wechatpay-nonce'),
+          signature: one('wechatpay-signature'),
+          serial: one('wechatpay-serial'),
+          signatureType: one('wechatpay-signature-type'),
+        },
+        n.body,
+      );
+    },
+    close() {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Polls `fn` until it returns something truthy, or throws after `timeoutMs`. */
+export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, label = 'condition'): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`${label} not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
