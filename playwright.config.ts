@@ -10,6 +10,9 @@ const launchOptions = {
   args: ['--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
 };
 
+// Screenshots for docs/ are refreshed on request only: `SCREENSHOTS=1 npx playwright test screenshots`.
+const screenshots = process.env.SCREENSHOTS === '1' ? [] : ['**/screenshots.spec.ts'];
+
 export default defineConfig({
   testDir: 'tests/e2e',
   fullyParallel: false,
@@ -25,9 +28,10 @@ export default defineConfig({
     launchOptions,
   },
   projects: [
-    { name: 'desktop', use: { ...devices['Desktop Chrome'], channel: undefined, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' } },
+    // `*.phone.spec.ts` files run in the phone project only.
+    { name: 'desktop', testIgnore: [...screenshots, '**/*.phone.spec.ts'], use: { ...devices['Desktop Chrome'], channel: undefined, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' } },
     // Pixel 5: a 393 × 851 touch screen with a mobile user agent (the page warns about same-phone payment).
-    { name: 'phone', use: { ...devices['Pixel 5'], locale: 'en-US', timezoneId: 'Europe/London' } },
+    { name: 'phone', testIgnore: screenshots, use: { ...devices['Pixel 5'], locale: 'en-US', timezoneId: 'Europe/London' } },
   ],
   webServer: {
     command: 'node --import tsx scripts/start.ts start',
