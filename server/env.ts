@@ -136,9 +136,6 @@ export function liveCredentials(env: AppEnv): WechatPayLiveCredentials {
   const publicKeyPem = inlineOrFile(env, 'WECHATPAY_PUBLIC_KEY');
   const certPem = inlineOrFile(env, 'WECHATPAY_PLATFORM_CERTIFICATE');
   if (publicKeyPem && !env.WECHATPAY_PUBLIC_KEY_ID) throw new ConfigError('WECHATPAY_PUBLIC_KEY_ID is required with WECHATPAY_PUBLIC_KEY');
-  if (!publicKeyPem && !certPem) {
-    throw new ConfigError('Set WECHATPAY_PUBLIC_KEY (+ WECHATPAY_PUBLIC_KEY_ID) and/or WECHATPAY_PLATFORM_CERTIFICATE to verify WeChat Pay signatures');
-  }
   return {
     mchid: need('WECHATPAY_MCHID', env.WECHATPAY_MCHID),
     appid: need('WECHATPAY_APPID', env.WECHATPAY_APPID),

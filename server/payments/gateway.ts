@@ -3,12 +3,15 @@
 // exactly as a merchant in the middle of WeChat's public-key migration would.
 import { existsSync, readFileSync } from 'node:fs';
 import { certificateSerial, loadPrivateKey, loadPublicKey } from '@/server/wechatpay/crypto';
+import { CertificateManager } from '@/server/wechatpay/certificates';
 import { WechatPayClient } from '@/server/wechatpay/client';
 import { WechatPayVerifier } from '@/server/wechatpay/verifier';
 import { ConfigError, liveCredentials, loadEnv, type AppEnv } from '@/server/env';
 
 export interface Gateway {
   mode: 'simulator' | 'live';
+  /** Live mode: downloads and refreshes platform certificates (also harmless for public-key merchants). */
+  certificates?: CertificateManager;
   mchid: string;
   appid: string;
   apiv3Key: string;
@@ -40,6 +43,7 @@ export function buildGateway(env: AppEnv = loadEnv()): Gateway {
   const verifier = new WechatPayVerifier();
   let mchid: string, appid: string, apiv3Key: string, merchantSerial: string, merchantPrivateKeyPem: string;
   let acceptSerial: string | undefined;
+  let manager: CertificateManager | undefined;
   if (env.wechatpayMode === 'simulator') {
     const c = readSimulatorCredentials(env);
     ({ mchid, appid, apiv3Key } = c);
@@ -65,9 +69,18 @@ export function buildGateway(env: AppEnv = loadEnv()): Gateway {
     verifier,
     baseUrl: env.wechatpayBaseUrl,
     timeoutMs: env.WECHATPAY_TIMEOUT_MS,
-    acceptSerial,
+    // Tell WeChat which key to sign answers with: the public key when configured, else the newest certificate.
+    acceptSerial: acceptSerial ?? (() => manager?.newestSerial() ?? undefined),
+    // An answer signed by a certificate we do not know yet triggers one refresh and one more verification.
+    onUnknownSerial: env.wechatpayMode === 'live' ? (serial: string) => manager!.refreshForSerial(serial) : undefined,
   });
-  return { mode: env.wechatpayMode, mchid, appid, apiv3Key, verifier, client };
+  if (env.wechatpayMode === 'live') {
+    manager = new CertificateManager({ client, verifier, apiv3Key });
+    manager.attach(); // a notification naming an unknown serial refreshes in the background; WeChat's retry then verifies
+    manager.refresh().catch((err) => console.error('[wechatpay] certificate download failed:', err instanceof Error ? err.message : err));
+    manager.start();
+  }
+  return { mode: env.wechatpayMode, mchid, appid, apiv3Key, verifier, client, certificates: manager };
 }
 
 const holder = globalThis as unknown as { __scanpayGateway?: Gateway };

@@ -397,7 +397,8 @@ export class WechatPayClient {
       const verify = check.verify ?? ((h: SignatureHeaders, b: Buffer) => this.verifier.verify(h, b, this.now()));
       let verdict = verify(signatureHeaders, bytes);
       // A serial we do not know may be WeChat's new certificate: one refresh, one more look (§14 #8).
-      if (!verdict.ok && verdict.reason === 'unknown_serial' && verdict.serial && this.onUnknownSerial) {
+      // Never from the certificate download itself: the refresh would wait on its own request.
+      if (!verdict.ok && verdict.reason === 'unknown_serial' && verdict.serial && this.onUnknownSerial && op !== 'downloadCertificates') {
         try {
           await this.onUnknownSerial(verdict.serial);
         } catch {

@@ -43,7 +43,14 @@ function listen(server: Server): Promise<string> {
   );
 }
 
-export async function startHarness(opts: { worker?: boolean; env?: Record<string, string> } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: {
+    worker?: boolean;
+    env?: Record<string, string>;
+    /** Run the app as a live merchant (credentials in env vars, no WeChat key configured: certificates downloaded). */
+    live?: boolean;
+  } = {},
+): Promise<Harness> {
   const databaseUrl = process.env.DATABASE_URL!;
   const dir = mkdtempSync(path.join(tmpdir(), 'scanpay-it-'));
   const credentialsFile = path.join(dir, 'credentials.json');
@@ -85,10 +92,25 @@ export async function startHarness(opts: { worker?: boolean; env?: Record<string
   const appUrl = await listen(notifyServer);
 
   const sim = await startSimulator({ port: 0, databaseUrl, credentials, timeScale: 0.001, merchantName: 'Test Shop' });
+  if (opts.live) {
+    // A merchant not yet migrated to the public key: WeChat signs everything with its platform certificate.
+    const res = await fetch(`${sim.url}/_sim/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"keyMode":"certificate"}' });
+    if (!res.ok) throw new Error(`could not set the simulator's key mode: ${res.status}`);
+  }
 
+  const live = opts.live
+    ? {
+        WECHATPAY_MODE: 'live',
+        WECHATPAY_MCHID: credentials.mchid,
+        WECHATPAY_APPID: credentials.appid,
+        WECHATPAY_MERCHANT_SERIAL: credentials.merchant.serial,
+        WECHATPAY_MERCHANT_PRIVATE_KEY: credentials.merchant.privateKeyPem,
+        WECHATPAY_APIV3_KEY: credentials.apiv3Key,
+      }
+    : { WECHATPAY_MODE: 'simulator' };
   Object.assign(process.env, {
     ...opts.env,
-    WECHATPAY_MODE: 'simulator',
+    ...live,
     SIM_CREDENTIALS_FILE: credentialsFile,
     WECHATPAY_BASE_URL: sim.url,
     APP_URL: appUrl,
@@ -97,7 +119,8 @@ export async function startHarness(opts: { worker?: boolean; env?: Record<string
   resetEnvCache();
   resetGateway();
   loadEnv();
-  getGateway();
+  const gateway = getGateway();
+  if (gateway.certificates) await gateway.certificates.refresh();
   await seedDemoCatalogue(getDb());
   if (opts.worker !== false) await startWorker();
 
@@ -131,6 +154,7 @@ export async function startHarness(opts: { worker?: boolean; env?: Record<string
       return res.json();
     },
     async close() {
+      getGateway().certificates?.stop();
       await stopWorker();
       await sim.close();
       await new Promise((r) => notifyServer.close(r));
