@@ -6,9 +6,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { ensureSimulatorCredentials } from '@/simulator/credentials';
-import { startSimulator } from '@/simulator/server';
-import { bootDatabase, exitWithStartupError, log, onParentExit, StartupError } from './lib/boot';
+import { bootDatabase, exitWithStartupError, log, onParentExit, startConfiguredSimulator, StartupError } from './lib/boot';
 
 const mode = process.argv[2] === 'start' ? 'start' : 'dev';
 const say = log(mode);
@@ -67,15 +65,7 @@ async function main() {
 
     if (env.wechatpayMode === 'simulator') {
       await assertPortFree(env.SIM_PORT, '127.0.0.1', 'simulator');
-      const credentials = await ensureSimulatorCredentials(env.simCredentialsFile);
-      const sim = await startSimulator({
-        port: env.SIM_PORT,
-        databaseUrl,
-        credentials,
-        timeScale: env.SIM_TIME_SCALE,
-        merchantName: env.MERCHANT_NAME,
-        log: log('simulator'),
-      });
+      const sim = await startConfiguredSimulator(env, databaseUrl);
       cleanups.push(() => sim.close());
       say(`WeChat Pay simulator on ${sim.url} (phone page: ${sim.url}/pay)`);
     }

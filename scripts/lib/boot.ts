@@ -63,3 +63,18 @@ export function onParentExit(stop: () => void): void {
     if (process.ppid !== parent) stop();
   }, 500).unref();
 }
+
+/** The simulator as configured (SIM_PORT, SIM_TIME_SCALE, credentials created on first start). */
+export async function startConfiguredSimulator(env: AppEnv, databaseUrl: string) {
+  const { ensureSimulatorCredentials } = await import('@/simulator/credentials');
+  const { startSimulator } = await import('@/simulator/server');
+  const credentials = await ensureSimulatorCredentials(env.simCredentialsFile);
+  return startSimulator({
+    port: env.SIM_PORT,
+    databaseUrl,
+    credentials,
+    timeScale: env.SIM_TIME_SCALE,
+    merchantName: env.MERCHANT_NAME,
+    log: log('simulator'),
+  });
+}
