@@ -64,7 +64,7 @@ const isOpen = (a: AttemptRow) => (OPEN_ATTEMPT_STATUSES as readonly string[]).i
 export async function checkAttempt(db: Db, gateway: Gateway, attemptId: string, ctx: PaymentContext): Promise<PaymentOutcome | 'not_open'> {
   const attempt = await loadAttempt(db, attemptId);
   if (!attempt) throw new Error(`attempt ${attemptId} not found`);
-  if (!isOpen(attempt) && ctx.source !== 'query') return 'not_open';
+  if (!isOpen(attempt)) return 'not_open';
   const t = await queryWechat(gateway, attempt.outTradeNo);
   return db.transaction(async (tx) => {
     if (!t) {
@@ -91,8 +91,9 @@ export async function runActiveQuery(db: Db, gateway: Gateway, attemptId: string
 
 /**
  * Ends an attempt that is (or should be) no longer payable: query → if paid, apply; else close at WeChat
- * → mark closed here → close the order if nothing else is open. A payment racing the close is caught by
- * WeChat's ORDER_PAID answer (or a late notification, handled as a late payment).
+ * → mark closed here. After an expiry the order itself closes later, once the renew window has passed
+ * without a new QR code. A payment racing the close is caught by WeChat's ORDER_PAID answer (or a late
+ * notification, handled as a late payment).
  */
 export async function closeAttemptIfUnpaid(
   db: Db,
