@@ -1,7 +1,7 @@
 // The one domain function every path that learns a payment's truth goes through (DESIGN §2.4, §2.6):
 // notify, active query, the shopper's "I've paid", expiry, the nightly bill. It cross-checks WeChat's
 // record against ours and moves the state machines with compare-and-set, in the caller's transaction.
-import { and, eq, inArray, ne } from 'drizzle-orm';
+import { and, eq, inArray, isNull, ne } from 'drizzle-orm';
 import type { Tx } from '@/db/client';
 import { alerts, orders, paymentAttempts } from '@/db/schema';
 import type { Transaction } from '@/server/wechatpay/schemas';
@@ -93,10 +93,19 @@ export async function applyPaymentResult(
   }
 
   const paidAt = safeTime(t.success_time) ?? now;
+  // Another attempt that paid the order (a late payment on a closed attempt does not: it is refunded or
+  // reviewed, so a shopper paying the new QR code after the old one still pays the order).
   const otherPaid = await tx
     .select({ id: paymentAttempts.id })
     .from(paymentAttempts)
-    .where(and(eq(paymentAttempts.orderId, order.id), eq(paymentAttempts.status, 'paid'), ne(paymentAttempts.id, attempt.id)));
+    .where(
+      and(
+        eq(paymentAttempts.orderId, order.id),
+        eq(paymentAttempts.status, 'paid'),
+        isNull(paymentAttempts.latePayment),
+        ne(paymentAttempts.id, attempt.id),
+      ),
+    );
   const late = attempt.status === 'closed' || order.status !== 'awaiting_payment' || otherPaid.length > 0;
   const kind = attempt.status === 'closed' ? 'after_close' : 'double';
 

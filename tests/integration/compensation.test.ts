@@ -131,6 +131,29 @@ describe('compensation', () => {
     await waitForStatus(token, 'paid');
   });
 
+  it('a late payment of the old QR code, learned first, does not stop the new QR code from paying the order', async () => {
+    const { token, view } = await buy();
+    await new Promise((r) => setTimeout(r, 3200));
+    const renewed = await trpcCall(h.appUrl, 'checkout.renew', { token }, 'mutation');
+    expect(renewed.status).toBe(200);
+    // WeChat takes the money for the closed old attempt, and that news arrives before the new payment.
+    const late = await fetch(`${h.simUrl}/_sim/pay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ out_trade_no: view.outTradeNo, allowClosed: true }),
+    });
+    expect(late.status).toBe(200);
+    await eventually(async () => {
+      const [a] = await getDb().select().from(paymentAttempts).where(eq(paymentAttempts.outTradeNo, view.outTradeNo));
+      return a.latePayment === 'after_close';
+    });
+    await h.simPay(renewed.data.codeUrl);
+    const paid = await waitForStatus(token, 'paid');
+    expect(paid.outTradeNo).toBe(renewed.data.outTradeNo);
+    const [r] = await getDb().select().from(refunds).where(eq(refunds.outRefundNo, `LR${view.outTradeNo}`));
+    expect(r).toBeDefined(); // the old attempt's money goes back
+  });
+
   it('streams status changes over SSE (tRPC subscription fed by LISTEN/NOTIFY)', async () => {
     const { token, view } = await buy();
     const controller = new AbortController();
