@@ -1,15 +1,31 @@
 // Processes one stored notification (DESIGN §2.4). Idempotent: a processed inbox row is skipped, and the
 // domain functions are compare-and-set, so a retried or duplicated job changes nothing twice.
 import { and, eq, isNull } from 'drizzle-orm';
-import type { Db } from '@/db/client';
+import { clients, type Db } from '@/db/client';
 import { wechatpayNotifications } from '@/db/schema';
 import type { PaymentContext } from '@/server/payments/payment-result';
 import { applyPaymentResult } from '@/server/payments/payment-result';
+import { tryMarkPaidFast } from '@/server/payments/paid-fast-path';
 import { applyRefundStatus } from '@/server/payments/refunds';
 import { RefundNotificationResource, Transaction } from '@/server/wechatpay/schemas';
 import type { Payload, QUEUE } from '../catalogue';
 
+const NOT_COMMON = Symbol('not the common case');
+
 export async function processNotification(db: Db, payload: Payload<typeof QUEUE.processNotification>, ctx: PaymentContext): Promise<string> {
+  // Most notifications are a first, matching payment of a waiting order: two prepared statements.
+  const fast = await clients()
+    .sql.begin(async (sql) => (await tryMarkPaidFast(sql, payload.inboxId, ctx)) ?? Promise.reject(NOT_COMMON))
+    .catch((err) => {
+      if (err !== NOT_COMMON) console.warn(`[worker] fast path skipped for inbox ${payload.inboxId}: ${err instanceof Error ? err.message : err}`);
+      return null;
+    });
+  if (fast) return fast;
+  return processGeneral(db, payload, ctx);
+}
+
+/** Everything else — duplicates, late and double payments, mismatches, refunds — through the domain functions. */
+async function processGeneral(db: Db, payload: Payload<typeof QUEUE.processNotification>, ctx: PaymentContext): Promise<string> {
   return db.transaction(async (tx) => {
     const [row] = await tx.select().from(wechatpayNotifications).where(eq(wechatpayNotifications.id, payload.inboxId)).for('update');
     if (!row) throw new Error(`inbox row ${payload.inboxId} not found`);

@@ -1,0 +1,74 @@
+// The common case of a payment notification — an open attempt, the right amount, an order still waiting,
+// no other attempt open or paid — in two prepared statements instead of a dozen ORM round trips: one that
+// locks and checks, one that moves attempt and order, appends the timeline and outbox, marks the inbox row
+// and notifies live status. It writes exactly what the general path (applyPaymentResult) writes; anything
+// unusual (duplicates, late payments, mismatches, several attempts) returns null and goes that way.
+import type postgres from 'postgres';
+import { ORDER_STATUS_CHANNEL } from '@/server/live/publish';
+import type { PaymentContext } from './payment-result';
+
+// Reads the decrypted transaction straight from the inbox row: the cross-check (merchant, app, amount,
+// currency, state) is part of the WHERE clause.
+const LOCK_AND_CHECK = `
+  select a.id as attempt_id, o.id as order_id, o.amount_fen, a.out_trade_no,
+         n.resource->>'transaction_id' as transaction_id, n.resource->>'success_time' as success_time
+  from wechatpay_notifications n
+  join payment_attempts a on a.out_trade_no = n.resource->>'out_trade_no'
+  join orders o on o.id = a.order_id
+  where n.id = $1 and n.processed_at is null and n.event_type = 'TRANSACTION.SUCCESS'
+    and n.resource->>'trade_state' = 'SUCCESS'
+    and n.resource->>'mchid' = $2 and n.resource->>'appid' = $3
+    and coalesce(n.resource->'amount'->>'currency', 'CNY') = 'CNY'
+    and n.resource->'amount'->>'total' = a.amount_fen::text
+    and coalesce(n.resource->>'transaction_id', '') <> ''
+    and a.status in ('created', 'awaiting_payment')
+    and o.status = 'awaiting_payment'
+    and not exists (
+      select 1 from payment_attempts p
+      where p.order_id = o.id and p.id <> a.id
+        and (p.status in ('created', 'awaiting_payment') or (p.status = 'paid' and p.late_payment is null)))
+  for update of n, a, o`;
+
+const MARK_PAID = `
+  with att as (
+    update payment_attempts
+    set status = 'paid', transaction_id = $3, paid_at = $4, paid_via = 'notify', late_payment = null,
+        last_checked_at = now(), updated_at = now()
+    where id = $2 and status in ('created', 'awaiting_payment')
+    returning id
+  ), ord as (
+    update orders set status = 'paid', transaction_id = $3, paid_at = $4, paid_via = 'notify', updated_at = now()
+    where id = $5 and status = 'awaiting_payment' and exists (select 1 from att)
+    returning id
+  ), ev as (
+    insert into order_events (order_id, attempt_id, type, source, data)
+    select $5, $2, 'order.paid', 'notify', $6::jsonb from ord
+  ), outbox as (
+    insert into outbox_events (topic, order_id, dedupe_key, payload)
+    select 'order.paid', $5, 'order.paid:' || $5, $7::jsonb from ord
+    on conflict (dedupe_key) do nothing
+  ), inbox as (
+    update wechatpay_notifications set processed_at = now(), outcome = 'paid'
+    where id = $1 and exists (select 1 from ord)
+  )
+  select (select count(*) from ord)::int as paid, pg_notify('${ORDER_STATUS_CHANNEL}', $8) from ord`;
+
+/**
+ * Tries the common case inside `sql` (a postgres.js transaction). Returns 'paid' when it applied the
+ * payment, or null when the general path must decide — the caller then rolls this transaction back.
+ */
+export async function tryMarkPaidFast(sql: postgres.TransactionSql, inboxId: number, ctx: PaymentContext): Promise<'paid' | null> {
+  const [row] = await sql.unsafe(LOCK_AND_CHECK, [inboxId, ctx.expected.mchid, ctx.expected.appid], { prepare: true });
+  if (!row) return null;
+  const paidAt = row.success_time ? new Date(row.success_time) : new Date();
+  if (Number.isNaN(paidAt.getTime())) return null; // the general path copes with a malformed time
+  const orderId = row.order_id as string;
+  const data = { transactionId: row.transaction_id, amountFen: row.amount_fen, outTradeNo: row.out_trade_no };
+  const payload = { orderId, status: 'paid', source: 'notify', ...data }; // as transitionOrder writes it
+  const [done] = await sql.unsafe(
+    MARK_PAID,
+    [inboxId, row.attempt_id, row.transaction_id, paidAt.toISOString(), orderId, JSON.stringify(data), JSON.stringify(payload), JSON.stringify({ orderId, status: 'paid' })],
+    { prepare: true },
+  );
+  return done?.paid === 1 ? 'paid' : null;
+}
