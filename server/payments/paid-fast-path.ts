@@ -10,12 +10,14 @@ import type { PaymentContext } from './payment-result';
 // Reads the decrypted transaction straight from the inbox row: the cross-check (merchant, app, amount,
 // currency, state) is part of the WHERE clause.
 const LOCK_AND_CHECK = `
-  select a.id as attempt_id, o.id as order_id, o.amount_fen, a.out_trade_no,
+  select a.id as attempt_id, o.id as order_id, o.amount_fen, a.out_trade_no, n.processed_at,
          n.resource->>'transaction_id' as transaction_id, n.resource->>'success_time' as success_time
   from wechatpay_notifications n
   join payment_attempts a on a.out_trade_no = n.resource->>'out_trade_no'
   join orders o on o.id = a.order_id
-  where n.id = $1 and n.processed_at is null and n.event_type = 'TRANSACTION.SUCCESS'
+  -- No "processed_at is null" here: it matches the partial index of unprocessed rows, and the planner
+  -- then walks the whole backlog to find one id. Reached by primary key, checked in code.
+  where n.id = $1 and n.event_type = 'TRANSACTION.SUCCESS'
     and n.resource->>'trade_state' = 'SUCCESS'
     and n.resource->>'mchid' = $2 and n.resource->>'appid' = $3
     and coalesce(n.resource->'amount'->>'currency', 'CNY') = 'CNY'
@@ -59,7 +61,7 @@ const MARK_PAID = `
  */
 export async function tryMarkPaidFast(sql: postgres.TransactionSql, inboxId: number, ctx: PaymentContext): Promise<'paid' | null> {
   const [row] = await sql.unsafe(LOCK_AND_CHECK, [inboxId, ctx.expected.mchid, ctx.expected.appid], { prepare: true });
-  if (!row) return null;
+  if (!row || row.processed_at) return null;
   const paidAt = row.success_time ? new Date(row.success_time) : new Date();
   if (Number.isNaN(paidAt.getTime())) return null; // the general path copes with a malformed time
   const orderId = row.order_id as string;

@@ -1,0 +1,52 @@
+// Notify ingestion at a fixed offered rate (open loop: requests leave on schedule whatever the server does,
+// latency counted from the scheduled send time), for Scanpay and for the baseline.
+import { sizes } from '../lib/config';
+import { runLoad, waitForDrain, warmUp, type Ctx } from '../lib/harness';
+import { createOrders } from '../lib/orders';
+
+export interface OpenLoopRow {
+  system: 'scanpay' | 'baseline';
+  rate: number;
+  requests: number;
+  achievedRps: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  non2xx: number;
+  errors: number;
+}
+
+export async function runOpenLoop(ctx: Ctx): Promise<OpenLoopRow[]> {
+  const { cluster, log } = ctx;
+  const { rate, seconds } = sizes(ctx.opts.quick).openLoop;
+  const rows: OpenLoopRow[] = [];
+  await cluster.startBaseline();
+  try {
+    for (const system of ['scanpay', 'baseline'] as const) {
+      const targets = system === 'scanpay' ? cluster.webUrls : [cluster.baselineUrl];
+      const pids = system === 'scanpay' ? cluster.webs.map((m) => m.child.pid) : [cluster.baseline?.child.pid];
+      await warmUp(ctx, targets, pids, sizes(ctx.opts.quick).notifyWarmup);
+      const orders = await createOrders(cluster.db, rate * seconds);
+      const out = await runLoad(ctx, { mode: 'open', targets, orders, rate, timeoutMs: 30_000 });
+      await waitForDrain(ctx);
+      const r: OpenLoopRow = {
+        system,
+        rate,
+        requests: out.completed,
+        achievedRps: out.rps,
+        p50: out.latency.p50,
+        p95: out.latency.p95,
+        p99: out.latency.p99,
+        max: out.latency.max,
+        non2xx: out.non2xx,
+        errors: out.errors,
+      };
+      rows.push(r);
+      log(`open loop ${system.padEnd(8)} ${rate}/s × ${seconds} s: p50 ${r.p50.toFixed(1)} p95 ${r.p95.toFixed(1)} p99 ${r.p99.toFixed(1)} max ${r.max.toFixed(1)} ms  non-2xx ${r.non2xx}  errors ${r.errors}`);
+    }
+  } finally {
+    await cluster.stopBaseline();
+  }
+  return rows;
+}
