@@ -9,7 +9,7 @@ import { getGateway, type Gateway } from '@/server/payments/gateway';
 import { executeRefund } from '@/server/payments/refunds';
 import { getBoss, stopBoss } from './boss';
 import { payloads, QUEUE, type Payload, type QueueName } from './catalogue';
-import { processNotification } from './handlers/process-notification';
+import { markCommonPaymentsPaid, processNotification } from './handlers/process-notification';
 import { sweep } from './handlers/sweep';
 
 interface Deps {
@@ -36,7 +36,7 @@ const HANDLERS: { [Q in QueueName]: Handler<Q> } = {
 // NOTIFY wakes a worker when a job is created, not when a deferred job (startAfter) becomes due: queues of
 // scheduled work (queries, expiries, order closes) poll every second so they run on time.
 const WORK_OPTIONS: Record<QueueName, WorkOptions> = {
-  [QUEUE.processNotification]: { batchSize: 10, burstWhenBatchFull: true, localConcurrency: 4, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 10 },
+  [QUEUE.processNotification]: { batchSize: 25, burstWhenBatchFull: true, localConcurrency: 4, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 10 },
   [QUEUE.queryAttempt]: { batchSize: 5, burstWhenBatchFull: true, localConcurrency: 2, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 },
   [QUEUE.expireAttempt]: { batchSize: 5, burstWhenBatchFull: true, localConcurrency: 2, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 },
   [QUEUE.closeOrder]: { batchSize: 5, burstWhenBatchFull: true, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 },
@@ -54,8 +54,23 @@ async function register<Q extends QueueName>(boss: PgBoss, queue: Q, deps: Deps)
   const work = boss.work as (name: string, options: WorkOptions, handler: (jobs: Job<unknown>[]) => Promise<JobResult[]>) => Promise<string>;
   await work.call(boss, queue, options, async (jobs: Job<unknown>[]) => {
     const results: JobResult[] = [];
+    // Notifications: the common payment for the whole batch in one transaction first.
+    const donePaid =
+      queue === QUEUE.processNotification
+        ? await markCommonPaymentsPaid(
+            jobs.flatMap((j) => {
+              const p = payloads[QUEUE.processNotification].safeParse(j.data);
+              return p.success ? [p.data.inboxId] : [];
+            }),
+            paymentContext('notify'),
+          )
+        : new Set<number>();
     for (const job of jobs) {
       const parsed = payloads[queue].safeParse(job.data);
+      if (parsed.success && queue === QUEUE.processNotification && donePaid.has((parsed.data as Payload<typeof QUEUE.processNotification>).inboxId)) {
+        results.push({ id: job.id, status: 'completed', output: { result: 'paid' } });
+        continue;
+      }
       if (!parsed.success) {
         // A payload we cannot read will not get better by retrying: straight to the dead letters.
         console.error(`[worker] ${queue} ${job.id}: invalid payload`);

@@ -74,3 +74,74 @@ export async function tryMarkPaidFast(sql: postgres.TransactionSql, inboxId: num
   );
   return done?.paid === 1 ? 'paid' : null;
 }
+
+// Batches travel as one jsonb parameter: plain, and independent of the driver's array serialisation.
+const LOCK_AND_CHECK_MANY = LOCK_AND_CHECK.replace(
+  'where n.id = $1 and',
+  'where n.id in (select jsonb_array_elements_text($1::jsonb)::bigint) and',
+).replace(
+  'select a.id as attempt_id,',
+  'select n.id as inbox_id, a.id as attempt_id,',
+);
+
+const MARK_PAID_MANY = `
+  with input as (
+    select * from jsonb_to_recordset($1::jsonb)
+      as t(inbox_id bigint, attempt_id uuid, transaction_id text, paid_at timestamptz, order_id uuid, data jsonb, payload jsonb, notify text)
+  ), att as (
+    update payment_attempts a
+    set status = 'paid', transaction_id = i.transaction_id, paid_at = i.paid_at, paid_via = 'notify', late_payment = null,
+        last_checked_at = now(), updated_at = now()
+    from input i where a.id = i.attempt_id and a.status in ('created', 'awaiting_payment')
+    returning a.id
+  ), ord as (
+    update orders o set status = 'paid', transaction_id = i.transaction_id, paid_at = i.paid_at, paid_via = 'notify', updated_at = now()
+    from input i where o.id = i.order_id and o.status = 'awaiting_payment' and i.attempt_id in (select id from att)
+    returning o.id
+  ), ev as (
+    insert into order_events (order_id, attempt_id, type, source, data)
+    select i.order_id, i.attempt_id, 'order.paid', 'notify', i.data from input i join ord on ord.id = i.order_id
+  ), outbox as (
+    insert into outbox_events (topic, order_id, dedupe_key, payload)
+    select 'order.paid', i.order_id, 'order.paid:' || i.order_id, i.payload from input i join ord on ord.id = i.order_id
+    on conflict (dedupe_key) do nothing
+  ), inbox as (
+    update wechatpay_notifications n set processed_at = now(), outcome = 'paid'
+    from input i join ord on ord.id = i.order_id where n.id = i.inbox_id
+  )
+  select i.inbox_id, pg_notify('${ORDER_STATUS_CHANNEL}', i.notify) from input i join ord on ord.id = i.order_id`;
+
+/**
+ * The common case for a whole batch of inbox rows in two statements (one transaction): returns the ids it
+ * marked paid. Every other row is left untouched for the per-notification path. All or nothing: if the
+ * batch statement paid fewer rows than it locked, the caller rolls back and goes one by one.
+ */
+export async function markPaidFastBatch(sql: postgres.TransactionSql, inboxIds: number[], ctx: PaymentContext): Promise<Set<number>> {
+  const rows = await sql.unsafe(LOCK_AND_CHECK_MANY, [JSON.stringify(inboxIds), ctx.expected.mchid, ctx.expected.appid], { prepare: true });
+  const seenAttempts = new Set<string>();
+  const eligible = rows.filter((row) => {
+    if (row.processed_at || seenAttempts.has(row.attempt_id)) return false; // one notification per attempt here
+    const paidAt = row.success_time ? new Date(row.success_time) : new Date();
+    if (Number.isNaN(paidAt.getTime())) return false;
+    seenAttempts.add(row.attempt_id);
+    row.paid_at = paidAt.toISOString();
+    return true;
+  });
+  if (!eligible.length) return new Set();
+  const input = eligible.map((r) => {
+    const data = { transactionId: r.transaction_id, amountFen: r.amount_fen, outTradeNo: r.out_trade_no };
+    return {
+      inbox_id: r.inbox_id,
+      attempt_id: r.attempt_id,
+      transaction_id: r.transaction_id,
+      paid_at: r.paid_at,
+      order_id: r.order_id,
+      data,
+      payload: { orderId: r.order_id, status: 'paid', source: 'notify', ...data },
+      notify: JSON.stringify({ orderId: r.order_id, status: 'paid' }),
+    };
+  });
+  const done = await sql.unsafe(MARK_PAID_MANY, [JSON.stringify(input)], { prepare: true });
+  if (done.length !== eligible.length) throw new Error(`batch fast path paid ${done.length} of ${eligible.length}`);
+  return new Set(done.map((r) => Number(r.inbox_id)));
+}

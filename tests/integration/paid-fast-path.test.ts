@@ -84,3 +84,21 @@ it('declines a second delivery and a wrong amount, changing nothing', async () =
   const [inbox] = await getDb().select().from(wechatpayNotifications).where(eq(wechatpayNotifications.id, wrong.inboxId));
   expect(inbox.processedAt).toBeNull();
 });
+
+it('pays a whole batch in one transaction, leaving the unusual ones to the general path', async () => {
+  const { markCommonPaymentsPaid } = await import('@/server/jobs/handlers/process-notification');
+  const good = await Promise.all([storedNotification(), storedNotification(), storedNotification()]);
+  const wrong = await storedNotification(1);
+  const paid = await markCommonPaymentsPaid([...good.map((g) => g.inboxId), wrong.inboxId], paymentContext('notify'));
+  expect([...paid].sort()).toEqual(good.map((g) => g.inboxId).sort());
+  for (const g of good) {
+    const s = await snapshot(g.order.orderId);
+    expect(s.order.status).toBe('paid');
+    expect(s.events.filter((e) => e.type === 'order.paid')).toHaveLength(1);
+    expect(s.outbox.topic).toBe('order.paid');
+  }
+  const [o] = await getDb().select().from(orders).where(eq(orders.id, wrong.order.orderId));
+  expect(o.status).toBe('awaiting_payment');
+  // A second pass over the same rows pays nothing again.
+  expect((await markCommonPaymentsPaid(good.map((g) => g.inboxId), paymentContext('notify'))).size).toBe(0);
+});

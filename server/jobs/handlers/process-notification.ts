@@ -5,7 +5,7 @@ import { clients, type Db } from '@/db/client';
 import { wechatpayNotifications } from '@/db/schema';
 import type { PaymentContext } from '@/server/payments/payment-result';
 import { applyPaymentResult } from '@/server/payments/payment-result';
-import { tryMarkPaidFast } from '@/server/payments/paid-fast-path';
+import { markPaidFastBatch, tryMarkPaidFast } from '@/server/payments/paid-fast-path';
 import { applyRefundStatus } from '@/server/payments/refunds';
 import { RefundNotificationResource, Transaction } from '@/server/wechatpay/schemas';
 import type { Payload, QUEUE } from '../catalogue';
@@ -51,4 +51,18 @@ async function processGeneral(db: Db, payload: Payload<typeof QUEUE.processNotif
       .where(and(eq(wechatpayNotifications.id, row.id), isNull(wechatpayNotifications.processedAt)));
     return outcome;
   });
+}
+
+/**
+ * The common case for a whole batch of notifications in one transaction (two statements). Returns the
+ * inbox ids it marked paid; the rest go through processNotification one by one. Never throws.
+ */
+export async function markCommonPaymentsPaid(inboxIds: number[], ctx: PaymentContext): Promise<Set<number>> {
+  if (inboxIds.length < 2) return new Set();
+  return clients()
+    .sql.begin((sql) => markPaidFastBatch(sql, inboxIds, ctx))
+    .catch((err) => {
+      console.warn(`[worker] batch fast path skipped: ${err instanceof Error ? err.message : err}`);
+      return new Set<number>();
+    });
 }
