@@ -1,9 +1,9 @@
-// Builds a notification exactly as WeChat would (encrypted resource, signed envelope) with the
-// simulator's keys: for tests that need a payment record the simulator would never produce.
-import { randomUUID } from 'node:crypto';
-import { aesGcmEncrypt, loadPrivateKey, randomHexNonce, randomNonce, responseMessage, signMessage, unixSeconds } from '@/server/wechatpay/crypto';
+// Builds a notification exactly as WeChat would — the simulator's own envelope builder, signed with the
+// simulator's keys — for tests that need a payment record the simulator would never produce.
+import { loadPrivateKey, randomHexNonce, responseMessage, signMessage, unixSeconds } from '@/server/wechatpay/crypto';
 import { formatRfc3339Shanghai } from '@/server/wechatpay/time';
 import type { SimCredentials } from '@/simulator/credentials';
+import { buildTransactionNotification } from '@/simulator/notifier';
 
 export function buildSignedNotification(
   c: SimCredentials,
@@ -24,21 +24,7 @@ export function buildSignedNotification(
     payer: { openid: 'oTest' },
     amount: { total: t.amount, payer_total: t.amount, currency: 'CNY', payer_currency: 'CNY' },
   };
-  const nonce = randomNonce(12);
-  const body = JSON.stringify({
-    id: randomUUID(),
-    create_time: formatRfc3339Shanghai(new Date(now)),
-    resource_type: 'encrypt-resource',
-    event_type: 'TRANSACTION.SUCCESS',
-    summary: '支付成功',
-    resource: {
-      original_type: 'transaction',
-      algorithm: 'AEAD_AES_256_GCM',
-      ciphertext: aesGcmEncrypt(c.apiv3Key, nonce, 'transaction', JSON.stringify(resource)),
-      associated_data: 'transaction',
-      nonce,
-    },
-  });
+  const { body } = buildTransactionNotification(resource, c.apiv3Key, new Date(now));
   const timestamp = unixSeconds(now);
   const headerNonce = randomHexNonce();
   const signature = signMessage(loadPrivateKey(c.wechatpayPublicKey.privateKeyPem), responseMessage(timestamp, headerNonce, body));

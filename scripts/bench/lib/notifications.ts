@@ -1,11 +1,11 @@
 // Payment notifications exactly as WeChat sends them (reference §2, §6): an AES-256-GCM encrypted
 // transaction inside a JSON envelope, signed over `timestamp\nnonce\nbody\n` with the simulator's
 // WeChat Pay public-key pair. Every one has its own notification id and is for a real order.
-import { randomUUID } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { aesGcmEncrypt, loadPrivateKey, randomHexNonce, randomNonce, responseMessage, signMessage, unixSeconds } from '@/server/wechatpay/crypto';
+import { loadPrivateKey, randomHexNonce, responseMessage, signMessage, unixSeconds } from '@/server/wechatpay/crypto';
 import { formatRfc3339Shanghai } from '@/server/wechatpay/time';
 import type { SimCredentials } from '@/simulator/credentials';
+import { buildTransactionNotification } from '@/simulator/notifier';
 
 export interface OrderRef {
   token: string;
@@ -42,21 +42,7 @@ export function notificationSigner(c: SimCredentials) {
   let seq = 0;
   return (o: OrderRef, now = Date.now()): SignedNotification => {
     const resource = transactionResource(c, o, ++seq, now);
-    const nonce = randomNonce(12);
-    const body = JSON.stringify({
-      id: randomUUID(),
-      create_time: formatRfc3339Shanghai(new Date(now)),
-      resource_type: 'encrypt-resource',
-      event_type: 'TRANSACTION.SUCCESS',
-      summary: '支付成功',
-      resource: {
-        original_type: 'transaction',
-        algorithm: 'AEAD_AES_256_GCM',
-        ciphertext: aesGcmEncrypt(c.apiv3Key, nonce, 'transaction', JSON.stringify(resource)),
-        associated_data: 'transaction',
-        nonce,
-      },
-    });
+    const { body } = buildTransactionNotification(resource, c.apiv3Key, new Date(now));
     const timestamp = unixSeconds(now);
     const headerNonce = randomHexNonce();
     return {
