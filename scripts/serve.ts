@@ -1,8 +1,9 @@
 // The production web server (`npm start` runs it): Next.js on a Node cluster, one process per core
 // (WEB_CONCURRENCY), so the web tier uses every core; and the WeChat notify endpoint served straight on
 // node:http (same ingestNotificationBytes as the Next route), because it is the one hot path WeChat
-// hammers and Next adds ~0.5 ms of CPU to every request. Only the first process runs the in-process
-// job worker (RUN_WORKER); scale workers with `npm run worker`.
+// hammers and Next adds ~0.5 ms of CPU to every request. `npm start` runs the job worker as its own
+// process and starts this with RUN_WORKER=false; run directly with RUN_WORKER unset, the first process
+// runs the worker in-process.
 import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import { availableParallelism } from 'node:os';
@@ -23,7 +24,7 @@ if (cluster.isPrimary && processes > 1) {
       RUN_WORKER: index === 0 ? (process.env.RUN_WORKER ?? 'true') : 'false',
       // Several processes share one Postgres: keep each pool modest (see docs/operations.md).
       DB_POOL_MAX: process.env.DB_POOL_MAX ?? '8',
-      PGBOSS_POOL_MAX: process.env.PGBOSS_POOL_MAX ?? (index === 0 ? '4' : '2'),
+      PGBOSS_POOL_MAX: process.env.PGBOSS_POOL_MAX ?? (index === 0 && process.env.RUN_WORKER !== 'false' ? '4' : '2'),
     });
     worker.once('exit', (code, signal) => {
       if (stopping) return;

@@ -1,12 +1,16 @@
 // `npm run dev` / `npm start`: the whole app from one command. Embedded Postgres (unless DATABASE_URL),
-// migrations, demo seed, simulator credentials and simulator (simulator mode), then Next with the worker
-// in-process. Ctrl-C / SIGTERM stops every child: Next's whole process group, the simulator, Postgres.
+// migrations, demo seed, simulator credentials and simulator (simulator mode), then the web and the job
+// worker: `dev` runs the worker inside `next dev`; `start` runs the production web cluster (scripts/serve.ts)
+// and the worker as its own process (scripts/worker.ts), so payment processing never shares an event loop
+// with web requests. RUN_WORKER=false leaves the worker out (run `npm run worker` elsewhere).
+// Ctrl-C / SIGTERM stops every child: each child's whole process group, the simulator, Postgres.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { bootDatabase, exitWithStartupError, log, onParentExit, startConfiguredSimulator, StartupError } from './lib/boot';
+import { WEB_HEAP_FLAGS, WORKER_HEAP_FLAGS } from './lib/node-flags';
 
 const mode = process.argv[2] === 'start' ? 'start' : 'dev';
 const say = log(mode);
@@ -29,28 +33,35 @@ function assertPortFree(port: number, host: string, what: string): Promise<void>
   });
 }
 
+/** Sends SIGTERM to a detached child's process group; SIGKILL after `graceMs`; resolves when it exited. */
+async function stopGroup(child: ChildProcess | undefined, graceMs = 15_000): Promise<void> {
+  if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  try {
+    process.kill(-child.pid, 'SIGTERM'); // the whole group: the process and everything it spawned
+  } catch {}
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {}
+  }, graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
 async function main() {
   const cleanups: (() => Promise<void>)[] = [];
-  let next: ChildProcess | undefined;
+  let web: ChildProcess | undefined;
+  let worker: ChildProcess | undefined;
   let stopping = false;
 
   const shutdown = async (code: number) => {
     if (stopping) return;
     stopping = true;
     say('stopping…');
-    if (next?.pid && next.exitCode === null) {
-      const exited = new Promise((r) => next!.once('exit', r));
-      try {
-        process.kill(-next.pid, 'SIGTERM'); // the whole group: next and its workers
-      } catch {}
-      const timer = setTimeout(() => {
-        try {
-          process.kill(-next!.pid!, 'SIGKILL');
-        } catch {}
-      }, 15_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    // Web first (no new work arrives), then the worker finishes the jobs it holds.
+    await stopGroup(web);
+    await stopGroup(worker);
     for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => console.error(err));
     process.exit(code);
   };
@@ -79,26 +90,46 @@ async function main() {
       }
     }
 
-    // dev: `next dev`; start: our production server (Next on a cluster + the notify fast path).
-    // Heap limits: Node otherwise sizes its heap for the whole machine; these processes need far less
-    // (measured: no throughput cost, RSS about half — docs/benchmarks.md).
+    const childEnv = { ...process.env, DATABASE_URL: databaseUrl, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: mode === 'dev' ? ('development' as const) : ('production' as const) };
+    const separateWorker = mode === 'start' && env.RUN_WORKER;
+
+    // The job worker as its own process (start), restarted if it dies: jobs it held are retried by pg-boss.
+    const startWorkerProcess = () => {
+      worker = spawn(process.execPath, [...WORKER_HEAP_FLAGS, '--import', 'tsx', 'scripts/worker.ts'], {
+        stdio: 'inherit',
+        detached: true,
+        env: { ...childEnv, SCANPAY_PROCESS_NAME: 'scanpay-worker' },
+      });
+      worker.once('exit', (code, signal) => {
+        if (stopping) return;
+        console.error(`[${mode}] worker exited (${signal ?? code}); restarting it`);
+        setTimeout(() => !stopping && startWorkerProcess(), 1000);
+      });
+    };
+    if (separateWorker) startWorkerProcess();
+
+    // dev: `next dev` (worker in-process unless RUN_WORKER=false); start: our production server (Next on a
+    // cluster + the notify fast path), its processes without the worker.
     const args =
       mode === 'dev'
         ? [nextBin, 'dev', '-p', String(env.PORT), '-H', env.HOST]
-        : ['--max-semi-space-size=8', '--max-old-space-size=256', '--import', 'tsx', 'scripts/serve.ts'];
-    next = spawn(process.execPath, args, {
+        : [...WEB_HEAP_FLAGS, '--import', 'tsx', 'scripts/serve.ts'];
+    const webChild = spawn(process.execPath, args, {
       stdio: 'inherit',
       detached: true, // own process group, so shutdown can stop Next and everything it spawned
-      env: { ...process.env, DATABASE_URL: databaseUrl, NEXT_TELEMETRY_DISABLED: '1', SCANPAY_PROCESS_NAME: 'scanpay-web', NODE_ENV: mode === 'dev' ? 'development' : 'production' },
+      env: { ...childEnv, SCANPAY_PROCESS_NAME: 'scanpay-web', ...(mode === 'start' ? { RUN_WORKER: 'false' } : {}) },
     });
-    next.once('exit', (code, signal) => {
+    web = webChild;
+    webChild.once('exit', (code, signal) => {
       if (!stopping) {
-        console.error(`[${mode}] Next exited (${signal ?? code}); stopping`);
+        console.error(`[${mode}] web exited (${signal ?? code}); stopping`);
         void shutdown(code ?? 1);
       }
     });
-    say(`Scanpay on ${env.appUrl} (worker ${env.RUN_WORKER ? 'in-process' : 'off: run `npm run worker`'})`);
+    const workerNote = separateWorker ? 'worker: own process' : env.RUN_WORKER ? 'worker: in-process' : 'worker off: run `npm run worker`';
+    say(`Scanpay on ${env.appUrl} (${workerNote})`);
   } catch (err) {
+    await stopGroup(worker, 5000);
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
     exitWithStartupError(err);
   }

@@ -30,7 +30,8 @@ export async function checkHealth() {
   return {
     ok: database.ok && queue.ok,
     mode: loadEnv().wechatpayMode,
-    worker: loadEnv().RUN_WORKER,
+    /** Whether this process runs the job worker (`npm start` runs it as a process of its own). */
+    workerInProcess: loadEnv().RUN_WORKER,
     database,
     queue,
   };

@@ -1,6 +1,6 @@
 // `npm run bench` (`--quick` for a short run): the hot paths of Scanpay measured against the machine's own
 // ceiling, side by side — see docs/benchmarks.md for what each scenario does and the latest figures.
-// Options: --quick, --only notify,openloop,paid,checkout,queue, --webs N (WEB_CONCURRENCY), --workers M (0 = in web process 0),
+// Options: --quick, --only notify,openloop,paid,checkout,queue, --webs N (WEB_CONCURRENCY), --workers M (default 1 as npm start; 0 = in web process 0),
 // --server serve|next (scripts/serve.ts as npm start, or plain `next start`),
 // --no-build (use the existing build as is), --rebuild, --no-write / --write, --label TEXT, --verbose,
 // --profile (CPU profiles of the app processes + pg_stat_statements per scenario, in .data/bench/),

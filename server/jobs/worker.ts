@@ -36,7 +36,7 @@ const HANDLERS: { [Q in QueueName]: Handler<Q> } = {
 // NOTIFY wakes a worker when a job is created, not when a deferred job (startAfter) becomes due: queues of
 // scheduled work (queries, expiries, order closes) poll every second so they run on time.
 const WORK_OPTIONS: Record<QueueName, WorkOptions> = {
-  [QUEUE.processNotification]: { batchSize: 25, burstWhenBatchFull: true, localConcurrency: 4, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 10 },
+  [QUEUE.processNotification]: { batchSize: 25, burstWhenBatchFull: true, localConcurrency: 1, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 10 },
   [QUEUE.queryAttempt]: { batchSize: 5, burstWhenBatchFull: true, localConcurrency: 2, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 },
   [QUEUE.expireAttempt]: { batchSize: 5, burstWhenBatchFull: true, localConcurrency: 2, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 },
   [QUEUE.closeOrder]: { batchSize: 5, burstWhenBatchFull: true, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 },

@@ -1,7 +1,7 @@
 // The system under test, started as `npm start` runs it but on the benchmark's own ports and data dir:
 // embedded Postgres, migrations, demo seed, simulator credentials, the simulator (its own process), N web
-// processes (`next start` on a production build) with the worker in-process or M `scripts/worker.ts`
-// processes — plus the bare node:http baseline server, started only for its own runs.
+// processes (scripts/serve.ts, or `next start`, on a production build) and M `scripts/worker.ts` processes
+// (or the worker in web process 0), with the heap flags `npm start` uses — plus the bare node:http baseline server, started only for its own runs.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -15,6 +15,12 @@ import { ensureSimulatorCredentials, type SimCredentials } from '@/simulator/cre
 import { BENCH_DIR, CREDENTIALS_FILE, DIST_DIR, NEXT_BIN, NODE, PORTS, PROFILE_DIR, ROOT, TMP_DIR, type BenchOptions } from './config';
 import { isAlive, killPostmaster, onCleanup, spawnManaged, stopManaged, type Managed } from './procs';
 import { processTree } from './resources';
+import { WEB_HEAP_FLAGS as APP_WEB_HEAP_FLAGS, WORKER_HEAP_FLAGS as APP_WORKER_HEAP_FLAGS } from '../../lib/node-flags';
+
+// The heap flags `npm start` gives its processes; BENCH_HEAP_FLAGS=off runs without them (an experiment).
+const heapFlagsOff = process.env.BENCH_HEAP_FLAGS === 'off';
+const WEB_HEAP_FLAGS = heapFlagsOff ? [] : APP_WEB_HEAP_FLAGS;
+const WORKER_HEAP_FLAGS = heapFlagsOff ? [] : APP_WORKER_HEAP_FLAGS;
 
 const say = (line: string) => console.log(`[bench] ${line}`);
 
@@ -231,11 +237,11 @@ export async function startCluster(opts: BenchOptions, distDir: string): Promise
         const m =
           opts.server === 'serve'
             ? // Exactly what `npm start` spawns after booting the database and the simulator.
-              spawnManaged('web', NODE, ['--import', 'tsx', 'scripts/serve.ts'], {
+              spawnManaged('web', NODE, [...WEB_HEAP_FLAGS, '--import', 'tsx', 'scripts/serve.ts'], {
                 env: { ...common, ...nodeOptions('web'), WEB_CONCURRENCY: String(opts.webs), SCANPAY_PROCESS_NAME: 'scanpay-web' },
                 verbose: opts.verbose,
               })
-            : spawnManaged(`web${i}`, NODE, [NEXT_BIN, 'start', '-p', String(port), '-H', '127.0.0.1'], {
+            : spawnManaged(`web${i}`, NODE, [...WEB_HEAP_FLAGS, NEXT_BIN, 'start', '-p', String(port), '-H', '127.0.0.1'], {
                 env: { ...common, ...nodeOptions(`web${i}`), SCANPAY_PROCESS_NAME: `scanpay-web${i}` },
                 verbose: opts.verbose,
               });
@@ -258,7 +264,8 @@ export async function startCluster(opts: BenchOptions, distDir: string): Promise
       const base = cluster.workers.length;
       const started = Array.from({ length: n }, (_, k) => {
         const i = base + k;
-        const m = spawnManaged(`worker${i}`, NODE, ['--import', 'tsx', 'scripts/worker.ts'], {
+        // As `npm start` spawns it (and `npm run worker` runs it): the same heap flags.
+        const m = spawnManaged(`worker${i}`, NODE, [...WORKER_HEAP_FLAGS, '--import', 'tsx', 'scripts/worker.ts'], {
           env: { ...env, ...nodeOptions(`worker${i}`), SCANPAY_PROCESS_NAME: `scanpay-worker${i}` },
           verbose: opts.verbose,
         });
@@ -273,9 +280,10 @@ export async function startCluster(opts: BenchOptions, distDir: string): Promise
       cluster.workers = [];
     },
     async startBaseline() {
-      // The pools of one web process as npm start sizes them (serve.ts: 8 + 4 for the first of several).
-      const pools = opts.server === 'serve' && opts.webs > 1 ? { DB_POOL_MAX: env.DB_POOL_MAX ?? '8', PGBOSS_POOL_MAX: env.PGBOSS_POOL_MAX ?? '4' } : {};
-      const m = spawnManaged('baseline', NODE, ['--import', 'tsx', 'scripts/bench/baseline-server.ts'], {
+      // The pools of one web process as npm start sizes them (serve.ts: 8 + 2, or 8 + 4 for a first process
+      // that also runs the worker).
+      const pools = opts.server === 'serve' && opts.webs > 1 ? { DB_POOL_MAX: env.DB_POOL_MAX ?? '8', PGBOSS_POOL_MAX: env.PGBOSS_POOL_MAX ?? (opts.workers === 0 ? '4' : '2') } : {};
+      const m = spawnManaged('baseline', NODE, [...WEB_HEAP_FLAGS, '--import', 'tsx', 'scripts/bench/baseline-server.ts'], {
         env: { ...env, ...pools, ...nodeOptions('baseline'), PORT: String(PORTS.baseline), SCANPAY_PROCESS_NAME: 'scanpay-baseline' },
         verbose: opts.verbose,
       });

@@ -33,9 +33,9 @@ export interface BenchOptions {
   webs: number;
   server: 'serve' | 'next';
   /**
-   * Separate `scripts/worker.ts` processes, web with RUN_WORKER=false; 0 (default) = the worker inside the
-   * web process, as `npm start` runs it. Note the asymmetry in-process: during Scanpay's runs the worker
-   * shares Next's event loop, during the baseline's it runs on the other core.
+   * Separate `scripts/worker.ts` processes, web with RUN_WORKER=false; 1 (default) as `npm start` runs it.
+   * 0 = the worker inside web process 0 (as `scripts/serve.ts` run directly does): note the asymmetry then —
+   * during Scanpay's runs the worker shares Next's event loop, during the baseline's it runs on the other core.
    */
   workers: number;
   /** Scenarios to run (all by default). */
@@ -65,7 +65,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   const server = (get('server') ?? 'serve') as BenchOptions['server'];
   if (server !== 'serve' && server !== 'next') throw new Error('--server must be serve or next');
   const webs = Number(get('webs') ?? process.env.BENCH_WEBS ?? process.env.WEB_CONCURRENCY ?? Math.min(availableParallelism(), 4));
-  const workers = Number(get('workers') ?? process.env.BENCH_WORKERS ?? 0);
+  const workers = Number(get('workers') ?? process.env.BENCH_WORKERS ?? 1);
   if (!Number.isInteger(webs) || webs < 1 || webs > 4) throw new Error('--webs must be 1..4');
   if (!Number.isInteger(workers) || workers < 0 || workers > 4) throw new Error('--workers must be 0..4');
   return {

@@ -438,8 +438,8 @@ export function markdown(r: Results, docsDir: string, extraNotes: string[]): str
       ? `the web tier exactly as \`npm start\` runs it (\`scripts/serve.ts\`: a Node cluster of ${r.opts.webs} process${r.opts.webs > 1 ? 'es' : ''} running Next on the production build in \`${r.distDir}/\`, with \`POST /api/wechatpay/notify\` answered on its node:http fast path)`
       : `${r.opts.webs} plain \`next start\` process${r.opts.webs > 1 ? 'es' : ''} (the Next route handler; production build in \`${r.distDir}/\`)`;
   const worker = r.opts.workers
-    ? `${r.opts.workers} worker process${r.opts.workers > 1 ? 'es' : ''} (\`scripts/worker.ts\`; web with \`RUN_WORKER=false\`)`
-    : 'the job worker in the first web process, as `npm start` runs it';
+    ? `${r.opts.workers === 1 ? 'the job worker as its own process, as `npm start` runs it' : `${r.opts.workers} worker processes`} (\`scripts/worker.ts\`; web with \`RUN_WORKER=false\`), every app process with the heap flags \`npm start\` gives it`
+    : 'the job worker in the first web process (`--workers 0`)';
   lines.push(
     `Everything on this one machine, loopback only: embedded PostgreSQL, the WeChat Pay simulator (its own process), ${web}, ${worker}, ` +
       'and the load generators (separate processes: autocannon for closed loops, a scheduled `node:http` sender for open loops, SSE subscribers in a third). ' +
