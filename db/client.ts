@@ -4,7 +4,8 @@ import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import * as schema from './schema';
 
-export type Db = PostgresJsDatabase<typeof schema>;
+/** drizzle over postgres.js; `$client` is the postgres.js pool underneath, for hand-written hot-path SQL. */
+export type Db = PostgresJsDatabase<typeof schema> & { $client: postgres.Sql };
 /** A drizzle transaction: what `db.transaction(async (tx) => ...)` hands its callback. */
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 /** Domain functions take either, so "write + enqueue" composes into one transaction. */

@@ -119,3 +119,31 @@ export async function enqueue<Q extends QueueName>(tx: Tx, queue: Q, data: Paylo
   const boss = await getBoss();
   return boss.send(queue, payload as object, { id: options.id, startAfter: options.startAfter, db: transactionAdapter(tx) });
 }
+
+/** pg-boss's own INSERT for one job, as `send` would run it: its SQL text and its one parameter. */
+export interface PlannedEnqueue {
+  text: string;
+  /** `$1` of `text`: the job rows as JSON, as pg-boss built them (options, retry policy, trace context). */
+  jobsJson: string;
+}
+
+/**
+ * What `enqueue` would run, without running it: pg-boss builds the job and its INSERT, and a capturing
+ * adapter keeps them. For a hot path that folds the enqueue into a statement of its own (the notify
+ * ingestion: one round trip instead of four); everything about the job is still pg-boss's.
+ */
+export async function planEnqueue<Q extends QueueName>(queue: Q, data: Payload<Q>, options: EnqueueOptions): Promise<PlannedEnqueue> {
+  const payload = payloads[queue].parse(data);
+  const boss = await getBoss();
+  let planned: PlannedEnqueue | undefined;
+  const capture: IDatabase = {
+    async executeSql(text: string, values: unknown[] = []) {
+      if (planned || values.length !== 1 || typeof values[0] !== 'string') throw new Error('pg-boss send: unexpected statement shape');
+      planned = { text, jobsJson: values[0] };
+      return { rows: [{ id: options.id }] };
+    },
+  };
+  await boss.send(queue, payload as object, { id: options.id, startAfter: options.startAfter, db: capture });
+  if (!planned) throw new Error('pg-boss send ran no statement');
+  return planned;
+}
