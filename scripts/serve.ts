@@ -1,19 +1,19 @@
-// The production web server (`npm start` runs it): Next.js on a Node cluster, one process per core
-// (WEB_CONCURRENCY), so the web tier uses every core; and the WeChat notify endpoint served straight on
+// The production web server (`npm start` runs it): Next.js on a Node cluster of WEB_CONCURRENCY processes
+// (default: cores − 1, see scripts/lib/process-sizing.ts; a single process needs no cluster); and the WeChat notify endpoint served straight on
 // node:http (same ingestNotificationBytes as the Next route), because it is the one hot path WeChat
 // hammers and Next adds ~0.5 ms of CPU to every request. `npm start` runs the job worker as its own
 // process and starts this with RUN_WORKER=false; run directly with RUN_WORKER unset, the first process
 // runs the worker in-process.
 import cluster from 'node:cluster';
 import { createServer } from 'node:http';
-import { availableParallelism } from 'node:os';
 import next from 'next';
 import { assertSupportedNode } from '@/server/runtime';
+import { webProcesses } from './lib/process-sizing';
 
 assertSupportedNode();
 const port = Number(process.env.PORT ?? 3000);
 const hostname = process.env.HOST ?? '127.0.0.1';
-const processes = Math.max(1, Number(process.env.WEB_CONCURRENCY ?? Math.min(availableParallelism(), 4)));
+const processes = webProcesses();
 
 if (cluster.isPrimary && processes > 1) {
   let stopping = false;

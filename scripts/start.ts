@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { bootDatabase, exitWithStartupError, log, onParentExit, startConfiguredSimulator, StartupError } from './lib/boot';
-import { WEB_HEAP_FLAGS, WORKER_HEAP_FLAGS } from './lib/node-flags';
+import { WEB_HEAP_FLAGS, WORKER_HEAP_FLAGS } from './lib/process-sizing';
 
 const mode = process.argv[2] === 'start' ? 'start' : 'dev';
 const say = log(mode);

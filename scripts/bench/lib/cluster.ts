@@ -15,7 +15,7 @@ import { ensureSimulatorCredentials, type SimCredentials } from '@/simulator/cre
 import { BENCH_DIR, CREDENTIALS_FILE, DIST_DIR, NEXT_BIN, NODE, PORTS, PROFILE_DIR, ROOT, TMP_DIR, type BenchOptions } from './config';
 import { isAlive, killPostmaster, onCleanup, spawnManaged, stopManaged, type Managed } from './procs';
 import { processTree } from './resources';
-import { WEB_HEAP_FLAGS as APP_WEB_HEAP_FLAGS, WORKER_HEAP_FLAGS as APP_WORKER_HEAP_FLAGS } from '../../lib/node-flags';
+import { WEB_HEAP_FLAGS as APP_WEB_HEAP_FLAGS, WORKER_HEAP_FLAGS as APP_WORKER_HEAP_FLAGS } from '../../lib/process-sizing';
 
 // The heap flags `npm start` gives its processes; BENCH_HEAP_FLAGS=off runs without them (an experiment).
 const heapFlagsOff = process.env.BENCH_HEAP_FLAGS === 'off';

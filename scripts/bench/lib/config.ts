@@ -1,6 +1,6 @@
 // Where the benchmark lives: its own ports, data dir and build, away from `npm run dev` (3000/3100/54329)
 // and the test suites (3210-3242, 54339-54379), so it can run while other work goes on.
-import { availableParallelism } from 'node:os';
+import { webProcesses } from '../../lib/process-sizing';
 import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -26,7 +26,7 @@ export interface BenchOptions {
   quick: boolean;
   /**
    * Web processes. `serve` (default, what `npm start` runs): scripts/serve.ts, a Node cluster of
-   * WEB_CONCURRENCY processes on one port (default: as npm start, min(cores, 4)) with the notify endpoint on
+   * WEB_CONCURRENCY processes on one port (default: as npm start, cores − 1, 1..4) with the notify endpoint on
    * node:http. `next`: plain `next start` processes on consecutive ports (the Next route handler), load
    * spread round-robin by the load generators.
    */
@@ -64,7 +64,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   for (const s of only) if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`--only: unknown scenario ${s} (${SCENARIOS.join(', ')})`);
   const server = (get('server') ?? 'serve') as BenchOptions['server'];
   if (server !== 'serve' && server !== 'next') throw new Error('--server must be serve or next');
-  const webs = Number(get('webs') ?? process.env.BENCH_WEBS ?? process.env.WEB_CONCURRENCY ?? Math.min(availableParallelism(), 4));
+  const webs = Number(get('webs') ?? process.env.BENCH_WEBS ?? webProcesses());
   const workers = Number(get('workers') ?? process.env.BENCH_WORKERS ?? 1);
   if (!Number.isInteger(webs) || webs < 1 || webs > 4) throw new Error('--webs must be 1..4');
   if (!Number.isInteger(workers) || workers < 0 || workers > 4) throw new Error('--workers must be 0..4');

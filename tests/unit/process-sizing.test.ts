@@ -1,9 +1,9 @@
-// `npm run worker` (package.json) and `npm start` (scripts/start.ts → scripts/lib/node-flags.ts) must give the
+// `npm run worker` (package.json) and `npm start` (scripts/start.ts → scripts/lib/process-sizing.ts) must give the
 // worker the same heap limits, or the benchmark's memory figures would describe a process nobody runs.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { WEB_HEAP_FLAGS, WORKER_HEAP_FLAGS } from '../../scripts/lib/node-flags';
+import { defaultWebProcesses, WEB_HEAP_FLAGS, WORKER_HEAP_FLAGS, webProcesses } from '../../scripts/lib/process-sizing';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
@@ -26,5 +26,18 @@ describe('heap flags', () => {
     const start = readFileSync(path.join(root, 'scripts/start.ts'), 'utf8');
     expect(start).toContain("[...WEB_HEAP_FLAGS, '--import', 'tsx', 'scripts/serve.ts']");
     expect(start).toContain("[...WORKER_HEAP_FLAGS, '--import', 'tsx', 'scripts/worker.ts']");
+  });
+});
+
+describe('web processes', () => {
+  it('leaves a core to the worker and Postgres, at least 1, at most 4', () => {
+    expect([1, 2, 3, 4, 8, 64].map((cores) => defaultWebProcesses(cores))).toEqual([1, 1, 2, 3, 4, 4]);
+  });
+
+  it('takes WEB_CONCURRENCY when it is a positive integer, else the default', () => {
+    expect(webProcesses({ WEB_CONCURRENCY: '3' })).toBe(3);
+    expect(webProcesses({ WEB_CONCURRENCY: '0' })).toBe(defaultWebProcesses());
+    expect(webProcesses({ WEB_CONCURRENCY: 'many' })).toBe(defaultWebProcesses());
+    expect(webProcesses({})).toBe(defaultWebProcesses());
   });
 });
