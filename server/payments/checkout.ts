@@ -38,9 +38,11 @@ async function findOrder(db: DbOrTx, token: string) {
 }
 
 // One statement, one round trip: every live-status update and status poll reads this view, so it is on the
-// path from "paid" to the shopper's screen (three ORM queries before; docs/benchmarks.md).
+// path from "paid" to the shopper's screen (three ORM queries before; docs/benchmarks.md). It reads any
+// number of orders at once: live status refreshes them in bursts (server/payments/view-loader.ts).
 // The attempt that matters: the paid one if any (not a late payment), else the newest.
 interface ViewRow extends Record<string, unknown> {
+  token: string;
   status: OrderStatus;
   amount_fen: number;
   currency: string;
@@ -57,10 +59,12 @@ interface ViewRow extends Record<string, unknown> {
   items: CheckoutView['items'];
 }
 
-/** The shopper's view of an order, or null for an unknown token. */
-export async function getCheckoutView(db: DbOrTx, token: string, now = new Date()): Promise<CheckoutView | null> {
-  const [row] = await db.execute<ViewRow>(sql`
-    select o.status, o.amount_fen, o.currency, o.description, o.created_at, o.paid_at, o.transaction_id,
+/** The shopper's views of the orders with these tokens, by token; unknown tokens are absent. */
+export async function getCheckoutViews(db: DbOrTx, tokens: readonly string[], now = new Date()): Promise<Map<string, CheckoutView>> {
+  const views = new Map<string, CheckoutView>();
+  if (tokens.length === 0) return views;
+  const rows = await db.execute<ViewRow>(sql`
+    select o.token, o.status, o.amount_fen, o.currency, o.description, o.created_at, o.paid_at, o.transaction_id,
            o.review_reason, o.refunded_fen,
            a.out_trade_no, a.code_url, a.status as attempt_status, a.expires_at,
            coalesce((
@@ -73,8 +77,17 @@ export async function getCheckoutView(db: DbOrTx, token: string, now = new Date(
       select * from ${paymentAttempts} pa where pa.order_id = o.id
       order by (pa.status = 'paid' and pa.late_payment is null) desc, pa.created_at desc
       limit 1) a
-    where o.token = ${token}`);
-  if (!row) return null;
+    where o.token = any(array(select jsonb_array_elements_text(${JSON.stringify(tokens)}::text::jsonb)))`);
+  for (const row of rows) views.set(row.token, toView(row, now));
+  return views;
+}
+
+/** The shopper's view of an order, or null for an unknown token. */
+export async function getCheckoutView(db: DbOrTx, token: string, now = new Date()): Promise<CheckoutView | null> {
+  return (await getCheckoutViews(db, [token], now)).get(token) ?? null;
+}
+
+function toView(row: ViewRow, now: Date): CheckoutView {
   const expiresAt = new Date(row.expires_at);
   const attemptOpen = (OPEN_ATTEMPT_STATUSES as readonly string[]).includes(row.attempt_status);
   return {

@@ -7,6 +7,7 @@ import { subscribeOrderStatus } from '@/server/live/listener';
 import { checkCheckout, getCheckoutView, renewCheckout, type CheckoutView } from '@/server/payments/checkout';
 import { getGateway } from '@/server/payments/gateway';
 import { CheckoutItems, createOrder, requestPrepay } from '@/server/payments/orders';
+import { loadCheckoutView } from '@/server/payments/view-loader';
 import { hitRateLimit } from '@/server/rate-limit';
 import { publicProcedure, router } from '../init';
 
@@ -85,7 +86,10 @@ export const checkoutRouter = router({
         if (!pending) await Promise.race([new Promise<void>((resolve) => (wake = resolve)), aborted]);
         if (signal?.aborted) break;
         pending = false;
-        const view = await viewOrThrow(ctx.db, input.token);
+        // Batched with the other streams woken by the same commit (a worker pays a batch at once).
+        const found = await loadCheckoutView(ctx.db, input.token);
+        if (!found) throw new AppError('NOT_FOUND', 'Order not found');
+        const view = withMerchant(found);
         const key = JSON.stringify(view); // any change the page shows, not only the status
         if (key !== last) {
           last = key;
