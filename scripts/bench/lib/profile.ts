@@ -87,6 +87,17 @@ export function summarizeCpuProfiles(dir: string, top = 20): string {
           `\n${label} memory (pid ${mem.replace('.jsonl', '')}): peak rss ${peak('rss')} MB, heapTotal ${peak('heapTotal')} MB, heapUsed ${peak('heapUsed')} MB, external ${peak('external')} MB, arrayBuffers ${peak('arrayBuffers')} MB; ` +
             `at peak rss: heapTotal ${mb(atPeak.heapTotal)}, heapUsed ${mb(atPeak.heapUsed)}, external ${mb(atPeak.external)}, rest (code, stacks, native) ${mb(atPeak.rss - atPeak.heapTotal - atPeak.external)} MB`,
         );
+        const withGc = samples.filter((x) => x.gcCount !== undefined);
+        if (withGc.length) {
+          // Pauses and event-loop stalls: what a latency tail can come from (stalls without GC = CPU starvation).
+          const sum = (k: string) => withGc.reduce((a, x) => a + x[k], 0);
+          const max = (k: string) => Math.max(...withGc.map((x) => x[k]));
+          const stalls = withGc.filter((x) => x.loopDelayMaxMs > 25).length;
+          out.push(
+            `${label} pauses (pid ${mem.replace('.jsonl', '')}): ${sum('gcCount')} GCs, ${sum('gcMs').toFixed(0)} ms in total, longest ${max('gcMaxMs')} ms; ` +
+              `event-loop delay: worst ${max('loopDelayMaxMs')} ms, ${stalls} of ${withGc.length} half-seconds with a stall > 25 ms`,
+          );
+        }
       }
     }
     const files = readdirSync(path.join(dir, label)).filter((f) => f.endsWith('.cpuprofile'));
