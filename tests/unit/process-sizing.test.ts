@@ -30,8 +30,8 @@ describe('heap flags', () => {
 });
 
 describe('web processes', () => {
-  it('leaves a core to the worker and Postgres, at least 1, at most 4', () => {
-    expect([1, 2, 3, 4, 8, 64].map((cores) => defaultWebProcesses(cores))).toEqual([1, 1, 2, 3, 4, 4]);
+  it('runs one per core, at least 1, at most 4', () => {
+    expect([1, 2, 3, 4, 8, 64].map((cores) => defaultWebProcesses(cores))).toEqual([1, 2, 3, 4, 4, 4]);
   });
 
   it('takes WEB_CONCURRENCY when it is a positive integer, else the default', () => {

@@ -26,7 +26,7 @@ export interface BenchOptions {
   quick: boolean;
   /**
    * Web processes. `serve` (default, what `npm start` runs): scripts/serve.ts, a Node cluster of
-   * WEB_CONCURRENCY processes on one port (default: as npm start, cores − 1, 1..4) with the notify endpoint on
+   * WEB_CONCURRENCY processes on one port (default: as npm start, one per core, 1..4) with the notify endpoint on
    * node:http. `next`: plain `next start` processes on consecutive ports (the Next route handler), load
    * spread round-robin by the load generators.
    */
