@@ -8,7 +8,7 @@ import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import next from 'next';
 import { assertSupportedNode } from '@/server/runtime';
-import { webProcesses } from './lib/process-sizing';
+import { WEB_DB_POOL_PER_PROCESS, webProcesses } from './lib/process-sizing';
 
 assertSupportedNode();
 const port = Number(process.env.PORT ?? 3000);
@@ -23,7 +23,7 @@ if (cluster.isPrimary && processes > 1) {
       SCANPAY_PROCESS_NAME: `scanpay-web${index}`,
       RUN_WORKER: index === 0 ? (process.env.RUN_WORKER ?? 'true') : 'false',
       // Several processes share one Postgres: keep each pool modest (see docs/operations.md).
-      DB_POOL_MAX: process.env.DB_POOL_MAX ?? '8',
+      DB_POOL_MAX: process.env.DB_POOL_MAX ?? String(WEB_DB_POOL_PER_PROCESS),
       PGBOSS_POOL_MAX: process.env.PGBOSS_POOL_MAX ?? (index === 0 && process.env.RUN_WORKER !== 'false' ? '4' : '2'),
     });
     worker.once('exit', (code, signal) => {

@@ -15,7 +15,7 @@ import { ensureSimulatorCredentials, type SimCredentials } from '@/simulator/cre
 import { BENCH_DIR, CREDENTIALS_FILE, DIST_DIR, NEXT_BIN, NODE, PORTS, PROFILE_DIR, ROOT, TMP_DIR, type BenchOptions } from './config';
 import { isAlive, killPostmaster, onCleanup, spawnManaged, stopManaged, type Managed } from './procs';
 import { processTree } from './resources';
-import { WEB_HEAP_FLAGS as APP_WEB_HEAP_FLAGS, WORKER_HEAP_FLAGS as APP_WORKER_HEAP_FLAGS } from '../../lib/process-sizing';
+import { WEB_DB_POOL_PER_PROCESS, WEB_HEAP_FLAGS as APP_WEB_HEAP_FLAGS, WORKER_HEAP_FLAGS as APP_WORKER_HEAP_FLAGS } from '../../lib/process-sizing';
 
 // The heap flags `npm start` gives its processes; BENCH_HEAP_FLAGS=off runs without them (an experiment).
 const heapFlagsOff = process.env.BENCH_HEAP_FLAGS === 'off';
@@ -280,9 +280,9 @@ export async function startCluster(opts: BenchOptions, distDir: string): Promise
       cluster.workers = [];
     },
     async startBaseline() {
-      // The pools of one web process as npm start sizes them (serve.ts: 8 + 2, or 8 + 4 for a first process
+      // The pools of one web process as npm start sizes them (serve.ts: 4 + 2, or 4 + 4 for a first process
       // that also runs the worker).
-      const pools = opts.server === 'serve' && opts.webs > 1 ? { DB_POOL_MAX: env.DB_POOL_MAX ?? '8', PGBOSS_POOL_MAX: env.PGBOSS_POOL_MAX ?? (opts.workers === 0 ? '4' : '2') } : {};
+      const pools = opts.server === 'serve' && opts.webs > 1 ? { DB_POOL_MAX: env.DB_POOL_MAX ?? String(WEB_DB_POOL_PER_PROCESS), PGBOSS_POOL_MAX: env.PGBOSS_POOL_MAX ?? (opts.workers === 0 ? '4' : '2') } : {};
       const m = spawnManaged('baseline', NODE, [...WEB_HEAP_FLAGS, '--import', 'tsx', 'scripts/bench/baseline-server.ts'], {
         env: { ...env, ...pools, ...nodeOptions('baseline'), PORT: String(PORTS.baseline), SCANPAY_PROCESS_NAME: 'scanpay-baseline' },
         verbose: opts.verbose,
