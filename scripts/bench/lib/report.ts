@@ -451,7 +451,7 @@ export function markdown(r: Results, docsDir: string, extraNotes: string[]): str
     "Every notification is distinct (own id, nonce, timestamp), AES-256-GCM encrypted and RSA-SHA256 signed with the simulator's WeChat Pay key, " +
       'for a real order created beforehand through `createOrder`. The worker processes what is ingested while the load runs, as it would in production, ' +
       'and drains before the next run. **Baseline**: `scripts/bench/baseline-server.ts`, ONE bare `node:http` process calling the very same notify handler ' +
-      '(`handleNotifyNode` → `ingestNotificationBytes`: same verification, decryption, inbox insert + prepared pg-boss enqueue in one transaction, same pools, keys and database) ' +
+      '(`handleNotifyNode` → `ingestNotificationBytes`: same verification, decryption, inbox row + pg-boss job in one prepared statement, same pools, keys and database) ' +
       'with nothing around it — no cluster, no Next, no job worker.',
   );
   lines.push('');
@@ -515,7 +515,7 @@ export function markdown(r: Results, docsDir: string, extraNotes: string[]): str
   lines.push(
     'It builds `.next-bench/` (compile + generate, no type check) when it is missing or older than the sources, uses its own data dir ' +
       '(`.data/bench`, recreated each run) and ports (Postgres 54400, simulator 3310, web 3300+, baseline 3320), and stops every process it started, also on Ctrl-C. ' +
-      'Extra Node flags for experiments: `BENCH_NODE_OPTIONS`, `BENCH_WEB_NODE_OPTIONS`, `BENCH_WORKER_NODE_OPTIONS`.',
+      'Extra Node flags for experiments: `BENCH_NODE_OPTIONS`, `BENCH_WEB_NODE_OPTIONS`, `BENCH_WORKER_NODE_OPTIONS`; `BENCH_HEAP_FLAGS=off` drops the heap flags `npm start` uses; `BENCH_DB_POOL_MAX` / `BENCH_PGBOSS_POOL_MAX` set the pools of every process.',
   );
   lines.push('');
   return lines.join('\n');
