@@ -1,5 +1,6 @@
 // The production web server (`npm start` runs it): Next.js on a Node cluster of WEB_CONCURRENCY processes
-// (default: one per core, see scripts/lib/process-sizing.ts; a single process needs no cluster); and the WeChat notify endpoint served straight on
+// (default: one per core, see scripts/lib/process-sizing.ts; a single process needs no cluster); and the
+// WeChat notify endpoint served straight on
 // node:http (same ingestNotificationBytes as the Next route), because it is the one hot path WeChat
 // hammers and Next adds ~0.5 ms of CPU to every request. `npm start` runs the job worker as its own
 // process and starts this with RUN_WORKER=false; run directly with RUN_WORKER unset, the first process

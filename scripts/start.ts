@@ -94,7 +94,11 @@ async function main() {
     const separateWorker = mode === 'start' && env.RUN_WORKER;
 
     // The job worker as its own process (start), restarted if it dies: jobs it held are retried by pg-boss.
+    // One that keeps dying at start-up (bad configuration, database gone) is retried ever more slowly, up
+    // to every 30 s, instead of flooding the log.
+    let quickExits = 0;
     const startWorkerProcess = () => {
+      const startedAt = Date.now();
       worker = spawn(process.execPath, [...WORKER_HEAP_FLAGS, '--import', 'tsx', 'scripts/worker.ts'], {
         stdio: 'inherit',
         detached: true,
@@ -102,8 +106,10 @@ async function main() {
       });
       worker.once('exit', (code, signal) => {
         if (stopping) return;
-        console.error(`[${mode}] worker exited (${signal ?? code}); restarting it`);
-        setTimeout(() => !stopping && startWorkerProcess(), 1000);
+        quickExits = Date.now() - startedAt >= 60_000 ? 0 : quickExits + 1; // it ran a minute: a fresh start
+        const delay = Math.min(1000 * 2 ** Math.max(0, quickExits - 1), 30_000); // 1, 1, 2, 4 … 30 s
+        console.error(`[${mode}] worker exited (${signal ?? code}); restarting it in ${(delay / 1000).toFixed(0)} s`);
+        setTimeout(() => !stopping && startWorkerProcess(), delay);
       });
     };
     if (separateWorker) startWorkerProcess();

@@ -38,7 +38,7 @@ const workerOf = (parent: number) => processesWith('scripts/worker.ts').find((p)
 
 beforeAll(async () => {
   assertTestBuild();
-  const env: Record<string, string | undefined> = {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'production',
     PORT: String(PORT),
