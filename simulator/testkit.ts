@@ -1,12 +1,16 @@
-// Helpers to drive the simulator from tests and scripts (chaos runs, conformance suites): a typed client for
-// the /_sim control API and a notify_url receiver that records every delivery. Not used by the simulator
-// itself; it lives here so every suite drives the simulator the same way.
+// Helpers to drive the simulator from tests and scripts (chaos runs, conformance suites, benchmarks): a
+// typed client for the /_sim control API, a notify_url receiver that records every delivery, and signed
+// payment notifications as WeChat sends them. Not used by the simulator itself; it lives here so every
+// suite drives the simulator the same way.
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadPublicKey } from '../server/wechatpay/crypto';
+import type { KeyObject } from 'node:crypto';
+import { loadPrivateKey, loadPublicKey, randomHexNonce, responseMessage, signMessage, unixSeconds } from '../server/wechatpay/crypto';
+import { formatRfc3339Shanghai } from '../server/wechatpay/time';
 import { WechatPayVerifier, type VerificationResult } from '../server/wechatpay/verifier';
 import type { SimCredentials } from './credentials';
 import { FAULT_CACHE_TTL_MS, type Faults, type FaultsInput } from './faults';
+import { buildTransactionNotification } from './notifier';
 
 export interface SimAttempt {
   notification_id: string;
@@ -178,4 +182,52 @@ export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 10_000
     if (Date.now() > deadline) throw new Error(`${label} not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** The decrypted resource of a successful Native payment, as WeChat reports it (reference §6.2). */
+export function successfulTransaction(
+  c: Pick<SimCredentials, 'mchid' | 'appid'>,
+  t: { out_trade_no: string; amount: number; transaction_id: string; mchid?: string; appid?: string; openid?: string },
+  now = Date.now(),
+) {
+  return {
+    mchid: t.mchid ?? c.mchid,
+    appid: t.appid ?? c.appid,
+    out_trade_no: t.out_trade_no,
+    transaction_id: t.transaction_id,
+    trade_type: 'NATIVE',
+    trade_state: 'SUCCESS',
+    trade_state_desc: '支付成功',
+    bank_type: 'OTHERS',
+    attach: '',
+    success_time: formatRfc3339Shanghai(new Date(now)),
+    payer: { openid: t.openid ?? 'oTestShopper' },
+    amount: { total: t.amount, payer_total: t.amount, currency: 'CNY', payer_currency: 'CNY' },
+  };
+}
+
+/**
+ * A payment notification exactly as WeChat sends it for `transaction`: the simulator's own envelope
+ * (AES-256-GCM), signed over `timestamp\nnonce\nbody\n` with the simulator's WeChat Pay key. Pass the key
+ * already parsed when signing many.
+ */
+export function signedTransactionNotification(
+  c: SimCredentials,
+  transaction: Record<string, unknown>,
+  now = Date.now(),
+  key: KeyObject = loadPrivateKey(c.wechatpayPublicKey.privateKeyPem),
+): { body: string; headers: Record<string, string> } {
+  const { body } = buildTransactionNotification(transaction, c.apiv3Key, new Date(now));
+  const timestamp = unixSeconds(now);
+  const nonce = randomHexNonce();
+  return {
+    body,
+    headers: {
+      'wechatpay-timestamp': timestamp,
+      'wechatpay-nonce': nonce,
+      'wechatpay-signature': signMessage(key, responseMessage(timestamp, nonce, body)),
+      'wechatpay-serial': c.wechatpayPublicKey.id,
+      'wechatpay-signature-type': 'WECHATPAY2-SHA256-RSA2048',
+    },
+  };
 }
