@@ -32,6 +32,12 @@ const EnvSchema = z.object({
   /** Multiplies the active-query schedule (+5 s, +15 s, ...): tests and chaos runs use small values. */
   COMPENSATION_TIME_SCALE: z.coerce.number().positive().max(100).default(1),
   CHECKOUT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(20),
+  /**
+   * The notification worker takes its next batch at most this often while batches come back short: it
+   * gathers the notifications of a few milliseconds into one batch instead of one trip per notification.
+   * Delays "paid" by up to this much; 0 takes each batch as soon as a notification lands.
+   */
+  NOTIFY_BATCH_WINDOW_MS: z.coerce.number().int().min(0).max(1000).default(10),
 
   WECHATPAY_MODE: z.enum(['simulator', 'live']).optional(),
   WECHATPAY_MCHID: z.string().regex(/^\d{6,32}$/, 'must be your numeric merchant id').optional(),

@@ -39,6 +39,11 @@ export interface LoadOutput {
   rps: number;
   latency: LatencySummary;
   signMs: number;
+  /**
+   * open mode: how late each request left against its schedule. Late sends are the load generator itself
+   * starved of CPU (the machine was saturated), and count in the latency all the same.
+   */
+  sendLate?: LatencySummary;
   /** open mode: per request, when its 2xx arrived (epoch ms, high resolution). */
   done?: { outTradeNo: string; at: number; status: number }[];
   statusCounts: Record<string, number>;
@@ -141,6 +146,7 @@ async function open(notes: SignedNotification[]): Promise<Omit<LoadOutput, 'sign
   let errors = 0;
   let finished = 0;
   const targets = input.targets.map((t) => new URL(t));
+  const late: number[] = [];
   const started = nowMs();
   let allDone!: () => void;
   const finishedAll = new Promise<void>((resolve) => (allDone = resolve));
@@ -151,6 +157,7 @@ async function open(notes: SignedNotification[]): Promise<Omit<LoadOutput, 'sign
   const send = (i: number) => {
     const n = notes[i];
     const scheduled = started + (i * 1000) / rate;
+    late.push(nowMs() - scheduled);
     const target = targets[i % targets.length];
     const req = request(
       { host: target.hostname, port: target.port, path: input.path, method: 'POST', agent, headers: { ...n.headers, 'content-length': Buffer.byteLength(n.body) } },
@@ -202,6 +209,7 @@ async function open(notes: SignedNotification[]): Promise<Omit<LoadOutput, 'sign
     elapsedMs,
     rps: (latencies.length * 1000) / elapsedMs,
     latency: summarize(latencies),
+    sendLate: summarize(late),
     done,
     statusCounts,
   };

@@ -17,6 +17,7 @@ interface Deps {
   gateway: Gateway;
   scale: number;
   notifyUrl: string;
+  notifyBatchWindowMs: number;
 }
 
 type Handler<Q extends QueueName> = (payload: Payload<Q>, deps: Deps) => Promise<unknown>;
@@ -49,45 +50,58 @@ const SWEEP_CRON = '* * * * *';
 let started = false;
 
 async function register<Q extends QueueName>(boss: PgBoss, queue: Q, deps: Deps): Promise<void> {
-  const handler = HANDLERS[queue];
   const options = { ...WORK_OPTIONS[queue], perJobResults: true as const };
   const work = boss.work as (name: string, options: WorkOptions, handler: (jobs: Job<unknown>[]) => Promise<JobResult[]>) => Promise<string>;
   await work.call(boss, queue, options, async (jobs: Job<unknown>[]) => {
-    const results: JobResult[] = [];
-    // Notifications: the common payment for the whole batch in one transaction first.
-    const donePaid =
-      queue === QUEUE.processNotification
-        ? await markCommonPaymentsPaid(
-            jobs.flatMap((j) => {
-              const p = payloads[QUEUE.processNotification].safeParse(j.data);
-              return p.success ? [p.data.inboxId] : [];
-            }),
-            paymentContext('notify'),
-          )
-        : new Set<number>();
-    for (const job of jobs) {
-      const parsed = payloads[queue].safeParse(job.data);
-      if (parsed.success && queue === QUEUE.processNotification && donePaid.has((parsed.data as Payload<typeof QUEUE.processNotification>).inboxId)) {
-        results.push({ id: job.id, status: 'completed', output: { result: 'paid' } });
-        continue;
-      }
-      if (!parsed.success) {
-        // A payload we cannot read will not get better by retrying: straight to the dead letters.
-        console.error(`[worker] ${queue} ${job.id}: invalid payload`);
-        results.push({ id: job.id, status: 'deadletter', output: { error: 'invalid payload' } });
-        continue;
-      }
-      try {
-        const output = await handler(parsed.data as Payload<Q>, deps);
-        results.push({ id: job.id, status: 'completed', output: { result: output ?? null } });
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        console.error(`[worker] ${queue} ${job.id} failed: ${message}`);
-        results.push({ id: job.id, status: 'failed', output: { error: message.slice(0, 500) } });
-      }
-    }
+    const started = performance.now();
+    const results = await runBatch(queue, jobs, deps);
+    // pg-boss fetches again as soon as this returns when a notification arrived meanwhile: at a few hundred
+    // a second that is a fetch, a transaction and a completion for every one or two notifications. A short
+    // batch holds the loop for the rest of the window (its payments are already committed and published;
+    // only the next batch waits), so the next fetch takes what arrived meanwhile in one go. A full batch
+    // (a backlog) goes on at once.
+    const holdMs = queue === QUEUE.processNotification && jobs.length < (options.batchSize ?? 1) ? deps.notifyBatchWindowMs - (performance.now() - started) : 0;
+    if (holdMs > 0) await new Promise((resolve) => setTimeout(resolve, holdMs));
     return results;
   });
+}
+
+async function runBatch<Q extends QueueName>(queue: Q, jobs: Job<unknown>[], deps: Deps): Promise<JobResult[]> {
+  const handler = HANDLERS[queue];
+  const results: JobResult[] = [];
+  // Notifications: the common payment for the whole batch in one transaction first.
+  const donePaid =
+    queue === QUEUE.processNotification
+      ? await markCommonPaymentsPaid(
+          jobs.flatMap((j) => {
+            const p = payloads[QUEUE.processNotification].safeParse(j.data);
+            return p.success ? [p.data.inboxId] : [];
+          }),
+          paymentContext('notify'),
+        )
+      : new Set<number>();
+  for (const job of jobs) {
+    const parsed = payloads[queue].safeParse(job.data);
+    if (parsed.success && queue === QUEUE.processNotification && donePaid.has((parsed.data as Payload<typeof QUEUE.processNotification>).inboxId)) {
+      results.push({ id: job.id, status: 'completed', output: { result: 'paid' } });
+      continue;
+    }
+    if (!parsed.success) {
+      // A payload we cannot read will not get better by retrying: straight to the dead letters.
+      console.error(`[worker] ${queue} ${job.id}: invalid payload`);
+      results.push({ id: job.id, status: 'deadletter', output: { error: 'invalid payload' } });
+      continue;
+    }
+    try {
+      const output = await handler(parsed.data as Payload<Q>, deps);
+      results.push({ id: job.id, status: 'completed', output: { result: output ?? null } });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      console.error(`[worker] ${queue} ${job.id} failed: ${message}`);
+      results.push({ id: job.id, status: 'failed', output: { error: message.slice(0, 500) } });
+    }
+  }
+  return results;
 }
 
 export async function startWorker(): Promise<void> {
@@ -95,7 +109,13 @@ export async function startWorker(): Promise<void> {
   started = true;
   const boss = await getBoss({ supervise: true });
   const env = loadEnv();
-  const deps: Deps = { db: getDb(), gateway: getGateway(), scale: env.COMPENSATION_TIME_SCALE, notifyUrl: env.notifyUrl };
+  const deps: Deps = {
+    db: getDb(),
+    gateway: getGateway(),
+    scale: env.COMPENSATION_TIME_SCALE,
+    notifyUrl: env.notifyUrl,
+    notifyBatchWindowMs: env.NOTIFY_BATCH_WINDOW_MS,
+  };
   for (const queue of Object.values(QUEUE)) await register(boss, queue, deps);
   await boss.schedule(QUEUE.sweep, SWEEP_CRON, { version: 1 });
   console.log('[worker] started');

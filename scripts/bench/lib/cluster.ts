@@ -152,6 +152,8 @@ export async function startCluster(opts: BenchOptions, distDir: string): Promise
     // pg_stat_statements must be preloaded: set it, restart, create the extension.
     const admin = createDb(pg.url, 1);
     await admin.sql.unsafe(`alter system set shared_preload_libraries = 'pg_stat_statements'`);
+    // Planning time too: a statement planned at every execution shows its cost here.
+    await admin.sql.unsafe(`alter system set pg_stat_statements.track_planning = on`);
     await admin.sql.end();
     await pg.stop();
     pg = await ensureEmbeddedPostgres({ dataDir: pgDir, port: PORTS.pg });

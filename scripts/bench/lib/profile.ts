@@ -11,15 +11,16 @@ export async function resetStatements(cluster: Cluster): Promise<void> {
 }
 
 export async function topStatements(cluster: Cluster, limit = 15): Promise<string> {
-  const rows = await cluster.db.execute<{ calls: number; total: number; mean: number; query: string; app: string }>(sql`
-    select s.calls::int as calls, s.total_exec_time::float8 as total, s.mean_exec_time::float8 as mean,
+  const rows = await cluster.db.execute<{ calls: number; total: number; mean: number; plan: number; query: string; app: string }>(sql`
+    select s.calls::int as calls, (s.total_exec_time + s.total_plan_time)::float8 as total, s.mean_exec_time::float8 as mean,
+           (s.total_plan_time / greatest(s.calls, 1))::float8 as plan,
            regexp_replace(s.query, '[[:space:]]+', ' ', 'g') as query
     from pg_stat_statements s
     join pg_database d on d.oid = s.dbid and d.datname = current_database()
     where s.query not ilike '%pg_stat_statements%'
-    order by s.total_exec_time desc limit ${limit}`);
+    order by s.total_exec_time + s.total_plan_time desc limit ${limit}`);
   const lines = rows.map(
-    (r) => `  ${String(round(Number(r.total))).padStart(9)} ms total  ${String(r.calls).padStart(7)} calls  ${String(round(Number(r.mean))).padStart(7)} ms mean  ${r.query.slice(0, 150)}`,
+    (r) => `  ${String(round(Number(r.total))).padStart(9)} ms total  ${String(r.calls).padStart(7)} calls  ${String(round(Number(r.mean))).padStart(7)} ms mean  ${String(round(Number(r.plan))).padStart(6)} ms plan  ${r.query.slice(0, 150)}`,
   );
   return lines.join('\n');
 }

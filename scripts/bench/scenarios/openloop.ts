@@ -3,6 +3,7 @@
 import { sizes } from '../lib/config';
 import { runLoad, waitForDrain, warmUp, type Ctx } from '../lib/harness';
 import { createOrders } from '../lib/orders';
+import { round } from '../lib/stats';
 
 export interface OpenLoopRow {
   system: 'scanpay' | 'baseline';
@@ -15,6 +16,9 @@ export interface OpenLoopRow {
   max: number;
   non2xx: number;
   errors: number;
+  /** How late the sender itself was against its schedule (p99, max): a starved machine, not the server. */
+  sendLateP99?: number;
+  sendLateMax?: number;
 }
 
 export async function runOpenLoop(ctx: Ctx): Promise<OpenLoopRow[]> {
@@ -41,9 +45,11 @@ export async function runOpenLoop(ctx: Ctx): Promise<OpenLoopRow[]> {
         max: out.latency.max,
         non2xx: out.non2xx,
         errors: out.errors,
+        sendLateP99: out.sendLate ? round(out.sendLate.p99) : undefined,
+        sendLateMax: out.sendLate ? round(out.sendLate.max) : undefined,
       };
       rows.push(r);
-      log(`open loop ${system.padEnd(8)} ${rate}/s × ${seconds} s: p50 ${r.p50.toFixed(1)} p95 ${r.p95.toFixed(1)} p99 ${r.p99.toFixed(1)} max ${r.max.toFixed(1)} ms  non-2xx ${r.non2xx}  errors ${r.errors}`);
+      log(`open loop ${system.padEnd(8)} ${rate}/s × ${seconds} s: p50 ${r.p50.toFixed(1)} p95 ${r.p95.toFixed(1)} p99 ${r.p99.toFixed(1)} max ${r.max.toFixed(1)} ms  non-2xx ${r.non2xx}  errors ${r.errors}  (sent late p99 ${r.sendLateP99} max ${r.sendLateMax} ms)`);
     }
   } finally {
     await cluster.stopBaseline();
