@@ -6,6 +6,7 @@ import { wechatpayNotificationRejects, wechatpayNotifications } from '@/db/schem
 import { causeId } from '@/server/jobs/ids';
 import { planEnqueue } from '@/server/jobs/boss';
 import { QUEUE } from '@/server/jobs/catalogue';
+import { wakeAfterCommit } from '@/server/jobs/wake';
 import { parseNotification } from '@/server/wechatpay/notification';
 import { getGateway, type Gateway } from './gateway';
 
@@ -100,8 +101,9 @@ export async function ingestNotificationBytes(
   const { envelope } = parsed;
   try {
     const planned = await planEnqueue(QUEUE.processNotification, { version: 1, inboxId: 1 }, { id: causeId('notification', envelope.id) });
+    const statement = foldIngestStatement(planned.text);
     const rows = await db.$client.unsafe(
-      foldIngestStatement(planned.text),
+      statement.text,
       [
         planned.jobsJson,
         envelope.id,
@@ -115,7 +117,9 @@ export async function ingestNotificationBytes(
       { prepare: true },
     );
     // A job was created only for a first delivery; a redelivery just counted itself on the inbox row.
-    return { status: 204, body: null, outcome: rows.length === 1 ? 'accepted' : 'duplicate' };
+    const accepted = rows.length === 1;
+    if (accepted && statement.wake) wakeAfterCommit(db.$client, statement.wake);
+    return { status: 204, body: null, outcome: accepted ? 'accepted' : 'duplicate' };
   } catch (err) {
     // Not stored means not acknowledged: a 5xx makes WeChat deliver it again later.
     console.error('[notify] could not store notification:', err instanceof Error ? err.message : err);
@@ -128,6 +132,7 @@ export async function ingestNotificationBytes(
 // one transaction, so this is still "inbox + enqueue atomically" (DESIGN §2.3), in one round trip instead
 // of four (BEGIN, insert, enqueue, COMMIT): each round trip costs the web process about 0.1 ms of CPU
 // here (docs/benchmarks.md). A redelivery finds the row, counts the delivery and inserts no job.
+// pg-boss's NOTIFY is taken out of the statement and sent after the commit (server/jobs/wake.ts).
 const INBOX_CTE = `inbox as (
     insert into wechatpay_notifications (notification_id, event_type, resource_type, summary, create_time, serial, resource)
     values ($2, $3, $4, $5, $6, $7, $8::text::jsonb)
@@ -140,25 +145,48 @@ const JOB_ROWS = `(select json_agg(jsonb_set(j, '{data,inboxId}', to_jsonb(inbox
     from inbox, jsonb_array_elements($1::text::jsonb) j where inbox.inserted)`;
 
 const PG_BOSS_JOBS_PARAM = '$1::text::json';
-const folded = new Map<string, string>();
+
+// pg-boss's notify variant ends: `), notified AS (SELECT pg_notify(<channel>, '<queue>') FROM ins WHERE
+// start_after <= <schema>.job_now() LIMIT 1) SELECT id FROM ins WHERE (SELECT count(*) FROM notified) >= 0`.
+const NOTIFY_TAIL =
+  /,\s*notified\s+AS\s*\(\s*SELECT\s+(pg_notify\([\s\S]*?\))\s+FROM\s+ins\s+WHERE\s[\s\S]*?\bLIMIT\s+1\s*\)\s*SELECT\s+id\s+FROM\s+ins\s+WHERE\s+\(\s*SELECT\s+count\(\*\)\s+FROM\s+notified\s*\)\s*>=\s*0\s*$/i;
+
+export interface IngestStatement {
+  /** The inbox insert and the job insert, one statement, no NOTIFY. */
+  text: string;
+  /** pg-boss's wake-up for the queue's workers, to send after the commit; null if pg-boss sent none. */
+  wake: string | null;
+}
+
+const folded = new Map<string, IngestStatement>();
 
 /**
  * pg-boss's INSERT for a notification job, folded into the ingestion statement. pg-boss builds the same
  * text for every job of a queue, so this is computed once (and Postgres prepares it once per connection).
  * Throws if a pg-boss upgrade changed the statement's shape: tests catch that, not production.
  */
-export function foldIngestStatement(bossSql: string): string {
-  let text = folded.get(bossSql);
-  if (text) return text;
+export function foldIngestStatement(bossSql: string): IngestStatement {
+  const cached = folded.get(bossSql);
+  if (cached) return cached;
   if ((bossSql.match(/\$\d+/g) ?? []).length !== 1 || !bossSql.includes(PG_BOSS_JOBS_PARAM)) {
     throw new Error('pg-boss insert has an unexpected shape: cannot fold it into the notify ingestion');
   }
-  const body = bossSql.replace(PG_BOSS_JOBS_PARAM, `${JOB_ROWS}::json`);
-  text = /^\s*with\s/i.test(body)
-    ? body.replace(/^\s*with\s/i, `with ${INBOX_CTE},\n`) // pg-boss's notify variant: WITH ins AS (...), notified AS (...) SELECT id FROM ins
+  let body = bossSql.replace(PG_BOSS_JOBS_PARAM, `${JOB_ROWS}::json`);
+  let wake: string | null = null;
+  const tail = NOTIFY_TAIL.exec(body);
+  if (tail) {
+    // The wake-up needs no flush to disk: if it is lost, the job is there and the worker polls.
+    wake = `select set_config('synchronous_commit', 'off', true), ${tail[1]}`;
+    body = `${body.slice(0, tail.index)}\n    SELECT id FROM ins`;
+  } else if (/pg_notify/i.test(body)) {
+    throw new Error('pg-boss insert has an unexpected shape: cannot move its NOTIFY out of the notify ingestion');
+  }
+  const text = /^\s*with\s/i.test(body)
+    ? body.replace(/^\s*with\s/i, `with ${INBOX_CTE},\n`) // the notify variant: WITH ins AS (...) SELECT id FROM ins
     : `with ${INBOX_CTE}, ins as (${body}) select id from ins`;
-  folded.set(bossSql, text);
-  return text;
+  const statement = { text, wake };
+  folded.set(bossSql, statement);
+  return statement;
 }
 
 /** Evidence for the merchant; best effort: a database hiccup must not turn a 4xx into a 5xx. */

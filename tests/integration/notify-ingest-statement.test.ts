@@ -2,15 +2,16 @@
 // the inbox insert folded in front). The job must be exactly the job `enqueue` makes, the pair must be
 // atomic, and a redelivery must count itself without a second job.
 import { eq } from 'drizzle-orm';
+import postgres from 'postgres';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { clients, getDb } from '@/db/client';
 import { wechatpayNotifications } from '@/db/schema';
-import { enqueue } from '@/server/jobs/boss';
+import { enqueue, planEnqueue } from '@/server/jobs/boss';
 import { QUEUE } from '@/server/jobs/catalogue';
 import { causeId } from '@/server/jobs/ids';
 import { foldIngestStatement, ingestNotificationBytes } from '@/server/payments/ingest-notification';
 import { createOrder } from '@/server/payments/orders';
-import { startHarness, type Harness } from '../helpers/app-harness';
+import { eventually, startHarness, type Harness } from '../helpers/app-harness';
 import { buildSignedNotification } from '../helpers/notifications';
 
 let h: Harness;
@@ -77,7 +78,7 @@ it('counts a redelivery on the same row and enqueues no second job', async () =>
 
 it('stores nothing when the job cannot be inserted: inbox row and job are one statement', async () => {
   // A job INSERT that fails (no such table), shaped like pg-boss's: the inbox insert in front must roll back with it.
-  const failing = foldIngestStatement(`insert into pgboss.no_such_table (id) select id from json_to_recordset($1::text::json) as x (id uuid) returning id`);
+  const failing = foldIngestStatement(`insert into pgboss.no_such_table (id) select id from json_to_recordset($1::text::json) as x (id uuid) returning id`).text;
   const notificationId = `atomicity-${Date.now()}`;
   await expect(
     clients().sql.unsafe(failing, ['[{"id":"00000000-0000-4000-8000-000000000001","data":{"version":1,"inboxId":1}}]', notificationId, 'TRANSACTION.SUCCESS', 'encrypt-resource', null, null, 'serial', '{}']),
@@ -86,7 +87,44 @@ it('stores nothing when the job cannot be inserted: inbox row and job are one st
   expect(rows).toHaveLength(0);
 });
 
+it('commits without a NOTIFY, then wakes the workers on pg-boss\'s channel once the job is visible', async () => {
+  // pg-boss would NOTIFY inside the insert, and Postgres serialises every notifying commit through its
+  // flush: the statement must carry none, and pg-boss's own wake-up must follow the commit.
+  const planned = await planEnqueue(QUEUE.processNotification, { version: 1, inboxId: 1 }, { id: causeId('notification', 'shape') });
+  expect(planned.text).toMatch(/pg_notify/i); // pg-boss's notify variant is what we fold
+  const statement = foldIngestStatement(planned.text);
+  expect(statement.text).not.toMatch(/pg_notify|notified/i);
+  const target = /pg_notify\((.*), '([^']+)'\)\s*$/s.exec(statement.wake ?? '');
+  expect(target?.[2]).toBe(QUEUE.processNotification);
+  const [{ channel }] = await clients().sql.unsafe(`select ${target![1]} as channel`);
+
+  const { n, notificationId } = await signedForNewOrder();
+  const jobId = causeId('notification', notificationId);
+  const listener = postgres(process.env.DATABASE_URL!, { max: 1, onnotice: () => {} });
+  const wakes: { payload: string; jobs: number }[] = [];
+  const checks: Promise<void>[] = [];
+  try {
+    await listener.listen(channel, (payload) => {
+      // When the wake-up arrives, the job it announces must already be committed.
+      checks.push(
+        clients()
+          .sql.unsafe(`select count(*)::int as n from pgboss.job where id = $1`, [jobId])
+          .then(([row]) => void wakes.push({ payload, jobs: Number(row.n) })),
+      );
+    });
+    expect((await ingestNotificationBytes(headers(n.headers), Buffer.from(n.body))).outcome).toBe('accepted');
+    await eventually(async () => checks.length > 0 && (await Promise.all(checks)) && wakes.length > 0);
+    expect(wakes[0]).toEqual({ payload: QUEUE.processNotification, jobs: 1 });
+  } finally {
+    await listener.end({ timeout: 5 });
+  }
+});
+
 it('refuses to fold a pg-boss statement of an unexpected shape', () => {
   expect(() => foldIngestStatement('insert into pgboss.job select * from json_to_recordset($1::text::json) x, $2')).toThrow(/unexpected shape/);
   expect(() => foldIngestStatement('insert into pgboss.job select * from json_populate_recordset(null, $1)')).toThrow(/unexpected shape/);
+  // A NOTIFY we would not know how to move out of the statement.
+  expect(() => foldIngestStatement(`with ins as (insert into pgboss.job select * from json_to_recordset($1::text::json) as x (id uuid) returning id) select id, pg_notify('c', 'q') from ins`)).toThrow(
+    /unexpected shape/,
+  );
 });
