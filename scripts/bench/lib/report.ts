@@ -463,7 +463,7 @@ export function markdown(r: Results, docsDir: string, extraNotes: string[]): str
     "Every notification is distinct (own id, nonce, timestamp), AES-256-GCM encrypted and RSA-SHA256 signed with the simulator's WeChat Pay key, " +
       'for a real order created beforehand through `createOrder`. The worker processes what is ingested while the load runs, as it would in production, ' +
       'and drains before the next run. **Baseline**: `scripts/bench/baseline-server.ts`, ONE bare `node:http` process calling the very same notify handler ' +
-      '(`handleNotifyNode` → `ingestNotificationBytes`: same verification, decryption, inbox row + pg-boss job in one prepared statement, same pools, keys and database) ' +
+      '(`handleNotifyNode` → `ingestNotificationBytes`: same verification, decryption, inbox row + pg-boss job in one prepared statement and the pg-boss wake-up sent after the commit, same pools, keys and database) ' +
       'with nothing around it — no cluster, no Next, no job worker.',
   );
   lines.push('');
