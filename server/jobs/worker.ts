@@ -59,7 +59,8 @@ async function register<Q extends QueueName>(boss: PgBoss, queue: Q, deps: Deps)
     // a second that is a fetch, a transaction and a completion for every one or two notifications. A short
     // batch holds the loop for the rest of the window (its payments are already committed and published;
     // only the next batch waits), so the next fetch takes what arrived meanwhile in one go. A full batch
-    // (a backlog) goes on at once.
+    // (a backlog) goes on at once. The batch's jobs are marked complete after the hold: a worker dying in
+    // it leaves them to expire and run again, which finds them processed (docs/benchmarks.md, change 2).
     const holdMs = queue === QUEUE.processNotification && jobs.length < (options.batchSize ?? 1) ? deps.notifyBatchWindowMs - (performance.now() - started) : 0;
     if (holdMs > 0) await new Promise((resolve) => setTimeout(resolve, holdMs));
     return results;
