@@ -1,16 +1,25 @@
 // Ports and folders of the end-to-end app: all different from `npm run dev`'s and the integration tests'.
+// TEST_PORT_OFFSET shifts every fixed test port (e2e and system suites), so two checkouts on one machine
+// can run their suites at the same time.
+export const TEST_PORT_OFFSET = Number(process.env.TEST_PORT_OFFSET ?? 0) || 0;
+export const testPort = (port: number) => port + TEST_PORT_OFFSET;
+
+const app = testPort(3210);
+const sim = testPort(3211);
+const pg = testPort(54349);
+
 export const E2E = {
-  appUrl: 'http://127.0.0.1:3210',
-  simulatorUrl: 'http://127.0.0.1:3211',
+  appUrl: `http://127.0.0.1:${app}`,
+  simulatorUrl: `http://127.0.0.1:${sim}`,
   /** The e2e app's embedded Postgres (tests reach in only to stage states no shopper can cause). */
-  databaseUrl: 'postgres://scanpay:scanpay@127.0.0.1:54349/scanpay',
+  databaseUrl: `postgres://scanpay:scanpay@127.0.0.1:${pg}/scanpay`,
   serverEnv: {
-    PORT: '3210',
-    SIM_PORT: '3211',
-    PG_PORT: '54349',
+    PORT: String(app),
+    SIM_PORT: String(sim),
+    PG_PORT: String(pg),
     DATA_DIR: '.data/e2e',
     NEXT_DIST_DIR: '.next-test',
-    APP_URL: 'http://127.0.0.1:3210',
+    APP_URL: `http://127.0.0.1:${app}`,
     SIM_TIME_SCALE: '0.01',
     // The worker's first active query comes late (+100 s instead of +5 s), so the "I've paid" test shows
     // the shopper's own query finding the payment, not the worker's.

@@ -5,6 +5,7 @@ import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { orderEvents, orders, outboxEvents, paymentAttempts, refunds, wechatpayNotifications } from '@/db/schema';
 import { startCluster, type Cluster } from './cluster';
+import { testPort } from '../e2e/env';
 
 const N = Number(process.env.CHAOS_ORDERS ?? 30);
 const EXPIRE_SECONDS = 12;
@@ -67,9 +68,9 @@ async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<v
 beforeAll(async () => {
   c = await startCluster({
     name: 'chaos',
-    pgPort: 54369,
-    simPort: 3231,
-    webPorts: [3230],
+    pgPort: testPort(54369),
+    simPort: testPort(3231),
+    webPorts: [testPort(3230)],
     workers: 1,
     verbose: process.env.CHAOS_VERBOSE === '1',
     env: {

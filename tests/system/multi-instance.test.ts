@@ -5,15 +5,16 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { orderEvents, orders } from '@/db/schema';
 import { sseEvents } from '../helpers/app-harness';
 import { startCluster, type Cluster } from './cluster';
+import { testPort } from '../e2e/env';
 
 let c: Cluster;
 
 beforeAll(async () => {
   c = await startCluster({
     name: 'multi',
-    pgPort: 54379,
-    simPort: 3241,
-    webPorts: [3240, 3242],
+    pgPort: testPort(54379),
+    simPort: testPort(3241),
+    webPorts: [testPort(3240), testPort(3242)],
     workers: 2,
     verbose: process.env.CHAOS_VERBOSE === '1',
     env: { SIM_TIME_SCALE: '0.01', CHECKOUT_RATE_LIMIT_PER_MINUTE: '100000' },

@@ -6,11 +6,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eventually, trpcCall } from '../helpers/app-harness';
 import { assertTestBuild, TEST_DIST_DIR } from './cluster';
+import { testPort } from '../e2e/env';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const PORT = 3250;
-const SIM_PORT = 3251;
-const PG_PORT = 54389;
+const PORT = testPort(3250);
+const SIM_PORT = testPort(3251);
+const PG_PORT = testPort(54389);
 const appUrl = `http://127.0.0.1:${PORT}`;
 const dataDir = path.join(ROOT, '.data/test-runs', `start-${process.pid}-${Date.now()}`);
 
