@@ -1,8 +1,6 @@
 import { getFormatter, getLocale, getTranslations } from 'next-intl/server';
-import { getDb } from '@/db/client';
 import { loadEnv } from '@/server/env';
-import { createCallerFactory } from '@/server/trpc/init';
-import { appRouter } from '@/server/trpc/root';
+import { serverCaller } from '@/server/trpc/caller';
 import { fenToYuan } from './_lib/money';
 import { productNames, type StoreProduct } from './_lib/products';
 import { AddToCart, CartPanel, CartProvider } from './_components/cart';
@@ -11,7 +9,7 @@ export const dynamic = 'force-dynamic';
 
 export default async function StorefrontPage() {
   // The same `catalog.list` the API serves, called in-process: one contract for the page and for clients.
-  const products: StoreProduct[] = await createCallerFactory(appRouter)({ db: getDb(), clientIp: null }).catalog.list();
+  const products: StoreProduct[] = await serverCaller().catalog.list();
   const [t, format, locale] = await Promise.all([getTranslations('store'), getFormatter(), getLocale()]);
   return (
     <CartProvider products={products}>

@@ -57,6 +57,19 @@ const EnvSchema = z.object({
   WECHATPAY_BASE_URL: z.url().optional(),
   WECHATPAY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
 
+  /** postgres.js pool of each process (npm start gives each of several web processes a smaller one). */
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  /** pg-boss's own pool in a worker process, beside postgres.js's. */
+  PGBOSS_POOL_MAX: z.coerce.number().int().min(1).max(100).default(6),
+  /** How often a worker's pg-boss puts jobs whose worker died back in the queue. */
+  PGBOSS_SUPERVISE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  /** Web processes under `npm start`; unset: one per core, 1 to 4. */
+  WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
+  /** Set by the supervisors: this process's name in logs and pg_stat_activity. */
+  SCANPAY_PROCESS_NAME: z.string().min(1).max(60).default('scanpay'),
+  /** Set by the production server for each of its web processes. */
+  WEB_PROCESS_INDEX: z.coerce.number().int().min(0).default(0),
+
   SIM_PORT: z.coerce.number().int().min(1).max(65535).default(3100),
   SIM_TIME_SCALE: z.coerce.number().positive().max(1000).default(1),
   SIM_CREDENTIALS_FILE: z.string().optional(),

@@ -4,9 +4,9 @@
 import { eq } from 'drizzle-orm';
 import type { Db } from '@/db/client';
 import { orders, paymentAttempts } from '@/db/schema';
-import { enqueue } from '@/server/jobs/boss';
-import { causeId } from '@/server/jobs/ids';
-import { QUEUE } from '@/server/jobs/catalogue';
+import { enqueue } from '@/server/queue/enqueue';
+import { causeId } from '@/server/queue/ids';
+import { QUEUE } from '@/server/queue/catalogue';
 import type { Tx } from '@/db/client';
 import { WechatPayApiError } from '@/server/wechatpay/errors';
 import type { Transaction } from '@/server/wechatpay/schemas';

@@ -1,6 +1,8 @@
-import { getDb, type Db } from '@/db/client';
+import { processDeps, type AppDeps } from '@/server/deps';
+import type { Db } from '@/db/client';
 
 export interface Context {
+  deps: AppDeps;
   db: Db;
   clientIp: string | null;
 }
@@ -9,8 +11,8 @@ export interface Context {
  * Per-request context. The client IP is the LAST X-Forwarded-For entry: the one added by the nearest
  * proxy (Next itself sets it from the socket when there is no proxy), which a client cannot forge.
  */
-export function createContext(req: Request): Context {
+export function createContext(req: Request, deps: AppDeps = processDeps()): Context {
   const forwarded = req.headers.get('x-forwarded-for');
   const clientIp = forwarded?.split(',').at(-1)?.trim() || req.headers.get('x-real-ip') || null;
-  return { db: getDb(), clientIp };
+  return { deps, db: deps.db, clientIp };
 }

@@ -2,10 +2,8 @@
 // signed, encrypted notification over HTTP → inbox + job in one transaction → pg-boss worker → paid.
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getDb } from '@/db/client';
 import { orderEvents, orders, paymentAttempts, wechatpayNotificationRejects, wechatpayNotifications } from '@/db/schema';
 import { loadEnv } from '@/server/env';
-import { getGateway } from '@/server/payments/gateway';
 import { getCheckoutView } from '@/server/payments/checkout';
 import { createOrder, requestPrepay } from '@/server/payments/orders';
 import { eventually, startHarness, type Harness } from '../helpers/app-harness';
@@ -20,9 +18,9 @@ afterAll(async () => {
 });
 
 async function newPaidOrder() {
-  const db = getDb();
+  const db = h.db;
   const order = await createOrder(db, { items: [{ productId: 'ceramic-mug', quantity: 2 }], expireMinutes: 15, scale: 1 });
-  const codeUrl = await requestPrepay(db, getGateway(), order.attemptId, loadEnv().notifyUrl);
+  const codeUrl = await requestPrepay(db, h.deps.gateway(), order.attemptId, loadEnv().notifyUrl);
   const paid = await h.simPay(codeUrl);
   const view = await eventually(async () => {
     const v = await getCheckoutView(db, order.token);
@@ -40,7 +38,7 @@ describe('payment path', () => {
     expect(view.transactionId).toBe(paid.transaction_id);
     expect(view.amountFen).toBe(13800);
 
-    const db = getDb();
+    const db = h.db;
     const [attempt] = await db.select().from(paymentAttempts).where(eq(paymentAttempts.id, order.attemptId));
     expect(attempt.status).toBe('paid');
     expect(attempt.timeExpire).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$/);
@@ -57,7 +55,7 @@ describe('payment path', () => {
 
   it('acknowledges a duplicate notification and changes nothing', async () => {
     const { order } = await newPaidOrder();
-    const db = getDb();
+    const db = h.db;
     const original = h.captured.findLast((c) => c.status === 204 && c.body.length > 0)!;
     const notificationId = JSON.parse(original.body).id;
 
@@ -76,9 +74,9 @@ describe('payment path', () => {
   });
 
   it('rejects a forged notification with 401 FAIL, records it, and changes nothing', async () => {
-    const db = getDb();
+    const db = h.db;
     const order = await createOrder(db, { items: [{ productId: 'longjing-tea', quantity: 1 }], expireMinutes: 15, scale: 1 });
-    await requestPrepay(db, getGateway(), order.attemptId, loadEnv().notifyUrl);
+    await requestPrepay(db, h.deps.gateway(), order.attemptId, loadEnv().notifyUrl);
     const template = h.captured.find((c) => c.status === 204)!;
     const forgedBody = template.body.replace(/"id":"[^"]+"/, '"id":"forged-notification-1"');
     const before = (await db.select().from(wechatpayNotificationRejects)).length;

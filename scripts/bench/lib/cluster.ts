@@ -10,7 +10,6 @@ import { ensureEmbeddedPostgres, type EmbeddedPostgresHandle } from '@/db/embedd
 import { runMigrations } from '@/db/migrate';
 import { createDb } from '@/db/client';
 import { seedDemoCatalogue } from '@/db/seed';
-import { stopBoss } from '@/server/jobs/boss';
 import { ensureSimulatorCredentials, type SimCredentials } from '@/simulator/credentials';
 import { BENCH_DIR, CREDENTIALS_FILE, DIST_DIR, NEXT_BIN, NODE, PORTS, PROFILE_DIR, ROOT, TMP_DIR, type BenchOptions } from './config';
 import { isAlive, killPostmaster, onCleanup, spawnManaged, stopManaged, type Managed } from './procs';
@@ -150,14 +149,14 @@ export async function startCluster(opts: BenchOptions, distDir: string): Promise
   onCleanup(() => pg.stop(), () => killPostmaster(pgDir));
   if (opts.profile) {
     // pg_stat_statements must be preloaded: set it, restart, create the extension.
-    const admin = createDb(pg.url, 1);
+    const admin = createDb(pg.url, { max: 1 });
     await admin.sql.unsafe(`alter system set shared_preload_libraries = 'pg_stat_statements'`);
     // Planning time too: a statement planned at every execution shows its cost here.
     await admin.sql.unsafe(`alter system set pg_stat_statements.track_planning = on`);
     await admin.sql.end();
     await pg.stop();
     pg = await ensureEmbeddedPostgres({ dataDir: pgDir, port: PORTS.pg });
-    const again = createDb(pg.url, 1);
+    const again = createDb(pg.url, { max: 1 });
     await again.sql.unsafe('create extension if not exists pg_stat_statements');
     await again.sql.end();
   }
@@ -167,9 +166,8 @@ export async function startCluster(opts: BenchOptions, distDir: string): Promise
   process.env.DATABASE_URL = pg.url;
   process.env.SCANPAY_PROCESS_NAME = 'scanpay-bench';
   process.env.PGBOSS_POOL_MAX = '4';
-  const { db, sql } = createDb(pg.url, 12);
+  const { db, sql } = createDb(pg.url, { max: 12 });
   onCleanup(() => sql.end({ timeout: 5 }));
-  onCleanup(() => stopBoss(5000)); // the pg-boss instance createOrder's enqueues start in this process
   await seedDemoCatalogue(db);
 
   const simUrl = `http://127.0.0.1:${PORTS.sim}`;

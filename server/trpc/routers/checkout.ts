@@ -4,11 +4,9 @@ import { orders } from '@/db/schema';
 import { AppError } from '@/server/errors';
 import { loadEnv } from '@/server/env';
 import { subscribeOrderStatus } from '@/server/live/listener';
-import { checkCheckout, getCheckoutView, renewCheckout, type CheckoutView } from '@/server/payments/checkout';
-import { getGateway } from '@/server/payments/gateway';
-import { CheckoutItems, createOrder, requestPrepay } from '@/server/payments/orders';
+import { checkCheckout, getCheckoutView, renewCheckout, startCheckout, type CheckoutView } from '@/server/payments/checkout';
+import { CheckoutItems } from '@/server/payments/orders';
 import { loadCheckoutView } from '@/server/payments/view-loader';
-import { hitRateLimit } from '@/server/rate-limit';
 import { publicProcedure, router } from '../init';
 
 const Token = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'malformed token');
@@ -26,43 +24,21 @@ async function viewOrThrow(db: Parameters<typeof getCheckoutView>[0], token: str
 
 export const checkoutRouter = router({
   /** Stable contract: `{ items: [{ productId, quantity }] }` → `{ token, checkoutUrl }`. */
-  create: publicProcedure.input(z.object({ items: CheckoutItems })).mutation(async ({ ctx, input }) => {
-    const env = loadEnv();
-    const limit = await hitRateLimit(ctx.db, `create:${ctx.clientIp ?? 'unknown'}`, {
-      limit: env.CHECKOUT_RATE_LIMIT_PER_MINUTE,
-      windowSeconds: 60,
-    });
-    if (!limit.allowed) {
-      throw new AppError('TOO_MANY_REQUESTS', `Too many orders from your network. Please try again in ${limit.retryAfterSeconds} seconds.`);
-    }
-    const order = await createOrder(ctx.db, {
-      items: input.items,
-      clientIp: ctx.clientIp,
-      expireMinutes: env.ORDER_EXPIRE_MINUTES,
-      scale: env.COMPENSATION_TIME_SCALE,
-    });
-    // Committed above; the WeChat call happens after, outside any transaction.
-    await requestPrepay(ctx.db, getGateway(), order.attemptId, env.notifyUrl);
-    return { token: order.token, checkoutUrl: `${env.appUrl}/checkout/${order.token}` };
-  }),
+  create: publicProcedure
+    .input(z.object({ items: CheckoutItems }))
+    .mutation(({ ctx, input }) => startCheckout(ctx.deps, { items: input.items, clientIp: ctx.clientIp })),
 
   /** Stable contract: `{ token }` → `{ status, amountFen, outTradeNo, codeUrl, expiresAt, ... }`. */
   status: publicProcedure.input(TokenInput).query(({ ctx, input }) => viewOrThrow(ctx.db, input.token)),
 
   /** After the QR code expired: confirm the old attempt unpaid and closed, then issue a new one. */
   renew: publicProcedure.input(TokenInput).mutation(async ({ ctx, input }) => {
-    const env = loadEnv();
-    const view = await renewCheckout(ctx.db, getGateway(), input.token, {
-      expireMinutes: env.ORDER_EXPIRE_MINUTES,
-      scale: env.COMPENSATION_TIME_SCALE,
-      notifyUrl: env.notifyUrl,
-    });
-    return withMerchant(view);
+    return withMerchant(await renewCheckout(ctx.deps, input.token));
   }),
 
   /** "I've paid": ask WeChat right away and say what it found. */
   check: publicProcedure.input(TokenInput).mutation(async ({ ctx, input }) => {
-    const { found, view } = await checkCheckout(ctx.db, getGateway(), input.token);
+    const { found, view } = await checkCheckout(ctx.deps, input.token);
     return { found, view: withMerchant(view) };
   }),
 
