@@ -51,7 +51,7 @@ const INSERT = `
     select 1 / count(*)::int as ok from ${PGBOSS_SCHEMA}.queue where name = $2
   ), ins as (${jobInsertSql(`select x.id, x.data, x.start_after from json_to_recordset($1::text::json) as x(id uuid, data jsonb, start_after timestamptz)`, '$2')}),
   woken as (select pg_notify(${WAKE_CHANNEL_SQL}, $2) from ins where $3::boolean and start_after <= ${PGBOSS_SCHEMA}.job_now() limit 1)
-  select ins.id from guard left join ins on true where (select count(*) from woken) >= 0`;
+  select ins.id from guard left join ins on true where guard.ok = 1 and (select count(*) from woken) >= 0`;
 
 export interface JobRow {
   id: string;

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { paymentContext } from '@/server/payments/context';
 import { createOrder } from '@/server/payments/orders';
 import { processNotificationBatch } from '@/server/payments/process-notification';
-import type { Db } from '@/db/client';
+import { rawTransaction, type Db } from '@/db/client';
 import * as schema from '@/db/schema';
 import { startHarness, type Harness } from '../helpers/app-harness';
 import { buildSignedNotification } from '../helpers/notifications';
@@ -62,14 +62,15 @@ async function payable(): Promise<number> {
 async function measured<T>(fn: (db: Db) => Promise<T>): Promise<{ result: T; rowsRead: number }> {
   // The backend's counters not yet flushed to the shared statistics, which keep earlier transactions' reads
   // too: the difference across `fn` is what it read.
-  const rowsRead = async () => {
-    const [row] = await probe.unsafe(
+  return probeDb.transaction(async (tx) => {
+    const sql = rawTransaction(tx);
+    const rowsRead = async () => {
+    const [row] = await sql.unsafe(
       `select coalesce(sum(coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)), 0)::int as n from pg_stat_xact_user_tables where schemaname = $1`,
       [SCHEMA],
     );
     return Number(row!.n);
-  };
-  return probeDb.transaction(async (tx) => {
+    };
     const before = await rowsRead();
     const result = await fn(tx as unknown as Db);
     return { result, rowsRead: (await rowsRead()) - before };

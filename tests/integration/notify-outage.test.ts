@@ -33,7 +33,7 @@ beforeAll(async () => {
   url.password = 'outage';
   // The simulator keeps the superuser connection (the harness starts it from DATABASE_URL first); the app
   // and its worker use the role.
-  h = await startHarness({ env: { DATABASE_URL: url.toString(), CHECKOUT_RATE_LIMIT_PER_MINUTE: '1000', COMPENSATION_TIME_SCALE: '1000' } });
+  h = await startHarness({ env: { DATABASE_URL: url.toString(), CHECKOUT_RATE_LIMIT_PER_MINUTE: '1000', COMPENSATION_TIME_SCALE: '100' } });
   nodeEntry = createServer((req, res) => void handleNotifyNode(() => h.deps, req, res));
   await new Promise<void>((resolve) => nodeEntry.listen(0, '127.0.0.1', () => resolve()));
   nodeUrl = `http://127.0.0.1:${(nodeEntry.address() as AddressInfo).port}/api/wechatpay/notify`;
