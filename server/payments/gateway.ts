@@ -7,6 +7,7 @@ import { CertificateManager } from '@/server/wechatpay/certificates';
 import { WechatPayClient } from '@/server/wechatpay/client';
 import { WechatPayVerifier } from '@/server/wechatpay/verifier';
 import { ConfigError, liveCredentials, loadEnv, type AppEnv } from '@/server/env';
+import { errorFields, log } from '@/server/log';
 
 export interface Gateway {
   mode: 'simulator' | 'live';
@@ -75,21 +76,12 @@ export function buildGateway(env: AppEnv = loadEnv()): Gateway {
     onUnknownSerial: env.wechatpayMode === 'live' ? (serial: string) => manager!.refreshForSerial(serial) : undefined,
   });
   if (env.wechatpayMode === 'live') {
-    manager = new CertificateManager({ client, verifier, apiv3Key });
+    // A failed refresh after a rotation would leave certificate-mode merchants failing verification: say so.
+    const onError = (err: unknown) => log('wechatpay').error(errorFields(err), 'platform certificate download failed');
+    manager = new CertificateManager({ client, verifier, apiv3Key, onError });
     manager.attach(); // a notification naming an unknown serial refreshes in the background; WeChat's retry then verifies
-    manager.refresh().catch((err) => console.error('[wechatpay] certificate download failed:', err instanceof Error ? err.message : err));
+    manager.refresh().catch(onError);
     manager.start();
   }
   return { mode: env.wechatpayMode, mchid, appid, apiv3Key, verifier, client, certificates: manager };
-}
-
-const holder = globalThis as unknown as { __scanpayGateway?: Gateway };
-
-/** The process-wide gateway, built on first use (keys parsed once into KeyObjects). */
-export function getGateway(): Gateway {
-  return (holder.__scanpayGateway ??= buildGateway());
-}
-
-export function resetGateway(): void {
-  holder.__scanpayGateway = undefined;
 }

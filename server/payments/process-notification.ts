@@ -9,7 +9,7 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { rawTransaction, type Db, type DbOrTx } from '@/db/client';
 import { wechatpayNotifications } from '@/db/schema';
-import { RefundNotificationResource, Transaction } from '@/server/wechatpay/schemas';
+import { parseRefundResource, parseTransactionResource } from '@/server/wechatpay/notification';
 import { applyPaymentResult, classifyPayment, type PaymentContext } from './payment-result';
 import { applyRefundStatus } from './refunds';
 import { markPaid, type PaidFact } from './state';
@@ -23,10 +23,10 @@ export async function processNotification(db: Db, inboxId: number, ctx: PaymentC
 
     let outcome: string;
     if (row.eventType === 'TRANSACTION.SUCCESS') {
-      const parsed = Transaction.safeParse(row.resource);
+      const parsed = parseTransactionResource(row.resource);
       outcome = parsed.success ? (await applyPaymentResult(tx, parsed.data, ctx, { inboxId: row.id })).outcome : 'malformed_resource';
     } else if (row.eventType.startsWith('REFUND.')) {
-      const parsed = RefundNotificationResource.safeParse(row.resource);
+      const parsed = parseRefundResource(row.resource);
       if (!parsed.success || !parsed.data.out_refund_no || !parsed.data.refund_status) outcome = 'malformed_resource';
       else {
         const updated = await applyRefundStatus(tx, parsed.data.out_refund_no, { status: parsed.data.refund_status, refundId: parsed.data.refund_id }, 'notify');
@@ -88,7 +88,7 @@ export async function processNotificationBatch(db: DbOrTx, inboxIds: readonly nu
     const attempts = new Set<string>();
     for (const row of rows) {
       if (row.processed_at || row.other_open || attempts.has(row.attempt_id)) continue; // one notification per attempt here
-      const t = Transaction.safeParse(row.resource);
+      const t = parseTransactionResource(row.resource);
       if (!t.success) continue;
       const subject = {
         attempt: { id: row.attempt_id, status: row.attempt_status, outTradeNo: row.out_trade_no, amountFen: row.amount_fen, transactionId: row.attempt_transaction_id },

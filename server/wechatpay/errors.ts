@@ -118,8 +118,3 @@ export class WechatPayRequestError extends WechatPayError {
     super(`invalid WeChat Pay request: ${clip(problem)}`, operation);
   }
 }
-
-/** Convenience for job handlers: retry only what the client itself considers transient. */
-export function isRetryableWechatPayError(err: unknown): boolean {
-  return err instanceof WechatPayError && err.retryable;
-}

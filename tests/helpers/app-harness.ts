@@ -37,6 +37,8 @@ export interface Harness {
   appUrl: string;
   credentials: SimCredentials;
   captured: CapturedNotification[];
+  /** Moves the app's clock (deps.clock) forward: a QR code "expires" without the test sleeping. */
+  advanceClock(ms: number): void;
   /** POSTs raw bytes to the notify endpoint, as WeChat would. */
   postNotify(headers: Record<string, string>, body: string): Promise<Response>;
   simPay(codeUrl: string): Promise<{ out_trade_no: string; transaction_id: string }>;
@@ -126,6 +128,8 @@ export async function startHarness(
   await closeProcessDeps();
   loadEnv();
   const deps = processDeps();
+  let offsetMs = 0;
+  deps.clock = { now: () => new Date(Date.now() + offsetMs) };
   const gateway = deps.gateway();
   if (gateway.certificates) await gateway.certificates.refresh();
   await seedDemoCatalogue(deps.db);
@@ -139,6 +143,9 @@ export async function startHarness(
     },
     set notifyOutage(value: boolean) {
       state.notifyOutage = value;
+    },
+    advanceClock(ms) {
+      offsetMs += ms;
     },
     simUrl: sim.url,
     appUrl,

@@ -119,7 +119,7 @@ describe('compensation', () => {
     const { token, view } = await buy();
     const early = await trpcCall(h.appUrl, 'checkout.renew', { token }, 'mutation');
     expect(early.status).toBe(409); // still valid
-    await new Promise((r) => setTimeout(r, 3200));
+    h.advanceClock(3200); // past the 3 s expiry
     const renewed = await trpcCall(h.appUrl, 'checkout.renew', { token }, 'mutation');
     expect(renewed.status).toBe(200);
     expect(renewed.data.outTradeNo).not.toBe(view.outTradeNo);
@@ -132,7 +132,7 @@ describe('compensation', () => {
 
   it('a late payment of the old QR code, learned first, does not stop the new QR code from paying the order', async () => {
     const { token, view } = await buy();
-    await new Promise((r) => setTimeout(r, 3200));
+    h.advanceClock(3200); // past the 3 s expiry
     const renewed = await trpcCall(h.appUrl, 'checkout.renew', { token }, 'mutation');
     expect(renewed.status).toBe(200);
     // WeChat takes the money for the closed old attempt, and that news arrives before the new payment.
@@ -160,7 +160,6 @@ describe('compensation', () => {
     const stream = sseEvents(h.appUrl, 'checkout.onStatus', { token }, controller.signal);
     const first = await stream.next();
     seen.push(first.value.status);
-    const started = Date.now();
     await h.simPay(view.codeUrl);
     for await (const v of stream) {
       seen.push(v.status);
@@ -169,7 +168,6 @@ describe('compensation', () => {
     controller.abort();
     expect(seen[0]).toBe('awaiting_payment');
     expect(seen.at(-1)).toBe('paid');
-    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('rejects a notification whose amount does not match, freezing the order for review with an alert', async () => {

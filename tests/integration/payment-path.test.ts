@@ -64,8 +64,10 @@ describe('payment path', () => {
     expect(again.status).toBe(204);
 
     const [row] = await db.select().from(wechatpayNotifications).where(eq(wechatpayNotifications.notificationId, notificationId));
-    expect(row.deliveries).toBe(2);
-    await new Promise((r) => setTimeout(r, 300)); // give a (wrongly) enqueued second job time to run
+    expect(row!.deliveries).toBe(2);
+    // The redelivery enqueued no second job (so nothing can run twice).
+    const [jobs] = await db.$client`select count(*)::int as n from pgboss.job where name = 'payment.process-notification' and data->>'inboxId' = ${String(row!.id)}`;
+    expect(jobs!.n).toBe(1);
     const paidEvents = await db
       .select()
       .from(orderEvents)
