@@ -38,7 +38,7 @@ async function findOrder(db: DbOrTx, token: string) {
 }
 
 // One statement, one round trip: every live-status update and status poll reads this view, so it is on the
-// path from "paid" to the shopper's screen (three ORM queries before; docs/benchmarks.md). It reads any
+// path from "paid" to the shopper's screen (docs/benchmarks.md). It reads any
 // number of orders at once: live status refreshes them in bursts (server/payments/view-loader.ts).
 // The attempt that matters: the paid one if any (not a late payment), else the newest.
 interface ViewRow extends Record<string, unknown> {

@@ -88,7 +88,7 @@ export async function createOrder(
   return db.transaction(async (tx) => {
     // Order, items, attempt and timeline event in one statement, and the attempt's two compensation jobs
     // beside it: sent together, the three travel in one round trip (they do not depend on each other),
-    // then COMMIT. Four round trips where one query per row took eight (docs/benchmarks.md).
+    // then COMMIT (what that saves is in docs/benchmarks.md).
     const [[order]] = await Promise.all([
       tx.execute<{ id: string }>(sql`
         with o as (

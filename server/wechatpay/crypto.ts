@@ -104,8 +104,8 @@ function aesAlgorithm(key: Buffer): 'aes-128-gcm' | 'aes-192-gcm' | 'aes-256-gcm
  * are the UTF-8 bytes of the strings as given (never Base64-decoded); the ciphertext is Base64 of
  * ciphertext || 16-byte tag. The tag is always checked. Throws AesGcmError on any failure.
  */
-// The APIv3 key as a KeyObject, made once per key: building one from the raw bytes on every decryption
-// was ~3 % of the web process's CPU at 500 notifications/s. A merchant has one key (two during rotation).
+// The APIv3 key as a KeyObject, made once per key rather than from the raw bytes on every decryption (its
+// cost on the notify path is in docs/benchmarks.md). A merchant has one key (two during rotation).
 const secretKeys = new Map<string, { key: KeyObject; algorithm: ReturnType<typeof aesAlgorithm> }>();
 function apiv3SecretKey(apiv3Key: string) {
   let entry = secretKeys.get(apiv3Key);
