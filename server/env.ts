@@ -118,6 +118,11 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): AppEnv {
   const parsed = EnvSchema.safeParse(cleaned);
   if (!parsed.success) throw new ConfigError(`Invalid configuration: ${formatIssues(parsed.error)}`);
   const raw = parsed.data;
+  // A production deployment with a typo in the credential names must not quietly start a fake payment
+  // provider: there the mode is said, never guessed.
+  if (raw.NODE_ENV === 'production' && !raw.WECHATPAY_MODE) {
+    throw new ConfigError('WECHATPAY_MODE must be set when NODE_ENV=production: `live` with your merchant credentials, or `simulator` for a demo');
+  }
   const hasMerchantCredentials = Boolean(raw.WECHATPAY_MCHID || raw.WECHATPAY_MERCHANT_SERIAL || raw.WECHATPAY_APIV3_KEY);
   const wechatpayMode = raw.WECHATPAY_MODE ?? (hasMerchantCredentials ? 'live' : 'simulator');
   const appUrl = (raw.APP_URL ?? `http://127.0.0.1:${raw.PORT}`).replace(/\/$/, '');

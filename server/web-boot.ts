@@ -12,6 +12,9 @@ export async function bootWebProcess(): Promise<void> {
 
   assertSupportedNode();
   const env = loadEnv();
+  // Credentials parsed now: a bad key stops this process at start-up, naming the variable, instead of a
+  // shopper's order failing after its row was written.
+  processDeps().gateway();
   if (!env.RUN_WORKER) return;
   const { startWorker } = await import('./jobs/worker');
   const worker = await startWorker(processDeps());

@@ -67,6 +67,8 @@ export function onParentExit(stop: () => void): void {
 
 /** The simulator as configured (SIM_PORT, SIM_TIME_SCALE, credentials created on first start). */
 export async function startConfiguredSimulator(env: AppEnv, databaseUrl: string) {
+  // The simulator (and its control API, which serves private keys) never runs beside real credentials.
+  if (env.wechatpayMode !== 'simulator') throw new StartupError('The WeChat Pay simulator runs only in simulator mode (WECHATPAY_MODE=simulator)');
   const { ensureSimulatorCredentials } = await import('@/simulator/credentials');
   const { startSimulator } = await import('@/simulator/server');
   const credentials = await ensureSimulatorCredentials(env.simCredentialsFile);

@@ -61,6 +61,7 @@ export async function runBatch(handler: JobHandler<QueueName>, jobs: Job<unknown
 
 /** Starts the workers of every queue with these dependencies. */
 export async function startWorker(deps: AppDeps): Promise<Worker> {
+  deps.gateway(); // credentials checked before any job is fetched
   const boss = await startWorkerBoss({
     url: deps.env.DATABASE_URL!,
     max: deps.env.PGBOSS_POOL_MAX,

@@ -198,6 +198,7 @@ export async function checkCheckout(deps: PaymentDeps, token: string): Promise<{
  */
 export async function startCheckout(deps: PaymentDeps, input: { items: CheckoutItems; clientIp: string | null }): Promise<{ token: string; checkoutUrl: string }> {
   const { db, env } = deps;
+  const gateway = deps.gateway(); // a credential problem fails here, before any row is written
   const limit = await hitRateLimit(db, `create:${input.clientIp ?? 'unknown'}`, { limit: env.CHECKOUT_RATE_LIMIT_PER_MINUTE, windowSeconds: 60 });
   if (!limit.allowed) {
     throw new AppError('TOO_MANY_REQUESTS', `Too many orders from your network. Please try again in ${limit.retryAfterSeconds} seconds.`);
@@ -209,6 +210,6 @@ export async function startCheckout(deps: PaymentDeps, input: { items: CheckoutI
     scale: env.COMPENSATION_TIME_SCALE,
     now: deps.clock.now(),
   });
-  await requestPrepay(db, deps.gateway(), order.attemptId, env.notifyUrl);
+  await requestPrepay(db, gateway, order.attemptId, env.notifyUrl);
   return { token: order.token, checkoutUrl: `${env.appUrl}/checkout/${order.token}` };
 }

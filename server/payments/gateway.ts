@@ -40,6 +40,19 @@ function readSimulatorCredentials(env: AppEnv): SimulatorCredentialsFile {
   return JSON.parse(readFileSync(env.simCredentialsFile, 'utf8')) as SimulatorCredentialsFile;
 }
 
+/** Parses one credential, or says which variable holds something else (never its content). */
+function parsed<T>(variable: string, expected: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch {
+    throw new ConfigError(`${variable} is not ${expected}: check the value or the file it points to`);
+  }
+}
+
+/**
+ * The configured gateway, with every credential parsed and checked. Built at the start of each web and
+ * worker process, so a bad key stops start-up with a message naming it — before any order is written.
+ */
 export function buildGateway(env: AppEnv = loadEnv()): Gateway {
   const verifier = new WechatPayVerifier();
   let mchid: string, appid: string, apiv3Key: string, merchantSerial: string, merchantPrivateKeyPem: string;
@@ -56,17 +69,24 @@ export function buildGateway(env: AppEnv = loadEnv()): Gateway {
   } else {
     const c = liveCredentials(env);
     ({ mchid, appid, apiv3Key, merchantSerial, merchantPrivateKeyPem } = c);
-    for (const pem of c.platformCertificatePems) verifier.trust(certificateSerial(pem), loadPublicKey(pem));
+    for (const pem of c.platformCertificatePems) {
+      const key = parsed('WECHATPAY_PLATFORM_CERTIFICATE', 'an X.509 certificate (PEM)', () => ({ serial: certificateSerial(pem), key: loadPublicKey(pem) }));
+      verifier.trust(key.serial, key.key);
+    }
     if (c.publicKey) {
-      verifier.trust(c.publicKey.id, loadPublicKey(c.publicKey.pem));
+      const pem = c.publicKey.pem;
+      verifier.trust(c.publicKey.id, parsed('WECHATPAY_PUBLIC_KEY', 'a PEM public key', () => loadPublicKey(pem)));
       acceptSerial = c.publicKey.id;
     }
   }
+  const pem = merchantPrivateKeyPem;
+  const merchantPrivateKey = parsed('WECHATPAY_MERCHANT_PRIVATE_KEY', 'your apiclient_key.pem (a PEM private key)', () => loadPrivateKey(pem));
+  if (merchantPrivateKey.asymmetricKeyType !== 'rsa') throw new ConfigError('WECHATPAY_MERCHANT_PRIVATE_KEY must be an RSA key (apiclient_key.pem)');
   const client = new WechatPayClient({
     mchid,
     appid,
     merchantSerial,
-    merchantPrivateKey: loadPrivateKey(merchantPrivateKeyPem),
+    merchantPrivateKey,
     verifier,
     baseUrl: env.wechatpayBaseUrl,
     timeoutMs: env.WECHATPAY_TIMEOUT_MS,

@@ -27,6 +27,7 @@ export const E2E = {
     // Above what the whole run creates in a minute; the rate-limit test exhausts it on purpose.
     CHECKOUT_RATE_LIMIT_PER_MINUTE: '30',
     NODE_ENV: 'production',
+    WECHATPAY_MODE: 'simulator',
     NEXT_TELEMETRY_DISABLED: '1',
   } as Record<string, string>,
 };
