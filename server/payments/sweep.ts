@@ -4,8 +4,9 @@
 import { and, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '@/db/client';
 import { orders, paymentAttempts, rateLimits, refunds, wechatpayNotifications } from '@/db/schema';
-import { QUERY_SCHEDULE_SECONDS } from '@/server/payments/compensation';
-import { OPEN_ATTEMPT_STATUSES } from '@/server/payments/state';
+import { QUERY_SCHEDULE_SECONDS } from './compensation';
+import { OPEN_ATTEMPT_STATUSES } from './state';
+import { pruneRejects } from './notification-rejects';
 import { enqueue } from '@/server/queue/enqueue';
 import { QUEUE } from '@/server/queue/catalogue';
 import { causeId } from '@/server/queue/ids';
@@ -92,8 +93,9 @@ export async function sweep(db: Db, opts: { now?: Date; graceSeconds?: number; r
       await enqueue(tx, QUEUE.executeRefund, { version: 1, refundId: r.id }, { id: causeId('refund', r.outRefundNo, 'sweep', bucket) });
     }
 
-    // Rate-limit windows long past are just clutter.
+    // Rate-limit windows long past are just clutter; reject counts are kept for a month.
     await tx.delete(rateLimits).where(lt(rateLimits.windowStart, new Date(now.getTime() - 24 * 3600_000)));
+    await pruneRejects(tx, now);
 
     return { abandoned: abandoned.length, notifications: stuckInbox.length, expiries: overdue.length, queries: quiet.length, strays: strays.length, refunds: pendingRefunds.length };
   });

@@ -116,3 +116,14 @@ it('counts forged requests per reason and minute: a flood writes a bounded numbe
   expect(total(after) - total(before)).toBe(350);
   expect(new Set(after.map((r) => r.reason))).toEqual(new Set(['bad_signature', 'unsupported_content_type', ...before.map((r) => r.reason)]));
 });
+
+it('the sweeper prunes reject counts older than their retention', async () => {
+  const { sweep } = await import('@/server/payments/sweep');
+  const { REJECT_RETENTION_DAYS } = await import('@/server/payments/notification-rejects');
+  const old = new Date(Date.now() - (REJECT_RETENTION_DAYS + 1) * 86_400_000);
+  await h.db.insert(wechatpayNotificationRejects).values({ minute: old, reason: 'bad_signature', count: 9 });
+  await sweep(h.db);
+  const left = await h.db.select().from(wechatpayNotificationRejects);
+  expect(left.some((r) => r.minute.getTime() === old.getTime())).toBe(false);
+  expect(left.length).toBeGreaterThan(0); // recent minutes stay
+});
