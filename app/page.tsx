@@ -30,7 +30,7 @@ export default async function StorefrontPage() {
                   <li key={p.id} className="flex overflow-hidden rounded-xl border border-neutral-200 bg-white shadow-sm sm:flex-col" data-product-id={p.id}>
                     {p.imageUrl && (
                       // Plain <img>: the illustrations are small static SVGs; decorative (the name follows).
-                      // eslint-disable-next-line @next/next/no-img-element
+                      // biome-ignore lint/performance/noImgElement: small static SVGs gain nothing from next/image
                       <img
                         src={p.imageUrl}
                         alt=""

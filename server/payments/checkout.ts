@@ -1,7 +1,7 @@
 // What the shopper's checkout page shows and can do, by token: the status view, "get a new QR code"
 // after expiry, and "I've paid" (an immediate, rate-limited query at WeChat).
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import type { Db, DbOrTx } from '@/db/client';
+import type { DbOrTx } from '@/db/client';
 import { orderItems, orders, paymentAttempts, products } from '@/db/schema';
 import { AppError } from '@/server/errors';
 import { hitRateLimit } from '@/server/rate-limit';

@@ -139,7 +139,7 @@ export async function closeAttemptIfUnpaid(
 export async function closeAbandonedOrder(db: Db, orderId: string, renewWindowMs: number): Promise<'closed' | 'not_due' | 'not_applicable'> {
   return db.transaction(async (tx) => {
     const [order] = await tx.select().from(orders).where(eq(orders.id, orderId)).for('update');
-    if (!order || order.status !== 'awaiting_payment') return 'not_applicable' as const;
+    if (order?.status !== 'awaiting_payment') return 'not_applicable' as const;
     const attempts = await tx.select().from(paymentAttempts).where(eq(paymentAttempts.orderId, orderId));
     if (attempts.some(isOpen)) return 'not_applicable' as const;
     const lastExpiry = Math.max(...attempts.map((a) => a.expiresAt.getTime()));

@@ -119,7 +119,7 @@ export async function createOrder(
 }
 
 /** A new attempt's identity and times: own out_trade_no, whole seconds, the exact time_expire string WeChat gets. */
-function newAttempt(order: { amountFen: number; description: string }, opts: { expireMinutes: number; now?: Date }) {
+function newAttempt(_order: { amountFen: number; description: string }, opts: { expireMinutes: number; now?: Date }) {
   const now = opts.now ?? new Date();
   const createdAt = new Date(Math.floor(now.getTime() / 1000) * 1000);
   const expiresAt = new Date(Math.floor((now.getTime() + opts.expireMinutes * 60_000) / 1000) * 1000);

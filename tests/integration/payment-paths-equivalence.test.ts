@@ -178,7 +178,7 @@ async function snapshot(f: Fixture) {
   const ids = [f.orderId, order!.token, ...attemptIds, ...rows.refunds.map((r) => r.id), ...f.ids.filter((id) => !/^\d{1,12}$/.test(id))];
   let text = JSON.stringify(rows, (key, value) => (DB_TIMES.has(key) ? (value === null ? null : '<time>') : key === "id" || key === "inboxId" || key === "notificationId" ? "<id>" : value));
   // Longest first, so an id that contains another (LR + out_trade_no) is replaced whole.
-  [...new Set(ids)].sort((a, b) => b.length - a.length).forEach((id, i) => (text = text.split(id).join(`<id${i}>`)));
+  for (const [i, id] of [...new Set(ids)].sort((a, b) => b.length - a.length).entries()) text = text.split(id).join(`<id${i}>`);
   const normalised = JSON.parse(text);
   // Jobs have no order of their own: sort them by their normalised content.
   normalised.jobs.sort((x: unknown, y: unknown) => JSON.stringify(x).localeCompare(JSON.stringify(y)));

@@ -25,7 +25,7 @@ import {
   unixSeconds,
   verifyMessage,
 } from '../../server/wechatpay/crypto';
-import { WechatPayApiError, WechatPayRequestError, WechatPayVerificationError } from '../../server/wechatpay/errors';
+import { type WechatPayApiError, WechatPayRequestError, WechatPayVerificationError } from '../../server/wechatpay/errors';
 import { parseNotification, parseRefundResource, parseTransactionResource } from '../../server/wechatpay/notification';
 import { Transaction } from '../../server/wechatpay/schemas';
 import { WechatPayVerifier } from '../../server/wechatpay/verifier';

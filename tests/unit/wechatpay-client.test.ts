@@ -8,7 +8,7 @@ import { WechatPayClient, type WechatPayClientOptions } from '../../server/wecha
 import { parseAuthorization, randomHexNonce, requestMessage, responseMessage, signMessage, verifyMessage } from '../../server/wechatpay/crypto';
 import {
   WechatPayApiError,
-  WechatPayError,
+  type WechatPayError,
   WechatPayNetworkError,
   WechatPayRequestError,
   WechatPayResponseError,
