@@ -98,7 +98,8 @@ async function reject(deps: IngestDeps, headers: Headers, reason: string, status
 // still "inbox + enqueue atomically", DESIGN §2.3), in one round trip instead of four. The job's payload
 // ({ version: 1, inboxId }, the catalogue's schema) takes the id of the row just inserted; a redelivery
 // finds the row, counts the delivery and inserts no job. The wake-up follows the commit (queue/wake.ts).
-const INGEST = `
+/** Exported for the benchmark's database-ceiling row (pgbench runs this very statement). */
+export const INGEST = `
   with inbox as (
     insert into wechatpay_notifications (notification_id, event_type, resource_type, summary, create_time, serial, resource)
     values ($3, $4, $5, $6, $7, $8, $9::text::jsonb)

@@ -129,7 +129,8 @@ export interface Cluster {
   stopWorkers(): Promise<void>;
   startWebs(runWorker: boolean): Promise<void>;
   stopWebs(): Promise<void>;
-  startBaseline(): Promise<Managed>;
+  /** `ingest`: the bare server doing Scanpay's notify ingestion; `inline`: the peer design (scripts/bench/peer-server.ts). */
+  startBaseline(kind?: 'ingest' | 'inline'): Promise<Managed>;
   stopBaseline(): Promise<void>;
   /** The environment every app process gets. */
   env: Record<string, string>;
@@ -279,11 +280,12 @@ export async function startCluster(opts: BenchOptions, distDir: string): Promise
       await Promise.all(cluster.workers.map((m) => stopManaged(m, 20_000)));
       cluster.workers = [];
     },
-    async startBaseline() {
+    async startBaseline(kind = 'ingest') {
       // The pools of one web process as npm start sizes them (serve.ts: 4 + 2, or 4 + 4 for a first process
       // that also runs the worker).
       const pools = opts.server === 'serve' && opts.webs > 1 ? { DB_POOL_MAX: env.DB_POOL_MAX ?? String(WEB_DB_POOL_PER_PROCESS), PGBOSS_POOL_MAX: env.PGBOSS_POOL_MAX ?? (opts.workers === 0 ? '4' : '2') } : {};
-      const m = spawnManaged('baseline', NODE, [...WEB_HEAP_FLAGS, '--import', 'tsx', 'scripts/bench/baseline-server.ts'], {
+      const script = kind === 'inline' ? 'scripts/bench/peer-server.ts' : 'scripts/bench/baseline-server.ts';
+      const m = spawnManaged('baseline', NODE, [...WEB_HEAP_FLAGS, '--import', 'tsx', script], {
         env: { ...env, ...pools, ...nodeOptions('baseline'), PORT: String(PORTS.baseline), SCANPAY_PROCESS_NAME: 'scanpay-baseline' },
         verbose: opts.verbose,
       });
