@@ -74,9 +74,14 @@ export interface NotifierOptions {
   pollMs?: number;
   /** Runs on every tick before deliveries are claimed (the refund settler: its notifications go out in the same tick). */
   beforeTick?: () => Promise<void>;
+  /**
+   * The simulated clock (epoch ms): schedules are kept in simulated time, so moving the clock forward also brings
+   * pending retries due. Signatures always carry wall time. Default: wall time.
+   */
+  now?: () => number;
 }
 
-export function startNotifier({ sql, mchid, keyring, faults, timeScale, log, pollMs = 50, beforeTick }: NotifierOptions): Notifier {
+export function startNotifier({ sql, mchid, keyring, faults, timeScale, log, pollMs = 50, beforeTick, now = Date.now }: NotifierOptions): Notifier {
   const inFlight = new Map<string, { controller: AbortController; done: Promise<void> }>();
   /** Duplicate copies are fire-and-forget, but stop() still waits for them. */
   const extras = new Set<Promise<void>>();
@@ -124,13 +129,13 @@ export function startNotifier({ sql, mchid, keyring, faults, timeScale, log, pol
     const room = MAX_IN_FLIGHT - inFlight.size;
     if (room <= 0 || stopped) return;
     const current = await faults.get();
-    const claimed = await store.claimDueNotifications(sql, mchid, new Date(), CLAIM_LEASE_MS, room);
+    const claimed = await store.claimDueNotifications(sql, mchid, new Date(now()), CLAIM_LEASE_MS, room);
     if (claimed.length === room) again = true;
     // notifyReorder: what falls due together goes out in random order (deliveries then race each other too).
     if (current.notifyReorder) shuffle(claimed);
     for (const row of claimed) {
       if (stopped) {
-        await store.releaseClaim(sql, row.id, new Date());
+        await store.releaseClaim(sql, row.id, new Date(now()));
         continue;
       }
       const controller = new AbortController();
@@ -146,11 +151,12 @@ export function startNotifier({ sql, mchid, keyring, faults, timeScale, log, pol
     const signer = keyring.forNotification(f.keyMode);
     const dropped = chance(f.notifyDropRate);
     const sentAt = Date.now();
+    const sentAtSim = now();
     const result: PostResult = dropped
       ? { status: null, error: 'dropped (fault injection)' }
       : await post(row.notify_url, row.body, notificationHeaders(signer, row.body, probe), signal);
     const latency = dropped ? null : Date.now() - sentAt;
-    const at = new Date();
+    const at = new Date(now());
     try {
       if (signal.aborted) {
         await store.releaseClaim(sql, row.id, at);
@@ -168,7 +174,7 @@ export function startNotifier({ sql, mchid, keyring, faults, timeScale, log, pol
         { at, httpStatus: result.status, error: result.error, status, nextAttemptAt, nextDelayMs, probe },
         {
           number,
-          at: new Date(sentAt),
+          at: new Date(sentAtSim),
           http_status: result.status,
           latency_ms: latency,
           error: result.error,
@@ -199,12 +205,13 @@ export function startNotifier({ sql, mchid, keyring, faults, timeScale, log, pol
       if (stopped) return;
       const signer = keyring.forNotification(f.keyMode);
       const sentAt = Date.now();
+      const sentAtSim = now();
       const result = await post(row.notify_url, row.body, notificationHeaders(signer, row.body, false), stopController.signal);
       if (stopController.signal.aborted) return;
       await store
         .insertAttemptLog(sql, row, {
           number,
-          at: new Date(sentAt),
+          at: new Date(sentAtSim),
           http_status: result.status,
           latency_ms: Date.now() - sentAt,
           error: result.error,

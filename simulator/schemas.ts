@@ -127,6 +127,21 @@ export const refundSchema = z
     path: ['out_trade_no'],
   });
 export type RefundRequest = z.infer<typeof refundSchema>;
+
+/** POST /v3/refund/domestic/refunds/{refund_id}/apply-abnormal-refund; bank_account and real_name are RSA-OAEP ciphertexts. */
+export const abnormalRefundSchema = z.strictObject({
+  out_refund_no: z.string().regex(OUT_REFUND_NO_RE, 'out_refund_no must be 1-64 characters of [0-9A-Za-z_-|*@]'),
+  type: z.enum(['USER_BANK_CARD', 'MERCHANT_BANK_CARD']),
+  bank_type: z
+    .enum([
+      'ICBC_DEBIT', 'CCB_DEBIT', 'ABC_DEBIT', 'BOC_DEBIT', 'COMM_DEBIT', 'CMB_DEBIT', 'PAB_DEBIT', 'SPDB_DEBIT',
+      'CITIC_DEBIT', 'CEB_DEBIT', 'CMBC_DEBIT', 'CIB_DEBIT', 'GDB_DEBIT', 'PSBC_DEBIT', 'NBCB_DEBIT',
+    ])
+    .optional(),
+  bank_account: z.string().min(1).max(2048).optional(),
+  real_name: z.string().min(1).max(2048).optional(),
+});
+export type AbnormalRefundRequest = z.infer<typeof abnormalRefundSchema>;
 export type CloseRequest = z.infer<typeof closeSchema>;
 
 /** Parses a JSON body and applies `schema`; throws WeChat's PARAM_ERROR with a JSON-pointer detail. */

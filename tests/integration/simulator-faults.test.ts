@@ -86,6 +86,8 @@ describe('the fault set', () => {
       apiLatencyMs: [0, 0],
       apiTimeoutRate: 0,
       keyMode: null,
+      refundErrorRate: 0,
+      refundTimeoutRate: 0,
     });
     await control.setFaults({ notifyDropRate: 0.5, apiLatencyMs: [1, 2], keyMode: 'migrating' });
     await control.setFaults({ apiErrorRate: 0.25 });
