@@ -125,7 +125,8 @@ describe('the control API answers only loopback Host names (issue 12)', () => {
     for (const bad of ['evil.example', `evil.example:${port}`, '127.0.0.1.evil.example', 'localhost.evil', '127.0.0.2', '[::1]', `127.0.0.1:${port}:1`]) {
       expect(await get(bad), `Host: ${bad}`).toBe(403);
     }
-    expect(await get(undefined)).toBe(403);
+    // No Host at all: node's server refuses an HTTP/1.1 request without one (400) before the simulator sees it.
+    expect([400, 403]).toContain(await get(undefined));
   });
 
   it('the WeChat API and the phone page are not affected', async () => {
