@@ -33,19 +33,19 @@ const ROUTES: { method: string; pattern: RegExp; build: (m: RegExpExecArray) => 
   {
     method: 'GET',
     pattern: /^\/v3\/pay\/transactions\/out-trade-no\/([^/]+)$/,
-    build: (m) => ({ kind: 'queryByOutTradeNo', outTradeNo: decodeSegment(m[1]) }),
+    build: (m) => ({ kind: 'queryByOutTradeNo', outTradeNo: decodeSegment(m[1]!) }),
   },
-  { method: 'GET', pattern: /^\/v3\/pay\/transactions\/id\/([^/]+)$/, build: (m) => ({ kind: 'queryById', transactionId: decodeSegment(m[1]) }) },
+  { method: 'GET', pattern: /^\/v3\/pay\/transactions\/id\/([^/]+)$/, build: (m) => ({ kind: 'queryById', transactionId: decodeSegment(m[1]!) }) },
   {
     method: 'POST',
     pattern: /^\/v3\/pay\/transactions\/out-trade-no\/([^/]+)\/close$/,
-    build: (m) => ({ kind: 'close', outTradeNo: decodeSegment(m[1]) }),
+    build: (m) => ({ kind: 'close', outTradeNo: decodeSegment(m[1]!) }),
   },
   { method: 'POST', pattern: /^\/v3\/refund\/domestic\/refunds$/, build: () => ({ kind: 'refund' }) },
   {
     method: 'GET',
     pattern: /^\/v3\/refund\/domestic\/refunds\/([^/]+)$/,
-    build: (m) => ({ kind: 'queryRefund', outRefundNo: decodeSegment(m[1]) }),
+    build: (m) => ({ kind: 'queryRefund', outRefundNo: decodeSegment(m[1]!) }),
   },
   {
     method: 'POST',
@@ -96,6 +96,7 @@ function parseQuery<T>(url: URL, schema: z.ZodType<T>): T {
   const parsed = schema.safeParse(params);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
+  if (!issue) throw errors.param('参数错误', { location: 'query' });
   const field = issue.code === 'unrecognized_keys' ? issue.keys[0] : issue.path.map(String).join('.');
   throw errors.param(`参数错误：${issue.message}`, { field, issue: issue.message, location: 'query' });
 }

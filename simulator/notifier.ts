@@ -165,9 +165,10 @@ export function startNotifier({ sql, mchid, keyring, faults, timeScale, log, pol
       const delivered = result.status !== null && result.status >= 200 && result.status < 300;
       const wait = RETRY_SCHEDULE_MS[number - 1];
       const status = delivered ? 'delivered' : wait === undefined ? 'failed' : 'pending';
+      const waitMs = wait ?? 0;
       // A drop is a lost packet: WeChat saw no answer and retries on its normal schedule.
       const nextDelayMs = status === 'pending' ? pick(f.notifyDelayMs) : 0;
-      const nextAttemptAt = status === 'pending' ? new Date(at.getTime() + wait * timeScale + nextDelayMs) : null;
+      const nextAttemptAt = status === 'pending' ? new Date(at.getTime() + waitMs * timeScale + nextDelayMs) : null;
       await store.recordAttempt(
         sql,
         row,
@@ -188,7 +189,7 @@ export function startNotifier({ sql, mchid, keyring, faults, timeScale, log, pol
       log(
         `notify ${row.event_type} ${row.out_trade_no} attempt ${number}${dropped ? ' (dropped)' : probe ? ' (probe)' : ''} → ` +
           `${result.status ?? result.error}` +
-          (status === 'pending' ? `, retry in ${Math.round(wait * timeScale + nextDelayMs)} ms` : ` (${status})`),
+          (status === 'pending' ? `, retry in ${Math.round(waitMs * timeScale + nextDelayMs)} ms` : ` (${status})`),
       );
       if (!dropped && chance(f.notifyDuplicateRate)) sendDuplicate(row, number, f);
     } catch (err) {
@@ -260,7 +261,7 @@ function notificationHeaders(signer: SigningKey, body: string, probe: boolean): 
 function shuffle<T>(items: T[]): void {
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
-    [items[i], items[j]] = [items[j], items[i]];
+    [items[i], items[j]] = [items[j]!, items[i]!];
   }
 }
 

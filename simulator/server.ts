@@ -167,7 +167,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
 }
 
 async function route(ctx: SimContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = (req.url ?? '/').split('?')[0];
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
   if (path.startsWith('/v3/')) return handleApi(ctx, req, res);
   if (path.startsWith('/_sim/')) {
     // The control API hands out private keys: a page in a browser must not reach it through DNS rebinding,

@@ -360,6 +360,7 @@ export async function replaceCodeUrl(db: Db, o: OrderRow, codeUrl: string, now: 
     update wechatpay_sim.orders set code_url = ${codeUrl}, code_url_issued_at = ${now}, updated_at = ${now}
     where mchid = ${o.mchid} and out_trade_no = ${o.out_trade_no}
     returning *`;
+  if (!rows[0]) throw new Error(`order ${o.out_trade_no} vanished while replacing its code_url`);
   return rows[0];
 }
 

@@ -11,6 +11,7 @@ import { parseFundFlowBill, parseTradeBill, type TradeBill } from '../../server/
 import { WechatPayClient } from '../../server/wechatpay/client';
 import { loadPrivateKey } from '../../server/wechatpay/crypto';
 import { WechatPayApiError } from '../../server/wechatpay/errors';
+import { CLOCK_CACHE_TTL_MS } from '../../simulator/clock';
 import { ensureSimulatorCredentials, type SimCredentials } from '../../simulator/credentials';
 import { startSimulator, type RunningSimulator } from '../../simulator/server';
 import { SimControl, simulatorVerifier } from '../../simulator/testkit';
@@ -238,6 +239,8 @@ describe('bills agree with the trades', () => {
 
   it('SIM_BILLS_IMMEDIATE: today so far, at once; the bill is a snapshot of when it was applied for', async () => {
     const today = beijingDate(await simNow());
+    // The other process sees a clock move within CLOCK_CACHE_TTL_MS.
+    await new Promise((r) => setTimeout(r, CLOCK_CACHE_TTL_MS + 50));
     const fast = clientFor(immediate.url);
     const p = await order(700);
     const bill = await tradeBill(today, fast);
