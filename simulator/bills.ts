@@ -148,6 +148,48 @@ export async function applyFundFlowBill(ctx: OrderContext, mchid: string, q: Fun
   return publish(ctx, mchid, 'fundflowbill', q.bill_date, fundFlowBill(entries, opening), q.tar_type === 'GZIP', origin);
 }
 
+/**
+ * The truth about one Beijing day from the simulator's records — what the bills say before any injected
+ * discrepancy — for tests of the settlement report (`GET /_sim/bills/{date}/truth`; no availability rules).
+ */
+export async function dayTruth(ctx: OrderContext, mchid: string, date: string): Promise<Record<string, unknown>> {
+  const from = new Date(Date.parse(`${date}T00:00:00Z`) - SHANGHAI_OFFSET_MS);
+  const to = new Date(from.getTime() + DAY_MS);
+  const ppm = feeRatePpm(ctx);
+  const [orders, refunds, entries, opening] = await Promise.all([
+    store.paidOrdersBetween(ctx.sql, mchid, from, to),
+    store.refundsBetween(ctx.sql, mchid, from, to),
+    fundEntries(ctx, mchid, from, to),
+    store.basicBalanceBefore(ctx.sql, mchid, from, REFUND_BOOKING_LAG_MS),
+  ]);
+  const sumOf = <T>(xs: T[], f: (x: T) => number) => xs.reduce((acc, x) => acc + f(x), 0);
+  const gross = sumOf(orders, (o) => o.amount_total);
+  const coupons = sumOf(orders, (o) => o.coupon_fen);
+  const fees = sumOf(orders, (o) => o.fee_fen ?? feeFor(o.amount_total - o.coupon_fen, ppm));
+  const refunded = sumOf(refunds, (r) => r.amount_refund);
+  const feeRefunds = sumOf(refunds, (r) => r.fee_refund_fen);
+  const income = sumOf(entries.filter((e) => e.kind === 'income'), (e) => e.fen);
+  const expense = sumOf(entries.filter((e) => e.kind === 'expense'), (e) => e.fen);
+  return {
+    date,
+    fee_rate: feeRateLabel(ppm),
+    trade: {
+      paid_count: orders.length,
+      gross_fen: gross,
+      coupon_fen: coupons,
+      settlement_gross_fen: gross - coupons,
+      refund_count: refunds.length,
+      refunds_fen: refunded,
+      fees_fen: fees,
+      fee_refunds_fen: feeRefunds,
+      net_fen: gross - coupons - refunded - fees + feeRefunds,
+      out_trade_nos: orders.map((o) => o.out_trade_no),
+      out_refund_nos: refunds.map((r) => r.out_refund_no),
+    },
+    fund_basic: { count: entries.length, opening_fen: opening, income_fen: income, expense_fen: expense, closing_fen: opening + income - expense },
+  };
+}
+
 /** GET /v3/billdownload/file?token=…: the stored bytes (gzip when applied for), or an expired-link error. */
 export async function download(ctx: OrderContext, mchid: string, token: string): Promise<{ content: Buffer; gzip: boolean }> {
   const found = await store.findBillDownload(ctx.sql, mchid, token);

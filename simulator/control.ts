@@ -7,7 +7,7 @@ import type { SimContext } from './context';
 import { errors, SimApiError } from './errors';
 import { FaultsInput } from './faults';
 import { bodyError, readRawBody, sendJson } from './http';
-import { beijingDate, billReadyAt } from './bills';
+import { beijingDate, billReadyAt, dayTruth } from './bills';
 import { beijingTime } from './ids';
 import * as orders from './orders';
 import * as refunds from './refunds';
@@ -213,6 +213,9 @@ export async function handleControl(ctx: SimContext, req: IncomingMessage, res: 
       }
       if (method === 'DELETE') return sendJson(res, 200, { deleted: await store.deleteRefundPlan(ctx.sql, mchid, target) });
     }
+
+    const truthMatch = /^\/_sim\/bills\/(\d{4}-\d{2}-\d{2})\/truth$/.exec(pathname);
+    if (truthMatch && method === 'GET') return sendJson(res, 200, await dayTruth(ctx, mchid, truthMatch[1]!));
 
     if (pathname === '/_sim/bills/anomalies' && method === 'POST') {
       return sendJson(res, 200, await injectAnomaly(ctx, parse(anomalySchema, await readJson(req))));

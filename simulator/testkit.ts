@@ -75,6 +75,25 @@ export interface SimClockState {
   offset_ms: number;
 }
 
+export interface SimDayTruth {
+  date: string;
+  fee_rate: string;
+  trade: {
+    paid_count: number;
+    gross_fen: number;
+    coupon_fen: number;
+    settlement_gross_fen: number;
+    refund_count: number;
+    refunds_fen: number;
+    fees_fen: number;
+    fee_refunds_fen: number;
+    net_fen: number;
+    out_trade_nos: string[];
+    out_refund_nos: string[];
+  };
+  fund_basic: { count: number; opening_fen: number; income_fen: number; expense_fen: number; closing_fen: number };
+}
+
 export type SimAnomaly =
   | { kind: 'unknown_trade'; amount_fen: number; out_trade_no?: string; at?: string; description?: string }
   | { kind: 'unheard_payment'; out_trade_no: string; at?: string; hidden_until?: string }
@@ -168,6 +187,10 @@ export class SimControl {
   /** Back to wall time: for the end of a test file that moved the clock. */
   resetClock(): Promise<SimClockState> {
     return this.call('POST', '/_sim/clock', { offsetMs: 0, allowBackwards: true });
+  }
+  /** What a Beijing day's bills say before any injected discrepancy (the settlement report's truth). */
+  billTruth(date: string): Promise<SimDayTruth> {
+    return this.call('GET', `/_sim/bills/${date}/truth`);
   }
   /** Injects one reconciliation discrepancy class (see docs/wechatpay.md, "Bill discrepancies"). */
   injectAnomaly(anomaly: SimAnomaly): Promise<Record<string, unknown> & { bill_date: string }> {

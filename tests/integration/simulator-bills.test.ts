@@ -211,6 +211,11 @@ describe('bills agree with the trades', () => {
       expect(row.balanceFen).toBe(flow.rows[i - 1]!.balanceFen + (row.direction === 'income' ? row.amountFen : -row.amountFen));
     }
 
+    // The truth endpoint says the same (no injected discrepancies here).
+    const truth = await control.billTruth(day);
+    expect(truth.trade).toMatchObject({ paid_count: 4, gross_fen: bill.summary.totalFen, settlement_gross_fen: bill.summary.settlementTotalFen, refunds_fen: 2_500, fees_fen: 85, fee_refunds_fen: 15, net_fen: net });
+    expect(truth.fund_basic).toMatchObject({ income_fen: flow.summary.incomeFen, expense_fen: flow.summary.expenseFen, closing_fen: flow.rows.at(-1)!.balanceFen });
+
     // The next day opens with the closing balance: one more payment there.
     const closing = flow.rows.at(-1)!.balanceFen;
     const e = await order(1_000);
@@ -298,6 +303,10 @@ describe('discrepancy injection (POST /_sim/bills/anomalies)', () => {
     expect(bill.rows.find((r) => r.tradeState === 'REFUND' && r.outTradeNo === refunded.no)).toMatchObject({ outRefundNo: outside.out_refund_no, refundFen: 500, refundStatus: 'SUCCESS' });
     expect(row(amount.no)).toMatchObject({ totalFen: 3_001, settlementTotalFen: 3_001 });
     expect(row(missing.no)).toBeUndefined();
+    // The truth still has the missing row and the real amount.
+    const truth = await control.billTruth(day);
+    expect(truth.trade.out_trade_nos).toContain(missing.no);
+    expect(truth.trade.gross_fen - bill.summary.totalFen).toBe(4_000 - 1);
     expect(row(feeOrder.no)!.feeMilliFen).toBe(45_000);
     expect(bill.summary.feeMilliFen).toBe(sum(bill.rows.map((r) => r.feeMilliFen)));
 
