@@ -234,6 +234,28 @@ describe('bills agree with the trades', () => {
     expect(await apiCode(client.applyFundFlowBill({ bill_date: day, account_type: 'OPERATION' }))).toBe('NO_STATEMENT_EXIST');
   });
 
+  it('cross-midnight: a refund accepted at 23:59:30 is in that day\'s trade bill and the next day\'s fund flow', async () => {
+    const day = nextDate(beijingDate(await simNow()));
+    await advanceTo(day, 23, 59);
+    const p = await order(2_000);
+    await control.advanceClock(30_000);
+    const r = await client.createRefund({ out_trade_no: p.no, out_refund_no: unique('BX'), amount: { refund: 2_000, total: 2_000, currency: 'CNY' } });
+    await advanceTo(nextDate(nextDate(day)), 10);
+    const bill = await tradeBill(day);
+    expect(bill.rows.filter((x) => x.outTradeNo === p.no).map((x) => x.tradeState).sort()).toEqual(['REFUND', 'SUCCESS']);
+    expect(bill.rows.find((x) => x.tradeState === 'REFUND')!.tradeTime).toMatch(/ 23:59:3\d$/);
+    const flowD = await fundBill(day);
+    expect(flowD.rows.filter((x) => x.voucher === r.out_refund_no)).toHaveLength(0);
+    const flowNext = await fundBill(nextDate(day));
+    const booked = flowNext.rows.filter((x) => x.voucher === r.out_refund_no);
+    expect(booked.map((x) => x.type).sort()).toEqual(['退款', '退还交易手续费']);
+    expect(booked.find((x) => x.type === '退款')!.time).toMatch(/^\d{4}-\d{2}-\d{2} 00:00:\d\d$/);
+    // A full refund gives the whole fee back: 2000 × 0.6 % = 12 fen.
+    expect(booked.find((x) => x.type === '退还交易手续费')!.amountFen).toBe(12);
+    const truth = await control.billTruth(day);
+    expect(truth.trade.net_fen).toBe(0);
+  });
+
   it('a day without trades is NO_STATEMENT_EXIST; the future is a PARAM_ERROR', async () => {
     const now = await simNow();
     const quiet = beijingDate(now - 80 * DAY);
