@@ -134,6 +134,9 @@ export function startNotifier({ sql, mchid, keyring, faults, timeScale, log, pol
     // notifyReorder: what falls due together goes out in random order (deliveries then race each other too).
     if (current.notifyReorder) shuffle(claimed);
     for (const row of claimed) {
+      // Moving the simulated clock can expire a lease while its attempt is still in flight here: that attempt
+      // records its own outcome, so the row is not sent twice.
+      if (inFlight.has(row.id)) continue;
       if (stopped) {
         await store.releaseClaim(sql, row.id, new Date(now()));
         continue;
