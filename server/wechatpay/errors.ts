@@ -11,6 +11,7 @@ export type WechatPayOperation =
   | 'closeOrder'
   | 'createRefund'
   | 'queryRefund'
+  | 'applyAbnormalRefund'
   | 'applyTradeBill'
   | 'applyFundFlowBill'
   | 'downloadBill'
