@@ -1,4 +1,6 @@
 import { getDb, type Db } from '@/db/client';
+import { clientIpOf } from '@/server/client-ip';
+import { loadEnv } from '@/server/env';
 
 export interface Context {
   db: Db;
@@ -6,11 +8,9 @@ export interface Context {
 }
 
 /**
- * Per-request context. The client IP is the LAST X-Forwarded-For entry: the one added by the nearest
- * proxy (Next itself sets it from the socket when there is no proxy), which a client cannot forge.
+ * Per-request context. The client IP comes from the socket address our server passes in, or from
+ * X-Forwarded-For only as far as TRUST_PROXY_HOPS says proxies we run wrote it (server/client-ip.ts).
  */
 export function createContext(req: Request): Context {
-  const forwarded = req.headers.get('x-forwarded-for');
-  const clientIp = forwarded?.split(',').at(-1)?.trim() || req.headers.get('x-real-ip') || null;
-  return { db: getDb(), clientIp };
+  return { db: getDb(), clientIp: clientIpOf(req.headers, loadEnv().TRUST_PROXY_HOPS) };
 }
