@@ -28,6 +28,7 @@ for (const lang of LANGS) {
     await addToCart(page, TEA.id);
     await check('storefront with a cart');
 
+    await createOrder(request); // opens this client's rate-limit window
     await exhaustRateLimits();
     await page.getByTestId('pay').click();
     await expect(page.getByTestId('cart-error')).toHaveText(msg(lang, 'errors.TOO_MANY_REQUESTS'));
