@@ -10,7 +10,7 @@ export default async function NotFound() {
   const t = await getTranslations();
   return (
     <main id="main" className="mx-auto max-w-md px-4 py-16 text-center">
-      <p className="text-5xl font-bold text-neutral-400" aria-hidden="true">
+      <p className="text-5xl font-bold text-neutral-500" aria-hidden="true">
         404
       </p>
       <h1 className="mt-4 text-2xl font-semibold">{t('notFound.heading')}</h1>

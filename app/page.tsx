@@ -2,7 +2,7 @@ import { getFormatter, getLocale, getTranslations } from 'next-intl/server';
 import { loadEnv } from '@/server/env';
 import { serverCaller } from '@/server/trpc/caller';
 import { fenToYuan } from './_lib/money';
-import { productNames, type StoreProduct } from './_lib/products';
+import { productTexts, type StoreProduct } from './_lib/products';
 import { AddToCart, CartPanel, CartProvider } from './_components/cart';
 
 export const dynamic = 'force-dynamic';
@@ -25,7 +25,9 @@ export default async function StorefrontPage() {
             </h2>
             <ul className="grid gap-4 sm:grid-cols-2">
               {products.map((p, index) => {
-                const names = productNames(p, locale);
+                const texts = productTexts(p, locale);
+                // `lang` only where a text fell back to the other language (the page's own is on <html>).
+                const langOf = (t: { lang: string }) => (t.lang === locale ? undefined : t.lang);
                 return (
                   <li key={p.id} className="flex overflow-hidden rounded-xl border border-neutral-200 bg-white shadow-sm sm:flex-col" data-product-id={p.id}>
                     {p.imageUrl && (
@@ -41,18 +43,24 @@ export default async function StorefrontPage() {
                       />
                     )}
                     <div className="flex min-w-0 flex-1 flex-col p-3 sm:p-4">
-                      <h3 className="text-base font-medium sm:text-lg">{names.primary}</h3>
-                      {names.secondary && (
-                        <p className="text-sm text-neutral-600" lang={names.secondaryLang}>
-                          {names.secondary}
+                      <h3 className="text-base font-medium sm:text-lg" lang={langOf(texts.name)}>
+                        {texts.name.text}
+                      </h3>
+                      {texts.tagline && (
+                        <p className="text-sm text-neutral-700" lang={langOf(texts.tagline)} data-testid="tagline">
+                          {texts.tagline.text}
                         </p>
                       )}
-                      {p.description && <p className="mt-2 text-sm text-neutral-700">{p.description}</p>}
+                      {texts.description && (
+                        <p className="mt-2 text-sm text-neutral-600" lang={langOf(texts.description)} data-testid="product-description">
+                          {texts.description.text}
+                        </p>
+                      )}
                       <div className="mt-auto flex flex-wrap items-center justify-between gap-2 pt-3 sm:gap-3 sm:pt-4">
                         <span className="text-lg font-semibold sm:text-xl" data-testid="price">
                           {format.number(fenToYuan(p.priceFen), 'cny')}
                         </span>
-                        <AddToCart productId={p.id} productName={names.primary} />
+                        <AddToCart productId={p.id} productName={texts.name.text} />
                       </div>
                     </div>
                   </li>

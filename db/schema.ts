@@ -44,9 +44,16 @@ export const products = pgTable(
   'products',
   {
     id: text('id').primaryKey(),
+    // Shopper-facing texts in both languages: the unsuffixed column is Chinese (zh-CN), `_en` English.
+    // The Chinese name also makes the order description WeChat shows the payer, whatever the page's language.
     name: text('name').notNull(),
     nameEn: text('name_en').notNull(),
+    /** One line under the name on the storefront. */
+    tagline: text('tagline').notNull().default(''),
+    taglineEn: text('tagline_en').notNull().default(''),
+    /** A few sentences about the product. */
     description: text('description').notNull().default(''),
+    descriptionEn: text('description_en').notNull().default(''),
     priceFen: integer('price_fen').notNull(),
     imageUrl: text('image_url'),
     position: integer('position').notNull().default(0),

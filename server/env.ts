@@ -5,6 +5,11 @@ import path from 'node:path';
 import { z } from 'zod';
 import { LOG_LEVELS } from './log';
 
+/** Default largest order total: ¥50,000 (a shop's cart, not a wire transfer). */
+export const DEFAULT_MAX_ORDER_AMOUNT_FEN = 5_000_000;
+/** No setting can raise the cap above ¥10,000,000: amounts stay far from 32-bit integer columns' limit. */
+export const MAX_ORDER_AMOUNT_FEN_LIMIT = 1_000_000_000;
+
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -35,6 +40,24 @@ const EnvSchema = z.object({
   /** Multiplies the active-query schedule (+5 s, +15 s, ...): tests and chaos runs use small values. */
   COMPENSATION_TIME_SCALE: z.coerce.number().positive().max(100).default(1),
   CHECKOUT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(20),
+  /**
+   * How many reverse proxies stand in front of the app. 0: the client is the socket's peer (our server
+   * passes it in a header it overwrites); N: the N-th X-Forwarded-For address from the right, the one the
+   * outermost of our N proxies saw. Too high a number lets clients pick their own address.
+   */
+  TRUST_PROXY_HOPS: z.coerce
+    .number({ message: 'must be a whole number of reverse proxies in front of the app (0 when none)' })
+    .int('must be a whole number of reverse proxies in front of the app (0 when none)')
+    .min(0, 'must be 0 (no proxy in front) or the number of reverse proxies in front of the app')
+    .max(10, 'must be at most 10: count only the proxies you run, each of which appends to X-Forwarded-For')
+    .default(0),
+  /** The largest order total a shopper can create, in fen (default ¥50,000; WeChat's own limits may be lower). */
+  MAX_ORDER_AMOUNT_FEN: z.coerce
+    .number({ message: 'must be an amount in fen (1 yuan = 100 fen), e.g. 5000000 for ¥50,000' })
+    .int('must be a whole number of fen (1 yuan = 100 fen)')
+    .min(1, 'must be at least 1 fen')
+    .max(MAX_ORDER_AMOUNT_FEN_LIMIT, `must be at most ${MAX_ORDER_AMOUNT_FEN_LIMIT} fen (¥10,000,000), the largest amount an order can hold`)
+    .default(DEFAULT_MAX_ORDER_AMOUNT_FEN),
   /**
    * The notification worker takes its next batch at most this often while batches come back short: it
    * gathers the notifications of a few milliseconds into one batch instead of one trip per notification.

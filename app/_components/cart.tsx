@@ -5,7 +5,7 @@ import { useFormatter, useLocale, useTranslations } from 'next-intl';
 import { createContext, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { errorKey } from '../_lib/errors';
 import { fenToYuan } from '../_lib/money';
-import { productNames, type StoreProduct } from '../_lib/products';
+import { productTexts, type StoreProduct } from '../_lib/products';
 import { useTRPC } from '../_trpc/client';
 import { MAX_QUANTITY, useCart, type CartLine } from './cart-store';
 import { WeChatPayMark } from './icons';
@@ -147,8 +147,9 @@ export function CartPanel() {
         ) : (
           <ul className="mt-3 divide-y divide-neutral-200">
             {lines.map((l) => {
-              const p = products.get(l.productId)!;
-              const name = productNames(p, locale).primary;
+              const p = products.get(l.productId);
+              if (!p) return null;
+              const name = productTexts(p, locale).name.text;
               return (
                 <li key={l.productId} className="flex flex-wrap items-center justify-between gap-2 py-3" data-testid="cart-line">
                   <div className="min-w-0 flex-1">

@@ -429,7 +429,7 @@ function Summary({ view, money }: { view: CheckoutView; money: (fen: number) => 
         {view.merchantName}
       </p>
       <p className="mt-3 font-medium" data-testid="description">
-        {view.description}
+        <OrderTitle view={view} />
       </p>
       {view.items.length > 0 && (
         <ul className="mt-3 divide-y divide-neutral-200 border-y border-neutral-200" aria-label={t('items')}>
@@ -469,9 +469,29 @@ function Summary({ view, money }: { view: CheckoutView; money: (fen: number) => 
   );
 }
 
+/** An order line's name in the shopper's language: the Chinese one kept with the order, or the catalogue's English one. */
+function itemName(item: { name: string; nameEn: string | null }, locale: string): { text: string; lang: 'zh-CN' | 'en' } {
+  return locale === 'en' && item.nameEn ? { text: item.nameEn, lang: 'en' } : { text: item.name, lang: 'zh-CN' };
+}
+
 function ItemName({ name, nameEn }: { name: string; nameEn: string | null }) {
-  // The catalogue keeps a Chinese and an English name; show the shopper's language first.
   const locale = useLocale();
-  if (locale === 'en' && nameEn) return <span lang="en">{nameEn}</span>;
-  return <span lang="zh-CN">{name}</span>;
+  const item = itemName({ name, nameEn }, locale);
+  return <span lang={item.lang === locale ? undefined : item.lang}>{item.text}</span>;
+}
+
+/**
+ * What the order is, in the shopper's language, made from its lines. The stored description is the
+ * Chinese one WeChat shows the payer; this page shows the shopper's language instead.
+ */
+function OrderTitle({ view }: { view: CheckoutView }) {
+  const t = useTranslations('checkout.orderTitle');
+  const locale = useLocale();
+  const first = view.items[0];
+  if (!first) return <span lang="zh-CN">{view.description}</span>;
+  const name = itemName(first, locale);
+  const count = view.items.reduce((n, item) => n + item.quantity, 0);
+  const text =
+    view.items.length > 1 ? t('many', { name: name.text, count, more: count - 1 }) : count > 1 ? t('several', { name: name.text, count }) : t('single', { name: name.text });
+  return <span lang={name.lang === locale ? undefined : name.lang}>{text}</span>;
 }

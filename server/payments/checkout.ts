@@ -208,6 +208,7 @@ export async function startCheckout(deps: PaymentDeps, input: { items: CheckoutI
     clientIp: input.clientIp,
     expireMinutes: env.ORDER_EXPIRE_MINUTES,
     scale: env.COMPENSATION_TIME_SCALE,
+    maxAmountFen: env.MAX_ORDER_AMOUNT_FEN,
     now: deps.clock.now(),
   });
   await requestPrepay(db, gateway, order.attemptId, env.notifyUrl);

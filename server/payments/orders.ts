@@ -8,14 +8,41 @@ import type { Db, Tx } from '@/db/client';
 import { scheduleExpiry, scheduleNextCheck } from './compensation';
 import { orderEvents, orderItems, orders, paymentAttempts, products } from '@/db/schema';
 import { AppError } from '@/server/errors';
+import { DEFAULT_MAX_ORDER_AMOUNT_FEN } from '@/server/env';
+import { safeText } from '@/server/safe-text';
 import { formatRfc3339Shanghai } from '@/server/wechatpay/time';
 import { WechatPayError } from '@/server/wechatpay/errors';
 import type { Gateway } from './gateway';
 
+/** Most of one product in one order, counted after repeated lines of it are merged. */
+export const MAX_LINE_QUANTITY = 99;
+/** Most lines one order request may carry (before merging). */
+export const MAX_ORDER_LINES = 20;
+
+const CheckoutLine = z.object({
+  // Checked as text before any SQL: Postgres answers U+0000 with an error (a 500), not "unknown product".
+  productId: safeText(64),
+  quantity: z.number().int().min(1).max(MAX_LINE_QUANTITY),
+});
+
 export const CheckoutItems = z
-  .array(z.object({ productId: z.string().min(1).max(64), quantity: z.number().int().min(1).max(99) }))
+  .array(CheckoutLine)
   .min(1, 'the cart is empty')
-  .max(20, 'at most 20 different products per order');
+  .max(MAX_ORDER_LINES, `at most ${MAX_ORDER_LINES} different products per order`)
+  .superRefine((items, ctx) => {
+    // Repeated lines of one product are one line of the order: the cap holds for their sum, or twenty
+    // lines of 99 would make one line of 1,980.
+    const merged = mergeLines(items);
+    for (const [productId, quantity] of merged) {
+      if (quantity <= MAX_LINE_QUANTITY) continue;
+      const index = items.findIndex((item) => item.productId === productId);
+      ctx.addIssue({
+        code: 'custom',
+        path: [index, 'quantity'],
+        message: `at most ${MAX_LINE_QUANTITY} of one product per order: the lines for ${productId} add up to ${quantity}`,
+      });
+    }
+  });
 export type CheckoutItems = z.infer<typeof CheckoutItems>;
 
 /** 32 random bytes, base64url: the shopper's only way to reach an order. */
@@ -50,37 +77,62 @@ export interface CreatedOrder {
   amountFen: number;
 }
 
+/** Quantities by product, repeated lines added up, in the order products first appear. */
+function mergeLines(items: readonly { productId: string; quantity: number }[]): Map<string, number> {
+  const quantities = new Map<string, number>();
+  for (const item of items) quantities.set(item.productId, (quantities.get(item.productId) ?? 0) + item.quantity);
+  return quantities;
+}
+
+const yuan = (fen: number) => `¥${(fen / 100).toFixed(2)}`;
+
 /** Writes the order, its items, its first attempt and the first timeline event in one transaction. */
 export async function createOrder(
   db: Db,
-  input: { items: CheckoutItems; clientIp?: string | null; expireMinutes: number; scale: number; now?: Date },
+  input: {
+    items: CheckoutItems;
+    clientIp?: string | null;
+    expireMinutes: number;
+    scale: number;
+    now?: Date;
+    /** Largest order total in fen (MAX_ORDER_AMOUNT_FEN); its default when not given. */
+    maxAmountFen?: number;
+  },
 ): Promise<CreatedOrder> {
-  const items = CheckoutItems.parse(input.items);
+  // Every caller gets the same checks before any SQL, not only the tRPC route.
+  const parsed = CheckoutItems.safeParse(input.items);
+  if (!parsed.success) {
+    throw new AppError('BAD_REQUEST', `Invalid order: ${parsed.error.issues.map((i) => `${['items', ...i.path].join('.')}: ${i.message}`).join('; ')}`, {
+      cause: parsed.error,
+    });
+  }
+  const items = parsed.data;
+  const maxAmountFen = input.maxAmountFen ?? DEFAULT_MAX_ORDER_AMOUNT_FEN;
   const now = input.now ?? new Date();
   // Merge repeated lines of the same product: the server, not the client, decides the totals.
-  const quantities = new Map<string, number>();
-  for (const item of items) quantities.set(item.productId, (quantities.get(item.productId) ?? 0) + item.quantity);
+  const quantities = mergeLines(items);
 
   const rows = await db
     .select()
     .from(products)
     .where(and(inArray(products.id, [...quantities.keys()]), eq(products.active, true)));
   const byId = new Map(rows.map((p) => [p.id, p]));
-  const missing = [...quantities.keys()].filter((id) => !byId.has(id));
-  if (missing.length) throw new AppError('BAD_REQUEST', `Unknown or unavailable product: ${missing.join(', ')}`);
-
-  const lines = [...quantities].map(([id, quantity]) => {
-    const p = byId.get(id)!;
-    return { productId: id, name: p.name, unitPriceFen: p.priceFen, quantity };
+  const lines = [...quantities].flatMap(([id, quantity]) => {
+    const p = byId.get(id);
+    return p ? [{ productId: id, name: p.name, unitPriceFen: p.priceFen, quantity }] : [];
   });
+  const missing = [...quantities.keys()].filter((id) => !byId.has(id));
+  const first = lines[0];
+  if (missing.length || !first) throw new AppError('BAD_REQUEST', `Unknown or unavailable product: ${missing.join(', ')}`);
+
   const amountFen = lines.reduce((sum, l) => sum + l.unitPriceFen * l.quantity, 0);
-  if (!Number.isSafeInteger(amountFen) || amountFen <= 0 || amountFen > 10_000_000_00) {
-    throw new AppError('BAD_REQUEST', 'The order total is out of range');
+  if (!Number.isSafeInteger(amountFen) || amountFen <= 0) throw new AppError('BAD_REQUEST', 'The order total is out of range');
+  if (amountFen > maxAmountFen) {
+    throw new AppError('BAD_REQUEST', `The order total ${yuan(amountFen)} is above this shop's limit of ${yuan(maxAmountFen)} per order`);
   }
   const totalQuantity = lines.reduce((n, l) => n + l.quantity, 0);
-  const description = wechatDescription(
-    lines.length === 1 && totalQuantity === 1 ? lines[0].name : `${lines[0].name} 等${totalQuantity}件`,
-  );
+  // What the payer reads in WeChat: Chinese, whatever the page's language.
+  const description = wechatDescription(lines.length === 1 && totalQuantity === 1 ? first.name : `${first.name} 等${totalQuantity}件`);
   const token = newOrderToken();
   const attempt = newAttempt({ amountFen, description }, input);
   const created = { amountFen, outTradeNo: attempt.outTradeNo, items: lines.map((l) => ({ productId: l.productId, quantity: l.quantity })) };
@@ -114,6 +166,7 @@ export async function createOrder(
       scheduleNextCheck(tx, attempt, 0, input.scale),
       scheduleExpiry(tx, attempt),
     ]);
+    if (!order) throw new Error('the order insert returned no row');
     return { orderId: order.id, token, attemptId: attempt.id, outTradeNo: attempt.outTradeNo, amountFen };
   });
 }
@@ -154,6 +207,7 @@ export async function insertAttempt(
     scheduleNextCheck(tx, a, 0, opts.scale),
     scheduleExpiry(tx, a),
   ]);
+  if (!attempt) throw new Error('the attempt insert returned no row');
   return attempt;
 }
 

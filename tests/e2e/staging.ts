@@ -35,12 +35,17 @@ export async function expireNow(token: string): Promise<void> {
 
 const FAKE_TRANSACTION_ID = '4200002999202611260000000001';
 
-export type StagedState = 'paid' | 'review_late' | 'review_mismatch' | 'refunded' | 'partially_refunded' | 'closed';
+export type StagedState = 'paid' | 'review_late' | 'review_mismatch' | 'refunded' | 'partially_refunded' | 'closed' | 'no_code';
 
 export async function stage(token: string, state: StagedState): Promise<void> {
   const order = await orderOf(token);
   const sql = db();
   await sql.begin(async (tx) => {
+    if (state === 'no_code') {
+      // WeChat never answered the prepay call: the attempt is open but has no QR code.
+      await tx`update payment_attempts set code_url = null, status = 'created' where order_id = ${order.id} and status in ('created', 'awaiting_payment')`;
+      return;
+    }
     if (state === 'closed') {
       await tx`update payment_attempts set status = 'closed' where order_id = ${order.id}`;
       await tx`update orders set status = 'closed' where id = ${order.id}`;
@@ -75,4 +80,17 @@ export async function resetRateLimits(): Promise<void> {
 /** Uses up the current window of every client that created an order in it. */
 export async function exhaustRateLimits(): Promise<void> {
   await db()`update rate_limits set count = 1000000 where key like 'create:%'`;
+}
+
+/**
+ * Runs `fn` while checkout pages cannot read their order lines (the table is renamed away), so the page
+ * fails to render and the shopper sees the error page; everything else keeps working.
+ */
+export async function withBrokenCheckoutReads<T>(fn: () => Promise<T>): Promise<T> {
+  await db()`alter table order_items rename to order_items_unavailable`;
+  try {
+    return await fn();
+  } finally {
+    await db()`alter table order_items_unavailable rename to order_items`;
+  }
 }
