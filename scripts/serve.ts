@@ -45,11 +45,11 @@ if (cluster.isPrimary && processes > 1) {
     stopping = true;
     say.info({ why }, 'stopping web processes');
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
-    // Each web process stops within 6 s (below); then whatever is left is killed.
+    // Each web process stops within 3.5 s (below); then whatever is left is killed.
     const timer = setTimeout(() => {
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
       process.exit(0);
-    }, 7_000);
+    }, 4_000);
     const check = () => {
       if (Object.keys(cluster.workers ?? {}).length === 0) {
         clearTimeout(timer);
@@ -85,13 +85,14 @@ if (cluster.isPrimary && processes > 1) {
     if (stopping) return;
     stopping = true;
     // Stop taking requests, let the in-process job worker finish what it holds, then leave.
-    setTimeout(() => process.exit(0), 6_000).unref();
+    setTimeout(() => process.exit(0), 3_500).unref();
     server.close();
     server.closeIdleConnections();
     setTimeout(() => server.closeAllConnections(), 2_000).unref(); // SSE streams never end by themselves
+    // The in-process worker gets 3 s; jobs still running then expire and run again (handlers are
+    // idempotent). Next's dev server is not closed: it would first persist its compile cache (seconds).
     const { stopWorker } = await import('@/server/jobs/worker');
-    await stopWorker().catch(() => {});
-    if (dev) await app.close().catch(() => {});
+    await Promise.race([stopWorker().catch(() => {}), new Promise((r) => setTimeout(r, 3_000))]);
     process.exit(0);
   };
   for (const signal of STOP_SIGNALS) process.on(signal, () => void stop());

@@ -148,8 +148,9 @@ async function main() {
       launch();
     };
 
-    if (separateWorker) keep('worker', workerArgs(), { SCANPAY_PROCESS_NAME: 'scanpay-worker' }, 1);
-    // Web first on the way down (no new work arrives), then the worker finishes the jobs it holds.
+    // Web and worker stop together (each bounded to about 3.5 s: what a worker still runs then expires and
+    // runs again), then Postgres: the whole stop stays under STOP_DEADLINE_MS.
+    if (separateWorker) keep('worker', workerArgs(), { SCANPAY_PROCESS_NAME: 'scanpay-worker' }, 0);
     keep('web', webArgs(mode), { SCANPAY_PROCESS_NAME: 'scanpay-web', ...(mode === 'start' ? { RUN_WORKER: 'false' } : {}) }, 0);
 
     // The embedded Postgres is watched: if it dies, it is started again (web and worker reconnect).

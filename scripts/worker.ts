@@ -33,7 +33,7 @@ async function main() {
     stopping = true;
     say.info({ why }, 'stopping: no new jobs; waiting for running ones');
     // Jobs still running after this are left to expire and run again (handlers are idempotent).
-    setTimeout(() => process.exit(0), 5_000).unref();
+    setTimeout(() => process.exit(0), 3_500).unref();
     await stopWorker().catch(() => {});
     await closeDb().catch(() => {});
     if (booted.postgres?.owned) await booted.postgres.stop();

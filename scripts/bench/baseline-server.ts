@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { closeDb, getDb } from '@/db/client';
 import { getBoss, stopBoss } from '@/server/jobs/boss';
 import { getGateway } from '@/server/payments/gateway';
-import { handleNotifyNode } from '@/server/payments/notify-node';
+import { handleNotifyNode } from '@/server/http/notify-node';
 import { exitWithParent } from './lib/procs';
 
 exitWithParent();

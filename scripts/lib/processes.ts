@@ -37,7 +37,7 @@ export interface SpawnGroupOptions {
   keepLines?: number;
 }
 
-export function isRunning(g: Group | undefined): g is Group {
+export function isRunning(g: Group | undefined): boolean {
   return !!g && g.child.exitCode === null && g.child.signalCode === null;
 }
 

@@ -74,7 +74,7 @@ export async function ingestNotification(req: Request, deps: IngestDeps = {}): P
 
 /**
  * The whole ingestion over headers and the exact body bytes, independent of the HTTP framework: the Next
- * route and the production server's fast path (server/payments/notify-node.ts) both call it.
+ * route and the production server's fast path (server/http/notify-node.ts) both call it.
  */
 export async function ingestNotificationBytes(
   headers: { get(name: string): string | null },

@@ -6,7 +6,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getDb } from '@/db/client';
 import { wechatpayNotificationRejects, wechatpayNotifications } from '@/db/schema';
-import { handleNotifyNode } from '@/server/payments/notify-node';
+import { handleNotifyNode } from '@/server/http/notify-node';
 import { startHarness, trpcCall, type Harness } from '../helpers/app-harness';
 import { buildSignedNotification } from '../helpers/notifications';
 
