@@ -3,6 +3,8 @@
 import { PgBoss, type Db as IDatabase } from 'pg-boss';
 import type postgres from 'postgres';
 import { rawTransaction, type Tx } from '@/db/client';
+import { log } from '@/server/log';
+import { throttledErrorLog } from '@/server/throttled-log';
 import { allQueueDefinitions, payloads, type Payload, type QueueName } from './catalogue';
 
 interface BossHolder {
@@ -30,7 +32,8 @@ function newBoss(url: string, opts: BossOptions & { max?: number }): PgBoss {
     superviseIntervalSeconds: Number(process.env.PGBOSS_SUPERVISE_SECONDS ?? 30),
     schedule: opts.supervise,
   });
-  boss.on('error', (err) => console.error('[pg-boss]', err instanceof Error ? err.message : err));
+  // Once per cause per minute: during a database outage pg-boss reports every failed poll.
+  boss.on('error', throttledErrorLog(log('pg-boss'), 'pg-boss error'));
   return boss;
 }
 

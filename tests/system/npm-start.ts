@@ -92,7 +92,11 @@ export function postgresOf(dataDir: string, all: ProcessInfo[] = allProcesses())
 /** Everything the run started: npm's descendants plus the Postgres of its data dir. */
 export function startedBy(run: NpmRun): ProcessInfo[] {
   const all = allProcesses();
-  const tree = run.npm.pid ? [...(pidAlive(run.npm.pid) ? all.filter((p) => p.pid === run.npm.pid) : []), ...descendants(run.npm.pid, all)] : [];
+  const pid = run.npm.pid;
+  // npm, its process group (npm, sh, the supervisor: they stay one group even when npm is gone) and
+  // everything below them.
+  const roots = pid ? all.filter((p) => p.pid === pid || p.pgid === pid) : [];
+  const tree = [...roots, ...roots.flatMap((r) => descendants(r.pid, all))];
   const pg = postgresOf(run.dataDir, all);
   const seen = new Set<number>();
   return [...tree, ...pg].filter((p) => !seen.has(p.pid) && seen.add(p.pid));
@@ -122,6 +126,9 @@ export async function waitHealthy(url: string, run: NpmRun, timeoutMs = 150_000)
 /** Kills whatever is left of a run (test clean-up). */
 export function killRun(run: NpmRun | undefined): void {
   if (!run) return;
+  try {
+    process.kill(-run.npm.pid!, 'SIGKILL');
+  } catch {}
   for (const p of startedBy(run)) {
     try {
       process.kill(p.pid, 'SIGKILL');
