@@ -79,7 +79,12 @@ async function freePort(port: number, host: string, what: 'web' | 'simulator'): 
       process.kill(-g, 'SIGKILL');
     } catch {}
   }
-  const still = await portFree(port, host);
+  // The kernel may take a moment to release the socket of a process that just died.
+  let still = await portFree(port, host);
+  for (let i = 0; still && i < 50; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    still = await portFree(port, host);
+  }
   if (still) throw new StartupError(`Port ${port} (${what}) is still in use after stopping the leftovers: stop it by hand (\`lsof -i :${port}\`).`);
   say.info({ port }, `port ${port} is free again`);
 }

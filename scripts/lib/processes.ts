@@ -247,6 +247,8 @@ export interface ProcessInfo {
   pid: number;
   ppid: number;
   pgid: number;
+  /** State letter from /proc/<pid>/stat (R, S, D, Z, …). */
+  state: string;
   cmd: string;
   cwd?: string;
 }
@@ -260,7 +262,7 @@ export function processInfo(pid: number): ProcessInfo | undefined {
     try {
       cwd = readlinkSync(`/proc/${pid}/cwd`);
     } catch {}
-    return { pid, ppid: Number(fields[1]), pgid: Number(fields[2]), cmd, cwd };
+    return { pid, ppid: Number(fields[1]), pgid: Number(fields[2]), state: fields[0] ?? '', cmd, cwd };
   } catch {
     return undefined;
   }
@@ -271,7 +273,8 @@ export function allProcesses(): ProcessInfo[] {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const info = processInfo(Number(entry));
-    if (info) out.push(info);
+    // An exited process nobody reaped yet (a zombie: PID 1 of some containers never reaps) is gone.
+    if (info && info.state !== 'Z') out.push(info);
   }
   return out;
 }
