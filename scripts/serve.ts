@@ -1,82 +1,102 @@
-// The production web server (`npm start` runs it): Next.js on a Node cluster of WEB_CONCURRENCY processes
-// (default: one per core, see scripts/lib/process-sizing.ts; a single process needs no cluster); and the
-// WeChat notify endpoint served straight on
-// node:http (same ingestNotificationBytes as the Next route), because it is the one hot path WeChat
-// hammers and Next adds ~0.5 ms of CPU to every request. `npm start` runs the job worker as its own
-// process and starts this with RUN_WORKER=false; run directly with RUN_WORKER unset, the first process
-// runs the worker in-process.
+// The web server of `npm start` and `npm run dev`: Next.js behind our own node:http server
+// (server/http/server.ts: a body limit on every route, request and header timeouts, the peer-address
+// header, the bare node:http notify entry). `--dev` runs Next in development mode in one process; otherwise
+// a Node cluster of WEB_CONCURRENCY processes (default: one per core, see scripts/lib/process-sizing.ts; a
+// single process needs no cluster). `npm start` runs the job worker as its own process and starts this
+// with RUN_WORKER=false; run directly with RUN_WORKER unset, the first process runs the worker in-process.
+// A web process that dies is restarted by the cluster primary, ever more slowly while it keeps dying.
 import cluster from 'node:cluster';
-import { createServer } from 'node:http';
 import next from 'next';
+import { loadEnv } from '@/server/env';
+import { errorFields, log } from '@/server/log';
 import { assertSupportedNode } from '@/server/runtime';
-import { WEB_DB_POOL_PER_PROCESS, webProcesses } from './lib/process-sizing';
+import { processDeps } from '@/server/deps';
+import { createAppServer, createRequestListener } from '@/server/http/server';
+import { exitWithStartupError } from './lib/boot';
+import { Backoff, onParentExit, STOP_SIGNALS } from './lib/processes';
+import { webProcessEnv, webProcesses } from './lib/process-sizing';
 
 assertSupportedNode();
-const port = Number(process.env.PORT ?? 3000);
-const hostname = process.env.HOST ?? '127.0.0.1';
-const processes = webProcesses();
+const dev = process.argv.includes('--dev');
+const env = (() => {
+  try {
+    return loadEnv();
+  } catch (err) {
+    return exitWithStartupError(err);
+  }
+})();
+const say = log('web');
+const processes = dev ? 1 : webProcesses();
 
 if (cluster.isPrimary && processes > 1) {
   let stopping = false;
-  const fork = (index: number) => {
-    const worker = cluster.fork({
-      WEB_PROCESS_INDEX: String(index),
-      SCANPAY_PROCESS_NAME: `scanpay-web${index}`,
-      RUN_WORKER: index === 0 ? (process.env.RUN_WORKER ?? 'true') : 'false',
-      // Several processes share one Postgres: keep each pool modest (see docs/operations.md).
-      DB_POOL_MAX: process.env.DB_POOL_MAX ?? String(WEB_DB_POOL_PER_PROCESS),
-      PGBOSS_POOL_MAX: process.env.PGBOSS_POOL_MAX ?? (index === 0 && process.env.RUN_WORKER !== 'false' ? '4' : '2'),
-    });
+  const fork = (index: number, backoff: Backoff) => {
+    const startedAt = Date.now();
+    const worker = cluster.fork(webProcessEnv(index));
     worker.once('exit', (code, signal) => {
       if (stopping) return;
-      console.error(`[web] process ${index} exited (${signal ?? code}); restarting it`);
-      setTimeout(() => fork(index), 500);
+      const delay = backoff.next(Date.now() - startedAt);
+      say.error({ index, code, signal, restartInMs: delay }, `web process ${index} exited (${signal ?? code}); restarting it in ${(delay / 1000).toFixed(0)} s`);
+      setTimeout(() => !stopping && fork(index, backoff), delay).unref();
     });
   };
-  for (let i = 0; i < processes; i++) fork(i);
-  const stop = () => {
+  for (let i = 0; i < processes; i++) fork(i, new Backoff());
+  const stop = (why: string) => {
     if (stopping) return;
     stopping = true;
+    say.info({ why }, 'stopping web processes');
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
-    const timer = setTimeout(() => process.exit(0), 20_000);
-    cluster.on('exit', () => {
+    // Each web process stops within 3.5 s (below); then whatever is left is killed.
+    const timer = setTimeout(() => {
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+      process.exit(0);
+    }, 4_000);
+    const check = () => {
       if (Object.keys(cluster.workers ?? {}).length === 0) {
         clearTimeout(timer);
         process.exit(0);
       }
-    });
+    };
+    cluster.on('exit', check);
+    check();
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  for (const signal of STOP_SIGNALS) process.on(signal, () => stop(signal));
+  onParentExit(() => stop('parent exited'));
+  process.on('exit', () => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+  });
 } else {
-  const app = next({ dev: false, hostname, port, dir: process.cwd() });
+  const app = next({ dev, hostname: env.HOST, port: env.PORT, dir: process.cwd() });
   const handle = app.getRequestHandler();
-  const { handleNotifyNode } = await import('@/server/http/notify-node');
-  const { processDeps } = await import('@/server/deps');
   await app.prepare();
-  const server = createServer((req, res) => {
-    if (req.method === 'POST' && (req.url === '/api/wechatpay/notify' || req.url?.startsWith('/api/wechatpay/notify?'))) {
-      handleNotifyNode(processDeps, req, res).catch((err: unknown) => {
-        console.error('[notify] unexpected error', err instanceof Error ? err.message : err);
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ code: 'FAIL', message: 'internal error' }));
-      });
-      return;
-    }
-    void handle(req, res);
+  const limits = { maxBodyBytes: env.MAX_BODY_BYTES, requestTimeoutMs: env.REQUEST_TIMEOUT_MS, headersTimeoutMs: env.HEADERS_TIMEOUT_MS, keepAliveTimeoutMs: 65_000 };
+  const server = createAppServer(
+    createRequestListener({
+      app: handle,
+      deps: processDeps,
+      limits,
+      onError: (err, where) => log(where === 'notify' ? 'notify' : 'web').error(errorFields(err), 'unexpected error'),
+    }),
+    limits,
+  );
+  server.listen(env.PORT, env.HOST, () => {
+    if ((process.env.WEB_PROCESS_INDEX ?? '0') === '0') say.info(`${processes} process(es) listening on http://${env.HOST}:${env.PORT}${dev ? ' (development)' : ''}`);
   });
-  server.keepAliveTimeout = 65_000; // longer than common proxies' idle timeouts
-  server.listen(port, hostname, () => {
-    if ((process.env.WEB_PROCESS_INDEX ?? '0') === '0') console.log(`[web] ${processes} process(es) listening on http://${hostname}:${port}`);
-  });
+  let stopping = false;
   const stop = async () => {
+    if (stopping) return;
+    stopping = true;
     // Stop taking requests, let the in-process job worker finish what it holds, then leave.
-    setTimeout(() => process.exit(0), 20_000).unref();
-    await new Promise((resolve) => server.close(resolve));
+    setTimeout(() => process.exit(0), 3_500).unref();
+    server.close();
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 2_000).unref(); // SSE streams never end by themselves
+    // The in-process worker gets 3 s; jobs still running then expire and run again (handlers are
+    // idempotent). Next's dev server is not closed: it would first persist its compile cache (seconds).
     const { stopWebProcess } = await import('@/server/web-boot');
-    await stopWebProcess().catch(() => {});
+    await Promise.race([stopWebProcess().catch(() => {}), new Promise((r) => setTimeout(r, 3_000))]);
     process.exit(0);
   };
-  process.on('SIGTERM', () => void stop());
-  process.on('SIGINT', () => void stop());
+  for (const signal of STOP_SIGNALS) process.on(signal, () => void stop());
+  onParentExit(() => void stop());
 }

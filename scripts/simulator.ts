@@ -1,5 +1,6 @@
 // `npm run simulator`: the WeChat Pay simulator alone, on SIM_PORT (default 3100).
-import { bootDatabase, exitWithStartupError, log, onParentExit, startConfiguredSimulator } from './lib/boot';
+import { bootDatabase, exitWithStartupError, log, startConfiguredSimulator } from './lib/boot';
+import { onParentExit, STOP_SIGNALS } from './lib/processes';
 
 const say = log('simulator');
 
@@ -12,8 +13,7 @@ async function main() {
     if (postgres?.owned) await postgres.stop();
     process.exit(0);
   };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
+  for (const signal of STOP_SIGNALS) process.on(signal, () => void stop());
   onParentExit(() => void stop());
 }
 

@@ -1,90 +1,133 @@
 // `npm run dev` / `npm start`: the whole app from one command. Embedded Postgres (unless DATABASE_URL),
 // migrations, demo seed, simulator credentials and simulator (simulator mode), then the web and the job
-// worker: `dev` runs the worker inside `next dev`; `start` runs the production web cluster (scripts/serve.ts)
-// and the worker as its own process (scripts/worker.ts), so payment processing never shares an event loop
-// with web requests. RUN_WORKER=false leaves the worker out (run `npm run worker` elsewhere).
-// Ctrl-C / SIGTERM stops every child: each child's whole process group, the simulator, Postgres.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+// worker: `dev` runs our web server (scripts/serve.ts --dev: Next in development mode) with the worker
+// in-process; `start` runs the production web cluster (scripts/serve.ts) and the worker as its own process
+// (scripts/worker.ts), so payment processing never shares an event loop with web requests. RUN_WORKER=false
+// leaves the worker out (run `npm run worker` elsewhere).
+//
+// Supervision (scripts/lib/processes.ts): every child in its own process group; SIGINT, SIGTERM, SIGHUP (to
+// this process or to its group) and the loss of our parent stop everything within STOP_DEADLINE_MS,
+// Postgres last; a web or worker process that dies is restarted with a backoff; the embedded Postgres is
+// watched and restarted if it dies. After a SIGKILL of this process its children notice and stop, and the
+// next start stops what an earlier run of the same data dir and ports left behind, saying so.
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { bootDatabase, exitWithStartupError, log, onParentExit, startConfiguredSimulator, StartupError } from './lib/boot';
-import { WEB_HEAP_FLAGS, WORKER_HEAP_FLAGS } from './lib/process-sizing';
+import { ensureEmbeddedPostgres, killPostmasterNow, stopOwnPostmaster, type EmbeddedPostgresHandle } from '@/db/embedded';
+import { errorFields, log } from '@/server/log';
+import { bootDatabase, embeddedPostgresOptions, exitWithStartupError, startConfiguredSimulator, StartupError } from './lib/boot';
+import { allProcesses, Backoff, createSupervisor, listenersOf, spawnGroup, terminate, type Group } from './lib/processes';
+import { webArgs, workerArgs } from './lib/process-sizing';
 
 const mode = process.argv[2] === 'start' ? 'start' : 'dev';
 const say = log(mode);
 const require = createRequire(import.meta.url);
 const nextBin = require.resolve('next/dist/bin/next');
+const ROOT = process.cwd();
 
-function assertPortFree(port: number, host: string, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
+function portFree(port: number, host: string): Promise<NodeJS.ErrnoException | null> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        new StartupError(
-          err.code === 'EADDRINUSE'
-            ? `Port ${port} (${what}) is already in use. Stop whatever is using it (\`lsof -i :${port}\`) or choose another port with ${what === 'web' ? 'PORT' : 'SIM_PORT'}=...`
-            : `Cannot listen on ${host}:${port} (${what}): ${err.message}`,
-        ),
-      ),
-    );
-    server.listen(port, host, () => server.close(() => resolve()));
+    server.once('error', (err: NodeJS.ErrnoException) => resolve(err));
+    server.listen(port, host, () => server.close(() => resolve(null)));
   });
 }
 
-/** Sends SIGTERM to a detached child's process group; SIGKILL after `graceMs`; resolves when it exited. */
-async function stopGroup(child: ChildProcess | undefined, graceMs = 15_000): Promise<void> {
-  if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  try {
-    process.kill(-child.pid, 'SIGTERM'); // the whole group: the process and everything it spawned
-  } catch {}
-  const timer = setTimeout(() => {
+const OUR_PROCESS = /scripts\/(serve|worker|start|simulator)\.ts|next\/dist\/bin\/next|next-server/;
+
+/** The `scripts/start.ts` this process descends from, if one still runs (a live run, not a leftover). */
+function liveSupervisorOf(pid: number): number | undefined {
+  const byPid = new Map(allProcesses().map((p) => [p.pid, p]));
+  for (let p = byPid.get(pid); p && p.pid > 1; p = byPid.get(p.ppid)) {
+    if (p.pid !== pid && p.pid !== process.pid && p.cmd.includes('scripts/start.ts')) return p.pid;
+  }
+  return undefined;
+}
+
+/**
+ * Makes sure `port` is free. A process of this project still holding it after its supervisor was killed
+ * (a leftover) is stopped, with its process group, and we say so; anything else is an error that names
+ * the port and the setting.
+ */
+async function freePort(port: number, host: string, what: 'web' | 'simulator'): Promise<void> {
+  const err = await portFree(port, host);
+  if (!err) return;
+  const setting = what === 'web' ? 'PORT' : 'SIM_PORT';
+  if (err.code !== 'EADDRINUSE') throw new StartupError(`Cannot listen on ${host}:${port} (${what}): ${err.message}`);
+  const holders = listenersOf(port);
+  const leftovers = holders.filter((p) => p.cwd === ROOT && OUR_PROCESS.test(p.cmd) && !liveSupervisorOf(p.pid));
+  if (holders.length === 0 || leftovers.length !== holders.length) {
+    const live = holders.map((p) => liveSupervisorOf(p.pid)).find(Boolean);
+    throw new StartupError(
+      live
+        ? `Port ${port} (${what}) is used by a Scanpay that is still running (pid ${live}). Stop it first, or choose another port with ${setting}=...`
+        : `Port ${port} (${what}) is already in use${holders[0] ? ` by pid ${holders[0].pid} (${holders[0].cmd.slice(0, 80)})` : ''}. Stop whatever is using it (\`lsof -i :${port}\`) or choose another port with ${setting}=...`,
+    );
+  }
+  say.warn({ port, pids: leftovers.map((p) => p.pid) }, `port ${port} (${what}) is held by processes an earlier run left behind (pids ${leftovers.map((p) => p.pid).join(', ')}): stopping them`);
+  const groups = [...new Set(leftovers.map((p) => p.pgid))].filter((g) => g > 1 && g !== process.pid);
+  for (const g of groups) {
     try {
-      process.kill(-child.pid!, 'SIGKILL');
+      process.kill(-g, 'SIGTERM');
     } catch {}
-  }, graceMs);
-  await exited;
-  clearTimeout(timer);
+  }
+  await terminate(leftovers.map((p) => p.pid), 5_000);
+  for (const g of groups) {
+    try {
+      process.kill(-g, 'SIGKILL');
+    } catch {}
+  }
+  // The kernel may take a moment to release the socket of a process that just died.
+  let still = await portFree(port, host);
+  for (let i = 0; still && i < 50; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    still = await portFree(port, host);
+  }
+  if (still) throw new StartupError(`Port ${port} (${what}) is still in use after stopping the leftovers: stop it by hand (\`lsof -i :${port}\`).`);
+  say.info({ port }, `port ${port} is free again`);
 }
 
 async function main() {
-  const cleanups: (() => Promise<void>)[] = [];
-  let web: ChildProcess | undefined;
-  let worker: ChildProcess | undefined;
-  let stopping = false;
-
-  const shutdown = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    say('stopping…');
-    // Web first (no new work arrives), then the worker finishes the jobs it holds.
-    await stopGroup(web);
-    await stopGroup(worker);
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => console.error(err));
-    process.exit(code);
-  };
-  process.on('SIGINT', () => void shutdown(0));
-  process.on('SIGTERM', () => void shutdown(0));
-  onParentExit(() => void shutdown(0));
+  const sup = createSupervisor({ say: (line) => say.info(line), graceMs: 4_000 });
+  let postgres: EmbeddedPostgresHandle | undefined;
+  let pgDataDir: string | undefined;
+  // Postgres goes last, after web and worker; on the exit path (deadline, crash) it is killed outright.
+  // A stop during boot finds no handle yet, but may find the postmaster this process just started.
+  sup.onCleanup(
+    async () => {
+      if (postgres?.owned) await postgres.stop();
+      else if (pgDataDir) await stopOwnPostmaster(pgDataDir);
+    },
+    () => {
+      if (pgDataDir) killPostmasterNow(pgDataDir, process.pid);
+    },
+  );
 
   try {
-    const { env, databaseUrl, postgres } = await bootDatabase({ seed: true, scope: mode });
-    if (postgres?.owned) cleanups.push(() => postgres.stop());
-    await assertPortFree(env.PORT, env.HOST, 'web');
+    const { loadEnv } = await import('@/server/env');
+    const preEnv = loadEnv();
+    if (!preEnv.DATABASE_URL) pgDataDir = embeddedPostgresOptions(preEnv).dataDir;
+    // Leftovers first: an earlier run's web process may still hold the port (and its Postgres the data dir).
+    await freePort(preEnv.PORT, preEnv.HOST, 'web');
+    if (preEnv.wechatpayMode === 'simulator') await freePort(preEnv.SIM_PORT, '127.0.0.1', 'simulator');
+
+    const booted = await bootDatabase({ seed: true, scope: mode, supervised: true });
+    const { env, databaseUrl } = booted;
+    postgres = booted.postgres;
+    if (sup.stopping) return;
 
     if (env.wechatpayMode === 'simulator') {
-      await assertPortFree(env.SIM_PORT, '127.0.0.1', 'simulator');
       const sim = await startConfiguredSimulator(env, databaseUrl);
-      cleanups.push(() => sim.close());
-      say(`WeChat Pay simulator on ${sim.url} (phone page: ${sim.url}/pay)`);
+      sup.onCleanup(() => sim.close());
+      say.info(`WeChat Pay simulator on ${sim.url} (phone page: ${sim.url}/pay)`);
     }
 
     if (mode === 'start') {
       const distDir = process.env.NEXT_DIST_DIR || '.next';
       if (!existsSync(path.join(distDir, 'BUILD_ID'))) {
-        say('no production build found: running `next build` first');
+        say.info('no production build found: running `next build` first');
         const build = spawnSync(process.execPath, [nextBin, 'build'], { stdio: 'inherit', env: process.env });
         if (build.status !== 0) throw new StartupError('next build failed (see above)');
       }
@@ -101,50 +144,60 @@ async function main() {
     };
     const separateWorker = mode === 'start' && env.RUN_WORKER;
 
-    // The job worker as its own process (start), restarted if it dies: jobs it held are retried by pg-boss.
-    // One that keeps dying at start-up (bad configuration, database gone) is retried ever more slowly, up
-    // to every 30 s, instead of flooding the log.
-    let quickExits = 0;
-    const startWorkerProcess = () => {
-      const startedAt = Date.now();
-      worker = spawn(process.execPath, [...WORKER_HEAP_FLAGS, '--import', 'tsx', 'scripts/worker.ts'], {
-        stdio: 'inherit',
-        detached: true,
-        env: { ...childEnv, SCANPAY_PROCESS_NAME: 'scanpay-worker' },
-      });
-      worker.once('exit', (code, signal) => {
-        if (stopping) return;
-        quickExits = Date.now() - startedAt >= 60_000 ? 0 : quickExits + 1; // it ran a minute: a fresh start
-        const delay = Math.min(1000 * 2 ** Math.max(0, quickExits - 1), 30_000); // 1, 1, 2, 4 … 30 s
-        console.error(`[${mode}] worker exited (${signal ?? code}); restarting it in ${(delay / 1000).toFixed(0)} s`);
-        setTimeout(() => !stopping && startWorkerProcess(), delay);
-      });
+    // A child that dies is restarted, ever more slowly while it keeps dying (1 s … 30 s): jobs a worker held
+    // are retried by pg-boss; a web process is back within seconds.
+    const keep = (label: 'web' | 'worker', args: string[], extraEnv: Record<string, string>, stopOrder: number) => {
+      const backoff = new Backoff();
+      const launch = () => {
+        const startedAt = Date.now();
+        const g: Group = sup.add(spawnGroup(label, process.execPath, args, { env: { ...childEnv, ...extraEnv }, output: 'inherit' }), stopOrder);
+        void g.exited.then(({ code, signal }) => {
+          if (sup.stopping) return;
+          const delay = backoff.next(Date.now() - startedAt);
+          say.error({ code, signal, restartInMs: delay }, `${label} exited (${signal ?? code}); restarting it in ${(delay / 1000).toFixed(0)} s`);
+          setTimeout(() => !sup.stopping && launch(), delay).unref();
+        });
+      };
+      launch();
     };
-    if (separateWorker) startWorkerProcess();
 
-    // dev: `next dev` (worker in-process unless RUN_WORKER=false); start: our production server (Next on a
-    // cluster + the notify fast path), its processes without the worker.
-    const args =
-      mode === 'dev'
-        ? [nextBin, 'dev', '-p', String(env.PORT), '-H', env.HOST]
-        : [...WEB_HEAP_FLAGS, '--import', 'tsx', 'scripts/serve.ts'];
-    const webChild = spawn(process.execPath, args, {
-      stdio: 'inherit',
-      detached: true, // own process group, so shutdown can stop Next and everything it spawned
-      env: { ...childEnv, SCANPAY_PROCESS_NAME: 'scanpay-web', ...(mode === 'start' ? { RUN_WORKER: 'false' } : {}) },
-    });
-    web = webChild;
-    webChild.once('exit', (code, signal) => {
-      if (!stopping) {
-        console.error(`[${mode}] web exited (${signal ?? code}); stopping`);
-        void shutdown(code ?? 1);
-      }
-    });
+    // Web and worker stop together (each bounded to about 3.5 s: what a worker still runs then expires and
+    // runs again), then Postgres: the whole stop stays under STOP_DEADLINE_MS.
+    if (separateWorker) keep('worker', workerArgs(), { SCANPAY_PROCESS_NAME: 'scanpay-worker' }, 0);
+    keep('web', webArgs(mode), { SCANPAY_PROCESS_NAME: 'scanpay-web', ...(mode === 'start' ? { RUN_WORKER: 'false' } : {}) }, 0);
+
+    // The embedded Postgres is watched: if it dies, it is started again (web and worker reconnect).
+    if (postgres?.owned) {
+      const pgBackoff = new Backoff();
+      const watch = (handle: EmbeddedPostgresHandle, startedAt: number) => {
+        void handle.exited.then(async ({ code, signal }) => {
+          if (sup.stopping || postgres !== handle) return;
+          const delay = pgBackoff.next(Date.now() - startedAt);
+          say.error({ code, signal, restartInMs: delay }, `embedded Postgres exited (${signal ?? code}); restarting it in ${(delay / 1000).toFixed(0)} s`);
+          for (;;) {
+            await new Promise((r) => setTimeout(r, delay));
+            if (sup.stopping) return;
+            try {
+              const next = await ensureEmbeddedPostgres({ ...embeddedPostgresOptions(env), supervised: true });
+              postgres = next;
+              say.info('embedded Postgres is back');
+              watch(next, Date.now());
+              return;
+            } catch (err) {
+              say.error(errorFields(err), 'embedded Postgres did not restart; trying again');
+            }
+          }
+        });
+      };
+      watch(postgres, Date.now());
+    }
+
     const workerNote = separateWorker ? 'worker: own process' : env.RUN_WORKER ? 'worker: in-process' : 'worker off: run `npm run worker`';
-    say(`Scanpay on ${env.appUrl} (${workerNote})`);
+    say.info(`Scanpay on ${env.appUrl} (${workerNote})`);
   } catch (err) {
-    await stopGroup(worker, 5000);
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+    if (sup.stopping) return;
+    // Stop what was started, then print the one line that says why.
+    if (postgres?.owned) await postgres.stop().catch(() => {});
     exitWithStartupError(err);
   }
 }

@@ -3,11 +3,15 @@
 // ports and data dirs, so it passes while `npm run dev` runs. Ends with one line "N passed, N failed"
 // summed over every runner, and exits non-zero on any failure.
 // `npm run test:chaos` (--chaos): only the build and the system suites, with the full 200-order chaos run.
+// First it makes sure the machine has what the browser and pooler tests need (scripts/lib/system-deps.ts):
+// installed through apt-get as root, or named in one message (and counted as a failure) otherwise.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { assertSupportedNode } from '@/server/runtime';
+import { log } from '@/server/log';
 import { E2E } from '@/tests/e2e/env';
+import { ensureSystemPackages, testRequirements } from './lib/system-deps';
 
 assertSupportedNode();
 // Each runner's bin, run with this (Node 24) executable rather than whatever `node` is first on PATH.
@@ -24,9 +28,15 @@ interface Tally {
 }
 const tallies: Tally[] = [];
 let brokenSteps = 0;
+const say = log('test');
+const print = (line: string) => process.stdout.write(`${line}\n`);
+
+const system = ensureSystemPackages(testRequirements(), { say: print });
+if (!system.ok) brokenSteps++; // the suites still run, so the report shows what the missing packages break
+else if (system.installed.length) say.info({ installed: system.installed }, 'installed system packages');
 
 function run(label: string, args: string[], env: Record<string, string> = {}): number {
-  console.log(`\n▶ ${label}`);
+  print(`\n▶ ${label}`);
   const res = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, ...env } });
   return res.status ?? 1;
 }
@@ -88,8 +98,9 @@ else if (chaosOnly) {
 const passed = tallies.reduce((n, t) => n + t.passed, 0);
 const failed = tallies.reduce((n, t) => n + t.failed, 0) + brokenSteps;
 const skipped = tallies.reduce((n, t) => n + t.skipped, 0);
-console.log('');
-for (const t of tallies) console.log(`  ${t.runner}: ${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped`);
-if (brokenSteps) console.log(`  ${brokenSteps} step(s) failed outside any test (build, load or runner error)`);
-console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+print('');
+for (const t of tallies) print(`  ${t.runner}: ${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped`);
+if (!system.ok) print(`  missing system packages: ${system.missing.join(' ')} (${system.message})`);
+if (brokenSteps) print(`  ${brokenSteps} step(s) failed outside any test (system packages, build, load or runner error)`);
+print(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);

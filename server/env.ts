@@ -26,6 +26,12 @@ const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   /** Address the web server binds to; put a TLS reverse proxy in front for WeChat to reach it. */
   HOST: z.string().min(1).default('127.0.0.1'),
+  /** Largest request body of any route (production and dev server): larger ones get 413 while being read. */
+  MAX_BODY_BYTES: z.coerce.number().int().min(64 * 1024, 'must be at least 65536 (64 KB)').max(100 * 1024 * 1024, 'must be at most 100 MB').default(1024 * 1024),
+  /** Time a client has to send a whole request (headers and body); a slower one is cut with 408. */
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000, 'must be at least 1000 ms').max(300_000, 'must be at most 300000 ms').default(10_000),
+  /** Time a client has to send the request headers. */
+  HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000, 'must be at least 1000 ms').max(300_000, 'must be at most 300000 ms').default(5_000),
   /** Port of the embedded Postgres (only used while DATABASE_URL is unset). */
   PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   APP_URL: z.url().optional(),

@@ -5,7 +5,7 @@
 // acknowledge, process in a job) and nothing else.
 import { createServer } from 'node:http';
 import { closeProcessDeps, processDeps } from '@/server/deps';
-import { nodeHeaders, readNodeBody } from '@/server/http/raw-body';
+import { nodeHeaders, readBodyCapped } from '@/server/http/raw-body';
 import { paymentContext } from '@/server/payments/context';
 import { MAX_NOTIFY_BODY_BYTES } from '@/server/payments/ingest-notification';
 import { applyPaymentResult } from '@/server/payments/payment-result';
@@ -26,8 +26,9 @@ const server = createServer((req, res) => {
     return;
   }
   void (async () => {
-    const body = await readNodeBody(req, MAX_NOTIFY_BODY_BYTES);
-    if (!body) return res.writeHead(413).end();
+    const read = await readBodyCapped(req, MAX_NOTIFY_BODY_BYTES);
+    if (!read.ok) return res.writeHead(413).end();
+    const body = read.body;
     const gateway = deps.gateway();
     const parsed = parseNotification({ headers: nodeHeaders(req), body, verifier: gateway.verifier, apiv3Key: gateway.apiv3Key });
     if (!parsed.ok) return res.writeHead(401).end();

@@ -4,21 +4,29 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createDb } from '@/db/client';
 import { ensureEmbeddedPostgres, EmbeddedPostgresError, type EmbeddedPostgresHandle } from '@/db/embedded';
+import { log as logger } from '@/server/log';
 import { runMigrations } from '@/db/migrate';
 import { ensureQueues } from '@/server/queue/boss';
 import { seedDemoCatalogue } from '@/db/seed';
 import { ConfigError, loadEnv, resetEnvCache, type AppEnv } from '@/server/env';
 import { assertSupportedNode } from '@/server/runtime';
 
-export const log = (scope: string) => (line: string) => console.log(`[${scope}] ${line}`);
+/** A line logger for one script (info level), for the places that take a `(line) => void`. */
+export const log = (scope: string) => {
+  const l = logger(scope);
+  return (line: string) => l.info(line);
+};
+
+export { onParentExit } from './processes';
 
 /** A start-up problem the user can fix: printed as one line, without a stack trace. */
 export class StartupError extends Error {}
 
 /** Prints a start-up failure as one clear line (no stack trace for errors we expected) and exits. */
 export function exitWithStartupError(err: unknown): never {
-  if (err instanceof ConfigError || err instanceof EmbeddedPostgresError || err instanceof StartupError) console.error(`\n✖ ${err.message}\n`);
-  else console.error('\n✖ Start-up failed:', err);
+  // Straight to stderr, unformatted: the one line a user must read.
+  if (err instanceof ConfigError || err instanceof EmbeddedPostgresError || err instanceof StartupError) process.stderr.write(`\n✖ ${err.message}\n\n`);
+  else process.stderr.write(`\n✖ Start-up failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n\n`);
   process.exit(1);
 }
 
@@ -28,14 +36,23 @@ export interface Booted {
   postgres?: EmbeddedPostgresHandle;
 }
 
-export async function bootDatabase(opts: { seed?: boolean; scope: string }): Promise<Booted> {
+/** Where the embedded Postgres of this configuration lives. */
+export function embeddedPostgresOptions(env: AppEnv) {
+  return { dataDir: path.join(env.DATA_DIR, 'pg'), port: env.PG_PORT, log: log('postgres') };
+}
+
+/**
+ * `supervised`: `npm run dev` / `npm start` own their embedded Postgres (a leftover of an earlier run of
+ * this data dir is stopped; see db/embedded.ts); `npm run worker` / `simulator` alone reuse a running one.
+ */
+export async function bootDatabase(opts: { seed?: boolean; scope: string; supervised?: boolean }): Promise<Booted> {
   assertSupportedNode();
   const env = loadEnv();
   mkdirSync(env.DATA_DIR, { recursive: true });
   let handle: EmbeddedPostgresHandle | undefined;
   let databaseUrl = env.DATABASE_URL;
   if (!databaseUrl) {
-    handle = await ensureEmbeddedPostgres({ dataDir: path.join(env.DATA_DIR, 'pg'), port: env.PG_PORT, log: log('postgres') });
+    handle = await ensureEmbeddedPostgres({ ...embeddedPostgresOptions(env), supervised: opts.supervised });
     databaseUrl = handle.url;
     process.env.DATABASE_URL = databaseUrl;
     resetEnvCache(); // the configuration now has its database
@@ -52,17 +69,6 @@ export async function bootDatabase(opts: { seed?: boolean; scope: string }): Pro
     }
   }
   return { env: loadEnv(), databaseUrl, postgres: handle };
-}
-
-/**
- * `npm run` forwards SIGTERM to its `sh`, which dies without passing it on: this process is then
- * re-parented. Treat that as a stop request, so killing `npm run dev` never leaves Next or Postgres behind.
- */
-export function onParentExit(stop: () => void): void {
-  const parent = process.ppid;
-  setInterval(() => {
-    if (process.ppid !== parent) stop();
-  }, 500).unref();
 }
 
 /** The simulator as configured (SIM_PORT, SIM_TIME_SCALE, credentials created on first start). */

@@ -31,3 +31,29 @@ export function webProcesses(env: Record<string, string | undefined> = process.e
   const configured = env.WEB_CONCURRENCY ? Number(env.WEB_CONCURRENCY) : NaN;
   return Number.isInteger(configured) && configured >= 1 ? configured : defaultWebProcesses();
 }
+
+/** Environment of web cluster process `index` under scripts/serve.ts. */
+export function webProcessEnv(index: number, parent: Record<string, string | undefined> = process.env): Record<string, string> {
+  return {
+    WEB_PROCESS_INDEX: String(index),
+    SCANPAY_PROCESS_NAME: `scanpay-web${index}`,
+    RUN_WORKER: index === 0 ? (parent.RUN_WORKER ?? 'true') : 'false',
+    // Several processes share one Postgres: keep each pool modest (see docs/operations.md).
+    DB_POOL_MAX: parent.DB_POOL_MAX ?? String(WEB_DB_POOL_PER_PROCESS),
+    PGBOSS_POOL_MAX: parent.PGBOSS_POOL_MAX ?? (index === 0 && parent.RUN_WORKER !== 'false' ? '4' : '2'),
+  };
+}
+
+/**
+ * The Node arguments of the long-running processes, as `npm start` / `npm run dev` (scripts/start.ts) and
+ * the test and benchmark launcher (scripts/lib/cluster.ts) spawn them: one definition, so the tests and
+ * the benchmark run what users run.
+ */
+export function webArgs(mode: 'dev' | 'start', heapFlags: readonly string[] = WEB_HEAP_FLAGS): string[] {
+  // dev: Next compiles on demand and needs more than the production heap limit.
+  return mode === 'dev' ? ['--import', 'tsx', 'scripts/serve.ts', '--dev'] : [...heapFlags, '--import', 'tsx', 'scripts/serve.ts'];
+}
+
+export function workerArgs(heapFlags: readonly string[] = WORKER_HEAP_FLAGS): string[] {
+  return [...heapFlags, '--import', 'tsx', 'scripts/worker.ts'];
+}

@@ -122,7 +122,7 @@ async function requireView(db: DbOrTx, token: string): Promise<CheckoutView> {
 export async function renewCheckout(deps: PaymentDeps, token: string): Promise<CheckoutView> {
   const { db, env } = deps;
   const gateway = deps.gateway();
-  const opts = { expireMinutes: env.ORDER_EXPIRE_MINUTES, scale: env.COMPENSATION_TIME_SCALE, notifyUrl: env.notifyUrl };
+  const opts = { expireMinutes: env.ORDER_EXPIRE_MINUTES, scale: env.COMPENSATION_TIME_SCALE, notifyUrl: env.notifyUrl, now: deps.clock.now() };
   const order = await findOrder(db, token);
   if (!order) throw new AppError('NOT_FOUND', 'Order not found');
   if (order.status !== 'awaiting_payment') return requireView(db, token);

@@ -4,7 +4,7 @@
 // ingestNotificationBytes, which answers every outcome itself, failures included, in one shape.
 import type { Db } from '@/db/client';
 import { log } from '@/server/log';
-import { throttled } from '@/server/log-throttle';
+import { throttled, throttledErrorLog } from '@/server/throttled-log';
 import { QUEUE } from '@/server/queue/catalogue';
 import { causeId } from '@/server/queue/ids';
 import { jobInsertSql } from '@/server/queue/insert-job';
@@ -34,7 +34,7 @@ export const TOO_LARGE: NotifyAnswer = notifyFailure(413, 'body too large', 'too
 const logger = () => log('notify');
 // A flood of forgeries must not flood the log: each reason once a second, with how many were folded in.
 const logReject = throttled(1000, (reason, repeats) => logger().warn({ reason, repeats }, 'rejected notification'));
-const logUnavailable = throttled(10_000, (cause, repeats) => logger().error({ cause, repeats }, 'could not store notification: answering 503'));
+const logUnavailable = throttledErrorLog(logger(), 'could not store notification: answering 503', 10_000);
 
 export interface IngestDeps {
   db: Db;
@@ -83,7 +83,7 @@ export async function ingestNotificationBytes(depsOf: () => IngestDeps, headers:
   } catch (err) {
     // Not stored means not acknowledged: a 5xx makes WeChat deliver it again later. Whatever failed —
     // the database, the gateway's configuration — the answer is the same and reveals nothing.
-    logUnavailable(err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 200) : 'unknown error');
+    logUnavailable(err);
     return notifyFailure(503, 'temporarily unavailable', 'unavailable');
   }
 }

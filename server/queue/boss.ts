@@ -3,8 +3,8 @@
 // transaction (./enqueue.ts), so web processes never start pg-boss.
 import { PgBoss } from 'pg-boss';
 import postgres from 'postgres';
-import { errorFields, log } from '@/server/log';
-import { throttled } from '@/server/log-throttle';
+import { log } from '@/server/log';
+import { throttledErrorLog } from '@/server/throttled-log';
 import { allQueueDefinitions } from './catalogue';
 import { assertQueueSchema } from './insert-job';
 
@@ -18,9 +18,6 @@ export interface BossOptions {
   processName: string;
 }
 
-const logger = () => log('queue');
-// An outage makes pg-boss emit an error per poll and per worker: say each cause once a minute.
-const reportError = throttled(60_000, (message, repeats) => logger().error({ cause: message, repeats }, 'pg-boss error'));
 
 function newBoss(opts: BossOptions & { worker: boolean }): PgBoss {
   const boss = new PgBoss({
@@ -33,7 +30,8 @@ function newBoss(opts: BossOptions & { worker: boolean }): PgBoss {
     superviseIntervalSeconds: opts.superviseIntervalSeconds,
     schedule: opts.worker,
   });
-  boss.on('error', (err) => reportError(errorFields(err).err.message));
+  // An outage makes pg-boss emit an error per poll and per worker: each cause once a minute.
+  boss.on('error', throttledErrorLog(log('pg-boss'), 'pg-boss error'));
   return boss;
 }
 

@@ -7,7 +7,7 @@
 // no flush. Nothing is lost if a wake-up is: the job is committed, and the workers poll as a backstop.
 import type postgres from 'postgres';
 import { log } from '@/server/log';
-import { throttled } from '@/server/log-throttle';
+import { throttled } from '@/server/throttled-log';
 import { WAKE_CHANNEL_SQL } from './insert-job';
 
 

@@ -4,7 +4,8 @@
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { orderEvents, orders, outboxEvents, paymentAttempts, refunds, wechatpayNotifications } from '@/db/schema';
-import { startCluster, type Cluster } from './cluster';
+import path from 'node:path';
+import { launch, ROOT, type Launched as Cluster } from '../../scripts/lib/cluster';
 import { testPort } from '../e2e/env';
 
 const N = Number(process.env.CHAOS_ORDERS ?? 30);
@@ -66,14 +67,16 @@ async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<v
 }
 
 beforeAll(async () => {
-  c = await startCluster({
-    name: 'chaos',
+  c = await launch({
+    dataDir: path.join(ROOT, '.data', 'system-chaos'),
     pgPort: testPort(54369),
     simPort: testPort(3231),
     webPorts: [testPort(3230)],
     workers: 1,
-    verbose: process.env.CHAOS_VERBOSE === '1',
+    echo: process.env.CHAOS_VERBOSE === '1',
     env: {
+      DB_POOL_MAX: '8',
+      PGBOSS_POOL_MAX: '4',
       SIM_TIME_SCALE: '0.01',
       COMPENSATION_TIME_SCALE: '0.05',
       ORDER_EXPIRE_MINUTES: String(EXPIRE_SECONDS / 60),

@@ -4,20 +4,21 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { orderEvents, orders } from '@/db/schema';
 import { sseEvents } from '../helpers/app-harness';
-import { startCluster, type Cluster } from './cluster';
+import path from 'node:path';
+import { launch, ROOT, type Launched as Cluster } from '../../scripts/lib/cluster';
 import { testPort } from '../e2e/env';
 
 let c: Cluster;
 
 beforeAll(async () => {
-  c = await startCluster({
-    name: 'multi',
+  c = await launch({
+    dataDir: path.join(ROOT, '.data', 'system-multi'),
     pgPort: testPort(54379),
     simPort: testPort(3241),
     webPorts: [testPort(3240), testPort(3242)],
     workers: 2,
-    verbose: process.env.CHAOS_VERBOSE === '1',
-    env: { SIM_TIME_SCALE: '0.01', CHECKOUT_RATE_LIMIT_PER_MINUTE: '100000' },
+    echo: process.env.CHAOS_VERBOSE === '1',
+    env: { DB_POOL_MAX: '8', PGBOSS_POOL_MAX: '4', SIM_TIME_SCALE: '0.01', CHECKOUT_RATE_LIMIT_PER_MINUTE: '100000' },
   });
 }, 180_000);
 

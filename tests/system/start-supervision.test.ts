@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eventually, trpcCall } from '../helpers/app-harness';
-import { assertTestBuild, TEST_DIST_DIR } from './cluster';
+import { assertBuild as assertTestBuild, TEST_DIST_DIR } from '../../scripts/lib/cluster';
 import { testPort } from '../e2e/env';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
