@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { bootDatabase, exitWithStartupError, log, onParentExit, startConfiguredSimulator, StartupError } from './lib/boot';
+import { announceSetupToken, bootDatabase, exitWithStartupError, log, onParentExit, startConfiguredSimulator, StartupError } from './lib/boot';
 import { WEB_HEAP_FLAGS, WORKER_HEAP_FLAGS } from './lib/process-sizing';
 
 const mode = process.argv[2] === 'start' ? 'start' : 'dev';
@@ -73,6 +73,7 @@ async function main() {
     const { env, databaseUrl, postgres } = await bootDatabase({ seed: true, scope: mode });
     if (postgres?.owned) cleanups.push(() => postgres.stop());
     await assertPortFree(env.PORT, env.HOST, 'web');
+    await announceSetupToken(env, databaseUrl, mode);
 
     if (env.wechatpayMode === 'simulator') {
       await assertPortFree(env.SIM_PORT, '127.0.0.1', 'simulator');

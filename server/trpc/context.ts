@@ -3,6 +3,8 @@ import { getDb, type Db } from '@/db/client';
 export interface Context {
   db: Db;
   clientIp: string | null;
+  /** The request's headers (the console reads its session cookie from them). */
+  headers?: Headers;
 }
 
 /**
@@ -12,5 +14,5 @@ export interface Context {
 export function createContext(req: Request): Context {
   const forwarded = req.headers.get('x-forwarded-for');
   const clientIp = forwarded?.split(',').at(-1)?.trim() || req.headers.get('x-real-ip') || null;
-  return { db: getDb(), clientIp };
+  return { db: getDb(), clientIp, headers: req.headers };
 }

@@ -1,0 +1,14 @@
+// Every procedure under `admin` is built with adminProcedure(permission): tests/integration/admin-permissions.test.ts
+// walks this router and calls each one as every role.
+import { router } from '../../init';
+import { adminAuditRouter } from './audit';
+import { meRouter } from './me';
+import { adminOrdersRouter } from './orders';
+import { adminUsersRouter } from './users';
+
+export const adminRouter = router({
+  me: meRouter,
+  orders: adminOrdersRouter,
+  users: adminUsersRouter,
+  audit: adminAuditRouter,
+});
