@@ -21,9 +21,14 @@ export interface AdminSession {
   userAgent: string | null;
 }
 
-export async function getAdminSession(db: Db, headers: Headers, now = new Date()): Promise<AdminSession | null> {
+/**
+ * `resHeaders`: where to put the refreshed session cookie (the idle limit slides only if the browser
+ * gets the new expiry); server components cannot set cookies and pass none — the next API call does it.
+ */
+export async function getAdminSession(db: Db, headers: Headers, resHeaders?: Headers, now = new Date()): Promise<AdminSession | null> {
   const env = loadEnv();
-  const found = await getAuth().api.getSession({ headers });
+  const { headers: setHeaders, response: found } = await getAuth().api.getSession({ headers, returnHeaders: true });
+  if (resHeaders) for (const cookie of setHeaders?.getSetCookie() ?? []) resHeaders.append('set-cookie', cookie);
   if (!found) return null;
   const { session } = found;
   if (now.getTime() - new Date(session.createdAt).getTime() > env.ADMIN_SESSION_MAX_HOURS * 3_600_000) {

@@ -13,7 +13,7 @@ export type AdminPermission = Permission | 'self';
 const authorise = middleware(async ({ ctx, meta, next }) => {
   const permission = meta?.permission;
   if (!permission) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'admin procedure without a declared permission' });
-  const admin = ctx.headers ? await getAdminSession(ctx.db, ctx.headers) : null;
+  const admin = ctx.headers ? await getAdminSession(ctx.db, ctx.headers, ctx.resHeaders) : null;
   if (!admin) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in to continue.' });
   if (admin.mustEnrolTwoFactor && permission !== 'self') {
     throw new TRPCError({ code: 'FORBIDDEN', message: 'Set up two-factor authentication first.', cause: new Error('TWO_FACTOR_ENROLMENT_REQUIRED') });
