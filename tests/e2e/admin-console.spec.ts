@@ -87,6 +87,7 @@ async function search(page: Page, value: string): Promise<void> {
 const rows = (page: Page, isPhone: boolean) => page.getByTestId(isPhone ? 'order-card' : 'order-row');
 
 test('search by every id kind, filters in the URL, the timeline with notification and query, and Sync now', async ({ page, context, request }, testInfo) => {
+  test.setTimeout(180_000);
   const isPhone = testInfo.project.name === 'phone';
   // A payment whose notifications are lost: only an active query can learn it.
   await setFaults(request, { notifyDropRate: 1 });

@@ -24,7 +24,7 @@ export function cliCreateUser(email: string, role: string, password = PASSWORD):
   return res.stdout;
 }
 
-export const uniqueEmail = (prefix: string, lang: Lang) => `${prefix}-${lang}-${Date.now()}@shop.example`;
+export const uniqueEmail = (prefix: string, lang: Lang) => `${prefix}-${lang.toLowerCase()}-${Date.now()}@shop.example`;
 
 export function totpFromSecret(secret: string): OTPAuth.TOTP {
   return new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), digits: 6, period: 30, algorithm: 'SHA1' });
