@@ -430,3 +430,26 @@ export const auditLog = pgTable(
     index('audit_log_action_idx').on(t.action, t.id),
   ],
 );
+
+/**
+ * CSV exports of a filtered list, produced by a job (queue console.export) into DATA_DIR/exports/; the
+ * console polls `rowsDone` for its progress bar; the download link works until `expiresAt`.
+ */
+export const consoleExports = pgTable(
+  'console_exports',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    kind: text('kind').notNull(),
+    /** The list's filter as the console sent it (dates as ISO strings). */
+    filter: jsonb('filter').notNull(),
+    status: text('status').notNull().default('queued'),
+    rowsDone: integer('rows_done').notNull().default(0),
+    rowsTotal: integer('rows_total'),
+    error: text('error'),
+    createdBy: text('created_by').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+  },
+  (t) => [index('console_exports_creator_idx').on(t.createdBy, t.createdAt)],
+);

@@ -72,6 +72,11 @@ const EnvSchema = z.object({
   ADMIN_SIGNIN_WINDOW_MINUTES: z.coerce.number().min(0.1).max(24 * 60).default(15),
   ADMIN_LOCKOUT_MINUTES: z.coerce.number().min(0.05).max(24 * 60).default(15),
 
+  /** An export refuses (with an explicit error, never a silent cut) a list longer than this. */
+  EXPORT_MAX_ROWS: z.coerce.number().int().min(1).max(50_000_000).default(1_000_000),
+  /** How long an export's download link works. */
+  EXPORT_LINK_HOURS: z.coerce.number().min(0.1).max(24 * 30).default(24),
+
   SIM_PORT: z.coerce.number().int().min(1).max(65535).default(3100),
   SIM_TIME_SCALE: z.coerce.number().positive().max(1000).default(1),
   SIM_CREDENTIALS_FILE: z.string().optional(),

@@ -11,6 +11,7 @@ import { getBoss, stopBoss } from './boss';
 import { payloads, QUEUE, type Payload, type QueueName } from './catalogue';
 import { markCommonPaymentsPaid, processNotification } from './handlers/process-notification';
 import { sweep } from './handlers/sweep';
+import { consoleExport } from './handlers/console-export';
 
 interface Deps {
   db: Db;
@@ -30,6 +31,7 @@ const HANDLERS: { [Q in QueueName]: Handler<Q> } = {
   [QUEUE.closeOrder]: (p, d) => closeAbandonedOrder(d.db, p.orderId, paymentContext('query').renewWindowMs),
   [QUEUE.executeRefund]: (p, d) => executeRefund(d.db, d.gateway, p.refundId, d.notifyUrl),
   [QUEUE.sweep]: (_p, d) => sweep(d.db, { renewWindowMs: paymentContext('query').renewWindowMs }),
+  [QUEUE.consoleExport]: (p, d) => consoleExport(d.db, p.exportId),
 };
 
 // A batch above 1 with burst mode: with batchSize 1 pg-boss waits a polling interval after every fetch.
@@ -43,6 +45,7 @@ const WORK_OPTIONS: Record<QueueName, WorkOptions> = {
   [QUEUE.closeOrder]: { batchSize: 5, burstWhenBatchFull: true, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 },
   [QUEUE.executeRefund]: { batchSize: 5, burstWhenBatchFull: true, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 5 },
   [QUEUE.sweep]: { batchSize: 1, pollingIntervalSeconds: 5 },
+  [QUEUE.consoleExport]: { batchSize: 1, pollingIntervalSeconds: 2 },
 };
 
 const SWEEP_CRON = '* * * * *';

@@ -12,6 +12,7 @@ import { COUNT_CAP, FLAGS, LEARNED_VIA, ORDER_STATUSES } from '@/server/console/
 import type { OrderRow } from '@/server/console/orders';
 import { beijingDayEnd, beijingDayStart } from '../../_lib/beijing';
 import { BeijingTime, Money } from '../../_components/time';
+import { ExportButton } from './export-button';
 import { Badge, Button, Card, EmptyState, ErrorState, Field, Input, Loading, Select } from '../../_components/ui';
 
 const params = {
@@ -137,7 +138,10 @@ export function OrdersView() {
 
   return (
     <div className="space-y-4">
-      <h1 className="text-xl font-semibold">{t('heading')}</h1>
+      <div className="flex flex-wrap items-center justify-between gap-2">
+        <h1 className="text-xl font-semibold">{t('heading')}</h1>
+        <ExportButton filter={filter} />
+      </div>
       <Card>
         {/* key: a URL change (back/forward, clear) resets the uncontrolled inputs to the URL's values. */}
         <form key={JSON.stringify(p)} onSubmit={onSearch} className="space-y-3" role="search" aria-label={t('search')}>

@@ -2,6 +2,7 @@
 // walks this router and calls each one as every role.
 import { router } from '../../init';
 import { adminAuditRouter } from './audit';
+import { adminExportsRouter } from './exports';
 import { meRouter } from './me';
 import { adminOrdersRouter } from './orders';
 import { adminUsersRouter } from './users';
@@ -11,4 +12,5 @@ export const adminRouter = router({
   orders: adminOrdersRouter,
   users: adminUsersRouter,
   audit: adminAuditRouter,
+  exports: adminExportsRouter,
 });
