@@ -453,3 +453,14 @@ export const consoleExports = pgTable(
   },
   (t) => [index('console_exports_creator_idx').on(t.createdBy, t.createdAt)],
 );
+
+/** Saved views of the orders list, shared with the whole team: a name and the list's URL query. */
+export const consoleSavedViews = pgTable('console_saved_views', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  /** The orders list's query string (filters as nuqs writes them), without the page cursor. */
+  query: text('query').notNull(),
+  createdBy: text('created_by').notNull(),
+  createdByEmail: text('created_by_email').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});

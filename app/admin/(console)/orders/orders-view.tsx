@@ -13,6 +13,7 @@ import type { OrderRow } from '@/server/console/orders';
 import { beijingDayEnd, beijingDayStart } from '../../_lib/beijing';
 import { BeijingTime, Money } from '../../_components/time';
 import { ExportButton } from './export-button';
+import { SavedViews } from './saved-views';
 import { Badge, Button, Card, EmptyState, ErrorState, Field, Input, Loading, Select } from '../../_components/ui';
 
 const params = {
@@ -142,6 +143,7 @@ export function OrdersView() {
         <h1 className="text-xl font-semibold">{t('heading')}</h1>
         <ExportButton filter={filter} />
       </div>
+      <SavedViews />
       <Card>
         {/* key: a URL change (back/forward, clear) resets the uncontrolled inputs to the URL's values. */}
         <form key={JSON.stringify(p)} onSubmit={onSearch} className="space-y-3" role="search" aria-label={t('search')}>

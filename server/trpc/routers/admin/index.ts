@@ -6,6 +6,7 @@ import { adminExportsRouter } from './exports';
 import { meRouter } from './me';
 import { adminOrdersRouter } from './orders';
 import { adminUsersRouter } from './users';
+import { adminViewsRouter } from './views';
 
 export const adminRouter = router({
   me: meRouter,
@@ -13,4 +14,5 @@ export const adminRouter = router({
   users: adminUsersRouter,
   audit: adminAuditRouter,
   exports: adminExportsRouter,
+  views: adminViewsRouter,
 });
