@@ -82,7 +82,16 @@ export const orders = pgTable(
     clientIp: text('client_ip'),
     ...timestamps,
   },
-  (t) => [check('orders_amount_positive', sql`${t.amountFen} > 0`), index('orders_created_at_idx').on(t.createdAt)],
+  (t) => [
+    check('orders_amount_positive', sql`${t.amountFen} > 0`),
+    index('orders_created_at_idx').on(t.createdAt),
+    // The console's orders list: keyset pages on (created_at, id), per status, by paid time, id search.
+    index('orders_created_id_idx').on(t.createdAt.desc(), t.id.desc()),
+    index('orders_status_created_idx').on(t.status, t.createdAt.desc(), t.id.desc()),
+    index('orders_paid_at_idx').on(t.paidAt.desc(), t.id.desc()).where(sql`${t.paidAt} is not null`),
+    index('orders_transaction_id_idx').on(t.transactionId).where(sql`${t.transactionId} is not null`),
+    index('orders_amount_idx').on(t.amountFen, t.createdAt.desc()),
+  ],
 );
 
 export const orderItems = pgTable(
@@ -134,6 +143,8 @@ export const paymentAttempts = pgTable(
   },
   (t) => [
     index('payment_attempts_order_idx').on(t.orderId),
+    index('payment_attempts_transaction_id_idx').on(t.transactionId).where(sql`${t.transactionId} is not null`),
+    index('payment_attempts_late_idx').on(t.latePayment, t.orderId).where(sql`${t.latePayment} is not null`),
     index('payment_attempts_open_idx').on(t.expiresAt).where(sql`${t.status} in ('created', 'awaiting_payment')`),
     check('payment_attempts_amount_positive', sql`${t.amountFen} > 0`),
   ],
@@ -180,7 +191,11 @@ export const wechatpayNotifications = pgTable(
     /** What processing concluded: applied, duplicate, ignored, mismatch... */
     outcome: text('outcome'),
   },
-  (t) => [index('wechatpay_notifications_unprocessed_idx').on(t.receivedAt).where(sql`${t.processedAt} is null`)],
+  (t) => [
+    index('wechatpay_notifications_unprocessed_idx').on(t.receivedAt).where(sql`${t.processedAt} is null`),
+    // The console's order timeline finds an order's notifications by the out_trade_no inside them.
+    index('wechatpay_notifications_out_trade_no_idx').on(sql`(${t.resource}->>'out_trade_no')`),
+  ],
 );
 
 /**
@@ -222,7 +237,11 @@ export const refunds = pgTable(
     lastError: text('last_error'),
     ...timestamps,
   },
-  (t) => [index('refunds_order_idx').on(t.orderId), check('refunds_amount_positive', sql`${t.amountFen} > 0`)],
+  (t) => [
+    index('refunds_order_idx').on(t.orderId),
+    index('refunds_refund_id_idx').on(t.refundId).where(sql`${t.refundId} is not null`),
+    check('refunds_amount_positive', sql`${t.amountFen} > 0`),
+  ],
 );
 
 /**
@@ -261,4 +280,200 @@ export const rateLimits = pgTable('rate_limits', {
   key: text('key').primaryKey(),
   windowStart: timestamp('window_start', { withTimezone: true }).notNull(),
   count: integer('count').notNull(),
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Merchant console: sign-in (better-auth), roles, throttling, step-up, the audit log.
+// The five auth_* tables mirror better-auth 1.7.25's core + twoFactor schema field by field: its drizzle
+// adapter silently drops fields it does not find (an empty UPDATE SET and a 500), so a test compares them
+// (tests/integration/admin-auth-schema.test.ts). Regenerate on every better-auth upgrade.
+
+/** The console roles (server/auth/permissions.ts gives each its permissions). */
+export const adminRole = pgEnum('admin_role', ['owner', 'admin', 'finance', 'support', 'developer', 'viewer', 'auditor']);
+
+export const authUsers = pgTable('auth_users', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  email: text('email').notNull().unique(),
+  emailVerified: boolean('email_verified').notNull().default(false),
+  image: text('image'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  twoFactorEnabled: boolean('two_factor_enabled').default(false),
+  // Ours (better-auth additionalFields with input: false: only our code sets them).
+  role: adminRole('role').notNull().default('viewer'),
+  /** Deactivated users cannot sign in; their sessions are deleted when they are deactivated. */
+  active: boolean('active').notNull().default(true),
+});
+
+export const authSessions = pgTable(
+  'auth_sessions',
+  {
+    id: text('id').primaryKey(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    token: text('token').notNull().unique(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    ipAddress: text('ip_address'),
+    userAgent: text('user_agent'),
+    userId: text('user_id')
+      .notNull()
+      .references(() => authUsers.id, { onDelete: 'cascade' }),
+  },
+  (t) => [index('auth_sessions_user_idx').on(t.userId)],
+);
+
+export const authAccounts = pgTable(
+  'auth_accounts',
+  {
+    id: text('id').primaryKey(),
+    accountId: text('account_id').notNull(),
+    providerId: text('provider_id').notNull(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => authUsers.id, { onDelete: 'cascade' }),
+    accessToken: text('access_token'),
+    refreshToken: text('refresh_token'),
+    idToken: text('id_token'),
+    accessTokenExpiresAt: timestamp('access_token_expires_at', { withTimezone: true }),
+    refreshTokenExpiresAt: timestamp('refresh_token_expires_at', { withTimezone: true }),
+    scope: text('scope'),
+    password: text('password'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('auth_accounts_user_idx').on(t.userId)],
+);
+
+export const authVerifications = pgTable(
+  'auth_verifications',
+  {
+    id: text('id').primaryKey(),
+    identifier: text('identifier').notNull(),
+    value: text('value').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('auth_verifications_identifier_idx').on(t.identifier)],
+);
+
+export const authTwoFactors = pgTable(
+  'auth_two_factors',
+  {
+    id: text('id').primaryKey(),
+    secret: text('secret').notNull(),
+    backupCodes: text('backup_codes').notNull(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => authUsers.id, { onDelete: 'cascade' }),
+    verified: boolean('verified').default(true),
+    failedVerificationCount: integer('failed_verification_count').default(0),
+    lockedUntil: timestamp('locked_until', { withTimezone: true }),
+  },
+  (t) => [index('auth_two_factors_secret_idx').on(t.secret), index('auth_two_factors_user_idx').on(t.userId)],
+);
+
+/**
+ * Sign-in throttling that holds across web processes: one row per account (`email:…`) and per client IP
+ * (`ip:…`), counting failures in a window; `lockedUntil` refuses sign-in until it passes.
+ */
+export const authThrottle = pgTable('auth_throttle', {
+  key: text('key').primaryKey(),
+  failures: integer('failures').notNull().default(0),
+  windowStart: timestamp('window_start', { withTimezone: true }).notNull().defaultNow(),
+  lockedUntil: timestamp('locked_until', { withTimezone: true }),
+});
+
+/** Step-up re-authentication: when a session last proved its password or TOTP (sensitive actions need < 5 min). */
+export const authStepUps = pgTable('auth_step_ups', {
+  sessionId: text('session_id')
+    .primaryKey()
+    .references(() => authSessions.id, { onDelete: 'cascade' }),
+  method: text('method').notNull(),
+  at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** The one-time token that lets the first owner be created from the browser (printed at start-up). */
+export const adminSetupTokens = pgTable('admin_setup_tokens', {
+  id: integer('id').primaryKey(),
+  /** SHA-256 of the token: the token itself is only in the server log (and DATA_DIR/admin-setup-token). */
+  tokenHash: text('token_hash').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  usedAt: timestamp('used_at', { withTimezone: true }),
+});
+
+/** Money limits per role for refunds (single refund and Beijing-day total, in fen); null = no limit. */
+export const roleLimits = pgTable('role_limits', {
+  role: adminRole('role').primaryKey(),
+  singleRefundMaxFen: integer('single_refund_max_fen'),
+  dailyRefundMaxFen: integer('daily_refund_max_fen'),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/**
+ * The audit log: append-only (a trigger refuses UPDATE and DELETE, migration audit_append_only) and
+ * hash-chained: `hash` = SHA-256 over the previous entry's hash and this entry's canonical content, so
+ * an edit or a removed row breaks every later hash (server/auth/audit.ts verifies the chain).
+ */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    actorId: text('actor_id'),
+    actorEmail: text('actor_email'),
+    actorRole: text('actor_role'),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+    action: text('action').notNull(),
+    objectType: text('object_type'),
+    objectId: text('object_id'),
+    before: jsonb('before'),
+    after: jsonb('after'),
+    reason: text('reason'),
+    /** Whether the actor had stepped up (password or TOTP) within the last 5 minutes. */
+    twoFactorFresh: boolean('two_factor_fresh').notNull().default(false),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [
+    index('audit_log_object_idx').on(t.objectType, t.objectId),
+    index('audit_log_actor_idx').on(t.actorId, t.id),
+    index('audit_log_action_idx').on(t.action, t.id),
+  ],
+);
+
+/**
+ * CSV exports of a filtered list, produced by a job (queue console.export) into DATA_DIR/exports/; the
+ * console polls `rowsDone` for its progress bar; the download link works until `expiresAt`.
+ */
+export const consoleExports = pgTable(
+  'console_exports',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    kind: text('kind').notNull(),
+    /** The list's filter as the console sent it (dates as ISO strings). */
+    filter: jsonb('filter').notNull(),
+    status: text('status').notNull().default('queued'),
+    rowsDone: integer('rows_done').notNull().default(0),
+    rowsTotal: integer('rows_total'),
+    error: text('error'),
+    createdBy: text('created_by').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+  },
+  (t) => [index('console_exports_creator_idx').on(t.createdBy, t.createdAt)],
+);
+
+/** Saved views of the orders list, shared with the whole team: a name and the list's URL query. */
+export const consoleSavedViews = pgTable('console_saved_views', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  /** The orders list's query string (filters as nuqs writes them), without the page cursor. */
+  query: text('query').notNull(),
+  createdBy: text('created_by').notNull(),
+  createdByEmail: text('created_by_email').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });

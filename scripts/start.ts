@@ -17,7 +17,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { ensureEmbeddedPostgres, killPostmasterNow, stopOwnPostmaster, type EmbeddedPostgresHandle } from '@/db/embedded';
 import { errorFields, log } from '@/server/log';
-import { bootDatabase, embeddedPostgresOptions, exitWithStartupError, startConfiguredSimulator, StartupError } from './lib/boot';
+import { announceSetupToken, bootDatabase, embeddedPostgresOptions, exitWithStartupError, startConfiguredSimulator, StartupError } from './lib/boot';
 import { allProcesses, Backoff, createSupervisor, listenersOf, spawnGroup, terminate, type Group } from './lib/processes';
 import { webArgs, workerArgs } from './lib/process-sizing';
 
@@ -117,6 +117,7 @@ async function main() {
     const { env, databaseUrl } = booted;
     postgres = booted.postgres;
     if (sup.stopping) return;
+    await announceSetupToken(env, databaseUrl, mode);
 
     if (env.wechatpayMode === 'simulator') {
       const sim = await startConfiguredSimulator(env, databaseUrl);

@@ -99,6 +99,26 @@ const EnvSchema = z.object({
   /** Set by the production server for each of its web processes. */
   WEB_PROCESS_INDEX: z.coerce.number().int().min(0).default(0),
 
+  /** Signs and encrypts console sessions and TOTP secrets (≥ 32 chars). Unset: generated once into DATA_DIR/auth-secret. */
+  AUTH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Console session: signed out after this much inactivity… */
+  ADMIN_SESSION_IDLE_MINUTES: z.coerce.number().min(1).max(24 * 60).default(30),
+  /** …and after this long in any case. */
+  ADMIN_SESSION_MAX_HOURS: z.coerce.number().min(0.1).max(24 * 30).default(12),
+  /** Sensitive actions need a password or TOTP proof this recent (step-up). */
+  ADMIN_STEP_UP_MINUTES: z.coerce.number().min(1).max(60).default(5),
+  /** Failed sign-ins per account within the window before the account is locked for ADMIN_LOCKOUT_MINUTES. */
+  ADMIN_SIGNIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
+  /** Failed sign-ins per client IP within the window before the IP is locked. */
+  ADMIN_SIGNIN_IP_MAX_FAILURES: z.coerce.number().int().min(1).max(100_000).default(20),
+  ADMIN_SIGNIN_WINDOW_MINUTES: z.coerce.number().min(0.1).max(24 * 60).default(15),
+  ADMIN_LOCKOUT_MINUTES: z.coerce.number().min(0.05).max(24 * 60).default(15),
+
+  /** An export refuses (with an explicit error, never a silent cut) a list longer than this. */
+  EXPORT_MAX_ROWS: z.coerce.number().int().min(1).max(50_000_000).default(1_000_000),
+  /** How long an export's download link works. */
+  EXPORT_LINK_HOURS: z.coerce.number().min(0.1).max(24 * 30).default(24),
+
   SIM_PORT: z.coerce.number().int().min(1).max(65535).default(3100),
   SIM_TIME_SCALE: z.coerce.number().positive().max(1000).default(1),
   SIM_CREDENTIALS_FILE: z.string().optional(),

@@ -1,11 +1,14 @@
-// One typed application error, converted to tRPC codes at the edge (server/trpc/init.ts). `message` is safe to show a user;
-// `cause` (never shown) keeps the internal detail for logs.
-export type AppErrorCode =
-  | 'BAD_REQUEST'
-  | 'NOT_FOUND'
-  | 'CONFLICT'
-  | 'TOO_MANY_REQUESTS'
-  | 'PAYMENT_PROVIDER_UNAVAILABLE';
+// One typed application error, converted at the edge: tRPC codes (server/trpc/init.ts) and HTTP statuses
+// (route handlers). `message` is safe to show a user; `cause` (never shown) keeps the detail for logs.
+export type AppErrorCode = 'BAD_REQUEST' | 'NOT_FOUND' | 'CONFLICT' | 'TOO_MANY_REQUESTS' | 'PAYMENT_PROVIDER_UNAVAILABLE';
+
+const HTTP_STATUS: Record<AppErrorCode, number> = {
+  BAD_REQUEST: 400,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  TOO_MANY_REQUESTS: 429,
+  PAYMENT_PROVIDER_UNAVAILABLE: 503,
+};
 
 export class AppError extends Error {
   readonly code: AppErrorCode;
@@ -13,5 +16,8 @@ export class AppError extends Error {
     super(message, options);
     this.name = 'AppError';
     this.code = code;
+  }
+  get httpStatus(): number {
+    return HTTP_STATUS[this.code];
   }
 }

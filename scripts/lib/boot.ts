@@ -87,3 +87,22 @@ export async function startConfiguredSimulator(env: AppEnv, databaseUrl: string)
     log: log('simulator'),
   });
 }
+
+/**
+ * While the console has no user, every start issues a one-time setup token for the first owner and
+ * prints it (like Grafana or Jenkins): there is never a built-in account.
+ */
+export async function announceSetupToken(env: AppEnv, databaseUrl: string, scope: string): Promise<void> {
+  const { issueSetupToken, setupTokenFile } = await import('@/server/auth/setup');
+  const { db, sql } = createDb(databaseUrl, { max: 1 });
+  try {
+    const token = await issueSetupToken(db, env.DATA_DIR);
+    if (token) {
+      log(scope)(`No console user exists yet. Open ${env.appUrl}/admin/setup and enter this one-time setup token:`);
+      log(scope)(`    ${token}`);
+      log(scope)(`(also in ${setupTokenFile(env.DATA_DIR)}; or create the owner with: npm run admin -- users:create --email you@example.com --role owner)`);
+    }
+  } finally {
+    await sql.end();
+  }
+}

@@ -10,6 +10,7 @@ export const QUEUE = {
   closeOrder: 'payment.close-order',
   executeRefund: 'payment.execute-refund',
   sweep: 'maintenance.sweep',
+  consoleExport: 'console.export',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
@@ -24,6 +25,7 @@ export const payloads = {
   [QUEUE.closeOrder]: z.object({ version: z.literal(1), orderId: uuid }),
   [QUEUE.executeRefund]: z.object({ version: z.literal(1), refundId: uuid }),
   [QUEUE.sweep]: z.object({ version: z.literal(1) }).or(z.object({}).strict()),
+  [QUEUE.consoleExport]: z.object({ version: z.literal(1), exportId: uuid }),
 } satisfies Record<QueueName, z.ZodType>;
 
 export type Payload<Q extends QueueName> = z.infer<(typeof payloads)[Q]>;
@@ -111,6 +113,17 @@ export const QUEUES: Queue[] = [
     retentionSeconds: DAY,
     deleteAfterSeconds: DAY,
     deadLetter: deadLetterOf(QUEUE.sweep),
+  },
+  {
+    // A CSV export of up to EXPORT_MAX_ROWS rows: minutes at most; a retry starts the file again.
+    name: QUEUE.consoleExport,
+    policy: 'standard',
+    retryLimit: 2,
+    retryDelay: 5,
+    expireInSeconds: 15 * 60,
+    retentionSeconds: 7 * DAY,
+    deleteAfterSeconds: 7 * DAY,
+    deadLetter: deadLetterOf(QUEUE.consoleExport),
   },
 ];
 

@@ -7,6 +7,10 @@ export interface Context {
   deps: AppDeps;
   db: Db;
   clientIp: string | null;
+  /** The request's headers (the console reads its session cookie from them). */
+  headers?: Headers;
+  /** Response headers (the console's refreshed session cookie goes here). */
+  resHeaders?: Headers;
 }
 
 let warnedNoPeer = false;
@@ -15,7 +19,7 @@ let warnedNoPeer = false;
  * Per-request context. The client IP comes from the socket address our server passes in, or from
  * X-Forwarded-For only as far as TRUST_PROXY_HOPS says proxies we run wrote it (server/client-ip.ts).
  */
-export function createContext(req: Request, deps: AppDeps = processDeps()): Context {
+export function createContext(req: Request, resHeaders?: Headers, deps: AppDeps = processDeps()): Context {
   const clientIp = clientIpOf(req.headers, deps.env.TRUST_PROXY_HOPS);
   if (clientIp === null && !warnedNoPeer) {
     // Without an address every such request shares one rate-limit window: say why, once per process.
@@ -25,5 +29,5 @@ export function createContext(req: Request, deps: AppDeps = processDeps()): Cont
       'a request without a usable client address: it did not come through our server (scripts/serve.ts), or TRUST_PROXY_HOPS does not match the proxies in front; such requests share one rate-limit window',
     );
   }
-  return { deps, db: deps.db, clientIp };
+  return { deps, db: deps.db, clientIp, headers: req.headers, resHeaders };
 }

@@ -4,6 +4,12 @@ import superjson from 'superjson';
 import { ZodError } from 'zod';
 import { AppError, type AppErrorCode } from '@/server/errors';
 import type { Context } from './context';
+import type { Permission } from '@/server/auth/permissions';
+
+/** Procedure metadata: every admin procedure declares the permission it needs (server/trpc/admin.ts). */
+export interface Meta {
+  permission?: Permission | 'self';
+}
 
 const TRPC_CODE: Record<AppErrorCode, TRPCError['code']> = {
   BAD_REQUEST: 'BAD_REQUEST',
@@ -13,7 +19,7 @@ const TRPC_CODE: Record<AppErrorCode, TRPCError['code']> = {
   PAYMENT_PROVIDER_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
 };
 
-const t = initTRPC.context<Context>().create({
+const t = initTRPC.context<Context>().meta<Meta>().create({
   transformer: superjson,
   // Keep live-status streams alive through proxies, and let clients notice a dead one and reconnect.
   sse: { ping: { enabled: true, intervalMs: 10_000 }, client: { reconnectAfterInactivityMs: 25_000 } },
@@ -46,3 +52,4 @@ const appErrors = t.middleware(async ({ next }) => {
 export const router = t.router;
 export const publicProcedure = t.procedure.use(appErrors);
 export const createCallerFactory = t.createCallerFactory;
+export const middleware = t.middleware;

@@ -10,7 +10,7 @@ function handler(req: Request) {
     endpoint: '/api/trpc',
     req,
     router: appRouter,
-    createContext: () => createContext(req),
+    createContext: ({ resHeaders }) => createContext(req, resHeaders),
     onError({ error, path }) {
       if (error.code === 'INTERNAL_SERVER_ERROR') log('trpc').error({ path, err: String(error.cause ?? error).slice(0, 500) }, 'procedure failed');
     },

@@ -1,0 +1,5 @@
+import { SessionsView } from './sessions-view';
+
+export default function SessionsPage() {
+  return <SessionsView />;
+}

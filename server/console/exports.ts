@@ -1,0 +1,170 @@
+// CSV exports of the orders list: requested from the console (audited, step-up), produced by a job that
+// walks the filter by keyset in batches (bounded memory) into DATA_DIR/exports/<id>.csv, with progress in
+// console_exports. UTF-8 with BOM and CRLF (Excel opens Chinese correctly); amounts in yuan and in fen;
+// times in Beijing and UTC; ids quoted as text; a formula guard on every cell; an explicit failure above
+// EXPORT_MAX_ROWS, never a silent cut.
+import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { once } from 'node:events';
+import { and, desc, eq } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Db } from '@/db/client';
+import { consoleExports } from '@/db/schema';
+import { appendAudit, type AuditActor } from '@/server/auth/audit';
+import { AppError } from '@/server/errors';
+import { QUEUE } from '@/server/queue/catalogue';
+import { enqueue } from '@/server/queue/enqueue';
+import { countOrders, listOrders, OrdersFilterSchema, type OrderRow, type OrdersFilter } from './orders';
+
+const BATCH = 2000;
+const PROGRESS_EVERY = 10_000;
+
+/** The stored filter: OrdersFilter with its dates as ISO strings. */
+const StoredFilter = OrdersFilterSchema.extend({
+  createdFrom: z.coerce.date().optional(),
+  createdTo: z.coerce.date().optional(),
+  paidFrom: z.coerce.date().optional(),
+  paidTo: z.coerce.date().optional(),
+});
+
+export const exportFile = (dataDir: string, id: string) => path.resolve(/*turbopackIgnore: true*/ dataDir, 'exports', `${id}.csv`);
+
+export async function requestOrdersExport(db: Db, actor: AuditActor, filter: OrdersFilter): Promise<{ id: string }> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(consoleExports)
+      .values({ kind: 'orders', filter: JSON.parse(JSON.stringify(filter)), createdBy: actor.id ?? 'system' })
+      .returning({ id: consoleExports.id });
+    await enqueue(tx, QUEUE.consoleExport, { version: 1, exportId: row!.id }, { id: row!.id });
+    await appendAudit(tx, actor, { action: 'export.request', objectType: 'export', objectId: row!.id, after: { kind: 'orders', filter } });
+    return { id: row!.id };
+  });
+}
+
+export async function getExport(db: Db, id: string, userId: string) {
+  const [row] = await db
+    .select()
+    .from(consoleExports)
+    .where(and(eq(consoleExports.id, id), eq(consoleExports.createdBy, userId)));
+  return row ?? null;
+}
+
+export async function listExports(db: Db, userId: string) {
+  return db.select().from(consoleExports).where(eq(consoleExports.createdBy, userId)).orderBy(desc(consoleExports.createdAt)).limit(20);
+}
+
+const DANGEROUS = /^[=+\-@\t\r]/;
+/** One CSV cell: a leading = + - @ tab or CR gets a ' (no spreadsheet formula), then RFC 4180 quoting. */
+export function csvCell(value: string | number | null | undefined): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'number') return String(value);
+  const guarded = DANGEROUS.test(value) ? `'${value}` : value;
+  return `"${guarded.replace(/"/g, '""')}"`;
+}
+
+const beijing = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+const bj = (d: Date | null) => (d ? `${beijing.format(d)} +08:00` : null);
+const utc = (d: Date | null) => (d ? d.toISOString() : null);
+const yuan = (fen: number) => (fen / 100).toFixed(2);
+
+export const ORDER_CSV_HEADER = [
+  'order_id',
+  'created_at_beijing',
+  'created_at_utc',
+  'paid_at_beijing',
+  'paid_at_utc',
+  'amount_yuan',
+  'amount_fen',
+  'refunded_yuan',
+  'refunded_fen',
+  'net_yuan',
+  'net_fen',
+  'status',
+  'learned_via',
+  'out_trade_no',
+  'transaction_id',
+  'description',
+  'attempts',
+  'flags',
+];
+
+function orderLine(r: OrderRow): string {
+  return [
+    csvCell(r.id),
+    csvCell(bj(r.createdAt)),
+    csvCell(utc(r.createdAt)),
+    csvCell(bj(r.paidAt)),
+    csvCell(utc(r.paidAt)),
+    yuan(r.amountFen),
+    r.amountFen,
+    yuan(r.refundedFen),
+    r.refundedFen,
+    yuan(r.netFen),
+    r.netFen,
+    csvCell(r.status),
+    csvCell(r.paidVia),
+    csvCell(r.outTradeNo),
+    csvCell(r.transactionId),
+    csvCell(r.description),
+    r.attempts,
+    csvCell(r.flags.join(' ')),
+  ].join(',');
+}
+
+/** The job: writes the file (to a temp name, renamed when complete) and keeps the progress row current. */
+export async function runOrdersExport(db: Db, exportId: string, opts: { dataDir: string; maxRows: number; linkHours: number }): Promise<string> {
+  const [job] = await db.select().from(consoleExports).where(eq(consoleExports.id, exportId));
+  if (!job) return 'missing';
+  if (job.status === 'done') return 'done';
+  const filter = StoredFilter.parse(job.filter);
+  const { count, capped } = await countOrders(db, filter, opts.maxRows);
+  if (capped) {
+    await db
+      .update(consoleExports)
+      .set({ status: 'failed', error: `ROW_CAP: more than ${opts.maxRows} rows match; narrow the filter`, finishedAt: new Date() })
+      .where(eq(consoleExports.id, exportId));
+    return 'row_cap';
+  }
+  await db.update(consoleExports).set({ status: 'running', rowsTotal: count, rowsDone: 0 }).where(eq(consoleExports.id, exportId));
+  const final = exportFile(opts.dataDir, exportId);
+  const temp = `${final}.part`;
+  mkdirSync(path.dirname(final), { recursive: true });
+  const out = createWriteStream(temp, { encoding: 'utf8' });
+  const write = async (chunk: string) => {
+    if (!out.write(chunk)) await once(out, 'drain');
+  };
+  let done = 0;
+  try {
+    await write(`\uFEFF${ORDER_CSV_HEADER.join(',')}\r\n`);
+    let cursor: { createdAt: Date; id: string } | undefined;
+    for (;;) {
+      const page = await listOrders(db, filter, { cursor, limit: BATCH });
+      if (page.rows.length) await write(page.rows.map(orderLine).join('\r\n') + '\r\n');
+      const before = Math.floor(done / PROGRESS_EVERY);
+      done += page.rows.length;
+      if (Math.floor(done / PROGRESS_EVERY) !== before) await db.update(consoleExports).set({ rowsDone: done }).where(eq(consoleExports.id, exportId));
+      if (!page.nextCursor) break;
+      cursor = page.nextCursor;
+    }
+    out.end();
+    await once(out, 'finish');
+    renameSync(temp, final);
+  } catch (err) {
+    out.destroy();
+    rmSync(temp, { force: true });
+    throw err;
+  }
+  await db
+    .update(consoleExports)
+    .set({ status: 'done', rowsDone: done, finishedAt: new Date(), expiresAt: new Date(Date.now() + opts.linkHours * 3_600_000) })
+    .where(eq(consoleExports.id, exportId));
+  return `done ${done}`;
+}
+
+/** For the download route: the finished file of the caller's own export, if the link has not expired. */
+export async function downloadableExport(db: Db, id: string, userId: string, dataDir: string, now = new Date()): Promise<string> {
+  const row = await getExport(db, id, userId);
+  if (!row || row.status !== 'done') throw new AppError('NOT_FOUND', 'No such export.');
+  if (!row.expiresAt || row.expiresAt <= now) throw new AppError('NOT_FOUND', 'This download link has expired.');
+  return exportFile(dataDir, id);
+}

@@ -1,0 +1,149 @@
+// The console's orders list: one search box that recognises every id kind, filters, keyset pages on
+// (created_at, id) and a capped count ("10,000+") with the exact count on demand.
+import { and, desc, eq, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
+import type { DbOrTx } from '@/db/client';
+import { orders, paymentAttempts, refunds } from '@/db/schema';
+import { COUNT_CAP, FLAGS, LEARNED_VIA, ORDER_STATUSES, recogniseSearch, type RecognisedSearch } from './orders-shared';
+
+export * from './orders-shared';
+
+export const OrdersFilterSchema = z.object({
+  q: z.string().trim().max(200).optional(),
+  status: z.array(z.enum(ORDER_STATUSES)).max(ORDER_STATUSES.length).optional(),
+  createdFrom: z.date().optional(),
+  createdTo: z.date().optional(),
+  paidFrom: z.date().optional(),
+  paidTo: z.date().optional(),
+  learnedVia: z.array(z.enum(LEARNED_VIA)).max(LEARNED_VIA.length).optional(),
+  flags: z.array(z.enum(FLAGS)).max(FLAGS.length).optional(),
+  amountMinFen: z.number().int().min(0).optional(),
+  amountMaxFen: z.number().int().min(0).optional(),
+});
+export type OrdersFilter = z.infer<typeof OrdersFilterSchema>;
+
+export const CursorSchema = z.object({ createdAt: z.date(), id: z.uuid() });
+
+function searchCondition(s: RecognisedSearch): SQL {
+  switch (s.kind) {
+    case 'order_id':
+      return eq(orders.id, s.value);
+    case 'transaction_id':
+      return or(
+        eq(orders.transactionId, s.value),
+        inArray(orders.id, sql`(select ${paymentAttempts.orderId} from ${paymentAttempts} where ${paymentAttempts.transactionId} = ${s.value})`),
+      )!;
+    case 'out_trade_no':
+      return inArray(orders.id, sql`(select ${paymentAttempts.orderId} from ${paymentAttempts} where ${paymentAttempts.outTradeNo} = ${s.value})`);
+    case 'refund':
+      return inArray(
+        orders.id,
+        sql`(select ${refunds.orderId} from ${refunds} where ${refunds.outRefundNo} = ${s.value} or ${refunds.refundId} = ${s.value})`,
+      );
+    case 'token':
+      return eq(orders.token, s.value);
+    case 'amount':
+      return eq(orders.amountFen, s.amountFen!);
+    case 'text':
+      // Anything else: an exact out_trade_no / refund number of another shape, else nothing.
+      return or(
+        inArray(orders.id, sql`(select ${paymentAttempts.orderId} from ${paymentAttempts} where ${paymentAttempts.outTradeNo} = ${s.value})`),
+        inArray(orders.id, sql`(select ${refunds.orderId} from ${refunds} where ${refunds.outRefundNo} = ${s.value} or ${refunds.refundId} = ${s.value})`),
+      )!;
+  }
+}
+
+function conditions(f: OrdersFilter): { where: SQL[]; search: RecognisedSearch | null } {
+  const where: SQL[] = [];
+  const search = f.q ? recogniseSearch(f.q) : null;
+  if (search) where.push(searchCondition(search));
+  if (f.status?.length) where.push(inArray(orders.status, f.status));
+  if (f.createdFrom) where.push(gte(orders.createdAt, f.createdFrom));
+  if (f.createdTo) where.push(lt(orders.createdAt, f.createdTo));
+  if (f.paidFrom) where.push(gte(orders.paidAt, f.paidFrom));
+  if (f.paidTo) where.push(lt(orders.paidAt, f.paidTo));
+  if (f.learnedVia?.length) where.push(inArray(orders.paidVia, f.learnedVia));
+  if (f.amountMinFen !== undefined) where.push(gte(orders.amountFen, f.amountMinFen));
+  if (f.amountMaxFen !== undefined) where.push(lte(orders.amountFen, f.amountMaxFen));
+  const flagConds: SQL[] = [];
+  for (const flag of f.flags ?? []) {
+    if (flag === 'mismatch') flagConds.push(eq(orders.reviewReason, 'mismatch'));
+    else {
+      const kind = flag === 'late' ? 'after_close' : 'double';
+      flagConds.push(sql`exists (select 1 from ${paymentAttempts} where ${paymentAttempts.orderId} = ${orders.id} and ${paymentAttempts.latePayment} = ${kind})`);
+    }
+  }
+  if (flagConds.length) where.push(or(...flagConds)!);
+  return { where, search };
+}
+
+const listColumns = {
+  id: orders.id,
+  createdAt: orders.createdAt,
+  paidAt: orders.paidAt,
+  amountFen: orders.amountFen,
+  refundedFen: orders.refundedFen,
+  status: orders.status,
+  paidVia: orders.paidVia,
+  reviewReason: orders.reviewReason,
+  transactionId: orders.transactionId,
+  description: orders.description,
+  // Small per-order subqueries on payment_attempts_order_idx: a page is at most 100 rows.
+  outTradeNo: sql<string | null>`(select ${paymentAttempts.outTradeNo} from ${paymentAttempts} where ${paymentAttempts.orderId} = ${orders.id} order by (${paymentAttempts.status} = 'paid') desc, ${paymentAttempts.createdAt} desc limit 1)`,
+  attempts: sql<number>`(select count(*)::int from ${paymentAttempts} where ${paymentAttempts.orderId} = ${orders.id})`,
+  flags: sql<string[]>`array_remove(array[
+    case when ${orders.reviewReason} = 'mismatch' then 'mismatch' end,
+    case when exists (select 1 from ${paymentAttempts} where ${paymentAttempts.orderId} = ${orders.id} and ${paymentAttempts.latePayment} = 'after_close') then 'late' end,
+    case when exists (select 1 from ${paymentAttempts} where ${paymentAttempts.orderId} = ${orders.id} and ${paymentAttempts.latePayment} = 'double') then 'double' end
+  ], null)`,
+};
+
+export type OrderRow = {
+  id: string;
+  createdAt: Date;
+  paidAt: Date | null;
+  amountFen: number;
+  refundedFen: number;
+  netFen: number;
+  status: (typeof ORDER_STATUSES)[number];
+  paidVia: string | null;
+  reviewReason: string | null;
+  transactionId: string | null;
+  description: string;
+  outTradeNo: string | null;
+  attempts: number;
+  flags: string[];
+};
+
+export async function listOrders(
+  db: DbOrTx,
+  f: OrdersFilter,
+  page: { cursor?: z.infer<typeof CursorSchema>; limit: number },
+): Promise<{ rows: OrderRow[]; nextCursor: { createdAt: Date; id: string } | null; search: RecognisedSearch | null }> {
+  const { where, search } = conditions(f);
+  if (page.cursor) where.push(sql`(${orders.createdAt}, ${orders.id}) < (${page.cursor.createdAt.toISOString()}::timestamptz, ${page.cursor.id}::uuid)`);
+  const rows = await db
+    .select(listColumns)
+    .from(orders)
+    .where(where.length ? and(...where) : undefined)
+    .orderBy(desc(orders.createdAt), desc(orders.id))
+    .limit(page.limit + 1);
+  const more = rows.length > page.limit;
+  const pageRows = (more ? rows.slice(0, page.limit) : rows).map((r) => ({ ...r, netFen: r.amountFen - r.refundedFen, flags: r.flags ?? [] }));
+  const last = pageRows.at(-1);
+  return { rows: pageRows, nextCursor: more && last ? { createdAt: last.createdAt, id: last.id } : null, search };
+}
+
+/** Up to `cap` + 1 matching rows counted (the UI says "10,000+"); `cap` null counts them all. */
+export async function countOrders(db: DbOrTx, f: OrdersFilter, cap: number | null = COUNT_CAP): Promise<{ count: number; capped: boolean }> {
+  const { where } = conditions(f);
+  const w = where.length ? and(...where) : undefined;
+  if (cap === null) {
+    const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(orders).where(w);
+    return { count: row?.n ?? 0, capped: false };
+  }
+  const inner = db.select({ one: sql`1` }).from(orders).where(w).limit(cap + 1).as('capped');
+  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(inner);
+  const n = row?.n ?? 0;
+  return { count: Math.min(n, cap), capped: n > cap };
+}
