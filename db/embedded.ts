@@ -189,7 +189,7 @@ async function probeExisting(port: number, dataDir: string): Promise<'ours' | 'f
   const sql = postgres(embeddedUrl(port, 'postgres'), { max: 1, connect_timeout: 3, onnotice: () => {} });
   try {
     const [row] = await sql<{ dir: string }[]>`select current_setting('data_directory') as dir`;
-    return path.resolve(row.dir) === path.resolve(dataDir) ? 'ours' : 'foreign';
+    return row && path.resolve(row.dir) === path.resolve(dataDir) ? 'ours' : 'foreign';
   } catch {
     return 'foreign';
   } finally {

@@ -17,6 +17,7 @@ export async function hitRateLimit(db: DbOrTx, key: string, opts: { limit: numbe
       window_start = case when rate_limits.window_start <= now() - ${window}::interval then now() else rate_limits.window_start end
     returning count, window_start`);
   const row = rows[0];
+  if (!row) throw new Error('rate limit upsert returned no row');
   const started = new Date(row.window_start).getTime();
   const retryAfterSeconds = Math.max(1, Math.ceil((started + opts.windowSeconds * 1000 - Date.now()) / 1000));
   return { allowed: row.count <= opts.limit, count: row.count, retryAfterSeconds };

@@ -3,7 +3,7 @@
 export const MIN_NODE = [22, 12] as const;
 
 export function isSupportedNode(version: string = process.versions.node): boolean {
-  const [major, minor] = version.split('.').map(Number);
+  const [major = 0, minor = 0] = version.split('.').map(Number);
   return major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1]);
 }
 

@@ -20,7 +20,8 @@ const QUERY_INTERVAL_AFTER_SCHEDULE = 300;
 
 /** When step `step` of the active-query schedule is due, relative to the attempt's creation. */
 export function queryOffsetSeconds(step: number): number {
-  if (step < QUERY_SCHEDULE_SECONDS.length) return QUERY_SCHEDULE_SECONDS[step];
+  const scheduled = QUERY_SCHEDULE_SECONDS[step];
+  if (scheduled !== undefined) return scheduled;
   return QUERY_SCHEDULE_SECONDS.at(-1)! + (step - QUERY_SCHEDULE_SECONDS.length + 1) * QUERY_INTERVAL_AFTER_SCHEDULE;
 }
 

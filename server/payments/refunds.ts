@@ -84,6 +84,7 @@ export async function executeRefund(db: Db, gateway: Gateway, refundId: string, 
   if (!refund) throw new Error(`refund ${refundId} not found`);
   if (refund.status !== 'requested' && refund.status !== 'processing') return refund.status;
   const [attempt] = await db.select().from(paymentAttempts).where(eq(paymentAttempts.id, refund.attemptId));
+  if (!attempt) throw new Error(`attempt of refund ${refundId} not found`);
   try {
     const answer =
       refund.status === 'requested'

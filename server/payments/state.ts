@@ -74,7 +74,8 @@ export async function transitionOrder(tx: Tx, t: OrderTransition): Promise<boole
     .set({ ...t.patch, status: t.to, updatedAt: new Date() })
     .where(and(eq(orders.id, t.orderId), inArray(orders.status, allowed)))
     .returning({ id: orders.id, amountFen: orders.amountFen, transactionId: orders.transactionId });
-  if (!moved.length) return false;
+  const [row] = moved;
+  if (!row) return false;
   const data = t.data ?? {};
   await tx.insert(orderEvents).values({ orderId: t.orderId, attemptId: t.attemptId ?? null, type: t.event, source: t.source, data });
   const topic = OUTBOX_TOPIC[t.to];
@@ -85,7 +86,7 @@ export async function transitionOrder(tx: Tx, t: OrderTransition): Promise<boole
         topic,
         orderId: t.orderId,
         dedupeKey: t.outboxKey ?? `${topic}:${t.orderId}`,
-        payload: { orderId: t.orderId, status: t.to, amountFen: moved[0].amountFen, transactionId: moved[0].transactionId, source: t.source, ...data },
+        payload: { orderId: t.orderId, status: t.to, amountFen: row.amountFen, transactionId: row.transactionId, source: t.source, ...data },
       })
       .onConflictDoNothing();
   }

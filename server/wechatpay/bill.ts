@@ -62,15 +62,15 @@ function splitTable(input: string | Uint8Array): Table {
   let text = typeof input === 'string' ? input : new TextDecoder('utf-8', { fatal: false }).decode(input);
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const lines = text.split(/\r?\n/);
-  while (lines.length && lines[lines.length - 1].trim() === '') lines.pop();
+  while (lines.length && lines.at(-1)!.trim() === '') lines.pop();
   if (lines.length < 3) throw new BillParseError('a bill has at least a header and a two-line summary');
-  const columns = splitLine(lines[0]);
-  const summaryColumns = splitLine(lines[lines.length - 2]);
-  const summaryValues = splitLine(lines[lines.length - 1]);
+  const columns = splitLine(lines[0]!);
+  const summaryColumns = splitLine(lines.at(-2)!);
+  const summaryValues = splitLine(lines.at(-1)!);
   const body = lines.slice(1, -2);
   const zip = (names: string[], values: string[], where: string): Record<string, string> => {
     if (values.length !== names.length) throw new BillParseError(`${where}: ${values.length} fields for ${names.length} columns`);
-    return Object.fromEntries(names.map((n, i) => [n, values[i]]));
+    return Object.fromEntries(names.map((n, i) => [n, values[i] ?? '']));
   };
   const rows = body.map((line, i) => zip(columns, splitLine(line), `line ${i + 2}`));
   return { columns, rows, summaryColumns, summary: zip(summaryColumns, summaryValues, 'summary') };

@@ -68,7 +68,7 @@ export function randomNonce(length = 32): string {
   const alphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
   const bytes = randomBytes(length);
   let out = '';
-  for (let i = 0; i < length; i++) out += alphabet[bytes[i] % alphabet.length];
+  for (const b of bytes) out += alphabet[b % alphabet.length];
   return out;
 }
 

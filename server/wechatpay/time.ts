@@ -25,7 +25,7 @@ const RFC3339_RE = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{
 export function parseRfc3339(s: string): Date {
   const m = RFC3339_RE.exec(s);
   if (!m) throw new RangeError(`not an RFC 3339 date-time: ${JSON.stringify(s.slice(0, 40))}`);
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
+  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0] = m.slice(1, 7).map(Number);
   const fraction = m[7] ?? '';
   const millis = Number((fraction + '000').slice(0, 3)); // sub-millisecond digits are dropped
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();

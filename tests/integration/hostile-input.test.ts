@@ -6,7 +6,7 @@ import { eq, like } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orders, rateLimits } from '@/db/schema';
 import { PEER_IP_HEADER } from '@/server/client-ip';
-import { resetEnvCache } from '@/server/env';
+import { loadEnv, resetEnvCache } from '@/server/env';
 import { AppError } from '@/server/errors';
 import { createOrder, MAX_LINE_QUANTITY } from '@/server/payments/orders';
 import { startHarness, trpcCall, type Harness } from '../helpers/app-harness';
@@ -150,6 +150,7 @@ describe('client address (TRUST_PROXY_HOPS)', () => {
   const withHops = (hops: string) => {
     process.env.TRUST_PROXY_HOPS = hops;
     resetEnvCache();
+    h.deps.env = loadEnv(); // the app reads its configuration from its dependencies
   };
   afterAll(() => withHops('0'));
 
