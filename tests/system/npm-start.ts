@@ -36,7 +36,7 @@ export function npmRun(opts: NpmRunOptions): NpmRun {
     SIM_PORT: String(opts.simPort),
     PG_PORT: String(opts.pgPort),
     DATA_DIR: opts.dataDir,
-    NEXT_DIST_DIR: opts.mode === 'start' ? TEST_DIST_DIR : '.next-dev-test',
+    NEXT_DIST_DIR: TEST_DIST_DIR, // dev writes under <dist>/dev, which tsconfig already includes
     WEB_CONCURRENCY: '1',
     LOG_LEVEL: 'info',
     ...opts.env,
