@@ -8,7 +8,8 @@ import type * as OTPAuth from 'otpauth';
 import { cliCreateUser, enrol, PASSWORD, setupToken, signIn, uniqueEmail } from './admin-support';
 import { checkoutStatus, createOrder, msg, onPhone, projectLang, setFaults, shot, useLang, type Lang } from './support';
 
-test.describe.configure({ mode: 'serial' });
+// Serial: each step builds on the last (the owner, their TOTP). Sign-ins hash argon2id and the machine is shared: roomy timeouts.
+test.describe.configure({ mode: 'serial', timeout: 120_000 });
 
 let lang: Lang;
 const owner = { email: '', totp: null as OTPAuth.TOTP | null };
