@@ -70,12 +70,18 @@ function conditions(f: OrdersFilter): { where: SQL[]; search: RecognisedSearch |
     if (flag === 'mismatch') flagConds.push(eq(orders.reviewReason, 'mismatch'));
     else {
       const kind = flag === 'late' ? 'after_close' : 'double';
-      flagConds.push(sql`exists (select 1 from ${paymentAttempts} where ${paymentAttempts.orderId} = ${orders.id} and ${paymentAttempts.latePayment} = ${kind})`);
+      flagConds.push(sql`exists (select 1 from ${paymentAttempts} where ${paymentAttempts.orderId} = ${OUTER_ORDER_ID} and ${paymentAttempts.latePayment} = ${kind})`);
     }
   }
   if (flagConds.length) where.push(or(...flagConds)!);
   return { where, search };
 }
+
+/**
+ * `"orders"."id"` spelled out: inside a correlated subquery drizzle may render the outer column unqualified,
+ * which then resolves to the inner table's own `id`.
+ */
+const OUTER_ORDER_ID = sql.raw('"orders"."id"');
 
 const listColumns = {
   id: orders.id,
@@ -89,12 +95,12 @@ const listColumns = {
   transactionId: orders.transactionId,
   description: orders.description,
   // Small per-order subqueries on payment_attempts_order_idx: a page is at most 100 rows.
-  outTradeNo: sql<string | null>`(select ${paymentAttempts.outTradeNo} from ${paymentAttempts} where ${paymentAttempts.orderId} = ${orders.id} order by (${paymentAttempts.status} = 'paid') desc, ${paymentAttempts.createdAt} desc limit 1)`,
-  attempts: sql<number>`(select count(*)::int from ${paymentAttempts} where ${paymentAttempts.orderId} = ${orders.id})`,
+  outTradeNo: sql<string | null>`(select ${paymentAttempts.outTradeNo} from ${paymentAttempts} where ${paymentAttempts.orderId} = ${OUTER_ORDER_ID} order by (${paymentAttempts.status} = 'paid') desc, ${paymentAttempts.createdAt} desc limit 1)`,
+  attempts: sql<number>`(select count(*)::int from ${paymentAttempts} where ${paymentAttempts.orderId} = ${OUTER_ORDER_ID})`,
   flags: sql<string[]>`array_remove(array[
     case when ${orders.reviewReason} = 'mismatch' then 'mismatch' end,
-    case when exists (select 1 from ${paymentAttempts} where ${paymentAttempts.orderId} = ${orders.id} and ${paymentAttempts.latePayment} = 'after_close') then 'late' end,
-    case when exists (select 1 from ${paymentAttempts} where ${paymentAttempts.orderId} = ${orders.id} and ${paymentAttempts.latePayment} = 'double') then 'double' end
+    case when exists (select 1 from ${paymentAttempts} where ${paymentAttempts.orderId} = ${OUTER_ORDER_ID} and ${paymentAttempts.latePayment} = 'after_close') then 'late' end,
+    case when exists (select 1 from ${paymentAttempts} where ${paymentAttempts.orderId} = ${OUTER_ORDER_ID} and ${paymentAttempts.latePayment} = 'double') then 'double' end
   ], null)`,
 };
 

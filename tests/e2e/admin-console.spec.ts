@@ -6,9 +6,10 @@ import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import type * as OTPAuth from 'otpauth';
 import { cliCreateUser, enrol, PASSWORD, setupToken, signIn, uniqueEmail } from './admin-support';
-import { checkoutStatus, createOrder, msg, onPhone, projectLang, setFaults, useLang, type Lang } from './support';
+import { checkoutStatus, createOrder, msg, onPhone, projectLang, setFaults, shot, useLang, type Lang } from './support';
 
-test.describe.configure({ mode: 'serial' });
+// Serial: each step builds on the last (the owner, their TOTP). Sign-ins hash argon2id and the machine is shared: roomy timeouts.
+test.describe.configure({ mode: 'serial', timeout: 120_000 });
 
 let lang: Lang;
 const owner = { email: '', totp: null as OTPAuth.TOTP | null };
@@ -30,6 +31,7 @@ test('first owner: the setup page takes the one-time token from the server log (
   if (needed) {
     await page.goto('/admin/orders');
     await page.waitForURL(/\/admin\/setup$/);
+    await shot(page, test.info(), lang, 'admin-01-setup');
     await page.getByLabel(msg(lang, 'admin.setup.token')).fill('not-the-token-at-all');
     await page.getByLabel(msg(lang, 'admin.setup.email')).fill(owner.email);
     await page.getByLabel(msg(lang, 'admin.setup.password')).fill(PASSWORD);
@@ -51,6 +53,7 @@ test('first owner: the setup page takes the one-time token from the server log (
 test('an owner must enrol TOTP at the first sign-in, and signs in with a code afterwards', async ({ page }) => {
   await signIn(page, lang, owner.email, PASSWORD);
   await expect(page.getByRole('heading', { name: msg(lang, 'admin.enrol.heading') })).toBeVisible();
+  await shot(page, test.info(), lang, 'admin-02-enrol');
   // Nothing else is reachable before enrolment.
   await page.goto('/admin/orders');
   await page.waitForURL(/\/admin\/enrol$/);
@@ -72,6 +75,7 @@ test('five wrong passwords lock the account, even against the right one', async 
   }
   await signIn(page, lang, email, PASSWORD);
   await expect(page.getByTestId('sign-in-error')).toHaveText(msg(lang, 'admin.signIn.locked'));
+  await shot(page, test.info(), lang, 'admin-03-sign-in-locked');
   await expect(page).toHaveURL(/\/admin\/sign-in$/);
 });
 
@@ -120,6 +124,7 @@ test('search by every id kind, filters in the URL, the timeline with notificatio
     await expect(page.locator('[data-testid="timeline-entry"][data-kind="notification"]').first()).toBeVisible({ timeout: 1000 });
   }).toPass({ timeout: 45_000 });
   await expect(page.locator('[data-testid="timeline-entry"][data-kind="notification"]').first()).toContainText('TRANSACTION.SUCCESS');
+  await shot(page, testInfo, lang, 'admin-05-order-timeline');
 
   const paid = await checkoutStatus(request, token);
   expect(paid.status).toBe('paid');
@@ -144,6 +149,7 @@ test('search by every id kind, filters in the URL, the timeline with notificatio
   // Filters live in the URL: a shared link shows the same list.
   await page.goto('/admin/orders?status=paid&via=query');
   await expect(rows(page, isPhone).first()).toBeVisible();
+  await shot(page, testInfo, lang, 'admin-04-orders');
   await page.goto('/admin/orders?status=refunded&q=' + before.outTradeNo);
   await expect(page.getByText(msg(lang, 'admin.orders.empty'))).toBeVisible();
 });
@@ -173,6 +179,7 @@ test('a viewer is denied what their role does not allow, on the page and at the 
   await expect(page.getByRole('link', { name: msg(lang, 'admin.nav.users') })).toHaveCount(0);
   await page.goto('/admin/users');
   await expect(page.getByTestId('forbidden')).toBeVisible();
+  await shot(page, test.info(), lang, 'admin-08-forbidden');
   const res = await page.request.post('/api/trpc/admin.users.setActive', { data: { json: { userId: 'x', active: false } } });
   expect(res.status()).toBe(403);
   const anonymous = await request.get('/api/trpc/admin.users.list');
@@ -201,4 +208,13 @@ test('an owner revokes another of their sessions: that device is signed out', as
   await otherPage.goto('/admin/orders');
   await otherPage.waitForURL(/\/admin\/sign-in$/);
   await other.close();
+  await shot(page, test.info(), lang, 'admin-09-sessions');
+  await page.goto('/admin/users');
+  await expect(page.getByTestId('user-row').first()).toBeVisible();
+  await shot(page, test.info(), lang, 'admin-06-users');
+  await page.goto('/admin/audit');
+  await expect(page.getByTestId('audit-entry').first()).toBeVisible();
+  await page.getByRole('button', { name: msg(lang, 'admin.audit.verify') }).click();
+  await expect(page.getByTestId('chain-result')).toHaveAttribute('role', 'status'); // intact, not the red alert
+  await shot(page, test.info(), lang, 'admin-07-audit');
 });

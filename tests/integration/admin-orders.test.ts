@@ -36,7 +36,14 @@ test('each id kind finds its order', async () => {
     const page = await listOrders(db, { q }, { limit: 10 });
     expect(page.search?.kind, q).toBe(kind);
     expect(page.rows.map((r) => r.id)).toEqual([target.id]);
+    expect(page.rows[0]).toMatchObject({ outTradeNo: target.outTradeNo, attempts: 1, flags: [] });
   }
+  // The flag filters look at the order's own attempts.
+  await db.update(paymentAttempts).set({ latePayment: 'after_close' }).where(eq(paymentAttempts.outTradeNo, target.outTradeNo));
+  const late = await listOrders(db, { flags: ['late'] }, { limit: 10 });
+  expect(late.rows.map((r) => r.id)).toEqual([target.id]);
+  expect(late.rows[0]?.flags).toEqual(['late']);
+  await db.update(paymentAttempts).set({ latePayment: null }).where(eq(paymentAttempts.outTradeNo, target.outTradeNo));
   const byAmount = await listOrders(db, { q: '¥138.00' }, { limit: 50 });
   expect(byAmount.search).toMatchObject({ kind: 'amount', amountFen: 13800 });
   expect(byAmount.rows.length).toBeGreaterThan(0);

@@ -17,5 +17,5 @@ export function BeijingTime({ value, withLabel = false }: { value: Date | string
 
 export function Money({ fen }: { fen: number }) {
   const format = useFormatter();
-  return <span className="whitespace-nowrap tabular-nums">{format.number(fen / 100, { style: 'currency', currency: 'CNY' })}</span>;
+  return <span className="whitespace-nowrap tabular-nums">{format.number(fen / 100, 'cny')}</span>;
 }
