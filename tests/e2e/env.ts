@@ -26,6 +26,8 @@ export const E2E = {
     COMPENSATION_TIME_SCALE: '20',
     // Above what the whole run creates in a minute; the rate-limit test exhausts it on purpose.
     CHECKOUT_RATE_LIMIT_PER_MINUTE: '30',
+    // ¥1,000: above every cart the tests fill, except the one that shows the limit.
+    MAX_ORDER_AMOUNT_FEN: '100000',
     NODE_ENV: 'production',
     NEXT_TELEMETRY_DISABLED: '1',
   } as Record<string, string>,

@@ -127,6 +127,28 @@ for (const lang of LANGS) {
   });
 }
 
+test('a cart above the order limit says so, cannot be paid, and can be brought back under it', async ({ page, request }, testInfo) => {
+  const lang = testInfo.project.name === 'phone' ? 'en' : 'zh-CN';
+  const MOONCAKE = 'mooncake-box'; // ¥128.00: eight are ¥1,024.00, above the e2e app's ¥1,000.00
+  await page.goto('/');
+  await page.evaluate((id) => localStorage.setItem('scanpay.cart.v1', JSON.stringify([{ productId: id, quantity: 8 }])), MOONCAKE);
+  await page.reload();
+  await expect(page.getByTestId('cart-total')).toHaveText('¥1,024.00');
+  await expect(page.getByTestId('cart-over-limit')).toHaveText(msg(lang, 'store.overLimit', { max: '¥1,000.00' }));
+  await expect(page.getByTestId('pay')).toBeDisabled();
+  await expectNoSeriousA11yViolations(page, { label: `storefront over the limit (${lang})` });
+
+  await productCard(page, MOONCAKE).getByRole('button', { name: /减少一件|One fewer/ }).click();
+  await expect(page.getByTestId('cart-total')).toHaveText('¥896.00');
+  await expect(page.getByTestId('cart-over-limit')).toHaveCount(0);
+  await expect(page.getByTestId('pay')).toBeEnabled();
+
+  // The server holds the line whatever the page does.
+  const res = await request.post('/api/trpc/checkout.create', { data: { json: { items: [{ productId: MOONCAKE, quantity: 8 }] } } });
+  expect(res.status()).toBe(400);
+  expect((await res.json()).error.json.message).toBe("The order total ¥1024.00 is above this shop's limit of ¥1000.00 per order");
+});
+
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
