@@ -15,6 +15,8 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'integration',
+          // The app's own log lines: warnings and errors only, so a failure's output is readable.
+          env: { LOG_LEVEL: 'warn' },
           include: ['tests/integration/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['tests/integration/global-setup.ts'],

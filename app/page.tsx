@@ -1,8 +1,6 @@
 import { getFormatter, getLocale, getTranslations } from 'next-intl/server';
-import { getDb } from '@/db/client';
 import { loadEnv } from '@/server/env';
-import { createCallerFactory } from '@/server/trpc/init';
-import { appRouter } from '@/server/trpc/root';
+import { serverCaller } from '@/server/trpc/caller';
 import { fenToYuan } from './_lib/money';
 import { productTexts, type StoreProduct } from './_lib/products';
 import { AddToCart, CartPanel, CartProvider } from './_components/cart';
@@ -11,7 +9,7 @@ export const dynamic = 'force-dynamic';
 
 export default async function StorefrontPage() {
   // The same `catalog.list` the API serves, called in-process: one contract for the page and for clients.
-  const products: StoreProduct[] = await createCallerFactory(appRouter)({ db: getDb(), clientIp: null }).catalog.list();
+  const products: StoreProduct[] = await serverCaller().catalog.list();
   const [t, format, locale] = await Promise.all([getTranslations('store'), getFormatter(), getLocale()]);
   return (
     <CartProvider products={products} maxOrderFen={loadEnv().MAX_ORDER_AMOUNT_FEN}>
@@ -34,7 +32,7 @@ export default async function StorefrontPage() {
                   <li key={p.id} className="flex overflow-hidden rounded-xl border border-neutral-200 bg-white shadow-sm sm:flex-col" data-product-id={p.id}>
                     {p.imageUrl && (
                       // Plain <img>: the illustrations are small static SVGs; decorative (the name follows).
-                      // eslint-disable-next-line @next/next/no-img-element
+                      // biome-ignore lint/performance/noImgElement: small static SVGs gain nothing from next/image
                       <img
                         src={p.imageUrl}
                         alt=""

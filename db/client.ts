@@ -1,5 +1,5 @@
-// Database clients, created lazily on first use: `next build` imports route modules and must not
-// need a DATABASE_URL. One drizzle client per process (kept on globalThis so Next's dev reloads reuse it).
+// Database clients. Created by the process boot (server/deps.ts) and passed down; nothing here is global.
+// `next build` imports route modules, so nothing connects at import time.
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import * as schema from './schema';
@@ -11,51 +11,38 @@ export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 /** Domain functions take either, so "write + enqueue" composes into one transaction. */
 export type DbOrTx = Db | Tx;
 
-interface Clients {
+export interface Clients {
   url: string;
   sql: postgres.Sql;
   db: Db;
 }
 
-const holder = globalThis as unknown as { __scanpayDb?: Clients };
-
-export function createDb(url: string, max = Number(process.env.DB_POOL_MAX ?? 10)): Clients {
+export function createDb(url: string, opts: { max?: number; applicationName?: string } = {}): Clients {
   const sql = postgres(url, {
-    max,
+    max: opts.max ?? 10,
     idle_timeout: 30,
     connect_timeout: 10,
     onnotice: () => {},
     // Prepared statements make the hot path (notify insert + enqueue) markedly cheaper on Postgres.
     prepare: true,
-    connection: { application_name: process.env.SCANPAY_PROCESS_NAME ?? 'scanpay' },
+    connection: { application_name: opts.applicationName ?? 'scanpay' },
   });
   return { url, sql, db: drizzle(sql, { schema }) };
 }
 
-/** The process-wide clients, created on first use from DATABASE_URL. */
-export function getDb(): Db {
-  return clients().db;
-}
-
-export function clients(): Clients {
-  if (!holder.__scanpayDb) {
-    const url = process.env.DATABASE_URL;
-    if (!url) throw new Error('DATABASE_URL is not set (the start scripts set it when they start embedded Postgres)');
-    holder.__scanpayDb = createDb(url);
-  }
-  return holder.__scanpayDb;
-}
-
-export async function closeDb(): Promise<void> {
-  const c = holder.__scanpayDb;
-  holder.__scanpayDb = undefined;
-  if (c) await c.sql.end({ timeout: 5 });
-}
-
-/** The postgres.js transaction underneath a drizzle transaction, for SQL that must share it (pg-boss send). */
+/** The postgres.js transaction underneath a drizzle transaction, for SQL that must share it (job inserts). */
 export function rawTransaction(tx: Tx): postgres.TransactionSql {
-  // drizzle keeps the driver client on its session; there is no public accessor in 0.45.
+  // drizzle keeps the driver client on its session; there is no public accessor in 0.45. Checked at boot
+  // (assertRawTransaction) so a drizzle release that moves it fails at start-up, not on the first enqueue.
   return (tx as unknown as { session: { client: postgres.TransactionSql } }).session.client;
+}
+
+/** Start-up self-test of rawTransaction against the installed drizzle. */
+export async function assertRawTransaction(db: Db): Promise<void> {
+  await db.transaction(async (tx) => {
+    const client = rawTransaction(tx);
+    if (typeof client?.unsafe !== 'function') throw new Error('drizzle no longer exposes the postgres.js transaction (db/client.ts rawTransaction)');
+  });
 }
 
 export { schema };

@@ -10,6 +10,7 @@ import {
   jsonb,
   pgEnum,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uuid,
@@ -182,16 +183,21 @@ export const wechatpayNotifications = pgTable(
   (t) => [index('wechatpay_notifications_unprocessed_idx').on(t.receivedAt).where(sql`${t.processedAt} is null`)],
 );
 
-/** Notifications we refused (bad signature, stale timestamp, undecryptable...): evidence, never acted on. */
-export const wechatpayNotificationRejects = pgTable('wechatpay_notification_rejects', {
-  id: bigserial('id', { mode: 'number' }).primaryKey(),
-  reason: text('reason').notNull(),
-  detail: text('detail'),
-  serial: text('serial'),
-  notificationId: text('notification_id'),
-  bodyBytes: integer('body_bytes').notNull(),
-  receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
-});
+/**
+ * Notifications we refused (bad signature, stale timestamp, undecryptable...), counted per reason and
+ * minute: evidence, never acted on, bounded whatever a flood of forgeries sends.
+ */
+export const wechatpayNotificationRejects = pgTable(
+  'wechatpay_notification_reject_counts',
+  {
+    minute: timestamp('minute', { withTimezone: true }).notNull(),
+    reason: text('reason').notNull(),
+    count: integer('count').notNull(),
+    /** Wechatpay-Serial of the latest request in the minute (which key the sender claimed). */
+    lastSerial: text('last_serial'),
+  },
+  (t) => [primaryKey({ columns: [t.minute, t.reason] })],
+);
 
 export const refundStatus = pgEnum('refund_status', ['requested', 'processing', 'succeeded', 'closed', 'abnormal']);
 

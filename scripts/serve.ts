@@ -51,11 +51,12 @@ if (cluster.isPrimary && processes > 1) {
 } else {
   const app = next({ dev: false, hostname, port, dir: process.cwd() });
   const handle = app.getRequestHandler();
-  const { handleNotifyNode } = await import('@/server/payments/notify-node');
+  const { handleNotifyNode } = await import('@/server/http/notify-node');
+  const { processDeps } = await import('@/server/deps');
   await app.prepare();
   const server = createServer((req, res) => {
     if (req.method === 'POST' && (req.url === '/api/wechatpay/notify' || req.url?.startsWith('/api/wechatpay/notify?'))) {
-      handleNotifyNode(req, res).catch((err) => {
+      handleNotifyNode(processDeps, req, res).catch((err: unknown) => {
         console.error('[notify] unexpected error', err instanceof Error ? err.message : err);
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ code: 'FAIL', message: 'internal error' }));
@@ -72,8 +73,8 @@ if (cluster.isPrimary && processes > 1) {
     // Stop taking requests, let the in-process job worker finish what it holds, then leave.
     setTimeout(() => process.exit(0), 20_000).unref();
     await new Promise((resolve) => server.close(resolve));
-    const { stopWorker } = await import('@/server/jobs/worker');
-    await stopWorker().catch(() => {});
+    const { stopWebProcess } = await import('@/server/web-boot');
+    await stopWebProcess().catch(() => {});
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop());

@@ -90,7 +90,15 @@ async function main() {
       }
     }
 
-    const childEnv = { ...process.env, DATABASE_URL: databaseUrl, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: mode === 'dev' ? ('development' as const) : ('production' as const) };
+    // The children run with NODE_ENV=production under `npm start`, where the mode must be explicit: say the
+    // one this run resolved (NODE_ENV=production set by the operator already required it).
+    const childEnv = {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      NEXT_TELEMETRY_DISABLED: '1',
+      NODE_ENV: mode === 'dev' ? ('development' as const) : ('production' as const),
+      WECHATPAY_MODE: env.wechatpayMode,
+    };
     const separateWorker = mode === 'start' && env.RUN_WORKER;
 
     // The job worker as its own process (start), restarted if it dies: jobs it held are retried by pg-boss.

@@ -80,6 +80,19 @@ const EnvSchema = z.object({
   WECHATPAY_BASE_URL: z.url().optional(),
   WECHATPAY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
 
+  /** postgres.js pool of each process (npm start gives each of several web processes a smaller one). */
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  /** pg-boss's own pool in a worker process, beside postgres.js's. */
+  PGBOSS_POOL_MAX: z.coerce.number().int().min(1).max(100).default(6),
+  /** How often a worker's pg-boss puts jobs whose worker died back in the queue. */
+  PGBOSS_SUPERVISE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  /** Web processes under `npm start`; unset: one per core, 1 to 4. */
+  WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
+  /** Set by the supervisors: this process's name in logs and pg_stat_activity. */
+  SCANPAY_PROCESS_NAME: z.string().min(1).max(60).default('scanpay'),
+  /** Set by the production server for each of its web processes. */
+  WEB_PROCESS_INDEX: z.coerce.number().int().min(0).default(0),
+
   SIM_PORT: z.coerce.number().int().min(1).max(65535).default(3100),
   SIM_TIME_SCALE: z.coerce.number().positive().max(1000).default(1),
   SIM_CREDENTIALS_FILE: z.string().optional(),
@@ -128,6 +141,11 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): AppEnv {
   const parsed = EnvSchema.safeParse(cleaned);
   if (!parsed.success) throw new ConfigError(`Invalid configuration: ${formatIssues(parsed.error)}`);
   const raw = parsed.data;
+  // A production deployment with a typo in the credential names must not quietly start a fake payment
+  // provider: there the mode is said, never guessed.
+  if (raw.NODE_ENV === 'production' && !raw.WECHATPAY_MODE) {
+    throw new ConfigError('WECHATPAY_MODE must be set when NODE_ENV=production: `live` with your merchant credentials, or `simulator` for a demo');
+  }
   const hasMerchantCredentials = Boolean(raw.WECHATPAY_MCHID || raw.WECHATPAY_MERCHANT_SERIAL || raw.WECHATPAY_APIV3_KEY);
   const wechatpayMode = raw.WECHATPAY_MODE ?? (hasMerchantCredentials ? 'live' : 'simulator');
   const appUrl = (raw.APP_URL ?? `http://127.0.0.1:${raw.PORT}`).replace(/\/$/, '');

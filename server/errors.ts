@@ -1,21 +1,11 @@
-// One typed application error, converted to HTTP / tRPC at the edge. `message` is safe to show a user;
+// One typed application error, converted to tRPC codes at the edge (server/trpc/init.ts). `message` is safe to show a user;
 // `cause` (never shown) keeps the internal detail for logs.
 export type AppErrorCode =
   | 'BAD_REQUEST'
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'TOO_MANY_REQUESTS'
-  | 'PAYMENT_PROVIDER_UNAVAILABLE'
-  | 'INTERNAL';
-
-const HTTP_STATUS: Record<AppErrorCode, number> = {
-  BAD_REQUEST: 400,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  TOO_MANY_REQUESTS: 429,
-  PAYMENT_PROVIDER_UNAVAILABLE: 503,
-  INTERNAL: 500,
-};
+  | 'PAYMENT_PROVIDER_UNAVAILABLE';
 
 export class AppError extends Error {
   readonly code: AppErrorCode;
@@ -23,8 +13,5 @@ export class AppError extends Error {
     super(message, options);
     this.name = 'AppError';
     this.code = code;
-  }
-  get httpStatus(): number {
-    return HTTP_STATUS[this.code];
   }
 }

@@ -9,11 +9,11 @@ import * as bills from './bills';
 import { certificatesResponse } from './certificates';
 import type { SimContext } from './context';
 import { errors, SimApiError } from './errors';
-import { chance, pick, TIMEOUT_AFTER_WORK_RATE, type Faults } from './faults';
+import { chance, either, pick, TIMEOUT_AFTER_WORK_RATE, type Faults } from './faults';
 import { bodyError, readRawBody, responseSigner, sendBillFile, sendSigned, sendSignedError } from './http';
 import * as orders from './orders';
 import * as refunds from './refunds';
-import { closeSchema, parseBody, prepaySchema, refundSchema } from './schemas';
+import { abnormalRefundSchema, closeSchema, parseBody, prepaySchema, refundSchema } from './schemas';
 
 type Route =
   | { kind: 'prepay' }
@@ -22,6 +22,7 @@ type Route =
   | { kind: 'close'; outTradeNo: string }
   | { kind: 'refund' }
   | { kind: 'queryRefund'; outRefundNo: string }
+  | { kind: 'abnormalRefund'; refundId: string }
   | { kind: 'tradeBill' }
   | { kind: 'fundFlowBill' }
   | { kind: 'billDownload' }
@@ -32,19 +33,24 @@ const ROUTES: { method: string; pattern: RegExp; build: (m: RegExpExecArray) => 
   {
     method: 'GET',
     pattern: /^\/v3\/pay\/transactions\/out-trade-no\/([^/]+)$/,
-    build: (m) => ({ kind: 'queryByOutTradeNo', outTradeNo: decodeSegment(m[1]) }),
+    build: (m) => ({ kind: 'queryByOutTradeNo', outTradeNo: decodeSegment(m[1]!) }),
   },
-  { method: 'GET', pattern: /^\/v3\/pay\/transactions\/id\/([^/]+)$/, build: (m) => ({ kind: 'queryById', transactionId: decodeSegment(m[1]) }) },
+  { method: 'GET', pattern: /^\/v3\/pay\/transactions\/id\/([^/]+)$/, build: (m) => ({ kind: 'queryById', transactionId: decodeSegment(m[1]!) }) },
   {
     method: 'POST',
     pattern: /^\/v3\/pay\/transactions\/out-trade-no\/([^/]+)\/close$/,
-    build: (m) => ({ kind: 'close', outTradeNo: decodeSegment(m[1]) }),
+    build: (m) => ({ kind: 'close', outTradeNo: decodeSegment(m[1]!) }),
   },
   { method: 'POST', pattern: /^\/v3\/refund\/domestic\/refunds$/, build: () => ({ kind: 'refund' }) },
   {
     method: 'GET',
     pattern: /^\/v3\/refund\/domestic\/refunds\/([^/]+)$/,
-    build: (m) => ({ kind: 'queryRefund', outRefundNo: decodeSegment(m[1]) }),
+    build: (m) => ({ kind: 'queryRefund', outRefundNo: decodeSegment(m[1]!) }),
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v3\/refund\/domestic\/refunds\/([^/]+)\/apply-abnormal-refund$/,
+    build: (m) => ({ kind: 'abnormalRefund', refundId: decodeSegment(m[1]!) }),
   },
   { method: 'GET', pattern: /^\/v3\/bill\/tradebill$/, build: () => ({ kind: 'tradeBill' }) },
   { method: 'GET', pattern: /^\/v3\/bill\/fundflowbill$/, build: () => ({ kind: 'fundFlowBill' }) },
@@ -90,6 +96,7 @@ function parseQuery<T>(url: URL, schema: z.ZodType<T>): T {
   const parsed = schema.safeParse(params);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
+  if (!issue) throw errors.param('参数错误', { location: 'query' });
   const field = issue.code === 'unrecognized_keys' ? issue.keys[0] : issue.path.map(String).join('.');
   throw errors.param(`参数错误：${issue.message}`, { field, issue: issue.message, location: 'query' });
 }
@@ -125,6 +132,18 @@ async function perform(ctx: SimContext, req: IncomingMessage, url: URL, route: R
       ctx.notifier.wake();
       return { status: 200, payload: answer };
     }
+    case 'abnormalRefund': {
+      const serial = req.headers['wechatpay-serial'];
+      const answer = await refunds.applyAbnormalRefund(ctx, mchid, route.refundId, parseBody(raw, abnormalRefundSchema), {
+        serial: Array.isArray(serial) ? serial[0] : serial,
+        bySerial: {
+          [ctx.keyring.publicKey.serial]: ctx.keyring.publicKey.key,
+          [ctx.keyring.platformCertificate.serial]: ctx.keyring.platformCertificate.key,
+        },
+      });
+      ctx.notifier.wake();
+      return { status: 200, payload: answer };
+    }
     case 'tradeBill':
       return { status: 200, payload: await bills.applyTradeBill(ctx, mchid, parseQuery(url, bills.tradeBillQuery), origin(req)) };
     case 'fundFlowBill':
@@ -150,8 +169,13 @@ function origin(req: IncomingMessage): string {
   return `http://${req.headers.host ?? '127.0.0.1'}`;
 }
 
+/** Refund calls have fault rates of their own on top of the API-wide ones (chaos tests aim at refunds). */
+function isRefundCall(route: Route): boolean {
+  return route.kind === 'refund' || route.kind === 'abnormalRefund';
+}
+
 export async function handleApi(ctx: SimContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const faults = await ctx.faults.get();
+  const [faults] = await Promise.all([ctx.faults.get(), ctx.clock.refresh()]);
   const signing = responseSigner(req, ctx.keyring, faults);
   try {
     const url = new URL(req.url ?? '/', 'http://simulator.invalid');
@@ -165,14 +189,15 @@ export async function handleApi(ctx: SimContext, req: IncomingMessage, res: Serv
 
     const latency = pick(faults.apiLatencyMs);
     if (latency > 0) await sleep(latency);
-    if (chance(faults.apiTimeoutRate)) {
+    const refundCall = isRefundCall(route);
+    if (chance(refundCall ? either(faults.apiTimeoutRate, faults.refundTimeoutRate) : faults.apiTimeoutRate)) {
       // Some timeouts strike after the work is done (TIMEOUT_AFTER_WORK_RATE): the client cannot tell which.
       if (chance(TIMEOUT_AFTER_WORK_RATE)) await perform(ctx, req, url, route, raw, faults).catch(() => {});
       ctx.hold(res);
       return;
     }
     // An injected 500 happens before anything is done: retrying with the same parameters is always safe.
-    if (chance(faults.apiErrorRate)) throw errors.system();
+    if (chance(refundCall ? either(faults.apiErrorRate, faults.refundErrorRate) : faults.apiErrorRate)) throw errors.system();
 
     const answer = await perform(ctx, req, url, route, raw, faults);
     if ('file' in answer) sendBillFile(res, answer.file, answer.gzip);

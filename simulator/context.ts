@@ -1,6 +1,7 @@
 // Everything a request handler needs, built once by startSimulator.
 import type { ServerResponse } from 'node:http';
 import type { MerchantIdentity } from './auth';
+import type { SimClock } from './clock';
 import type { FaultStore } from './faults';
 import type { Keyring } from './http';
 import type { Notifier } from './notifier';
@@ -11,6 +12,8 @@ export interface SimContext extends OrderContext {
   merchant: MerchantIdentity;
   notifier: Notifier;
   faults: FaultStore;
+  /** The simulated clock (ctx.now reads it). */
+  clock: SimClock;
   merchantName: string;
   log: (msg: string) => void;
   /** Never answers `res` (the apiTimeoutRate fault): drops it after TIMEOUT_HOLD_MS, or at shutdown. */

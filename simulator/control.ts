@@ -7,6 +7,8 @@ import type { SimContext } from './context';
 import { errors, SimApiError } from './errors';
 import { FaultsInput } from './faults';
 import { bodyError, readRawBody, sendJson } from './http';
+import { beijingDate, billReadyAt, dayTruth } from './bills';
+import { beijingTime } from './ids';
 import * as orders from './orders';
 import * as refunds from './refunds';
 import * as store from './store';
@@ -17,7 +19,37 @@ const payOptions = {
   outcome: z.enum(['SUCCESS', 'INSUFFICIENT_BALANCE']).optional(),
   /** Pay even a CLOSED order: reproduces a late payment. */
   allowClosed: z.boolean().optional(),
+  /** Part paid with a non-recharge coupon (fen): the bill's 代金券金额, 应结订单金额 = total − coupon. */
+  coupon_fen: z.int().min(0).optional(),
 };
+const isoTime = z.iso.datetime({ offset: true });
+const fen = z.int().min(1).max(2_147_483_647);
+const clockSchema = z.union([
+  z.strictObject({ advanceMs: z.int().min(0).max(400 * 24 * 3600 * 1000) }),
+  z.strictObject({ to: isoTime }),
+  // Back to wall time (or any offset, backwards included): only for resetting between test files.
+  z.strictObject({ offsetMs: z.int(), allowBackwards: z.literal(true) }),
+]);
+const refundPlanSchema = z.strictObject({
+  status: z.enum(['SUCCESS', 'PROCESSING', 'CLOSED', 'ABNORMAL']),
+  /** Simulated ms in PROCESSING before `status`; default the simulator's processing time. Ignored for PROCESSING. */
+  afterMs: z.int().min(0).max(400 * 24 * 3600 * 1000).optional(),
+});
+const outTradeNo = z.string().regex(/^[0-9A-Za-z_\-|*]{6,32}$/, 'out_trade_no must be 6-32 characters of [0-9A-Za-z_-|*]');
+const anomalySchema = z.discriminatedUnion('kind', [
+  /** A paid trade on our mchid that the app never created (bill paid / local order missing). */
+  z.strictObject({ kind: z.literal('unknown_trade'), out_trade_no: outTradeNo.optional(), amount_fen: fen, at: isoTime.optional(), description: z.string().min(1).max(127).optional() }),
+  /** One of the app's orders paid with no notification, shown unpaid to queries until hidden_until (bill paid / local unpaid). */
+  z.strictObject({ kind: z.literal('unheard_payment'), out_trade_no: outTradeNo, at: isoTime.optional(), hidden_until: isoTime.optional() }),
+  /** A refund made in the merchant platform: SUCCESS, no notification (refund in the bill, not ours). */
+  z.strictObject({ kind: z.literal('external_refund'), out_trade_no: outTradeNo, amount_fen: fen, out_refund_no: z.string().regex(/^[0-9A-Za-z_\-|*@]{1,64}$/).optional(), at: isoTime.optional() }),
+  /** The trade bill shows another 订单金额 (and 应结订单金额) for this payment than was paid. */
+  z.strictObject({ kind: z.literal('amount_difference'), out_trade_no: outTradeNo, bill_amount_fen: fen }),
+  /** The trade bill leaves this paid trade out (the fund flow still has it). */
+  z.strictObject({ kind: z.literal('missing_row'), out_trade_no: outTradeNo }),
+  /** WeChat charged another fee for this payment than the configured rate gives (both bills show it). */
+  z.strictObject({ kind: z.literal('fee_difference'), out_trade_no: outTradeNo, fee_fen: z.int().min(0) }),
+]);
 const paySchema = z.union([
   z.strictObject({ code_url: z.string().min(1), ...payOptions }),
   // By out_trade_no: a closed order's code_url may be long superseded, yet late payments must be reproducible.
@@ -48,6 +80,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
+  if (!issue) throw errors.param('invalid body');
   throw errors.param(`invalid body: ${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
 }
 
@@ -102,7 +135,21 @@ function refundRecordJson(r: RefundRow) {
     notify_url: r.notify_url,
     reason: r.reason,
     settle_at: isoOrNull(r.settle_at),
+    planned_status: r.planned_status,
+    fee_refund_fen: r.fee_refund_fen,
+    create_requests: r.create_requests,
+    abnormal_apply: r.abnormal_apply,
+    external: r.external,
   };
+}
+
+function clockJson(ctx: SimContext) {
+  const now = new Date(ctx.clock.now());
+  return { now: now.toISOString(), beijing: beijingTime(now), offset_ms: ctx.clock.offsetMs() };
+}
+
+function planJson(p: store.RefundPlanRow) {
+  return { target: p.target === '*' ? 'default' : p.target, status: p.status, afterMs: p.after_ms, updated_at: p.updated_at.toISOString() };
 }
 
 export async function handleControl(ctx: SimContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -125,10 +172,59 @@ export async function handleControl(ctx: SimContext, req: IncomingMessage, res: 
       }
     }
 
+    await ctx.clock.refresh();
+    if (pathname === '/_sim/clock') {
+      if (method === 'GET') return sendJson(res, 200, clockJson(ctx));
+      if (method === 'POST') {
+        const body = parse(clockSchema, await readJson(req));
+        if ('advanceMs' in body) await ctx.clock.advance(body.advanceMs);
+        else if ('to' in body) {
+          const target = Date.parse(body.to);
+          if (target < ctx.clock.now()) throw errors.param('the simulated clock never runs backwards');
+          await ctx.clock.set(target - Date.now());
+        } else await ctx.clock.set(body.offsetMs, true);
+        ctx.log(`clock: simulated time is now ${beijingTime(new Date(ctx.clock.now()))}`);
+        // Refunds and notifications that just fell due go out now.
+        ctx.notifier.wake();
+        return sendJson(res, 200, clockJson(ctx));
+      }
+    }
+
+    if (pathname === '/_sim/refunds' && method === 'GET') {
+      const outTradeNo = url.searchParams.get('out_trade_no');
+      const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? 10_000) || 10_000, 1), 100_000);
+      const list = await store.listRefunds(ctx.sql, mchid, outTradeNo, limit);
+      return sendJson(res, 200, { refunds: list.map(refundRecordJson) });
+    }
+
+    if (pathname === '/_sim/refund-plans') {
+      if (method === 'GET') return sendJson(res, 200, { plans: (await store.listRefundPlans(ctx.sql, mchid)).map(planJson) });
+      if (method === 'DELETE') return sendJson(res, 200, { deleted: await store.deleteRefundPlan(ctx.sql, mchid, null) });
+    }
+    const planMatch = /^\/_sim\/refund-plans\/([^/]+)$/.exec(pathname);
+    if (planMatch) {
+      const raw = decodeParam(planMatch[1]!, errors.notFound);
+      // `default` is the plan of every refund without one of its own ('*' in the table).
+      const target = raw === 'default' ? '*' : raw;
+      if (method === 'PUT') {
+        const body = parse(refundPlanSchema, await readJson(req));
+        const plan = await store.putRefundPlan(ctx.sql, { mchid, target, status: body.status, after_ms: body.afterMs ?? null }, new Date(ctx.clock.now()));
+        return sendJson(res, 200, planJson(plan));
+      }
+      if (method === 'DELETE') return sendJson(res, 200, { deleted: await store.deleteRefundPlan(ctx.sql, mchid, target) });
+    }
+
+    const truthMatch = /^\/_sim\/bills\/(\d{4}-\d{2}-\d{2})\/truth$/.exec(pathname);
+    if (truthMatch && method === 'GET') return sendJson(res, 200, await dayTruth(ctx, mchid, truthMatch[1]!));
+
+    if (pathname === '/_sim/bills/anomalies' && method === 'POST') {
+      return sendJson(res, 200, await injectAnomaly(ctx, parse(anomalySchema, await readJson(req))));
+    }
+
     if (pathname === '/_sim/pay' && method === 'POST') {
       const body = parse(paySchema, await readJson(req));
       const target = 'code_url' in body ? { codeUrl: body.code_url } : { outTradeNo: body.out_trade_no };
-      const order = await orders.pay(ctx, target, { allowClosed: body.allowClosed, outcome: body.outcome });
+      const order = await orders.pay(ctx, target, { allowClosed: body.allowClosed, outcome: body.outcome, couponFen: body.coupon_fen });
       ctx.notifier.wake();
       return sendJson(res, 200, {
         out_trade_no: order.out_trade_no,
@@ -150,7 +246,7 @@ export async function handleControl(ctx: SimContext, req: IncomingMessage, res: 
 
     const refundMatch = /^\/_sim\/refunds\/([^/]+)(\/outcome)?$/.exec(pathname);
     if (refundMatch) {
-      const outRefundNo = decodeParam(refundMatch[1], errors.refundNotExist);
+      const outRefundNo = decodeParam(refundMatch[1]!, errors.refundNotExist);
       if (refundMatch[2] && method === 'POST') {
         const { status } = parse(refundOutcomeSchema, await readJson(req));
         const refund = await refunds.setRefundOutcome(ctx, mchid, outRefundNo, status);
@@ -166,7 +262,7 @@ export async function handleControl(ctx: SimContext, req: IncomingMessage, res: 
 
     const orderMatch = /^\/_sim\/orders\/([^/]+)(\/backdate)?$/.exec(pathname);
     if (orderMatch) {
-      const outTradeNo = decodeParam(orderMatch[1], errors.orderNotExist);
+      const outTradeNo = decodeParam(orderMatch[1]!, errors.orderNotExist);
       if (orderMatch[2] && method === 'POST') {
         // Bills cover past days only: this moves an order's whole history (and its refunds') into the past.
         const { days } = parse(backdateSchema, await readJson(req));
@@ -202,5 +298,51 @@ export async function handleControl(ctx: SimContext, req: IncomingMessage, res: 
     }
     ctx.log(`control: ${req.method} ${req.url?.split('?')[0]} failed: ${(err as Error).message}`);
     sendJson(res, 500, { code: 'SYSTEM_ERROR', message: 'simulator error' });
+  }
+}
+
+type Anomaly = z.infer<typeof anomalySchema>;
+
+/** POST /_sim/bills/anomalies: one discrepancy class, made real in the simulator's records or its bills. */
+async function injectAnomaly(ctx: SimContext, a: Anomaly): Promise<Record<string, unknown>> {
+  const mchid = ctx.credentials.mchid;
+  const now = new Date(ctx.clock.now());
+  const at = 'at' in a && a.at ? new Date(a.at) : undefined;
+  switch (a.kind) {
+    case 'unknown_trade': {
+      const outTradeNo = a.out_trade_no ?? `EXT${Date.now()}${Math.floor(Math.random() * 1e6)}`;
+      const order = await orders.createExternalPaidOrder(ctx, { outTradeNo, amountFen: a.amount_fen, description: a.description, at });
+      return { kind: a.kind, out_trade_no: order.out_trade_no, transaction_id: order.transaction_id, bill_date: beijingDate(order.success_time!) };
+    }
+    case 'unheard_payment': {
+      const successTime = at ?? now;
+      // Hidden until the day's bill can be fetched: reconciliation is the first place the payment shows.
+      const hiddenUntil = a.hidden_until ? new Date(a.hidden_until) : ctx.billsImmediate ? now : billReadyAt(beijingDate(successTime));
+      const order = await orders.pay(ctx, { outTradeNo: a.out_trade_no }, { allowClosed: true, successTime, hiddenUntil });
+      return {
+        kind: a.kind,
+        out_trade_no: order.out_trade_no,
+        transaction_id: order.transaction_id,
+        bill_date: beijingDate(order.success_time!),
+        hidden_until: hiddenUntil.toISOString(),
+      };
+    }
+    case 'external_refund': {
+      const refund = await refunds.createExternalRefund(ctx, mchid, { outTradeNo: a.out_trade_no, refundFen: a.amount_fen, outRefundNo: a.out_refund_no, at });
+      return { kind: a.kind, out_trade_no: refund.out_trade_no, out_refund_no: refund.out_refund_no, refund_id: refund.refund_id, bill_date: beijingDate(refund.created_at) };
+    }
+    case 'amount_difference':
+    case 'missing_row': {
+      const order = await store.findOrder(ctx.sql, mchid, a.out_trade_no);
+      if (!order?.success_time) throw errors.orderNotExist();
+      const value = a.kind === 'amount_difference' ? { total_fen: a.bill_amount_fen } : {};
+      await store.putBillOverride(ctx.sql, { mchid, out_trade_no: a.out_trade_no, kind: a.kind === 'amount_difference' ? 'amount' : 'missing', value }, now);
+      return { kind: a.kind, out_trade_no: a.out_trade_no, bill_date: beijingDate(order.success_time), ...value };
+    }
+    case 'fee_difference': {
+      const order = await store.findOrder(ctx.sql, mchid, a.out_trade_no);
+      if (!order?.success_time || !(await store.setOrderFee(ctx.sql, mchid, a.out_trade_no, a.fee_fen))) throw errors.orderNotExist();
+      return { kind: a.kind, out_trade_no: a.out_trade_no, bill_date: beijingDate(order.success_time), fee_fen: a.fee_fen, expected_fee_fen: order.fee_fen };
+    }
   }
 }

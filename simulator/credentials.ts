@@ -125,7 +125,7 @@ async function rsaKeyPair(): Promise<PemKeyPair> {
  */
 function selfSignedCertificate(keys: PemKeyPair, subject: forge.pki.CertificateField[]): string {
   const serial = randomBytes(20);
-  serial[0] = 0x10 + (serial[0] % 0x70);
+  serial[0] = 0x10 + (serial[0]! % 0x70);
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(keys.publicKeyPem);
   cert.serialNumber = serial.toString('hex');

@@ -62,6 +62,17 @@ export const errors = {
   refundWindowPassed: () => new SimApiError(400, 'INVALID_REQUEST', '订单已经超过可退款的最大期限(1年)', 268498697),
   refundOrderMismatch: () =>
     new SimApiError(400, 'PARAM_ERROR', 'transaction_id与out_trade_no不是同一笔订单', 268435461, { location: 'body', issue: 'identifiers name different orders' }),
+  /** "同一笔订单多次退款的请求需相隔1分钟" — WeChat's rate-limit code (reference §9: 429 FREQUENCY_LIMITED, 268447840). */
+  refundTooSoon: () => new SimApiError(429, 'FREQUENCY_LIMITED', '频率限制：同一笔订单多次退款的请求需相隔1分钟', 268447840),
+  abnormalRefundMismatch: () =>
+    new SimApiError(400, 'PARAM_ERROR', 'out_refund_no与refund_id不是同一笔退款', 268435461, { field: '/out_refund_no', issue: 'out_refund_no does not belong to refund_id', location: 'body' }),
+  refundNotAbnormal: (status: string) => new SimApiError(400, 'INVALID_REQUEST', `退款单状态为${status}，不是退款异常，无法发起异常退款`, 268498698),
+  sensitiveSerial: () =>
+    new SimApiError(400, 'PARAM_ERROR', '参数错误：Wechatpay-Serial缺失或不是微信支付公钥ID/平台证书序列号', 268435461, {
+      field: 'Wechatpay-Serial',
+      issue: 'encrypted fields need the serial of the WeChat key they were encrypted with',
+      location: 'header',
+    }),
   /** Simulator-only (control API): the refund already reached a final status. */
   refundFinished: (status: string) => new SimApiError(409, 'REFUND_FINISHED', `退款单已是终态 ${status}`, 0),
   // Bills (reference §8).

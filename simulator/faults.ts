@@ -44,6 +44,10 @@ export const FaultsInput = z.strictObject({
   apiTimeoutRate: rate.optional(),
   /** Which WeChat key signs; absent = the default described on resolveSigner in http.ts. */
   keyMode: z.enum(KEY_MODES).optional(),
+  /** Like apiErrorRate, for refund calls only (create and apply-abnormal-refund), on top of apiErrorRate. */
+  refundErrorRate: rate.optional(),
+  /** Like apiTimeoutRate, for refund calls only: half time out after the refund was accepted. */
+  refundTimeoutRate: rate.optional(),
 });
 export type FaultsInput = z.infer<typeof FaultsInput>;
 
@@ -59,6 +63,8 @@ export interface Faults {
   apiTimeoutRate: number;
   /** null: no mode forced (responses follow Wechatpay-Serial, notifications use the public key). */
   keyMode: KeyMode | null;
+  refundErrorRate: number;
+  refundTimeoutRate: number;
 }
 
 export const NO_FAULTS: Faults = Object.freeze({
@@ -71,6 +77,8 @@ export const NO_FAULTS: Faults = Object.freeze({
   apiLatencyMs: [0, 0],
   apiTimeoutRate: 0,
   keyMode: null,
+  refundErrorRate: 0,
+  refundTimeoutRate: 0,
 }) as Faults;
 
 export function resolveFaults(input: FaultsInput): Faults {
@@ -84,6 +92,8 @@ export function resolveFaults(input: FaultsInput): Faults {
     apiLatencyMs: input.apiLatencyMs ?? [0, 0],
     apiTimeoutRate: input.apiTimeoutRate ?? 0,
     keyMode: input.keyMode ?? null,
+    refundErrorRate: input.refundErrorRate ?? 0,
+    refundTimeoutRate: input.refundTimeoutRate ?? 0,
   };
 }
 
@@ -96,6 +106,11 @@ export const TIMEOUT_AFTER_WORK_RATE = 0.5;
 /** How long a "timed out" call holds its socket before the simulator drops it (or until the client gives up). */
 export const TIMEOUT_HOLD_MS = 30_000;
 export const FAULT_CACHE_TTL_MS = 250;
+
+/** Probability that at least one of two independent faults strikes. */
+export function either(p: number, q: number): number {
+  return 1 - (1 - p) * (1 - q);
+}
 
 /** True with probability `p` (0 never, 1 always). */
 export function chance(p: number): boolean {

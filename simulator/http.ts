@@ -103,7 +103,15 @@ export function responseSigner(req: IncomingMessage, keyring: Keyring, faults: P
  * A probe carries `WECHATPAY/SIGNTEST/` + random Base64 of a real signature's length instead of a signature
  * (reference §2.4): not valid Base64 as a whole, so a verifier that decodes it blindly crashes, as WeChat intends.
  */
-export function signatureHeaders(signer: SigningKey, body: string, now = Date.now(), probe = false): Record<string, string> {
+export interface SignatureHeaderSet {
+  'Wechatpay-Timestamp': string;
+  'Wechatpay-Nonce': string;
+  'Wechatpay-Serial': string;
+  'Wechatpay-Signature': string;
+  'Wechatpay-Signature-Type': string;
+}
+
+export function signatureHeaders(signer: SigningKey, body: string, now = Date.now(), probe = false): SignatureHeaderSet {
   const timestamp = unixSeconds(now);
   const nonce = randomHexNonce();
   const signature = probe

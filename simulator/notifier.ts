@@ -74,9 +74,14 @@ export interface NotifierOptions {
   pollMs?: number;
   /** Runs on every tick before deliveries are claimed (the refund settler: its notifications go out in the same tick). */
   beforeTick?: () => Promise<void>;
+  /**
+   * The simulated clock (epoch ms): schedules are kept in simulated time, so moving the clock forward also brings
+   * pending retries due. Signatures always carry wall time. Default: wall time.
+   */
+  now?: () => number;
 }
 
-export function startNotifier({ sql, mchid, keyring, faults, timeScale, log, pollMs = 50, beforeTick }: NotifierOptions): Notifier {
+export function startNotifier({ sql, mchid, keyring, faults, timeScale, log, pollMs = 50, beforeTick, now = Date.now }: NotifierOptions): Notifier {
   const inFlight = new Map<string, { controller: AbortController; done: Promise<void> }>();
   /** Duplicate copies are fire-and-forget, but stop() still waits for them. */
   const extras = new Set<Promise<void>>();
@@ -124,13 +129,16 @@ export function startNotifier({ sql, mchid, keyring, faults, timeScale, log, pol
     const room = MAX_IN_FLIGHT - inFlight.size;
     if (room <= 0 || stopped) return;
     const current = await faults.get();
-    const claimed = await store.claimDueNotifications(sql, mchid, new Date(), CLAIM_LEASE_MS, room);
+    const claimed = await store.claimDueNotifications(sql, mchid, new Date(now()), CLAIM_LEASE_MS, room);
     if (claimed.length === room) again = true;
     // notifyReorder: what falls due together goes out in random order (deliveries then race each other too).
     if (current.notifyReorder) shuffle(claimed);
     for (const row of claimed) {
+      // Moving the simulated clock can expire a lease while its attempt is still in flight here: that attempt
+      // records its own outcome, so the row is not sent twice.
+      if (inFlight.has(row.id)) continue;
       if (stopped) {
-        await store.releaseClaim(sql, row.id, new Date());
+        await store.releaseClaim(sql, row.id, new Date(now()));
         continue;
       }
       const controller = new AbortController();
@@ -146,11 +154,12 @@ export function startNotifier({ sql, mchid, keyring, faults, timeScale, log, pol
     const signer = keyring.forNotification(f.keyMode);
     const dropped = chance(f.notifyDropRate);
     const sentAt = Date.now();
+    const sentAtSim = now();
     const result: PostResult = dropped
       ? { status: null, error: 'dropped (fault injection)' }
       : await post(row.notify_url, row.body, notificationHeaders(signer, row.body, probe), signal);
     const latency = dropped ? null : Date.now() - sentAt;
-    const at = new Date();
+    const at = new Date(now());
     try {
       if (signal.aborted) {
         await store.releaseClaim(sql, row.id, at);
@@ -159,16 +168,17 @@ export function startNotifier({ sql, mchid, keyring, faults, timeScale, log, pol
       const delivered = result.status !== null && result.status >= 200 && result.status < 300;
       const wait = RETRY_SCHEDULE_MS[number - 1];
       const status = delivered ? 'delivered' : wait === undefined ? 'failed' : 'pending';
+      const waitMs = wait ?? 0;
       // A drop is a lost packet: WeChat saw no answer and retries on its normal schedule.
       const nextDelayMs = status === 'pending' ? pick(f.notifyDelayMs) : 0;
-      const nextAttemptAt = status === 'pending' ? new Date(at.getTime() + wait * timeScale + nextDelayMs) : null;
+      const nextAttemptAt = status === 'pending' ? new Date(at.getTime() + waitMs * timeScale + nextDelayMs) : null;
       await store.recordAttempt(
         sql,
         row,
         { at, httpStatus: result.status, error: result.error, status, nextAttemptAt, nextDelayMs, probe },
         {
           number,
-          at: new Date(sentAt),
+          at: new Date(sentAtSim),
           http_status: result.status,
           latency_ms: latency,
           error: result.error,
@@ -182,7 +192,7 @@ export function startNotifier({ sql, mchid, keyring, faults, timeScale, log, pol
       log(
         `notify ${row.event_type} ${row.out_trade_no} attempt ${number}${dropped ? ' (dropped)' : probe ? ' (probe)' : ''} → ` +
           `${result.status ?? result.error}` +
-          (status === 'pending' ? `, retry in ${Math.round(wait * timeScale + nextDelayMs)} ms` : ` (${status})`),
+          (status === 'pending' ? `, retry in ${Math.round(waitMs * timeScale + nextDelayMs)} ms` : ` (${status})`),
       );
       if (!dropped && chance(f.notifyDuplicateRate)) sendDuplicate(row, number, f);
     } catch (err) {
@@ -199,12 +209,13 @@ export function startNotifier({ sql, mchid, keyring, faults, timeScale, log, pol
       if (stopped) return;
       const signer = keyring.forNotification(f.keyMode);
       const sentAt = Date.now();
+      const sentAtSim = now();
       const result = await post(row.notify_url, row.body, notificationHeaders(signer, row.body, false), stopController.signal);
       if (stopController.signal.aborted) return;
       await store
         .insertAttemptLog(sql, row, {
           number,
-          at: new Date(sentAt),
+          at: new Date(sentAtSim),
           http_status: result.status,
           latency_ms: Date.now() - sentAt,
           error: result.error,
@@ -253,7 +264,7 @@ function notificationHeaders(signer: SigningKey, body: string, probe: boolean): 
 function shuffle<T>(items: T[]): void {
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
-    [items[i], items[j]] = [items[j], items[i]];
+    [items[i], items[j]] = [items[j]!, items[i]!];
   }
 }
 

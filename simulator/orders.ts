@@ -20,7 +20,29 @@ export interface OrderContext {
   faults?: FaultStore;
   /** How long a new refund stays PROCESSING; default REFUND_PROCESSING_MS × timeScale. */
   refundProcessingMs?: number;
+  /** Minimum simulated time between two refunds of one order; default 60 s × timeScale (WeChat: 1 minute). */
+  refundSpacingMs?: number;
+  /** WeChat's fee rate as a fraction (0.006 = 0.6 %, the default). */
+  feeRate?: number;
+  /** SIM_BILLS_IMMEDIATE: today's bills (so far) can be applied for at once. */
+  billsImmediate?: boolean;
+  /** Simulated epoch ms (the offsettable clock); absent = wall time. */
   now?: () => number;
+}
+
+export const DEFAULT_FEE_RATE = 0.006;
+
+/** The fee rate in parts per million, so fee arithmetic stays in integers. */
+export function feeRatePpm(ctx: Pick<OrderContext, 'feeRate'>): number {
+  return Math.round((ctx.feeRate ?? DEFAULT_FEE_RATE) * 1_000_000);
+}
+
+/**
+ * WeChat's fee on `fen`: amount × rate rounded half up to the fen, per transaction (so a 0.01 yuan payment at
+ * 0.6 % costs nothing). The trade bill prints it with five decimals; the fund-flow bill deducts the same fen.
+ */
+export function feeFor(fen: number, ppm: number): number {
+  return Math.floor((fen * ppm + 500_000) / 1_000_000);
 }
 
 /** The notifyDelayMs fault's delay for a notification about to be queued. */
@@ -116,13 +138,25 @@ export async function prepay(ctx: OrderContext, req: PrepayRequest): Promise<{ c
 export async function queryByOutTradeNo(ctx: OrderContext, mchid: string, outTradeNo: string): Promise<Record<string, unknown>> {
   const found = await store.findOrder(ctx.sql, mchid, outTradeNo);
   if (!found) throw errors.orderNotExist();
-  return transactionJson(await settleExpiry(ctx.sql, found, clock(ctx)));
+  const now = clock(ctx);
+  if (isHidden(found, now)) return transactionJson(apparentOrder(found));
+  return transactionJson(await settleExpiry(ctx.sql, found, now));
+}
+
+/** The "payment we never heard of" injection: the order is paid, but queries do not show it yet. */
+export function isHidden(o: OrderRow, now: Date): boolean {
+  return o.hidden_until !== null && o.hidden_until.getTime() > now.getTime();
+}
+
+/** What a hidden payment's order looks like from outside: unpaid, or closed if the merchant closed it meanwhile. */
+function apparentOrder(o: OrderRow): OrderRow {
+  return { ...o, trade_state: o.apparent_closed_at ? 'CLOSED' : 'NOTPAY', transaction_id: null, success_time: null };
 }
 
 /** Only paid orders have a transaction_id, so unpaid ones are naturally ORDER_NOT_EXIST here (reference §4). */
 export async function queryByTransactionId(ctx: OrderContext, mchid: string, transactionId: string): Promise<Record<string, unknown>> {
   const found = await store.findOrderByTransactionId(ctx.sql, mchid, transactionId);
-  if (!found) throw errors.orderNotExist();
+  if (!found || isHidden(found, clock(ctx))) throw errors.orderNotExist();
   return transactionJson(found);
 }
 
@@ -132,6 +166,11 @@ export async function closeByMerchant(ctx: OrderContext, mchid: string, outTrade
   await ctx.sql.begin(async (tx) => {
     const found = await store.findOrder(tx, mchid, outTradeNo, true);
     if (!found) throw errors.orderNotExist();
+    if (isHidden(found, now)) {
+      // The merchant closes what it believes is unpaid; the payment stays, and the bill will show it.
+      await store.markApparentlyClosed(tx, found, now);
+      return;
+    }
     const order = await settleExpiry(tx, found, now);
     if (order.trade_state === 'SUCCESS' || order.trade_state === 'REFUND') throw errors.orderPaid();
     if (order.trade_state === 'NOTPAY') await store.closeOrder(tx, order, now, 'merchant', now);
@@ -163,6 +202,15 @@ export interface PayOptions {
   /** Also pay a CLOSED order: a payment racing a close, i.e. the late payment the merchant must handle. */
   allowClosed?: boolean;
   outcome?: PayOutcome;
+  /** Part of the amount paid by a non-recharge coupon (免充值代金券), fen; default 0. */
+  couponFen?: number;
+  /**
+   * "A payment we never heard of": no notification at all, and queries show the order unpaid (a close is
+   * answered as if it were) until this simulated time; the bill shows it paid.
+   */
+  hiddenUntil?: Date;
+  /** Success time other than now (simulated); must not be in the future. */
+  successTime?: Date;
 }
 
 /**
@@ -190,13 +238,25 @@ export async function pay(ctx: OrderContext, target: PayTarget, opts: PayOptions
     if (order.trade_state === 'CLOSED' && !opts.allowClosed) throw errors.orderClosed();
     if (opts.outcome === 'INSUFFICIENT_BALANCE') return order;
 
+    const couponFen = opts.couponFen ?? 0;
+    if (couponFen < 0 || couponFen >= order.amount_total) throw errors.param('coupon must be less than the order amount');
+    const successTime = opts.successTime ?? now;
+    if (successTime.getTime() > now.getTime()) throw errors.param('the success time must not be in the (simulated) future');
     const paid = await store.markPaid(
       tx,
       order,
-      { transactionId: newTransactionId(now), openid: newOpenid(), successTime: now },
+      {
+        transactionId: newTransactionId(successTime),
+        openid: newOpenid(),
+        successTime,
+        couponFen,
+        feeFen: feeFor(order.amount_total - couponFen, feeRatePpm(ctx)),
+        hiddenUntil: opts.hiddenUntil ?? null,
+      },
       opts.allowClosed ? ['NOTPAY', 'CLOSED'] : ['NOTPAY'],
     );
     if (!paid) throw errors.system(); // unreachable under the row lock
+    if (opts.hiddenUntil) return paid;
     const notification = buildTransactionNotification(transactionJson(paid), ctx.credentials.apiv3Key, now);
     await store.insertNotification(
       tx,
@@ -249,8 +309,76 @@ export function transactionJson(o: OrderRow): Record<string, unknown> {
     attach: o.attach ?? '',
     success_time: beijingTime(o.success_time!),
     payer: { openid: o.payer_openid },
-    amount: { total: o.amount_total, payer_total: o.amount_total, currency: o.currency, payer_currency: o.currency },
+    amount: { total: o.amount_total, payer_total: o.amount_total - o.coupon_fen, currency: o.currency, payer_currency: o.currency },
     ...(o.device_id ? { scene_info: { device_id: o.device_id } } : {}),
-    promotion_detail: [],
+    promotion_detail: o.coupon_fen > 0 ? [couponDetail(o)] : [],
   };
+}
+
+/** The promotion_detail entry of a non-recharge coupon (reference §4.1). */
+function couponDetail(o: OrderRow): Record<string, unknown> {
+  return {
+    coupon_id: `sim${(o.transaction_id ?? '').slice(-10)}`,
+    name: '模拟代金券',
+    scope: 'GLOBAL',
+    type: 'DISCOUNT',
+    amount: o.coupon_fen,
+    stock_id: '0',
+    wechatpay_contribute: 0,
+    merchant_contribute: o.coupon_fen,
+    other_contribute: 0,
+    currency: o.currency,
+  };
+}
+
+/**
+ * A trade the merchant's system never made (discrepancy injection "a trade unknown to us"): an order on the same
+ * mchid, created a minute before `at` and paid at `at`, with no notification to anyone. Queries find it, as
+ * they would find an order another system made on the same merchant account.
+ */
+export async function createExternalPaidOrder(
+  ctx: OrderContext,
+  input: { outTradeNo: string; amountFen: number; description?: string; at?: Date; couponFen?: number },
+): Promise<OrderRow> {
+  const now = clock(ctx);
+  const at = input.at ?? now;
+  if (at.getTime() > now.getTime()) throw errors.param('at must not be in the (simulated) future');
+  const created = new Date(at.getTime() - MINUTE);
+  const mchid = ctx.credentials.mchid;
+  return ctx.sql.begin(async (tx) => {
+    const inserted = await store.insertOrder(tx, {
+      mchid,
+      out_trade_no: input.outTradeNo,
+      appid: ctx.credentials.appid,
+      description: input.description ?? '商户平台外部订单',
+      amount_total: input.amountFen,
+      currency: 'CNY',
+      notify_url: 'https://external.invalid/notify',
+      attach: null,
+      device_id: null,
+      params: { external: true },
+      time_expire: new Date(created.getTime() + 2 * 60 * MINUTE),
+      code_url: newCodeUrl(),
+      code_url_issued_at: created,
+      trade_state: 'NOTPAY',
+      created_at: created,
+      external: true,
+    });
+    if (!inserted) throw errors.outTradeNoUsed();
+    const couponFen = input.couponFen ?? 0;
+    const paid = await store.markPaid(
+      tx,
+      inserted,
+      {
+        transactionId: newTransactionId(at),
+        openid: newOpenid(),
+        successTime: at,
+        couponFen,
+        feeFen: feeFor(input.amountFen - couponFen, feeRatePpm(ctx)),
+      },
+      ['NOTPAY'],
+    );
+    if (!paid) throw errors.system();
+    return paid;
+  });
 }

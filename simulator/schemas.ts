@@ -10,7 +10,7 @@ const RFC3339_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?
 export function parseRfc3339(value: string): number | null {
   const m = RFC3339_RE.exec(value);
   if (!m) return null;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
+  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0] = m.slice(1, 7).map(Number);
   if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return null;
   if (day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate()) return null;
   let offsetMinutes = 0;
@@ -18,7 +18,7 @@ export function parseRfc3339(value: string): number | null {
     const offHours = Number(m[9]);
     const offMinutes = Number(m[10]);
     if (offHours > 23 || offMinutes > 59) return null;
-    offsetMinutes = (m[8][0] === '-' ? -1 : 1) * (offHours * 60 + offMinutes);
+    offsetMinutes = (m[8]?.[0] === '-' ? -1 : 1) * (offHours * 60 + offMinutes);
   }
   const millis = m[7] ? Math.floor(Number(`0${m[7]}`) * 1000) : 0;
   return Date.UTC(year, month - 1, day, hour, minute, second, millis) - offsetMinutes * 60_000;
@@ -127,6 +127,21 @@ export const refundSchema = z
     path: ['out_trade_no'],
   });
 export type RefundRequest = z.infer<typeof refundSchema>;
+
+/** POST /v3/refund/domestic/refunds/{refund_id}/apply-abnormal-refund; bank_account and real_name are RSA-OAEP ciphertexts. */
+export const abnormalRefundSchema = z.strictObject({
+  out_refund_no: z.string().regex(OUT_REFUND_NO_RE, 'out_refund_no must be 1-64 characters of [0-9A-Za-z_-|*@]'),
+  type: z.enum(['USER_BANK_CARD', 'MERCHANT_BANK_CARD']),
+  bank_type: z
+    .enum([
+      'ICBC_DEBIT', 'CCB_DEBIT', 'ABC_DEBIT', 'BOC_DEBIT', 'COMM_DEBIT', 'CMB_DEBIT', 'PAB_DEBIT', 'SPDB_DEBIT',
+      'CITIC_DEBIT', 'CEB_DEBIT', 'CMBC_DEBIT', 'CIB_DEBIT', 'GDB_DEBIT', 'PSBC_DEBIT', 'NBCB_DEBIT',
+    ])
+    .optional(),
+  bank_account: z.string().min(1).max(2048).optional(),
+  real_name: z.string().min(1).max(2048).optional(),
+});
+export type AbnormalRefundRequest = z.infer<typeof abnormalRefundSchema>;
 export type CloseRequest = z.infer<typeof closeSchema>;
 
 /** Parses a JSON body and applies `schema`; throws WeChat's PARAM_ERROR with a JSON-pointer detail. */
@@ -147,6 +162,7 @@ export function parseBody<T>(raw: Buffer, schema: z.ZodType<T>): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
+  if (!issue) throw errors.param('参数错误', { location: 'body' });
   const pointer = `/${issue.path.map(String).join('/')}`;
   if (issue.code === 'unrecognized_keys') {
     const field = `${issue.path.length ? pointer : ''}/${issue.keys[0]}`;

@@ -8,9 +8,12 @@ import type { SimContext } from './context';
 import { handleControl } from './control';
 import type { SimCredentials } from './credentials';
 import { Keyring, sendJson } from './http';
+import { createClock } from './clock';
 import { createFaultStore, TIMEOUT_HOLD_MS } from './faults';
+import { DEFAULT_FEE_RATE } from './orders';
 import { startNotifier } from './notifier';
 import { settleDueRefunds } from './refunds';
+import { defaultSimLog } from './log';
 import { handlePhonePage } from './phone-page';
 import { createPool, migrate } from './store';
 
@@ -30,6 +33,12 @@ export interface SimulatorOptions {
    * refund, so it is the value of the process that accepted the refund that counts.
    */
   refundProcessingMs?: number;
+  /** Minimum simulated time between two refunds of one order; default 60 s × timeScale (WeChat's 1 minute). */
+  refundSpacingMs?: number;
+  /** WeChat's fee rate as a fraction; default SIM_FEE_RATE or 0.006 (0.6 %). */
+  feeRate?: number;
+  /** Bills for today (so far) at once instead of from 10:00 tomorrow; default SIM_BILLS_IMMEDIATE=true. */
+  billsImmediate?: boolean;
   merchantName?: string;
   log?: (msg: string) => void;
 }
@@ -43,7 +52,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   const host = opts.host ?? '127.0.0.1';
   const timeScale = opts.timeScale ?? 1;
   if (!(timeScale > 0) || !Number.isFinite(timeScale)) throw new Error(`timeScale must be a positive number, got ${timeScale}`);
-  const log = opts.log ?? ((msg: string) => console.log(`[simulator] ${msg}`));
+  const log = opts.log ?? defaultSimLog();
 
   const sql = createPool(opts.databaseUrl);
   try {
@@ -55,8 +64,23 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
 
   const keyring = new Keyring(opts.credentials);
   const faults = createFaultStore(sql, opts.credentials.mchid);
+  const clock = createClock(sql, opts.credentials.mchid);
+  await clock.refresh();
+  const feeRate = opts.feeRate ?? (process.env.SIM_FEE_RATE ? Number(process.env.SIM_FEE_RATE) : DEFAULT_FEE_RATE);
+  if (!(feeRate >= 0 && feeRate < 1)) throw new Error(`feeRate must be a fraction in [0, 1), got ${feeRate}`);
   const held = new Set<ServerResponse>();
-  const base = { sql, credentials: opts.credentials, timeScale, faults, refundProcessingMs: opts.refundProcessingMs };
+  const base = {
+    sql,
+    credentials: opts.credentials,
+    timeScale,
+    faults,
+    clock,
+    now: clock.now,
+    refundProcessingMs: opts.refundProcessingMs,
+    refundSpacingMs: opts.refundSpacingMs,
+    feeRate,
+    billsImmediate: opts.billsImmediate ?? process.env.SIM_BILLS_IMMEDIATE === 'true',
+  };
   const notifier = startNotifier({
     sql,
     mchid: opts.credentials.mchid,
@@ -64,8 +88,10 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     faults,
     timeScale,
     log,
-    // Refunds whose processing time is over succeed here, so their notifications go out without anyone asking.
+    now: clock.now,
+    // Refunds whose processing time is over settle here, so their notifications go out without anyone asking.
     beforeTick: async () => {
+      await clock.refresh();
       await settleDueRefunds(base, opts.credentials.mchid);
     },
   });
@@ -141,9 +167,22 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
 }
 
 async function route(ctx: SimContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = (req.url ?? '/').split('?')[0];
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
   if (path.startsWith('/v3/')) return handleApi(ctx, req, res);
-  if (path.startsWith('/_sim/')) return handleControl(ctx, req, res);
+  if (path.startsWith('/_sim/')) {
+    // The control API hands out private keys: a page in a browser must not reach it through DNS rebinding,
+    // so only requests addressed to the loopback names are answered.
+    if (!isLoopbackHost(req.headers.host)) {
+      return sendJson(res, 403, { code: 'FORBIDDEN_HOST', message: 'the control API answers only Host 127.0.0.1 or localhost' });
+    }
+    return handleControl(ctx, req, res);
+  }
   if (path === '/pay') return handlePhonePage(ctx, req, res);
   sendJson(res, 404, { code: 'NOT_FOUND', message: `no such endpoint: ${path}` });
+}
+
+/** `127.0.0.1` or `localhost`, with an optional port; anything else (or no Host at all) is refused. */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (!host) return false;
+  return /^(127\.0\.0\.1|localhost)(:\d{1,5})?$/i.test(host);
 }

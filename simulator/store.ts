@@ -31,6 +31,16 @@ export interface OrderRow {
   close_reason: 'merchant' | 'expired' | null;
   created_at: Date;
   updated_at: Date;
+  /** WeChat's fee for this payment in whole fen, fixed when paid (rate × settlement amount, rounded half up). */
+  fee_fen: number | null;
+  /** Non-recharge coupon (免充值代金券) part of the payment: 应结订单金额 = amount_total − coupon_fen. */
+  coupon_fen: number;
+  /** Discrepancy injection "a payment we never heard of": queries show the order unpaid until then. */
+  hidden_until: Date | null;
+  /** A close the merchant sent while the payment was hidden (answered 204 as if the order were unpaid). */
+  apparent_closed_at: Date | null;
+  /** Created through the control API as a trade the merchant's system never made. */
+  external: boolean;
 }
 
 export type NotificationStatus = 'pending' | 'delivered' | 'failed';
@@ -98,11 +108,21 @@ export interface RefundRow {
   status: RefundStatus;
   channel: string;
   user_received_account: string;
-  /** When a PROCESSING refund succeeds on its own (scaled by timeScale). */
+  /** When a PROCESSING refund reaches planned_status on its own (scaled by timeScale). */
   settle_at: Date;
+  /** What the refund turns into at settle_at; PROCESSING = it stays PROCESSING until the control API says otherwise. */
+  planned_status: RefundStatus;
   success_time: Date | null;
   created_at: Date;
   updated_at: Date;
+  /** The fee WeChat gives back for this refund, whole fen (rate × refund, rounded half up). */
+  fee_refund_fen: number;
+  /** How many accepted create calls named this out_refund_no (1 + idempotent repeats). */
+  create_requests: number;
+  /** The accepted apply-abnormal-refund request (decrypted fields masked), if any. */
+  abnormal_apply: Record<string, unknown> | null;
+  /** Made outside the API (the merchant platform), via the control API. */
+  external: boolean;
 }
 
 export interface BillDownloadRow {
@@ -237,6 +257,45 @@ create index if not exists notifications_pending_idx
   on wechatpay_sim.notifications (mchid, next_attempt_at) where status = 'pending';
 create index if not exists notifications_order_idx
   on wechatpay_sim.notifications (mchid, out_trade_no);
+
+alter table wechatpay_sim.orders add column if not exists fee_fen integer;
+alter table wechatpay_sim.orders add column if not exists coupon_fen integer not null default 0;
+alter table wechatpay_sim.orders add column if not exists hidden_until timestamptz;
+alter table wechatpay_sim.orders add column if not exists apparent_closed_at timestamptz;
+alter table wechatpay_sim.orders add column if not exists external boolean not null default false;
+alter table wechatpay_sim.refunds add column if not exists planned_status text not null default 'SUCCESS';
+alter table wechatpay_sim.refunds add column if not exists fee_refund_fen integer not null default 0;
+alter table wechatpay_sim.refunds add column if not exists create_requests integer not null default 1;
+alter table wechatpay_sim.refunds add column if not exists abnormal_apply jsonb;
+alter table wechatpay_sim.refunds add column if not exists external boolean not null default false;
+create index if not exists refunds_created_idx on wechatpay_sim.refunds (mchid, created_at);
+
+-- The simulated clock: business time = wall time + offset_ms (POST /_sim/clock).
+create table if not exists wechatpay_sim.clock (
+  mchid text primary key,
+  offset_ms bigint not null,
+  updated_at timestamptz not null
+);
+
+-- Scripted refund outcomes (PUT /_sim/refund-plans/...): per out_refund_no, or target '*' for every next refund.
+create table if not exists wechatpay_sim.refund_plans (
+  mchid text not null,
+  target text not null,
+  status text not null check (status in ('PROCESSING', 'SUCCESS', 'CLOSED', 'ABNORMAL')),
+  after_ms bigint,
+  updated_at timestamptz not null,
+  primary key (mchid, target)
+);
+
+-- Bill discrepancies injected per row (POST /_sim/bills/anomalies): what the trade bill shows instead of the truth.
+create table if not exists wechatpay_sim.bill_overrides (
+  mchid text not null,
+  out_trade_no text not null,
+  kind text not null check (kind in ('amount', 'missing')),
+  value jsonb not null,
+  created_at timestamptz not null,
+  primary key (mchid, out_trade_no, kind)
+);
 `;
 
 export function createPool(databaseUrl: string): postgres.Sql {
@@ -254,18 +313,21 @@ export async function migrate(sql: postgres.Sql): Promise<void> {
 
 // ---- orders ----
 
-export type NewOrder = Omit<OrderRow, 'transaction_id' | 'payer_openid' | 'success_time' | 'closed_at' | 'close_reason' | 'updated_at'>;
+export type NewOrder = Omit<
+  OrderRow,
+  'transaction_id' | 'payer_openid' | 'success_time' | 'closed_at' | 'close_reason' | 'updated_at' | 'fee_fen' | 'coupon_fen' | 'hidden_until' | 'apparent_closed_at' | 'external'
+> & { external?: boolean };
 
 /** Inserts unless (mchid, out_trade_no) exists; returns the new row or null. */
 export async function insertOrder(db: Db, o: NewOrder): Promise<OrderRow | null> {
   const rows = await db<OrderRow[]>`
     insert into wechatpay_sim.orders (
       mchid, out_trade_no, appid, description, amount_total, currency, notify_url, attach, device_id, params,
-      time_expire, code_url, code_url_issued_at, trade_state, created_at, updated_at
+      time_expire, code_url, code_url_issued_at, trade_state, created_at, updated_at, external
     ) values (
       ${o.mchid}, ${o.out_trade_no}, ${o.appid}, ${o.description}, ${o.amount_total}, ${o.currency}, ${o.notify_url},
       ${o.attach}, ${o.device_id}, ${db.json(o.params as postgres.JSONValue)}, ${o.time_expire}, ${o.code_url},
-      ${o.code_url_issued_at}, ${o.trade_state}, ${o.created_at}, ${o.created_at}
+      ${o.code_url_issued_at}, ${o.trade_state}, ${o.created_at}, ${o.created_at}, ${o.external ?? false}
     )
     on conflict (mchid, out_trade_no) do nothing
     returning *`;
@@ -298,6 +360,7 @@ export async function replaceCodeUrl(db: Db, o: OrderRow, codeUrl: string, now: 
     update wechatpay_sim.orders set code_url = ${codeUrl}, code_url_issued_at = ${now}, updated_at = ${now}
     where mchid = ${o.mchid} and out_trade_no = ${o.out_trade_no}
     returning *`;
+  if (!rows[0]) throw new Error(`order ${o.out_trade_no} vanished while replacing its code_url`);
   return rows[0];
 }
 
@@ -315,13 +378,14 @@ export async function closeOrder(db: Db, o: OrderRow, closedAt: Date, reason: 'm
 export async function markPaid(
   db: Db,
   o: OrderRow,
-  paid: { transactionId: string; openid: string; successTime: Date },
+  paid: { transactionId: string; openid: string; successTime: Date; feeFen: number; couponFen?: number; hiddenUntil?: Date | null },
   allowedFrom: TradeState[],
 ): Promise<OrderRow | null> {
   const rows = await db<OrderRow[]>`
     update wechatpay_sim.orders
     set trade_state = 'SUCCESS', transaction_id = ${paid.transactionId}, payer_openid = ${paid.openid},
-        success_time = ${paid.successTime}, updated_at = ${paid.successTime}
+        success_time = ${paid.successTime}, updated_at = ${paid.successTime}, fee_fen = ${paid.feeFen},
+        coupon_fen = ${paid.couponFen ?? 0}, hidden_until = ${paid.hiddenUntil ?? null}
     where mchid = ${o.mchid} and out_trade_no = ${o.out_trade_no} and trade_state in ${db(allowedFrom)}
     returning *`;
   return rows[0] ?? null;
@@ -423,18 +487,20 @@ export async function listAttempts(db: Db, mchid: string, outTradeNo: string | n
 
 // ---- refunds ----
 
-export type NewRefund = Omit<RefundRow, 'success_time' | 'updated_at'>;
+export type NewRefund = Omit<RefundRow, 'success_time' | 'updated_at' | 'create_requests' | 'abnormal_apply' | 'external'> & { external?: boolean };
 
 /** Inserts unless (mchid, out_refund_no) exists; returns the new row or null. */
 export async function insertRefund(db: Db, r: NewRefund): Promise<RefundRow | null> {
   const rows = await db<RefundRow[]>`
     insert into wechatpay_sim.refunds (
       mchid, out_refund_no, refund_id, out_trade_no, transaction_id, params, reason, notify_url, funds_account, amount_refund,
-      amount_total, currency, status, channel, user_received_account, settle_at, created_at, updated_at
+      amount_total, currency, status, channel, user_received_account, settle_at, planned_status, fee_refund_fen, external,
+      created_at, updated_at
     ) values (
       ${r.mchid}, ${r.out_refund_no}, ${r.refund_id}, ${r.out_trade_no}, ${r.transaction_id}, ${db.json(r.params as postgres.JSONValue)},
       ${r.reason}, ${r.notify_url}, ${r.funds_account}, ${r.amount_refund}, ${r.amount_total}, ${r.currency}, ${r.status}, ${r.channel},
-      ${r.user_received_account}, ${r.settle_at}, ${r.created_at}, ${r.created_at}
+      ${r.user_received_account}, ${r.settle_at}, ${r.planned_status}, ${r.fee_refund_fen}, ${r.external ?? false},
+      ${r.created_at}, ${r.created_at}
     )
     on conflict (mchid, out_refund_no) do nothing
     returning *`;
@@ -467,7 +533,7 @@ export async function finishRefund(db: Db, r: RefundRow, status: Exclude<RefundS
 export async function claimDueRefunds(db: Db, mchid: string, now: Date, limit: number): Promise<RefundRow[]> {
   return db<RefundRow[]>`
     select * from wechatpay_sim.refunds
-    where mchid = ${mchid} and status = 'PROCESSING' and settle_at <= ${now}
+    where mchid = ${mchid} and status = 'PROCESSING' and planned_status <> 'PROCESSING' and settle_at <= ${now}
     order by settle_at
     limit ${limit}
     for update skip locked`;
@@ -547,4 +613,171 @@ export async function backdateOrder(sql: postgres.Sql, mchid: string, outTradeNo
       where mchid = ${mchid} and out_trade_no = ${outTradeNo}`;
     return true;
   });
+}
+
+// ---- refunds: listing, repeats, plans, abnormal handling ----
+
+/** Every refund of the merchant (or of one order), oldest first: what the control API lists. */
+export async function listRefunds(db: Db, mchid: string, outTradeNo: string | null, limit = 10_000): Promise<RefundRow[]> {
+  return outTradeNo === null
+    ? db<RefundRow[]>`select * from wechatpay_sim.refunds where mchid = ${mchid} order by created_at, out_refund_no limit ${limit}`
+    : db<RefundRow[]>`
+        select * from wechatpay_sim.refunds where mchid = ${mchid} and out_trade_no = ${outTradeNo} order by created_at, out_refund_no limit ${limit}`;
+}
+
+/** One more accepted create call for an existing out_refund_no (an idempotent repeat). */
+export async function countRefundRequest(db: Db, r: RefundRow): Promise<RefundRow> {
+  const rows = await db<RefundRow[]>`
+    update wechatpay_sim.refunds set create_requests = create_requests + 1
+    where mchid = ${r.mchid} and out_refund_no = ${r.out_refund_no} returning *`;
+  return rows[0] ?? r;
+}
+
+export async function findRefundById(db: Db, mchid: string, refundId: string, forUpdate = false): Promise<RefundRow | null> {
+  const rows = forUpdate
+    ? await db<RefundRow[]>`select * from wechatpay_sim.refunds where mchid = ${mchid} and refund_id = ${refundId} for update`
+    : await db<RefundRow[]>`select * from wechatpay_sim.refunds where mchid = ${mchid} and refund_id = ${refundId}`;
+  return rows[0] ?? null;
+}
+
+/** ABNORMAL → PROCESSING towards SUCCESS on the account the merchant named (apply-abnormal-refund). */
+export async function reopenAbnormalRefund(
+  db: Db,
+  r: RefundRow,
+  to: { channel: string; account: string; settleAt: Date; apply: Record<string, unknown> },
+  now: Date,
+): Promise<RefundRow | null> {
+  const rows = await db<RefundRow[]>`
+    update wechatpay_sim.refunds
+    set status = 'PROCESSING', planned_status = 'SUCCESS', channel = ${to.channel}, user_received_account = ${to.account},
+        settle_at = ${to.settleAt}, abnormal_apply = ${db.json(to.apply as postgres.JSONValue)}, updated_at = ${now}
+    where mchid = ${r.mchid} and out_refund_no = ${r.out_refund_no} and status = 'ABNORMAL'
+    returning *`;
+  return rows[0] ?? null;
+}
+
+export interface RefundPlanRow {
+  mchid: string;
+  /** An out_refund_no, or '*' for every refund without a plan of its own. */
+  target: string;
+  status: RefundStatus;
+  /** Time in PROCESSING before `status` (simulated ms); null = the simulator's default processing time. */
+  after_ms: number | null;
+  updated_at: Date;
+}
+
+export async function putRefundPlan(db: Db, p: Omit<RefundPlanRow, 'updated_at'>, now: Date): Promise<RefundPlanRow> {
+  const rows = await db<RefundPlanRow[]>`
+    insert into wechatpay_sim.refund_plans (mchid, target, status, after_ms, updated_at)
+    values (${p.mchid}, ${p.target}, ${p.status}, ${p.after_ms}, ${now})
+    on conflict (mchid, target) do update set status = excluded.status, after_ms = excluded.after_ms, updated_at = excluded.updated_at
+    returning *`;
+  return normalisePlan(rows[0]!);
+}
+
+export async function deleteRefundPlan(db: Db, mchid: string, target: string | null): Promise<number> {
+  const rows =
+    target === null
+      ? await db`delete from wechatpay_sim.refund_plans where mchid = ${mchid} returning target`
+      : await db`delete from wechatpay_sim.refund_plans where mchid = ${mchid} and target = ${target} returning target`;
+  return rows.length;
+}
+
+export async function listRefundPlans(db: Db, mchid: string): Promise<RefundPlanRow[]> {
+  const rows = await db<RefundPlanRow[]>`select * from wechatpay_sim.refund_plans where mchid = ${mchid} order by target`;
+  return rows.map(normalisePlan);
+}
+
+/** The plan for a new refund: its own, else the default ('*'), else none. */
+export async function planFor(db: Db, mchid: string, outRefundNo: string): Promise<RefundPlanRow | null> {
+  const rows = await db<RefundPlanRow[]>`
+    select * from wechatpay_sim.refund_plans where mchid = ${mchid} and target in (${outRefundNo}, '*')
+    order by (target = '*')`;
+  return rows[0] ? normalisePlan(rows[0]) : null;
+}
+
+function normalisePlan(p: RefundPlanRow): RefundPlanRow {
+  // bigint columns come back as strings.
+  return { ...p, after_ms: p.after_ms === null ? null : Number(p.after_ms) };
+}
+
+// ---- the simulated clock ----
+
+export async function readClockOffset(db: Db, mchid: string): Promise<number> {
+  const rows = await db<{ offset_ms: string }[]>`select offset_ms from wechatpay_sim.clock where mchid = ${mchid}`;
+  return rows[0] ? Number(rows[0].offset_ms) : 0;
+}
+
+export async function writeClockOffset(db: Db, mchid: string, offsetMs: number): Promise<void> {
+  await db`
+    insert into wechatpay_sim.clock (mchid, offset_ms, updated_at) values (${mchid}, ${Math.round(offsetMs)}, ${new Date()})
+    on conflict (mchid) do update set offset_ms = excluded.offset_ms, updated_at = excluded.updated_at`;
+}
+
+// ---- bill anomalies ----
+
+export interface BillOverrideRow {
+  mchid: string;
+  out_trade_no: string;
+  kind: 'amount' | 'missing';
+  value: Record<string, unknown>;
+  created_at: Date;
+}
+
+export async function putBillOverride(db: Db, o: Omit<BillOverrideRow, 'created_at'>, now: Date): Promise<void> {
+  await db`
+    insert into wechatpay_sim.bill_overrides (mchid, out_trade_no, kind, value, created_at)
+    values (${o.mchid}, ${o.out_trade_no}, ${o.kind}, ${db.json(o.value as postgres.JSONValue)}, ${now})
+    on conflict (mchid, out_trade_no, kind) do update set value = excluded.value, created_at = excluded.created_at`;
+}
+
+export async function billOverrides(db: Db, mchid: string, outTradeNos: string[]): Promise<BillOverrideRow[]> {
+  if (outTradeNos.length === 0) return [];
+  return db<BillOverrideRow[]>`select * from wechatpay_sim.bill_overrides where mchid = ${mchid} and out_trade_no in ${db(outTradeNos)}`;
+}
+
+export async function setOrderFee(db: Db, mchid: string, outTradeNo: string, feeFen: number): Promise<boolean> {
+  const rows = await db`update wechatpay_sim.orders set fee_fen = ${feeFen} where mchid = ${mchid} and out_trade_no = ${outTradeNo} and fee_fen is not null returning out_trade_no`;
+  return rows.length > 0;
+}
+
+/** Records a close sent while the payment is hidden (the merchant believes it closed an unpaid order). */
+export async function markApparentlyClosed(db: Db, o: OrderRow, now: Date): Promise<void> {
+  await db`
+    update wechatpay_sim.orders set apparent_closed_at = coalesce(apparent_closed_at, ${now})
+    where mchid = ${o.mchid} and out_trade_no = ${o.out_trade_no}`;
+}
+
+/** Refunds whose money moved (booked) in [from, to): the fund-flow bill's refund rows. */
+export async function refundsBookedBetween(db: Db, mchid: string, from: Date, to: Date, lagMs: number): Promise<RefundRow[]> {
+  const lag = `${Math.round(lagMs)} milliseconds`;
+  return db<RefundRow[]>`
+    select * from wechatpay_sim.refunds
+    where mchid = ${mchid} and created_at + ${lag}::interval >= ${from} and created_at + ${lag}::interval < ${to}
+    order by created_at, out_refund_no`;
+}
+
+/** Refunds that ended CLOSED in [from, to): the money comes back (退款关闭). */
+export async function refundsClosedBetween(db: Db, mchid: string, from: Date, to: Date): Promise<RefundRow[]> {
+  return db<RefundRow[]>`
+    select * from wechatpay_sim.refunds
+    where mchid = ${mchid} and status = 'CLOSED' and updated_at >= ${from} and updated_at < ${to}
+    order by updated_at, out_refund_no`;
+}
+
+/**
+ * The basic account's balance at `before` from the simulator's whole history: payments (settlement amount) less
+ * fees, less booked refunds plus their fee refunds, plus refunds closed again. The fund-flow bill opens with it.
+ */
+export async function basicBalanceBefore(db: Db, mchid: string, before: Date, lagMs: number): Promise<number> {
+  const lag = `${Math.round(lagMs)} milliseconds`;
+  const [row] = await db<{ paid: string | null; refunded: string | null; reopened: string | null }[]>`
+    select
+      (select sum(amount_total - coupon_fen - coalesce(fee_fen, 0)) from wechatpay_sim.orders
+        where mchid = ${mchid} and success_time < ${before} and trade_state in ('SUCCESS', 'REFUND')) as paid,
+      (select sum(amount_refund - fee_refund_fen) from wechatpay_sim.refunds
+        where mchid = ${mchid} and created_at + ${lag}::interval < ${before}) as refunded,
+      (select sum(amount_refund - fee_refund_fen) from wechatpay_sim.refunds
+        where mchid = ${mchid} and status = 'CLOSED' and updated_at < ${before}) as reopened`;
+  return Number(row?.paid ?? 0) - Number(row?.refunded ?? 0) + Number(row?.reopened ?? 0);
 }

@@ -43,8 +43,64 @@ export interface SimNotification {
 }
 
 export type PayRequest =
-  | { code_url: string; outcome?: 'SUCCESS' | 'INSUFFICIENT_BALANCE'; allowClosed?: boolean }
-  | { out_trade_no: string; outcome?: 'SUCCESS' | 'INSUFFICIENT_BALANCE'; allowClosed?: boolean };
+  | { code_url: string; outcome?: 'SUCCESS' | 'INSUFFICIENT_BALANCE'; allowClosed?: boolean; coupon_fen?: number }
+  | { out_trade_no: string; outcome?: 'SUCCESS' | 'INSUFFICIENT_BALANCE'; allowClosed?: boolean; coupon_fen?: number };
+
+/** A refund as GET /_sim/refunds lists it: the API's Refund object plus the simulator's bookkeeping. */
+export interface SimRefund {
+  out_refund_no: string;
+  out_trade_no: string;
+  refund_id: string;
+  transaction_id: string;
+  status: 'PROCESSING' | 'SUCCESS' | 'CLOSED' | 'ABNORMAL';
+  amount: { refund: number; total: number };
+  channel: string;
+  user_received_account: string;
+  create_time: string;
+  success_time?: string;
+  reason: string | null;
+  notify_url: string;
+  settle_at: string;
+  planned_status: string;
+  fee_refund_fen: number;
+  /** Accepted create calls for this out_refund_no: 1 + idempotent repeats. */
+  create_requests: number;
+  abnormal_apply: Record<string, unknown> | null;
+  external: boolean;
+}
+
+export interface SimClockState {
+  now: string;
+  beijing: string;
+  offset_ms: number;
+}
+
+export interface SimDayTruth {
+  date: string;
+  fee_rate: string;
+  trade: {
+    paid_count: number;
+    gross_fen: number;
+    coupon_fen: number;
+    settlement_gross_fen: number;
+    refund_count: number;
+    refunds_fen: number;
+    fees_fen: number;
+    fee_refunds_fen: number;
+    net_fen: number;
+    out_trade_nos: string[];
+    out_refund_nos: string[];
+  };
+  fund_basic: { count: number; opening_fen: number; income_fen: number; expense_fen: number; closing_fen: number };
+}
+
+export type SimAnomaly =
+  | { kind: 'unknown_trade'; amount_fen: number; out_trade_no?: string; at?: string; description?: string }
+  | { kind: 'unheard_payment'; out_trade_no: string; at?: string; hidden_until?: string }
+  | { kind: 'external_refund'; out_trade_no: string; amount_fen: number; out_refund_no?: string; at?: string }
+  | { kind: 'amount_difference'; out_trade_no: string; bill_amount_fen: number }
+  | { kind: 'missing_row'; out_trade_no: string }
+  | { kind: 'fee_difference'; out_trade_no: string; fee_fen: number };
 
 export class SimControlError extends Error {
   constructor(
@@ -105,6 +161,40 @@ export class SimControl {
   }
   refundOutcome(outRefundNo: string, status: 'SUCCESS' | 'ABNORMAL' | 'CLOSED'): Promise<Record<string, unknown>> {
     return this.call('POST', `/_sim/refunds/${encodeURIComponent(outRefundNo)}/outcome`, { status });
+  }
+  /** Every refund the simulator holds (for one order, or the whole merchant): one row per out_refund_no. */
+  async refunds(outTradeNo?: string): Promise<SimRefund[]> {
+    const q = outTradeNo ? `?out_trade_no=${encodeURIComponent(outTradeNo)}` : '';
+    return (await this.call<{ refunds: SimRefund[] }>('GET', `/_sim/refunds${q}`)).refunds;
+  }
+  /** How the refund named `target` (an out_refund_no, or 'default' for every refund without its own plan) will end. */
+  setRefundPlan(target: string, plan: { status: 'SUCCESS' | 'PROCESSING' | 'CLOSED' | 'ABNORMAL'; afterMs?: number }): Promise<unknown> {
+    return this.call('PUT', `/_sim/refund-plans/${encodeURIComponent(target)}`, plan);
+  }
+  refundPlans(): Promise<{ plans: { target: string; status: string; afterMs: number | null }[] }> {
+    return this.call('GET', '/_sim/refund-plans');
+  }
+  clearRefundPlans(target?: string): Promise<unknown> {
+    return this.call('DELETE', target ? `/_sim/refund-plans/${encodeURIComponent(target)}` : '/_sim/refund-plans');
+  }
+  clock(): Promise<SimClockState> {
+    return this.call('GET', '/_sim/clock');
+  }
+  /** Moves simulated time forward (refund spacing, the refund year, bill availability, expiry, retries). */
+  advanceClock(ms: number): Promise<SimClockState> {
+    return this.call('POST', '/_sim/clock', { advanceMs: ms });
+  }
+  /** Back to wall time: for the end of a test file that moved the clock. */
+  resetClock(): Promise<SimClockState> {
+    return this.call('POST', '/_sim/clock', { offsetMs: 0, allowBackwards: true });
+  }
+  /** What a Beijing day's bills say before any injected discrepancy (the settlement report's truth). */
+  billTruth(date: string): Promise<SimDayTruth> {
+    return this.call('GET', `/_sim/bills/${date}/truth`);
+  }
+  /** Injects one reconciliation discrepancy class (see docs/wechatpay.md, "Bill discrepancies"). */
+  injectAnomaly(anomaly: SimAnomaly): Promise<Record<string, unknown> & { bill_date: string }> {
+    return this.call('POST', '/_sim/bills/anomalies', anomaly);
   }
 }
 

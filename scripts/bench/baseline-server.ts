@@ -4,10 +4,8 @@
 // insert + prepared pg-boss enqueue in one transaction, same pools, keys and database) with nothing around
 // it: no cluster, no Next, no job worker.
 import { createServer } from 'node:http';
-import { closeDb, getDb } from '@/db/client';
-import { getBoss, stopBoss } from '@/server/jobs/boss';
-import { getGateway } from '@/server/payments/gateway';
-import { handleNotifyNode } from '@/server/payments/notify-node';
+import { closeProcessDeps, processDeps } from '@/server/deps';
+import { handleNotifyNode } from '@/server/http/notify-node';
 import { exitWithParent } from './lib/procs';
 
 exitWithParent();
@@ -22,7 +20,7 @@ const server = createServer((req, res) => {
     res.writeHead(404).end();
     return;
   }
-  handleNotifyNode(req, res).catch((err) => {
+  handleNotifyNode(processDeps, req, res).catch((err: unknown) => {
     console.error('[baseline]', err);
     if (!res.headersSent) res.writeHead(500);
     res.end();
@@ -32,14 +30,11 @@ server.keepAliveTimeout = 65_000;
 
 async function main() {
   // Create the lazily-made singletons before the first request, as a warmed-up web process has them.
-  getGateway();
-  getDb();
-  await getBoss();
+  processDeps().gateway();
   server.listen(port, '127.0.0.1', () => console.log(`[baseline] listening on ${port}`));
   const stop = async () => {
     server.close();
-    await stopBoss(5000).catch(() => {});
-    await closeDb();
+    await closeProcessDeps();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop());

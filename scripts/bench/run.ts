@@ -16,6 +16,7 @@ import type { Ctx } from './lib/harness';
 import { cleanupAll, installSignalHandlers, wasInterrupted } from './lib/procs';
 import { resetStatements, summarizeCpuProfiles, topStatements } from './lib/profile';
 import { loadResults, printTables, saveResults, writeDocs, type Machine, type Results } from './lib/report';
+import { runCeiling } from './scenarios/ceiling';
 import { runCheckout } from './scenarios/checkout';
 import { runNotify } from './scenarios/notify';
 import { runOpenLoop } from './scenarios/openloop';
@@ -97,6 +98,7 @@ async function main() {
 
   results.notify = await step('notify', () => runNotify(ctx));
   if (results.notify?.unpaid) notes.push(`${results.notify.unpaid} orders notified during the notify runs were not paid afterwards (see above).`);
+  results.ceiling = await step('notify', () => runCeiling(ctx, 64, opts.quick ? 5 : 15));
   results.openLoop = await step('openloop', () => runOpenLoop(ctx));
   results.paid = await step('paid', () => runPaid(ctx));
   results.checkout = await step('checkout', () => runCheckout(ctx));

@@ -5,9 +5,9 @@ import path from 'node:path';
 import { createDb } from '@/db/client';
 import { ensureEmbeddedPostgres, EmbeddedPostgresError, type EmbeddedPostgresHandle } from '@/db/embedded';
 import { runMigrations } from '@/db/migrate';
-import { ensureQueues } from '@/server/jobs/boss';
+import { ensureQueues } from '@/server/queue/boss';
 import { seedDemoCatalogue } from '@/db/seed';
-import { ConfigError, loadEnv, type AppEnv } from '@/server/env';
+import { ConfigError, loadEnv, resetEnvCache, type AppEnv } from '@/server/env';
 import { assertSupportedNode } from '@/server/runtime';
 
 export const log = (scope: string) => (line: string) => console.log(`[${scope}] ${line}`);
@@ -38,11 +38,12 @@ export async function bootDatabase(opts: { seed?: boolean; scope: string }): Pro
     handle = await ensureEmbeddedPostgres({ dataDir: path.join(env.DATA_DIR, 'pg'), port: env.PG_PORT, log: log('postgres') });
     databaseUrl = handle.url;
     process.env.DATABASE_URL = databaseUrl;
+    resetEnvCache(); // the configuration now has its database
   }
   await runMigrations(databaseUrl);
   await ensureQueues(databaseUrl);
   if (opts.seed) {
-    const { db, sql } = createDb(databaseUrl, 1);
+    const { db, sql } = createDb(databaseUrl, { max: 1 });
     try {
       const n = await seedDemoCatalogue(db);
       if (n) log(opts.scope)(`seeded ${n} demo products`);
@@ -50,7 +51,7 @@ export async function bootDatabase(opts: { seed?: boolean; scope: string }): Pro
       await sql.end();
     }
   }
-  return { env, databaseUrl, postgres: handle };
+  return { env: loadEnv(), databaseUrl, postgres: handle };
 }
 
 /**
@@ -66,6 +67,8 @@ export function onParentExit(stop: () => void): void {
 
 /** The simulator as configured (SIM_PORT, SIM_TIME_SCALE, credentials created on first start). */
 export async function startConfiguredSimulator(env: AppEnv, databaseUrl: string) {
+  // The simulator (and its control API, which serves private keys) never runs beside real credentials.
+  if (env.wechatpayMode !== 'simulator') throw new StartupError('The WeChat Pay simulator runs only in simulator mode (WECHATPAY_MODE=simulator)');
   const { ensureSimulatorCredentials } = await import('@/simulator/credentials');
   const { startSimulator } = await import('@/simulator/server');
   const credentials = await ensureSimulatorCredentials(env.simCredentialsFile);

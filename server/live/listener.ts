@@ -15,10 +15,8 @@ const holder = globalThis as unknown as { __scanpayListener?: ListenerState };
 const state: ListenerState = (holder.__scanpayListener ??= { emitter: new EventEmitter() });
 state.emitter.setMaxListeners(0); // one listener per open checkout page
 
-function ensureListening(): Promise<void> {
+function ensureListening(url: string): Promise<void> {
   if (!state.ready) {
-    const url = process.env.DATABASE_URL;
-    if (!url) return Promise.reject(new Error('DATABASE_URL is not set'));
     // A dedicated, session-level connection: LISTEN does not survive a pooled/transaction-mode connection.
     state.sql = postgres(url, { max: 1, onnotice: () => {}, connection: { application_name: 'scanpay-live' } });
     state.ready = state.sql
@@ -45,8 +43,8 @@ function ensureListening(): Promise<void> {
  * Calls `onChange` whenever the order's status changes (in any process). Returns an unsubscribe function.
  * postgres.js re-establishes LISTEN after a reconnect by itself.
  */
-export async function subscribeOrderStatus(orderId: string, onChange: (message: OrderStatusMessage) => void): Promise<() => void> {
-  await ensureListening();
+export async function subscribeOrderStatus(databaseUrl: string, orderId: string, onChange: (message: OrderStatusMessage) => void): Promise<() => void> {
+  await ensureListening(databaseUrl);
   state.emitter.on(orderId, onChange);
   return () => state.emitter.off(orderId, onChange);
 }

@@ -1,17 +1,17 @@
 // What the shopper's checkout page shows and can do, by token: the status view, "get a new QR code"
 // after expiry, and "I've paid" (an immediate, rate-limited query at WeChat).
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import type { Db, DbOrTx } from '@/db/client';
+import type { DbOrTx } from '@/db/client';
 import { orderItems, orders, paymentAttempts, products } from '@/db/schema';
 import { AppError } from '@/server/errors';
 import { hitRateLimit } from '@/server/rate-limit';
 import { checkAttempt, closeAttemptIfUnpaid } from './compensation';
 import { paymentContext } from './context';
-import type { Gateway } from './gateway';
-import { insertAttempt, requestPrepay } from './orders';
+import type { PaymentDeps } from './deps';
+import { createOrder, insertAttempt, requestPrepay, type CheckoutItems } from './orders';
 import { OPEN_ATTEMPT_STATUSES } from './state';
 
-export type OrderStatus = (typeof orders.$inferSelect)['status'];
+import type { OrderStatus } from './state';
 
 export interface CheckoutView {
   status: OrderStatus;
@@ -38,7 +38,7 @@ async function findOrder(db: DbOrTx, token: string) {
 }
 
 // One statement, one round trip: every live-status update and status poll reads this view, so it is on the
-// path from "paid" to the shopper's screen (three ORM queries before; docs/benchmarks.md). It reads any
+// path from "paid" to the shopper's screen (docs/benchmarks.md). It reads any
 // number of orders at once: live status refreshes them in bursts (server/payments/view-loader.ts).
 // The attempt that matters: the paid one if any (not a late payment), else the newest.
 interface ViewRow extends Record<string, unknown> {
@@ -119,12 +119,10 @@ async function requireView(db: DbOrTx, token: string): Promise<CheckoutView> {
  * A new QR code for an order whose code expired: the old attempt is first confirmed unpaid and closed at
  * WeChat (if it turns out paid, the order is simply paid), then a new attempt gets its own out_trade_no.
  */
-export async function renewCheckout(
-  db: Db,
-  gateway: Gateway,
-  token: string,
-  opts: { expireMinutes: number; scale: number; notifyUrl: string },
-): Promise<CheckoutView> {
+export async function renewCheckout(deps: PaymentDeps, token: string): Promise<CheckoutView> {
+  const { db, env } = deps;
+  const gateway = deps.gateway();
+  const opts = { expireMinutes: env.ORDER_EXPIRE_MINUTES, scale: env.COMPENSATION_TIME_SCALE, notifyUrl: env.notifyUrl };
   const order = await findOrder(db, token);
   if (!order) throw new AppError('NOT_FOUND', 'Order not found');
   if (order.status !== 'awaiting_payment') return requireView(db, token);
@@ -133,41 +131,45 @@ export async function renewCheckout(
     .select()
     .from(paymentAttempts)
     .where(and(eq(paymentAttempts.orderId, order.id), inArray(paymentAttempts.status, [...OPEN_ATTEMPT_STATUSES])));
-  const now = Date.now();
+  const now = deps.clock.now().getTime();
   if (open.some((a) => a.expiresAt.getTime() > now)) {
     throw new AppError('CONFLICT', 'The current QR code is still valid.');
   }
   for (const attempt of open) {
-    const outcome = await closeAttemptIfUnpaid(db, gateway, attempt.id, paymentContext('shopper'), 'renewed');
-    if (outcome === 'paid' || outcome === 'late_payment' || outcome === 'mismatch' || outcome === 'duplicate') return requireView(db, token);
+    const outcome = await closeAttemptIfUnpaid(db, gateway, attempt.id, paymentContext(deps, 'shopper'), 'renewed');
+    if (outcome !== 'closed' && outcome !== 'not_open' && outcome !== 'not_paid' && outcome !== 'closed_at_wechat') return requireView(db, token);
   }
 
   const attemptId = await db.transaction(async (tx) => {
     // Lock the order: two clicks at once must not create two attempts.
     const [locked] = await tx.select().from(orders).where(eq(orders.id, order.id)).for('update');
-    if (locked.status !== 'awaiting_payment') return null;
+    if (locked?.status !== 'awaiting_payment') return null;
     const stillOpen = await tx
       .select({ id: paymentAttempts.id })
       .from(paymentAttempts)
       .where(and(eq(paymentAttempts.orderId, order.id), inArray(paymentAttempts.status, [...OPEN_ATTEMPT_STATUSES])));
-    if (stillOpen.length) return stillOpen[0].id;
+    if (stillOpen[0]) return stillOpen[0].id;
     const attempt = await insertAttempt(tx, { orderId: order.id, amountFen: order.amountFen, description: order.description }, opts);
     return attempt.id;
   });
   if (attemptId) {
     const [attempt] = await db.select().from(paymentAttempts).where(eq(paymentAttempts.id, attemptId));
-    if (attempt.status === 'created') await requestPrepay(db, gateway, attemptId, opts.notifyUrl);
+    if (attempt?.status === 'created') await requestPrepay(db, gateway, attemptId, opts.notifyUrl);
   }
   return requireView(db, token);
 }
 
+/** "I've paid" asks WeChat at most this often per order: a shopper clicking repeatedly learns nothing new. */
+const CHECKS_PER_MINUTE = 6;
+
 export type CheckFinding = 'paid' | 'not_paid' | 'closed' | 'review';
 
 /** "I've paid": ask WeChat now about the order's open attempts. Rate-limited per order (Postgres). */
-export async function checkCheckout(db: Db, gateway: Gateway, token: string): Promise<{ found: CheckFinding; view: CheckoutView }> {
+export async function checkCheckout(deps: PaymentDeps, token: string): Promise<{ found: CheckFinding; view: CheckoutView }> {
+  const { db } = deps;
   const order = await findOrder(db, token);
   if (!order) throw new AppError('NOT_FOUND', 'Order not found');
-  const limit = await hitRateLimit(db, `check:${order.id}`, { limit: 6, windowSeconds: 60 });
+  const limit = await hitRateLimit(db, `check:${order.id}`, { limit: CHECKS_PER_MINUTE, windowSeconds: 60 });
   if (!limit.allowed) {
     throw new AppError('TOO_MANY_REQUESTS', `Please wait ${limit.retryAfterSeconds} s before checking again.`);
   }
@@ -176,7 +178,7 @@ export async function checkCheckout(db: Db, gateway: Gateway, token: string): Pr
       .select({ id: paymentAttempts.id })
       .from(paymentAttempts)
       .where(and(eq(paymentAttempts.orderId, order.id), inArray(paymentAttempts.status, [...OPEN_ATTEMPT_STATUSES])));
-    for (const a of open) await checkAttempt(db, gateway, a.id, paymentContext('shopper'));
+    for (const a of open) await checkAttempt(db, deps.gateway(), a.id, paymentContext(deps, 'shopper'));
   }
   const view = await requireView(db, token);
   const found: CheckFinding =
@@ -188,4 +190,27 @@ export async function checkCheckout(db: Db, gateway: Gateway, token: string): Pr
           ? 'closed'
           : 'not_paid';
   return { found, view };
+}
+
+/**
+ * The shopper's "Pay": the per-IP rate limit, the order and its first attempt (committed), then the QR code
+ * from WeChat (outside any transaction). Returns where the shopper goes next.
+ */
+export async function startCheckout(deps: PaymentDeps, input: { items: CheckoutItems; clientIp: string | null }): Promise<{ token: string; checkoutUrl: string }> {
+  const { db, env } = deps;
+  const gateway = deps.gateway(); // a credential problem fails here, before any row is written
+  const limit = await hitRateLimit(db, `create:${input.clientIp ?? 'unknown'}`, { limit: env.CHECKOUT_RATE_LIMIT_PER_MINUTE, windowSeconds: 60 });
+  if (!limit.allowed) {
+    throw new AppError('TOO_MANY_REQUESTS', `Too many orders from your network. Please try again in ${limit.retryAfterSeconds} seconds.`);
+  }
+  const order = await createOrder(db, {
+    items: input.items,
+    clientIp: input.clientIp,
+    expireMinutes: env.ORDER_EXPIRE_MINUTES,
+    scale: env.COMPENSATION_TIME_SCALE,
+    maxAmountFen: env.MAX_ORDER_AMOUNT_FEN,
+    now: deps.clock.now(),
+  });
+  await requestPrepay(db, gateway, order.attemptId, env.notifyUrl);
+  return { token: order.token, checkoutUrl: `${env.appUrl}/checkout/${order.token}` };
 }

@@ -4,9 +4,9 @@
 import { eq } from 'drizzle-orm';
 import type { Db } from '@/db/client';
 import { orders, paymentAttempts } from '@/db/schema';
-import { enqueue } from '@/server/jobs/boss';
-import { causeId } from '@/server/jobs/ids';
-import { QUEUE } from '@/server/jobs/catalogue';
+import { enqueue } from '@/server/queue/enqueue';
+import { causeId } from '@/server/queue/ids';
+import { QUEUE } from '@/server/queue/catalogue';
 import type { Tx } from '@/db/client';
 import { WechatPayApiError } from '@/server/wechatpay/errors';
 import type { Transaction } from '@/server/wechatpay/schemas';
@@ -68,7 +68,7 @@ export async function checkAttempt(db: Db, gateway: Gateway, attemptId: string, 
   const t = await queryWechat(gateway, attempt.outTradeNo);
   return db.transaction(async (tx) => {
     if (!t) {
-      await tx.update(paymentAttempts).set({ lastCheckedAt: new Date() }).where(eq(paymentAttempts.id, attempt.id));
+      await tx.update(paymentAttempts).set({ lastCheckedAt: ctx.now() }).where(eq(paymentAttempts.id, attempt.id));
       return 'not_paid' as const;
     }
     return (await applyPaymentResult(tx, t, ctx)).outcome;
@@ -79,7 +79,7 @@ export async function checkAttempt(db: Db, gateway: Gateway, attemptId: string, 
 export async function runActiveQuery(db: Db, gateway: Gateway, attemptId: string, step: number, ctx: PaymentContext, scale: number): Promise<string> {
   const attempt = await loadAttempt(db, attemptId);
   if (!attempt || !isOpen(attempt)) return 'not_open';
-  if (Date.now() >= attempt.expiresAt.getTime()) {
+  if (ctx.now().getTime() >= attempt.expiresAt.getTime()) {
     await db.transaction((tx) => scheduleExpiry(tx, attempt));
     return 'expired';
   }
@@ -120,7 +120,7 @@ export async function closeAttemptIfUnpaid(
   }
 
   return db.transaction(async (tx) => {
-    const closed = await transitionAttempt(tx, attempt.id, 'closed', { closedAt: new Date() });
+    const closed = await transitionAttempt(tx, attempt.id, 'closed', { closedAt: ctx.now() });
     if (!closed) return 'not_open' as const;
     await recordEvent(tx, { orderId: attempt.orderId, attemptId: attempt.id, type: 'attempt.closed', source: 'system', data: { reason, outTradeNo: attempt.outTradeNo } });
     if (reason === 'expired') {
@@ -139,7 +139,7 @@ export async function closeAttemptIfUnpaid(
 export async function closeAbandonedOrder(db: Db, orderId: string, renewWindowMs: number): Promise<'closed' | 'not_due' | 'not_applicable'> {
   return db.transaction(async (tx) => {
     const [order] = await tx.select().from(orders).where(eq(orders.id, orderId)).for('update');
-    if (!order || order.status !== 'awaiting_payment') return 'not_applicable' as const;
+    if (order?.status !== 'awaiting_payment') return 'not_applicable' as const;
     const attempts = await tx.select().from(paymentAttempts).where(eq(paymentAttempts.orderId, orderId));
     if (attempts.some(isOpen)) return 'not_applicable' as const;
     const lastExpiry = Math.max(...attempts.map((a) => a.expiresAt.getTime()));
@@ -164,7 +164,7 @@ export async function closeAbandonedOrder(db: Db, orderId: string, renewWindowMs
 export async function runExpiry(db: Db, gateway: Gateway, attemptId: string, ctx: PaymentContext, force = false): Promise<string> {
   const attempt = await loadAttempt(db, attemptId);
   if (!attempt || !isOpen(attempt)) return 'not_open';
-  if (!force && Date.now() < attempt.expiresAt.getTime()) {
+  if (!force && ctx.now().getTime() < attempt.expiresAt.getTime()) {
     await db.transaction((tx) => scheduleExpiry(tx, attempt));
     return 'not_due';
   }

@@ -7,6 +7,7 @@ import { CertificateManager } from '@/server/wechatpay/certificates';
 import { WechatPayClient } from '@/server/wechatpay/client';
 import { WechatPayVerifier } from '@/server/wechatpay/verifier';
 import { ConfigError, liveCredentials, loadEnv, type AppEnv } from '@/server/env';
+import { errorFields, log } from '@/server/log';
 
 export interface Gateway {
   mode: 'simulator' | 'live';
@@ -39,6 +40,19 @@ function readSimulatorCredentials(env: AppEnv): SimulatorCredentialsFile {
   return JSON.parse(readFileSync(env.simCredentialsFile, 'utf8')) as SimulatorCredentialsFile;
 }
 
+/** Parses one credential, or says which variable holds something else (never its content). */
+function parsed<T>(variable: string, expected: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch {
+    throw new ConfigError(`${variable} is not ${expected}: check the value or the file it points to`);
+  }
+}
+
+/**
+ * The configured gateway, with every credential parsed and checked. Built at the start of each web and
+ * worker process, so a bad key stops start-up with a message naming it — before any order is written.
+ */
 export function buildGateway(env: AppEnv = loadEnv()): Gateway {
   const verifier = new WechatPayVerifier();
   let mchid: string, appid: string, apiv3Key: string, merchantSerial: string, merchantPrivateKeyPem: string;
@@ -55,17 +69,24 @@ export function buildGateway(env: AppEnv = loadEnv()): Gateway {
   } else {
     const c = liveCredentials(env);
     ({ mchid, appid, apiv3Key, merchantSerial, merchantPrivateKeyPem } = c);
-    for (const pem of c.platformCertificatePems) verifier.trust(certificateSerial(pem), loadPublicKey(pem));
+    for (const pem of c.platformCertificatePems) {
+      const key = parsed('WECHATPAY_PLATFORM_CERTIFICATE', 'an X.509 certificate (PEM)', () => ({ serial: certificateSerial(pem), key: loadPublicKey(pem) }));
+      verifier.trust(key.serial, key.key);
+    }
     if (c.publicKey) {
-      verifier.trust(c.publicKey.id, loadPublicKey(c.publicKey.pem));
+      const pem = c.publicKey.pem;
+      verifier.trust(c.publicKey.id, parsed('WECHATPAY_PUBLIC_KEY', 'a PEM public key', () => loadPublicKey(pem)));
       acceptSerial = c.publicKey.id;
     }
   }
+  const pem = merchantPrivateKeyPem;
+  const merchantPrivateKey = parsed('WECHATPAY_MERCHANT_PRIVATE_KEY', 'your apiclient_key.pem (a PEM private key)', () => loadPrivateKey(pem));
+  if (merchantPrivateKey.asymmetricKeyType !== 'rsa') throw new ConfigError('WECHATPAY_MERCHANT_PRIVATE_KEY must be an RSA key (apiclient_key.pem)');
   const client = new WechatPayClient({
     mchid,
     appid,
     merchantSerial,
-    merchantPrivateKey: loadPrivateKey(merchantPrivateKeyPem),
+    merchantPrivateKey,
     verifier,
     baseUrl: env.wechatpayBaseUrl,
     timeoutMs: env.WECHATPAY_TIMEOUT_MS,
@@ -75,21 +96,12 @@ export function buildGateway(env: AppEnv = loadEnv()): Gateway {
     onUnknownSerial: env.wechatpayMode === 'live' ? (serial: string) => manager!.refreshForSerial(serial) : undefined,
   });
   if (env.wechatpayMode === 'live') {
-    manager = new CertificateManager({ client, verifier, apiv3Key });
+    // A failed refresh after a rotation would leave certificate-mode merchants failing verification: say so.
+    const onError = (err: unknown) => log('wechatpay').error(errorFields(err), 'platform certificate download failed');
+    manager = new CertificateManager({ client, verifier, apiv3Key, onError });
     manager.attach(); // a notification naming an unknown serial refreshes in the background; WeChat's retry then verifies
-    manager.refresh().catch((err) => console.error('[wechatpay] certificate download failed:', err instanceof Error ? err.message : err));
+    manager.refresh().catch(onError);
     manager.start();
   }
   return { mode: env.wechatpayMode, mchid, appid, apiv3Key, verifier, client, certificates: manager };
-}
-
-const holder = globalThis as unknown as { __scanpayGateway?: Gateway };
-
-/** The process-wide gateway, built on first use (keys parsed once into KeyObjects). */
-export function getGateway(): Gateway {
-  return (holder.__scanpayGateway ??= buildGateway());
-}
-
-export function resetGateway(): void {
-  holder.__scanpayGateway = undefined;
 }

@@ -1,14 +1,17 @@
 // Notify ingestion (DESIGN §2.3): verify over the raw bytes, decrypt, then store the notification in the
-// inbox and enqueue its processing in ONE transaction, and answer. Nothing slow happens before the answer:
-// the real work is the worker's. The route handler is a thin wrapper around this function.
-import { getDb, type Db } from '@/db/client';
-import { wechatpayNotificationRejects, wechatpayNotifications } from '@/db/schema';
-import { causeId } from '@/server/jobs/ids';
-import { planEnqueue } from '@/server/jobs/boss';
-import { QUEUE } from '@/server/jobs/catalogue';
-import { wakeAfterCommit } from '@/server/jobs/wake';
+// inbox and enqueue its processing in ONE statement, and answer. Nothing slow happens before the answer:
+// the real work is the worker's. Both HTTP entries (server/http/) are thin wrappers around
+// ingestNotificationBytes, which answers every outcome itself, failures included, in one shape.
+import type { Db } from '@/db/client';
+import { log } from '@/server/log';
+import { throttled } from '@/server/log-throttle';
+import { QUEUE } from '@/server/queue/catalogue';
+import { causeId } from '@/server/queue/ids';
+import { jobInsertSql } from '@/server/queue/insert-job';
+import { wakeAfterCommit } from '@/server/queue/wake';
 import { parseNotification } from '@/server/wechatpay/notification';
-import { getGateway, type Gateway } from './gateway';
+import type { Gateway } from './gateway';
+import { countReject } from './notification-rejects';
 
 export const MAX_NOTIFY_BODY_BYTES = 64 * 1024;
 
@@ -21,91 +24,48 @@ export interface NotifyAnswer {
   outcome: IngestOutcome;
 }
 
-function failure(status: number, message: string, outcome: IngestOutcome): NotifyAnswer {
+/** The one failure shape of both entries. */
+export function notifyFailure(status: number, message: string, outcome: IngestOutcome): NotifyAnswer {
   return { status, body: JSON.stringify({ code: 'FAIL', message }), outcome };
 }
 
-/** Reads at most `limit` bytes of a Web request body; null when it is larger (never buffers an unbounded body). */
-async function readCappedBody(req: Request, limit: number): Promise<Buffer | null> {
-  const declared = Number(req.headers.get('content-length') ?? '0');
-  if (declared > limit) return null;
-  if (!req.body) return Buffer.alloc(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = req.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
-}
+export const TOO_LARGE: NotifyAnswer = notifyFailure(413, 'body too large', 'too_large');
 
-// Rejections are logged at most once per second per reason, so a flood of forgeries cannot flood the log.
-const lastLogged = new Map<string, number>();
-function logReject(reason: string): void {
-  const now = Date.now();
-  if (now - (lastLogged.get(reason) ?? 0) < 1000) return;
-  lastLogged.set(reason, now);
-  console.warn(`[notify] rejected notification: ${reason}`);
-}
+const logger = () => log('notify');
+// A flood of forgeries must not flood the log: each reason once a second, with how many were folded in.
+const logReject = throttled(1000, (reason, repeats) => logger().warn({ reason, repeats }, 'rejected notification'));
+const logUnavailable = throttled(10_000, (cause, repeats) => logger().error({ cause, repeats }, 'could not store notification: answering 503'));
 
 export interface IngestDeps {
-  db?: Db;
-  gateway?: Gateway;
+  db: Db;
+  /** Resolved inside the ingestion, so a configuration problem is answered like any other failure. */
+  gateway: () => Gateway;
+  /** Epoch ms for the timestamp check (tests). */
   now?: number;
 }
 
-/** The Next route handler's entry: a Web Request in, a Web Response out. */
-export async function ingestNotification(req: Request, deps: IngestDeps = {}): Promise<{ response: Response; outcome: IngestOutcome }> {
-  const body = await readCappedBody(req, MAX_NOTIFY_BODY_BYTES);
-  const answer = body === null ? failure(413, 'body too large', 'too_large') : await ingestNotificationBytes(req.headers, body, deps);
-  const response = new Response(answer.body, {
-    status: answer.status,
-    headers: answer.body ? { 'content-type': 'application/json' } : undefined,
-  });
-  return { response, outcome: answer.outcome };
-}
+type Headers = { get(name: string): string | null };
 
 /**
- * The whole ingestion over headers and the exact body bytes, independent of the HTTP framework: the Next
- * route and the production server's fast path (server/payments/notify-node.ts) both call it.
+ * The whole ingestion over headers and the exact body bytes, independent of the HTTP framework. Never
+ * throws: its dependencies are resolved inside, so a configuration problem is answered like an outage.
  */
-export async function ingestNotificationBytes(
-  headers: { get(name: string): string | null },
-  body: Buffer,
-  deps: IngestDeps = {},
-): Promise<NotifyAnswer> {
-  const db = deps.db ?? getDb();
-  const gateway = deps.gateway ?? getGateway();
-
-  const contentType = headers.get('content-type') ?? '';
-  if (!/^application\/json\b/i.test(contentType)) {
-    logReject('unsupported_content_type');
-    await recordReject(db, headers, body, 'unsupported_content_type', contentType.slice(0, 100));
-    return failure(415, 'content type must be application/json', 'rejected');
-  }
-
-  const parsed = parseNotification({ headers, body, verifier: gateway.verifier, apiv3Key: gateway.apiv3Key, now: deps.now });
-  if (!parsed.ok) {
-    logReject(parsed.reason);
-    await recordReject(db, headers, body, parsed.reason, parsed.detail);
-    return failure(401, `notification rejected: ${parsed.reason}`, 'rejected');
-  }
-
-  const { envelope } = parsed;
+export async function ingestNotificationBytes(depsOf: () => IngestDeps, headers: Headers, body: Buffer): Promise<NotifyAnswer> {
   try {
-    const planned = await planEnqueue(QUEUE.processNotification, { version: 1, inboxId: 1 }, { id: causeId('notification', envelope.id) });
-    const statement = foldIngestStatement(planned.text);
-    const rows = await db.$client.unsafe(
-      statement.text,
+    const deps = depsOf();
+    const contentType = headers.get('content-type') ?? '';
+    if (!/^application\/json\b/i.test(contentType)) return await reject(deps, headers, 'unsupported_content_type', 415, 'content type must be application/json');
+
+    const gateway = deps.gateway();
+    const parsed = parseNotification({ headers, body, verifier: gateway.verifier, apiv3Key: gateway.apiv3Key, now: deps.now });
+    if (!parsed.ok) return await reject(deps, headers, parsed.reason, 401, `notification rejected: ${parsed.reason}`);
+
+    const { envelope } = parsed;
+    const rows = await deps.db.$client.unsafe(
+      INGEST,
       [
-        planned.jobsJson,
+        causeId('notification', envelope.id),
+        QUEUE.processNotification,
         envelope.id,
         envelope.event_type,
         envelope.resource_type ?? 'encrypt-resource',
@@ -117,92 +77,37 @@ export async function ingestNotificationBytes(
       { prepare: true },
     );
     // A job was created only for a first delivery; a redelivery just counted itself on the inbox row.
-    const accepted = rows.length === 1;
-    if (accepted && statement.wake) wakeAfterCommit(db.$client, statement.wake);
+    const accepted = rows[0]?.job_id != null;
+    if (accepted) wakeAfterCommit(deps.db.$client, QUEUE.processNotification);
     return { status: 204, body: null, outcome: accepted ? 'accepted' : 'duplicate' };
   } catch (err) {
-    // Not stored means not acknowledged: a 5xx makes WeChat deliver it again later.
-    console.error('[notify] could not store notification:', err instanceof Error ? err.message : err);
-    return failure(503, 'temporarily unavailable', 'unavailable');
+    // Not stored means not acknowledged: a 5xx makes WeChat deliver it again later. Whatever failed —
+    // the database, the gateway's configuration — the answer is the same and reveals nothing.
+    logUnavailable(err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 200) : 'unknown error');
+    return notifyFailure(503, 'temporarily unavailable', 'unavailable');
   }
 }
 
-// The inbox row and its processing job in ONE statement: pg-boss's own job INSERT (planEnqueue) with the
-// inbox insert as a CTE in front, the job's inboxId taken from the row just inserted. One statement is
-// one transaction, so this is still "inbox + enqueue atomically" (DESIGN §2.3), in one round trip instead
-// of four (BEGIN, insert, enqueue, COMMIT): each round trip costs the web process about 0.1 ms of CPU
-// here (docs/benchmarks.md). A redelivery finds the row, counts the delivery and inserts no job.
-// pg-boss's NOTIFY is taken out of the statement and sent after the commit (server/jobs/wake.ts).
-const INBOX_CTE = `inbox as (
+async function reject(deps: IngestDeps, headers: Headers, reason: string, status: number, message: string): Promise<NotifyAnswer> {
+  logReject(reason);
+  await countReject(deps.db, reason, headers.get('wechatpay-serial'));
+  return notifyFailure(status, message, 'rejected');
+}
+
+// The inbox row and its processing job in ONE statement (one statement is one transaction, so this is
+// still "inbox + enqueue atomically", DESIGN §2.3), in one round trip instead of four. The job's payload
+// ({ version: 1, inboxId }, the catalogue's schema) takes the id of the row just inserted; a redelivery
+// finds the row, counts the delivery and inserts no job. The wake-up follows the commit (queue/wake.ts).
+/** Exported for the benchmark's database-ceiling row (pgbench runs this very statement). */
+export const INGEST = `
+  with inbox as (
     insert into wechatpay_notifications (notification_id, event_type, resource_type, summary, create_time, serial, resource)
-    values ($2, $3, $4, $5, $6, $7, $8::text::jsonb)
+    values ($3, $4, $5, $6, $7, $8, $9::text::jsonb)
     on conflict (notification_id) do update
       set deliveries = wechatpay_notifications.deliveries + 1, last_received_at = now()
-    returning id, (xmax = 0) as inserted)`;
-
-// pg-boss's job rows ($1) with data.inboxId set to the new row's id; no rows for a redelivery.
-const JOB_ROWS = `(select json_agg(jsonb_set(j, '{data,inboxId}', to_jsonb(inbox.id)))
-    from inbox, jsonb_array_elements($1::text::jsonb) j where inbox.inserted)`;
-
-const PG_BOSS_JOBS_PARAM = '$1::text::json';
-
-// pg-boss's notify variant ends: `), notified AS (SELECT pg_notify(<channel>, '<queue>') FROM ins WHERE
-// start_after <= <schema>.job_now() LIMIT 1) SELECT id FROM ins WHERE (SELECT count(*) FROM notified) >= 0`.
-const NOTIFY_TAIL =
-  /,\s*notified\s+AS\s*\(\s*SELECT\s+(pg_notify\([\s\S]*?\))\s+FROM\s+ins\s+WHERE\s[\s\S]*?\bLIMIT\s+1\s*\)\s*SELECT\s+id\s+FROM\s+ins\s+WHERE\s+\(\s*SELECT\s+count\(\*\)\s+FROM\s+notified\s*\)\s*>=\s*0\s*$/i;
-
-export interface IngestStatement {
-  /** The inbox insert and the job insert, one statement, no NOTIFY. */
-  text: string;
-  /** pg-boss's wake-up for the queue's workers, to send after the commit; null if pg-boss sent none. */
-  wake: string | null;
-}
-
-const folded = new Map<string, IngestStatement>();
-
-/**
- * pg-boss's INSERT for a notification job, folded into the ingestion statement. pg-boss builds the same
- * text for every job of a queue, so this is computed once (and Postgres prepares it once per connection).
- * Throws if a pg-boss upgrade changed the statement's shape: tests catch that, not production.
- */
-export function foldIngestStatement(bossSql: string): IngestStatement {
-  const cached = folded.get(bossSql);
-  if (cached) return cached;
-  if ((bossSql.match(/\$\d+/g) ?? []).length !== 1 || !bossSql.includes(PG_BOSS_JOBS_PARAM)) {
-    throw new Error('pg-boss insert has an unexpected shape: cannot fold it into the notify ingestion');
-  }
-  let body = bossSql.replace(PG_BOSS_JOBS_PARAM, `${JOB_ROWS}::json`);
-  let wake: string | null = null;
-  const tail = NOTIFY_TAIL.exec(body);
-  if (tail) {
-    // The wake-up needs no flush to disk: if it is lost, the job is there and the worker polls.
-    wake = `select set_config('synchronous_commit', 'off', true), ${tail[1]}`;
-    body = `${body.slice(0, tail.index)}\n    SELECT id FROM ins`;
-  } else if (/pg_notify/i.test(body)) {
-    throw new Error('pg-boss insert has an unexpected shape: cannot move its NOTIFY out of the notify ingestion');
-  }
-  const text = /^\s*with\s/i.test(body)
-    ? body.replace(/^\s*with\s/i, `with ${INBOX_CTE},\n`) // the notify variant: WITH ins AS (...) SELECT id FROM ins
-    : `with ${INBOX_CTE}, ins as (${body}) select id from ins`;
-  const statement = { text, wake };
-  folded.set(bossSql, statement);
-  return statement;
-}
-
-/** Evidence for the merchant; best effort: a database hiccup must not turn a 4xx into a 5xx. */
-async function recordReject(db: Db, headers: { get(name: string): string | null }, body: Buffer, reason: string, detail?: string): Promise<void> {
-  let notificationId: string | null = null;
-  try {
-    notificationId = String(JSON.parse(body.toString('utf8'))?.id ?? '').slice(0, 64) || null;
-  } catch {}
-  await db
-    .insert(wechatpayNotificationRejects)
-    .values({
-      reason,
-      detail: detail?.slice(0, 500) ?? null,
-      serial: headers.get('wechatpay-serial')?.slice(0, 64) ?? null,
-      notificationId,
-      bodyBytes: body.length,
-    })
-    .catch(() => {});
-}
+    returning id, (xmax = 0) as inserted
+  ), job as (${jobInsertSql(`select $1::uuid as id, jsonb_build_object('version', 1, 'inboxId', inbox.id) as data, null::timestamptz as start_after from inbox where inbox.inserted`, '$2')})
+  -- one row: the job's id (null for a redelivery); a first delivery that wrote no job (its queue missing)
+  -- fails the whole statement by division by zero, so no inbox row is ever stored without its job
+  select (select id from job) as job_id,
+         1 / (case when (select count(*) from job) = (select count(*) from inbox where inbox.inserted) then 1 else 0 end) as guard`;

@@ -7,8 +7,8 @@ import { z } from 'zod';
 import type { Db, Tx } from '@/db/client';
 import { scheduleExpiry, scheduleNextCheck } from './compensation';
 import { orderEvents, orderItems, orders, paymentAttempts, products } from '@/db/schema';
-import { loadEnv } from '@/server/env';
 import { AppError } from '@/server/errors';
+import { DEFAULT_MAX_ORDER_AMOUNT_FEN } from '@/server/env';
 import { safeText } from '@/server/safe-text';
 import { formatRfc3339Shanghai } from '@/server/wechatpay/time';
 import { WechatPayError } from '@/server/wechatpay/errors';
@@ -95,7 +95,7 @@ export async function createOrder(
     expireMinutes: number;
     scale: number;
     now?: Date;
-    /** Largest order total in fen; MAX_ORDER_AMOUNT_FEN when not given. */
+    /** Largest order total in fen (MAX_ORDER_AMOUNT_FEN); its default when not given. */
     maxAmountFen?: number;
   },
 ): Promise<CreatedOrder> {
@@ -107,7 +107,7 @@ export async function createOrder(
     });
   }
   const items = parsed.data;
-  const maxAmountFen = input.maxAmountFen ?? loadEnv().MAX_ORDER_AMOUNT_FEN;
+  const maxAmountFen = input.maxAmountFen ?? DEFAULT_MAX_ORDER_AMOUNT_FEN;
   const now = input.now ?? new Date();
   // Merge repeated lines of the same product: the server, not the client, decides the totals.
   const quantities = mergeLines(items);
@@ -140,7 +140,7 @@ export async function createOrder(
   return db.transaction(async (tx) => {
     // Order, items, attempt and timeline event in one statement, and the attempt's two compensation jobs
     // beside it: sent together, the three travel in one round trip (they do not depend on each other),
-    // then COMMIT. Four round trips where one query per row took eight (docs/benchmarks.md).
+    // then COMMIT (what that saves is in docs/benchmarks.md).
     const [[order]] = await Promise.all([
       tx.execute<{ id: string }>(sql`
         with o as (
@@ -172,7 +172,7 @@ export async function createOrder(
 }
 
 /** A new attempt's identity and times: own out_trade_no, whole seconds, the exact time_expire string WeChat gets. */
-function newAttempt(order: { amountFen: number; description: string }, opts: { expireMinutes: number; now?: Date }) {
+function newAttempt(_order: { amountFen: number; description: string }, opts: { expireMinutes: number; now?: Date }) {
   const now = opts.now ?? new Date();
   const createdAt = new Date(Math.floor(now.getTime() / 1000) * 1000);
   const expiresAt = new Date(Math.floor((now.getTime() + opts.expireMinutes * 60_000) / 1000) * 1000);

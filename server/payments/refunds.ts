@@ -5,9 +5,9 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Db, Tx } from '@/db/client';
 import { alerts, paymentAttempts, refunds } from '@/db/schema';
-import { enqueue } from '@/server/jobs/boss';
-import { causeId } from '@/server/jobs/ids';
-import { QUEUE } from '@/server/jobs/catalogue';
+import { enqueue } from '@/server/queue/enqueue';
+import { causeId } from '@/server/queue/ids';
+import { QUEUE } from '@/server/queue/catalogue';
 import { WechatPayApiError } from '@/server/wechatpay/errors';
 import type { Gateway } from './gateway';
 import { recordEvent } from './state';

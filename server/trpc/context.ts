@@ -1,9 +1,10 @@
-import { getDb, type Db } from '@/db/client';
+import type { Db } from '@/db/client';
 import { clientIpOf, PEER_IP_HEADER } from '@/server/client-ip';
-import { loadEnv } from '@/server/env';
+import { processDeps, type AppDeps } from '@/server/deps';
 import { log } from '@/server/log';
 
 export interface Context {
+  deps: AppDeps;
   db: Db;
   clientIp: string | null;
 }
@@ -14,8 +15,8 @@ let warnedNoPeer = false;
  * Per-request context. The client IP comes from the socket address our server passes in, or from
  * X-Forwarded-For only as far as TRUST_PROXY_HOPS says proxies we run wrote it (server/client-ip.ts).
  */
-export function createContext(req: Request): Context {
-  const clientIp = clientIpOf(req.headers, loadEnv().TRUST_PROXY_HOPS);
+export function createContext(req: Request, deps: AppDeps = processDeps()): Context {
+  const clientIp = clientIpOf(req.headers, deps.env.TRUST_PROXY_HOPS);
   if (clientIp === null && !warnedNoPeer) {
     // Without an address every such request shares one rate-limit window: say why, once per process.
     warnedNoPeer = true;
@@ -24,5 +25,5 @@ export function createContext(req: Request): Context {
       'a request without a usable client address: it did not come through our server (scripts/serve.ts), or TRUST_PROXY_HOPS does not match the proxies in front; such requests share one rate-limit window',
     );
   }
-  return { db: getDb(), clientIp };
+  return { deps, db: deps.db, clientIp };
 }

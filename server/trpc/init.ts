@@ -11,7 +11,6 @@ const TRPC_CODE: Record<AppErrorCode, TRPCError['code']> = {
   CONFLICT: 'CONFLICT',
   TOO_MANY_REQUESTS: 'TOO_MANY_REQUESTS',
   PAYMENT_PROVIDER_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
-  INTERNAL: 'INTERNAL_SERVER_ERROR',
 };
 
 const t = initTRPC.context<Context>().create({

@@ -11,7 +11,7 @@
 import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import type { z } from 'zod';
-import { aesGcmDecrypt, formatAuthorization, randomNonce, requestMessage, signMessage, unixSeconds } from './crypto';
+import { aesGcmDecrypt, encryptSensitive, formatAuthorization, randomNonce, requestMessage, signMessage, unixSeconds } from './crypto';
 import {
   WechatPayApiError,
   WechatPayError,
@@ -22,6 +22,7 @@ import {
   type WechatPayOperation,
 } from './errors';
 import {
+  AbnormalRefundRequest,
   BillApplication,
   CertificatesResponse,
   CreateRefundRequest,
@@ -100,6 +101,9 @@ const IDEMPOTENT: Record<WechatPayOperation, boolean> = {
   closeOrder: true,
   createRefund: true,
   queryRefund: true,
+  // Once accepted the refund is no longer ABNORMAL, and WeChat may refuse the repeat: never retried blindly
+  // (query the refund instead).
+  applyAbnormalRefund: false,
   applyTradeBill: true,
   applyFundFlowBill: true,
   downloadBill: true,
@@ -122,6 +126,8 @@ interface RequestSpec {
   check?: Check;
   timeoutMs?: number;
   accept?: string;
+  /** Wechatpay-Serial for this request only: the key that encrypted its sensitive fields (overrides acceptSerial). */
+  serial?: string;
 }
 
 interface Answer {
@@ -240,6 +246,34 @@ export class WechatPayClient {
     if (!OUT_REFUND_NO_RE.test(outRefundNo)) throw new WechatPayRequestError('out_refund_no: 1–64 characters of 0-9 A-Z a-z _ - | * @', op);
     const url = this.url(`/v3/refund/domestic/refunds/${encodeURIComponent(outRefundNo)}`);
     return this.parseJson(op, await this.send({ op, method: 'GET', url }), Refund);
+  }
+
+  /**
+   * `POST /v3/refund/domestic/refunds/{refund_id}/apply-abnormal-refund` (§7.3): pays an ABNORMAL refund (the
+   * payer's card was cancelled or frozen) to the payer's debit card or the merchant's settlement account. The bank
+   * account and name are encrypted here with `encryptionKey` — the WeChat Pay public key or a platform
+   * certificate's key — whose id/serial `encryptionSerial` goes in `Wechatpay-Serial` so WeChat knows which of
+   * its keys decrypts (§1.4). Answers the Refund (PROCESSING again). Not retried (see IDEMPOTENT).
+   */
+  async applyAbnormalRefund(
+    params: AbnormalRefundRequest,
+    encryption: { encryptionKey: KeyObject; encryptionSerial: string },
+  ): Promise<Refund> {
+    const op = 'applyAbnormalRefund';
+    const p = this.validate(op, AbnormalRefundRequest, params);
+    const body = JSON.stringify(
+      p.type === 'USER_BANK_CARD'
+        ? {
+            out_refund_no: p.out_refund_no,
+            type: p.type,
+            bank_type: p.bank_type,
+            bank_account: encryptSensitive(encryption.encryptionKey, p.bank_account),
+            real_name: encryptSensitive(encryption.encryptionKey, p.real_name),
+          }
+        : { out_refund_no: p.out_refund_no, type: p.type },
+    );
+    const url = this.url(`/v3/refund/domestic/refunds/${encodeURIComponent(p.refund_id)}/apply-abnormal-refund`);
+    return this.parseJson(op, await this.send({ op, method: 'POST', url, body, serial: encryption.encryptionSerial }), Refund);
   }
 
   // ------------------------------------------------------------------ bills (§8)
@@ -368,7 +402,7 @@ export class WechatPayClient {
       'User-Agent': this.userAgent,
     };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const acceptSerial = typeof this.acceptSerial === 'function' ? this.acceptSerial() : this.acceptSerial;
+    const acceptSerial = spec.serial ?? (typeof this.acceptSerial === 'function' ? this.acceptSerial() : this.acceptSerial);
     if (acceptSerial) headers['Wechatpay-Serial'] = acceptSerial;
 
     const timeoutMs = spec.timeoutMs ?? this.timeoutMs;

@@ -9,6 +9,9 @@ import {
   createSecretKey,
   createSign,
   createVerify,
+  constants as cryptoConstants,
+  privateDecrypt,
+  publicEncrypt,
   randomBytes,
   X509Certificate,
   type KeyObject,
@@ -104,8 +107,8 @@ function aesAlgorithm(key: Buffer): 'aes-128-gcm' | 'aes-192-gcm' | 'aes-256-gcm
  * are the UTF-8 bytes of the strings as given (never Base64-decoded); the ciphertext is Base64 of
  * ciphertext || 16-byte tag. The tag is always checked. Throws AesGcmError on any failure.
  */
-// The APIv3 key as a KeyObject, made once per key: building one from the raw bytes on every decryption
-// was ~3 % of the web process's CPU at 500 notifications/s. A merchant has one key (two during rotation).
+// The APIv3 key as a KeyObject, made once per key rather than from the raw bytes on every decryption (its
+// cost on the notify path is in docs/benchmarks.md). A merchant has one key (two during rotation).
 const secretKeys = new Map<string, { key: KeyObject; algorithm: ReturnType<typeof aesAlgorithm> }>();
 function apiv3SecretKey(apiv3Key: string) {
   let entry = secretKeys.get(apiv3Key);
@@ -204,4 +207,21 @@ export function certificateSerial(certificatePem: string): string {
 export function isTimestampFresh(timestamp: string, now: number = Date.now(), toleranceSeconds = TIMESTAMP_TOLERANCE_SECONDS): boolean {
   if (!/^\d{1,12}$/.test(timestamp)) return false;
   return Math.abs(Math.floor(now / 1000) - Number(timestamp)) <= toleranceSeconds;
+}
+
+/**
+ * Sensitive request fields (bank account, real name — e.g. apply-abnormal-refund) are encrypted with WeChat's
+ * public key (the WeChat Pay public key or the platform certificate named in `Wechatpay-Serial`): RSA-OAEP with
+ * SHA-1 and MGF1-SHA-1 (OpenSSL's RSA_PKCS1_OAEP_PADDING, what the official SDKs use), Base64. Randomised, so
+ * the same plaintext never encrypts to the same ciphertext twice.
+ */
+export function encryptSensitive(publicKey: KeyObject, plaintext: string): string {
+  return publicEncrypt({ key: publicKey, padding: cryptoConstants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' }, Buffer.from(plaintext, 'utf8')).toString('base64');
+}
+
+/** The inverse of encryptSensitive, with the private key (WeChat's side; throws on a wrong key or bad input). */
+export function decryptSensitive(privateKey: KeyObject, ciphertextBase64: string): string {
+  const bytes = Buffer.from(ciphertextBase64, 'base64');
+  if (bytes.length === 0 || bytes.toString('base64') !== ciphertextBase64.replace(/\s+/g, '')) throw new Error('ciphertext is not Base64');
+  return privateDecrypt({ key: privateKey, padding: cryptoConstants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' }, bytes).toString('utf8');
 }

@@ -11,6 +11,7 @@ export type WechatPayOperation =
   | 'closeOrder'
   | 'createRefund'
   | 'queryRefund'
+  | 'applyAbnormalRefund'
   | 'applyTradeBill'
   | 'applyFundFlowBill'
   | 'downloadBill'
@@ -117,9 +118,4 @@ export class WechatPayRequestError extends WechatPayError {
   ) {
     super(`invalid WeChat Pay request: ${clip(problem)}`, operation);
   }
-}
-
-/** Convenience for job handlers: retry only what the client itself considers transient. */
-export function isRetryableWechatPayError(err: unknown): boolean {
-  return err instanceof WechatPayError && err.retryable;
 }

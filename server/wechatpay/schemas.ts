@@ -99,6 +99,34 @@ export const CreateRefundRequest = z
   .refine((r) => r.amount.refund <= r.amount.total, { message: 'refund exceeds the order total', path: ['amount', 'refund'] });
 export type CreateRefundRequest = z.infer<typeof CreateRefundRequest>;
 
+/** The 15 debit-card banks apply-abnormal-refund accepts for USER_BANK_CARD. */
+export const ABNORMAL_REFUND_BANK_TYPES = [
+  'ICBC_DEBIT', 'CCB_DEBIT', 'ABC_DEBIT', 'BOC_DEBIT', 'COMM_DEBIT', 'CMB_DEBIT', 'PAB_DEBIT', 'SPDB_DEBIT',
+  'CITIC_DEBIT', 'CEB_DEBIT', 'CMBC_DEBIT', 'CIB_DEBIT', 'GDB_DEBIT', 'PSBC_DEBIT', 'NBCB_DEBIT',
+] as const;
+
+/**
+ * POST /v3/refund/domestic/refunds/{refund_id}/apply-abnormal-refund, in plaintext: the client encrypts
+ * bank_account and real_name for WeChat's key before sending. USER_BANK_CARD: the payer's debit card (all three
+ * bank fields required); MERCHANT_BANK_CARD: the merchant's settlement account (no bank fields).
+ */
+export const AbnormalRefundRequest = z.discriminatedUnion('type', [
+  z.strictObject({
+    refund_id: z.string().regex(/^\d{1,32}$/, 'digits'),
+    out_refund_no: z.string().regex(OUT_REFUND_NO_RE, '1–64 characters of 0-9 A-Z a-z _ - | * @'),
+    type: z.literal('USER_BANK_CARD'),
+    bank_type: z.enum(ABNORMAL_REFUND_BANK_TYPES),
+    bank_account: z.string().regex(/^\d{12,30}$/, '12–30 digits'),
+    real_name: z.string().trim().min(1).max(50),
+  }),
+  z.strictObject({
+    refund_id: z.string().regex(/^\d{1,32}$/, 'digits'),
+    out_refund_no: z.string().regex(OUT_REFUND_NO_RE, '1–64 characters of 0-9 A-Z a-z _ - | * @'),
+    type: z.literal('MERCHANT_BANK_CARD'),
+  }),
+]);
+export type AbnormalRefundRequest = z.infer<typeof AbnormalRefundRequest>;
+
 /** GET /v3/bill/tradebill (reference §8.1). */
 export const TradeBillRequest = z.strictObject({
   bill_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'yyyy-MM-DD'),

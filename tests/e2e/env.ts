@@ -29,6 +29,7 @@ export const E2E = {
     // ¥1,000: above every cart the tests fill, except the one that shows the limit.
     MAX_ORDER_AMOUNT_FEN: '100000',
     NODE_ENV: 'production',
+    WECHATPAY_MODE: 'simulator',
     NEXT_TELEMETRY_DISABLED: '1',
   } as Record<string, string>,
 };

@@ -1,5 +1,4 @@
 import { expect, test } from '@playwright/test';
-import { E2E } from './env';
 import { closeStaging, resetRateLimits } from './staging';
 import { addToCart, checkout, msg, MUG, projectLang, type Lang } from './support';
 

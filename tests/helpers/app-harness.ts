@@ -1,19 +1,19 @@
-// Integration harness: the real simulator over HTTP, a real HTTP server in front of the same
-// ingestNotification function the Next route calls, the real pg-boss worker, the real embedded Postgres.
+// Integration harness: the real simulator over HTTP, a real HTTP server in front of the app's own route
+// handlers (app/api/trpc, app/api/wechatpay/notify — the modules Next serves), the real pg-boss worker,
+// the real embedded Postgres. The production server's node:http entry is tested beside it
+// (notify-endpoints.test.ts) and, as `npm start` runs it, in the system suites.
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { closeDb, getDb } from '@/db/client';
+import type { Db } from '@/db/client';
 import { seedDemoCatalogue } from '@/db/seed';
+import { POST as notifyRoute } from '@/app/api/wechatpay/notify/route';
+import { GET as trpcGet, POST as trpcPost } from '@/app/api/trpc/[trpc]/route';
+import { closeProcessDeps, processDeps, type AppDeps } from '@/server/deps';
 import { loadEnv, resetEnvCache } from '@/server/env';
-import { stopWorker, startWorker } from '@/server/jobs/worker';
-import { getGateway, resetGateway } from '@/server/payments/gateway';
-import { ingestNotification } from '@/server/payments/ingest-notification';
-import { createContext } from '@/server/trpc/context';
-import { appRouter } from '@/server/trpc/root';
-import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
+import { startWorker, type Worker } from '@/server/jobs/worker';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ensureSimulatorCredentials, type SimCredentials } from '@/simulator/credentials';
 import { startSimulator } from '@/simulator/server';
@@ -25,12 +25,20 @@ export interface CapturedNotification {
 }
 
 export interface Harness {
-  /** While true, the notify endpoint answers 503 without storing anything (a notification outage). */
+  /** The app's dependencies as its route handlers and worker use them. */
+  deps: AppDeps;
+  db: Db;
+  /**
+   * While true, notifications do not reach the app at all (WeChat → us network outage): the harness's
+   * front answers 503 itself. The app's own 503 (database down) is tested in notify-outage.test.ts.
+   */
   notifyOutage: boolean;
   simUrl: string;
   appUrl: string;
   credentials: SimCredentials;
   captured: CapturedNotification[];
+  /** Moves the app's clock (deps.clock) forward: a QR code "expires" without the test sleeping. */
+  advanceClock(ms: number): void;
   /** POSTs raw bytes to the notify endpoint, as WeChat would. */
   postNotify(headers: Record<string, string>, body: string): Promise<Response>;
   simPay(codeUrl: string): Promise<{ out_trade_no: string; transaction_id: string }>;
@@ -71,13 +79,13 @@ export async function startHarness(
     });
     let response: Response;
     if (req.url?.startsWith('/api/trpc/')) {
-      // The same tRPC router the Next route serves, incl. SSE subscriptions.
-      response = await fetchRequestHandler({ endpoint: '/api/trpc', req: request, router: appRouter, createContext: () => createContext(request) });
+      // The Next route module itself, incl. SSE subscriptions.
+      response = await (req.method === 'GET' ? trpcGet(request) : trpcPost(request));
     } else if (state.notifyOutage) {
       response = Response.json({ code: 'FAIL', message: 'outage' }, { status: 503 });
       captured.push({ headers, body: body.toString('utf8'), status: 503 });
     } else {
-      response = (await ingestNotification(request)).response;
+      response = await notifyRoute(request);
       captured.push({ headers, body: body.toString('utf8'), status: response.status });
     }
     res.writeHead(response.status, Object.fromEntries(response.headers));
@@ -117,19 +125,27 @@ export async function startHarness(
     WECHATPAY_TIMEOUT_MS: '3000',
   });
   resetEnvCache();
-  resetGateway();
+  await closeProcessDeps();
   loadEnv();
-  const gateway = getGateway();
+  const deps = processDeps();
+  let offsetMs = 0;
+  deps.clock = { now: () => new Date(Date.now() + offsetMs) };
+  const gateway = deps.gateway();
   if (gateway.certificates) await gateway.certificates.refresh();
-  await seedDemoCatalogue(getDb());
-  if (opts.worker !== false) await startWorker();
+  await seedDemoCatalogue(deps.db);
+  const worker: Worker | undefined = opts.worker !== false ? await startWorker(deps) : undefined;
 
   return {
+    deps,
+    db: deps.db,
     get notifyOutage() {
       return state.notifyOutage;
     },
     set notifyOutage(value: boolean) {
       state.notifyOutage = value;
+    },
+    advanceClock(ms) {
+      offsetMs += ms;
     },
     simUrl: sim.url,
     appUrl,
@@ -154,11 +170,10 @@ export async function startHarness(
       return res.json();
     },
     async close() {
-      getGateway().certificates?.stop();
-      await stopWorker();
+      await worker?.stop();
       await sim.close();
       await new Promise((r) => notifyServer.close(r));
-      await closeDb();
+      await closeProcessDeps();
     },
   };
 }

@@ -3,7 +3,6 @@
 // never a text someone wrote replaced.
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { getDb } from '@/db/client';
 import { products } from '@/db/schema';
 import { DEMO_PRODUCTS, seedDemoCatalogue } from '@/db/seed';
 import { startHarness, trpcCall, type Harness } from '../helpers/app-harness';
@@ -33,7 +32,7 @@ it('catalog.list returns name, tagline and description in Chinese and English', 
 });
 
 it('the seed fills in the texts a demo product lacks and keeps the ones someone wrote', async () => {
-  const db = getDb();
+  const db = h.db;
   // What migration 0002 leaves of a catalogue seeded before: the English tagline, nothing else.
   await db.update(products).set({ tagline: '', description: '', descriptionEn: '', taglineEn: 'Hand-glazed, 350 ml' }).where(eq(products.id, 'ceramic-mug'));
   await db.update(products).set({ tagline: '店主自己写的', description: '' }).where(eq(products.id, 'longjing-tea'));

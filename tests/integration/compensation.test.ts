@@ -3,9 +3,8 @@
 // status arrives over SSE, and the sweeper recovers work whose job never ran.
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getDb } from '@/db/client';
 import { alerts, orderEvents, orders, outboxEvents, paymentAttempts, refunds, wechatpayNotifications } from '@/db/schema';
-import { sweep } from '@/server/jobs/handlers/sweep';
+import { sweep } from '@/server/payments/sweep';
 import { getCheckoutView } from '@/server/payments/checkout';
 import { eventually, sseEvents, startHarness, trpcCall, type Harness } from '../helpers/app-harness';
 
@@ -30,7 +29,7 @@ async function buy(productId = 'red-envelope', headers: Record<string, string> =
 }
 
 async function orderOf(token: string) {
-  const [o] = await getDb().select().from(orders).where(eq(orders.token, token));
+  const [o] = await h.db.select().from(orders).where(eq(orders.token, token));
   return o;
 }
 
@@ -40,7 +39,7 @@ async function simOrder(outTradeNo: string) {
 
 async function waitForStatus(token: string, status: string, timeoutMs = 15_000) {
   return eventually(async () => {
-    const v = await getCheckoutView(getDb(), token);
+    const v = await getCheckoutView(h.db, token);
     return v?.status === status ? v : null;
   }, timeoutMs);
 }
@@ -65,9 +64,9 @@ describe('compensation', () => {
     const sim = await simOrder(view.outTradeNo);
     expect(JSON.stringify(sim)).toMatch(/"trade_state":"CLOSED"/);
     const order = await orderOf(token);
-    const outbox = await getDb().select().from(outboxEvents).where(and(eq(outboxEvents.orderId, order.id), eq(outboxEvents.topic, 'order.closed')));
+    const outbox = await h.db.select().from(outboxEvents).where(and(eq(outboxEvents.orderId, order.id), eq(outboxEvents.topic, 'order.closed')));
     expect(outbox).toHaveLength(1);
-    const events = await getDb().select().from(orderEvents).where(eq(orderEvents.orderId, order.id));
+    const events = await h.db.select().from(orderEvents).where(eq(orderEvents.orderId, order.id));
     expect(events.map((e) => e.type)).toContain('order.closed');
   });
 
@@ -82,12 +81,12 @@ describe('compensation', () => {
     expect(pay.status).toBe(200);
     const order = await orderOf(token);
     const refund = await eventually(async () => {
-      const [r] = await getDb().select().from(refunds).where(eq(refunds.orderId, order.id));
+      const [r] = await h.db.select().from(refunds).where(eq(refunds.orderId, order.id));
       return r?.status === 'succeeded' ? r : null;
     }, 20_000);
     expect(refund.outRefundNo).toBe(`LR${view.outTradeNo}`);
     expect(refund.amountFen).toBe(view.amountFen);
-    const [attempt] = await getDb().select().from(paymentAttempts).where(eq(paymentAttempts.outTradeNo, view.outTradeNo));
+    const [attempt] = await h.db.select().from(paymentAttempts).where(eq(paymentAttempts.outTradeNo, view.outTradeNo));
     expect(attempt.latePayment).toBe('after_close');
     expect((await orderOf(token)).status).toBe('closed'); // the money went back; the order stays closed
   });
@@ -120,12 +119,12 @@ describe('compensation', () => {
     const { token, view } = await buy();
     const early = await trpcCall(h.appUrl, 'checkout.renew', { token }, 'mutation');
     expect(early.status).toBe(409); // still valid
-    await new Promise((r) => setTimeout(r, 3200));
+    h.advanceClock(3200); // past the 3 s expiry
     const renewed = await trpcCall(h.appUrl, 'checkout.renew', { token }, 'mutation');
     expect(renewed.status).toBe(200);
     expect(renewed.data.outTradeNo).not.toBe(view.outTradeNo);
     expect(renewed.data.codeUrl).toMatch(/^weixin:/);
-    const [old] = await getDb().select().from(paymentAttempts).where(eq(paymentAttempts.outTradeNo, view.outTradeNo));
+    const [old] = await h.db.select().from(paymentAttempts).where(eq(paymentAttempts.outTradeNo, view.outTradeNo));
     expect(old.status).toBe('closed');
     await h.simPay(renewed.data.codeUrl);
     await waitForStatus(token, 'paid');
@@ -133,7 +132,7 @@ describe('compensation', () => {
 
   it('a late payment of the old QR code, learned first, does not stop the new QR code from paying the order', async () => {
     const { token, view } = await buy();
-    await new Promise((r) => setTimeout(r, 3200));
+    h.advanceClock(3200); // past the 3 s expiry
     const renewed = await trpcCall(h.appUrl, 'checkout.renew', { token }, 'mutation');
     expect(renewed.status).toBe(200);
     // WeChat takes the money for the closed old attempt, and that news arrives before the new payment.
@@ -144,13 +143,13 @@ describe('compensation', () => {
     });
     expect(late.status).toBe(200);
     await eventually(async () => {
-      const [a] = await getDb().select().from(paymentAttempts).where(eq(paymentAttempts.outTradeNo, view.outTradeNo));
+      const [a] = await h.db.select().from(paymentAttempts).where(eq(paymentAttempts.outTradeNo, view.outTradeNo));
       return a.latePayment === 'after_close';
     });
     await h.simPay(renewed.data.codeUrl);
     const paid = await waitForStatus(token, 'paid');
     expect(paid.outTradeNo).toBe(renewed.data.outTradeNo);
-    const [r] = await getDb().select().from(refunds).where(eq(refunds.outRefundNo, `LR${view.outTradeNo}`));
+    const [r] = await h.db.select().from(refunds).where(eq(refunds.outRefundNo, `LR${view.outTradeNo}`));
     expect(r).toBeDefined(); // the old attempt's money goes back
   });
 
@@ -161,7 +160,6 @@ describe('compensation', () => {
     const stream = sseEvents(h.appUrl, 'checkout.onStatus', { token }, controller.signal);
     const first = await stream.next();
     seen.push(first.value.status);
-    const started = Date.now();
     await h.simPay(view.codeUrl);
     for await (const v of stream) {
       seen.push(v.status);
@@ -170,7 +168,6 @@ describe('compensation', () => {
     controller.abort();
     expect(seen[0]).toBe('awaiting_payment');
     expect(seen.at(-1)).toBe('paid');
-    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('rejects a notification whose amount does not match, freezing the order for review with an alert', async () => {
@@ -186,12 +183,12 @@ describe('compensation', () => {
     await waitForStatus(token, 'review');
     const order = await orderOf(token);
     expect(order.reviewReason).toBe('mismatch');
-    const [alert] = await getDb().select().from(alerts).where(eq(alerts.orderId, order.id));
+    const [alert] = await h.db.select().from(alerts).where(eq(alerts.orderId, order.id));
     expect(alert.kind).toBe('payment_mismatch');
   });
 
   it('the sweeper re-enqueues an inbox row whose job never ran', async () => {
-    const db = getDb();
+    const db = h.db;
     const { buildSignedNotification } = await import('../helpers/notifications');
     const { token, view } = await buy();
     // Simulate a crash between storing and enqueueing: a stored row with no job.

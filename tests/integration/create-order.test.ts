@@ -3,12 +3,10 @@
 // jobs — all in one transaction; then the QR code and its "attempt.code_issued" event.
 import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { clients, getDb } from '@/db/client';
 import { orderEvents, orderItems, orders, paymentAttempts } from '@/db/schema';
-import { QUEUE } from '@/server/jobs/catalogue';
-import { causeId } from '@/server/jobs/ids';
+import { QUEUE } from '@/server/queue/catalogue';
+import { causeId } from '@/server/queue/ids';
 import { loadEnv } from '@/server/env';
-import { getGateway } from '@/server/payments/gateway';
 import { createOrder, requestPrepay } from '@/server/payments/orders';
 import { startHarness, type Harness } from '../helpers/app-harness';
 
@@ -21,7 +19,7 @@ afterAll(async () => {
 });
 
 it('writes order, lines, attempt, event and both compensation jobs together', async () => {
-  const db = getDb();
+  const db = h.db;
   const now = new Date('2026-11-26T09:30:15.750Z');
   const created = await createOrder(db, {
     items: [
@@ -66,7 +64,7 @@ it('writes order, lines, attempt, event and both compensation jobs together', as
     ],
   });
 
-  const jobs = await clients().sql<{ name: string; data: unknown; start_after: string }[]>`
+  const jobs = await h.db.$client<{ name: string; data: unknown; start_after: string }[]>`
     select name, data, start_after from pgboss.job where id in (${causeId('query', created.attemptId, 0)}, ${causeId('expire', created.attemptId)}) order by name`;
   expect(jobs.map((j) => j.name)).toEqual([QUEUE.expireAttempt, QUEUE.queryAttempt].sort());
   const byName = new Map(jobs.map((j) => [j.name, j]));
@@ -76,9 +74,9 @@ it('writes order, lines, attempt, event and both compensation jobs together', as
 });
 
 it('rolls the whole order back when one part of it fails', async () => {
-  const db = getDb();
+  const db = h.db;
   // A constraint that only this order's attempt row breaks (test files run one at a time, see vitest.config).
-  await clients().sql`alter table payment_attempts add constraint test_no_large_orders check (amount_fen < 100000) not valid`;
+  await h.db.$client`alter table payment_attempts add constraint test_no_large_orders check (amount_fen < 100000) not valid`;
   let err: unknown;
   try {
     err = await createOrder(db, { items: [{ productId: 'ceramic-mug', quantity: 99 }], clientIp: '198.51.100.99', expireMinutes: 15, scale: 1 }).then(
@@ -86,7 +84,7 @@ it('rolls the whole order back when one part of it fails', async () => {
       (e: unknown) => e,
     );
   } finally {
-    await clients().sql`alter table payment_attempts drop constraint test_no_large_orders`;
+    await h.db.$client`alter table payment_attempts drop constraint test_no_large_orders`;
   }
   const cause = (err as { cause?: Error } | null)?.cause;
   expect(cause?.message).toMatch(/test_no_large_orders/);
@@ -95,9 +93,9 @@ it('rolls the whole order back when one part of it fails', async () => {
 });
 
 it('stores the QR code with its event once WeChat answers', async () => {
-  const db = getDb();
+  const db = h.db;
   const created = await createOrder(db, { items: [{ productId: 'red-envelope', quantity: 1 }], expireMinutes: 15, scale: 1 });
-  const codeUrl = await requestPrepay(db, getGateway(), created.attemptId, loadEnv().notifyUrl);
+  const codeUrl = await requestPrepay(db, h.deps.gateway(), created.attemptId, loadEnv().notifyUrl);
   const [attempt] = await db.select().from(paymentAttempts).where(eq(paymentAttempts.id, created.attemptId));
   expect(attempt).toMatchObject({ status: 'awaiting_payment', codeUrl, prepayError: null });
   const events = await db.select().from(orderEvents).where(eq(orderEvents.orderId, created.orderId));

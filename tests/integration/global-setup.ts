@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { ensureEmbeddedPostgres } from '@/db/embedded';
 import { runMigrations } from '@/db/migrate';
-import { ensureQueues } from '@/server/jobs/boss';
+import { ensureQueues } from '@/server/queue/boss';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -4,7 +4,6 @@
 // server or our proxies vouch for (TRUST_PROXY_HOPS), never one the client wrote.
 import { eq, like } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getDb } from '@/db/client';
 import { orders, rateLimits } from '@/db/schema';
 import { PEER_IP_HEADER } from '@/server/client-ip';
 import { resetEnvCache } from '@/server/env';
@@ -32,7 +31,7 @@ async function create(items: unknown, headers: Record<string, string> = {}) {
 }
 
 async function rateLimitRows(peer: string) {
-  return getDb().select().from(rateLimits).where(eq(rateLimits.key, `create:${peer}`));
+  return h.db.select().from(rateLimits).where(eq(rateLimits.key, `create:${peer}`));
 }
 
 describe('invalid text', () => {
@@ -72,7 +71,7 @@ describe('invalid text', () => {
   });
 
   it('createOrder itself refuses invalid text with a BAD_REQUEST AppError (callers other than tRPC)', async () => {
-    const err = await createOrder(getDb(), { items: [{ productId: 'x\u0000', quantity: 1 }], expireMinutes: 15, scale: 1 }).catch((e: unknown) => e);
+    const err = await createOrder(h.db, { items: [{ productId: 'x\u0000', quantity: 1 }], expireMinutes: 15, scale: 1 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AppError);
     expect(err).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/items\.0\.productId: must not contain NUL bytes/) });
   });
@@ -101,7 +100,7 @@ describe('repeated cart lines', () => {
     expect(over.status).toBe(400);
     expect(over.error.data.zodIssues[0].message).toMatch(/add up to 100/);
 
-    const created = await createOrder(getDb(), {
+    const created = await createOrder(h.db, {
       items: [
         { productId: 'red-envelope', quantity: 50 },
         { productId: 'red-envelope', quantity: 49 },
@@ -136,11 +135,11 @@ describe('order total ceiling (MAX_ORDER_AMOUNT_FEN)', () => {
     expect(over.status).toBe(400);
     expect(over.error.data.code).toBe('BAD_REQUEST');
     expect(over.error.message).toBe("The order total ¥138.02 is above this shop's limit of ¥138.01 per order");
-    expect(await getDb().select().from(orders).where(eq(orders.clientIp, overPeer))).toEqual([]);
+    expect(await h.db.select().from(orders).where(eq(orders.clientIp, overPeer))).toEqual([]);
   });
 
   it('callers can pass their own ceiling', async () => {
-    const err = await createOrder(getDb(), { items: [{ productId: 'ceramic-mug', quantity: 1 }], expireMinutes: 15, scale: 1, maxAmountFen: 6899 }).catch(
+    const err = await createOrder(h.db, { items: [{ productId: 'ceramic-mug', quantity: 1 }], expireMinutes: 15, scale: 1, maxAmountFen: 6899 }).catch(
       (e: unknown) => e,
     );
     expect(err).toMatchObject({ code: 'BAD_REQUEST', message: "The order total ¥69.00 is above this shop's limit of ¥68.99 per order" });
@@ -157,7 +156,7 @@ describe('client address (TRUST_PROXY_HOPS)', () => {
   async function orderIpOf(headers: Record<string, string>) {
     const res = await create([{ productId: 'red-envelope', quantity: 1 }], headers);
     expect(res.status, JSON.stringify(res.error)).toBe(200);
-    const [order] = await getDb().select({ clientIp: orders.clientIp }).from(orders).where(eq(orders.token, res.data.token));
+    const [order] = await h.db.select({ clientIp: orders.clientIp }).from(orders).where(eq(orders.token, res.data.token));
     return order?.clientIp;
   }
 
@@ -165,7 +164,7 @@ describe('client address (TRUST_PROXY_HOPS)', () => {
     withHops('0');
     expect(await orderIpOf({ [PEER_IP_HEADER]: '198.51.100.10', 'x-forwarded-for': '6.6.6.6', 'x-real-ip': '6.6.6.7' })).toBe('198.51.100.10');
     // The rate limit counts the peer, so a forged header does not buy a fresh window.
-    expect(await getDb().select().from(rateLimits).where(like(rateLimits.key, 'create:6.6.6.%'))).toEqual([]);
+    expect(await h.db.select().from(rateLimits).where(like(rateLimits.key, 'create:6.6.6.%'))).toEqual([]);
     expect(await rateLimitRows('198.51.100.10')).toHaveLength(1);
   });
 

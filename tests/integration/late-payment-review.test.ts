@@ -2,7 +2,6 @@
 // automatically; the order is held in review with an alert for a human.
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { getDb } from '@/db/client';
 import { alerts, orderEvents, orders, refunds } from '@/db/schema';
 import { getCheckoutView } from '@/server/payments/checkout';
 import { eventually, startHarness, trpcCall, type Harness } from '../helpers/app-harness';
@@ -28,7 +27,7 @@ it('holds a late payment for review instead of refunding it', async () => {
   const created = await trpcCall(h.appUrl, 'checkout.create', { items: [{ productId: 'longjing-tea', quantity: 1 }] }, 'mutation');
   const token = created.data.token;
   const view = (await trpcCall(h.appUrl, 'checkout.status', { token })).data;
-  await eventually(async () => (await getCheckoutView(getDb(), token))?.status === 'closed', 15_000);
+  await eventually(async () => (await getCheckoutView(h.db, token))?.status === 'closed', 15_000);
 
   const pay = await fetch(`${h.simUrl}/_sim/pay`, {
     method: 'POST',
@@ -38,14 +37,14 @@ it('holds a late payment for review instead of refunding it', async () => {
   expect(pay.status).toBe(200);
 
   const reviewed = await eventually(async () => {
-    const v = await getCheckoutView(getDb(), token);
+    const v = await getCheckoutView(h.db, token);
     return v?.status === 'review' ? v : null;
   }, 15_000);
   expect(reviewed.reviewReason).toBe('late_payment');
-  const [order] = await getDb().select().from(orders).where(eq(orders.token, token));
-  const [alert] = await getDb().select().from(alerts).where(eq(alerts.orderId, order.id));
+  const [order] = await h.db.select().from(orders).where(eq(orders.token, token));
+  const [alert] = await h.db.select().from(alerts).where(eq(alerts.orderId, order.id));
   expect(alert.kind).toBe('late_payment');
-  expect(await getDb().select().from(refunds).where(eq(refunds.orderId, order.id))).toHaveLength(0);
-  const types = (await getDb().select().from(orderEvents).where(eq(orderEvents.orderId, order.id))).map((e) => e.type);
+  expect(await h.db.select().from(refunds).where(eq(refunds.orderId, order.id))).toHaveLength(0);
+  const types = (await h.db.select().from(orderEvents).where(eq(orderEvents.orderId, order.id))).map((e) => e.type);
   expect(types).toEqual(expect.arrayContaining(['order.created', 'attempt.closed', 'order.closed', 'payment.late', 'order.review']));
 });

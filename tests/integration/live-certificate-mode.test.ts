@@ -1,9 +1,7 @@
 // Live mode with platform certificates (the merchant configured no WeChat key at all): the app downloads
 // /v3/certificates, decrypts them with the APIv3 key, and verifies answers and notifications with them.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { getDb } from '@/db/client';
 import { getCheckoutView } from '@/server/payments/checkout';
-import { getGateway } from '@/server/payments/gateway';
 import { eventually, startHarness, trpcCall, type Harness } from '../helpers/app-harness';
 
 let h: Harness;
@@ -17,7 +15,7 @@ afterAll(async () => {
 });
 
 it('trusts the downloaded platform certificate, and a payment goes through end to end', async () => {
-  const gateway = getGateway();
+  const gateway = h.deps.gateway();
   expect(gateway.mode).toBe('live');
   expect(gateway.verifier.serials()).toEqual([h.credentials.platformCertificate.serial]);
 
@@ -26,7 +24,7 @@ it('trusts the downloaded platform certificate, and a payment goes through end t
   const view = (await trpcCall(h.appUrl, 'checkout.status', { token: created.data.token })).data;
   await h.simPay(view.codeUrl);
   const paid = await eventually(async () => {
-    const v = await getCheckoutView(getDb(), created.data.token);
+    const v = await getCheckoutView(h.db, created.data.token);
     return v?.status === 'paid' ? v : null;
   });
   expect(paid.transactionId).toMatch(/^4200/);

@@ -86,6 +86,8 @@ describe('the fault set', () => {
       apiLatencyMs: [0, 0],
       apiTimeoutRate: 0,
       keyMode: null,
+      refundErrorRate: 0,
+      refundTimeoutRate: 0,
     });
     await control.setFaults({ notifyDropRate: 0.5, apiLatencyMs: [1, 2], keyMode: 'migrating' });
     await control.setFaults({ apiErrorRate: 0.25 });
@@ -266,8 +268,8 @@ describe('notification faults', () => {
       [2, false, 204],
     ]);
     const got = receiver.received.filter((r) => r.path === `/n/${no}`);
-    expect(got[0].headers['wechatpay-signature']).toMatch(/^WECHATPAY\/SIGNTEST\//);
-    expect(got[1].body).toBe(got[0].body);
+    expect(got[0]!.headers['wechatpay-signature']).toMatch(/^WECHATPAY\/SIGNTEST\//);
+    expect(got[1]!.body).toBe(got[0]!.body);
   });
 
   it('dropped attempts are never sent, yet follow the retry schedule until one gets through', async () => {
@@ -290,8 +292,8 @@ describe('notification faults', () => {
     expect(last).toMatchObject({ dropped: false, http_status: 204, probe: false });
     expect(receiver.received.filter((r) => r.path === `/n/${no}`)).toHaveLength(1);
     for (let i = 1; i < attempts.length; i++) {
-      const gap = Date.parse(attempts[i].at) - Date.parse(attempts[i - 1].at);
-      expect(gap).toBeGreaterThanOrEqual(RETRY_SCHEDULE_MS[i - 1] * TIME_SCALE - 2);
+      const gap = Date.parse(attempts[i]!.at) - Date.parse(attempts[i - 1]!.at);
+      expect(gap).toBeGreaterThanOrEqual(RETRY_SCHEDULE_MS[i - 1]! * TIME_SCALE - 2);
     }
   });
 
@@ -303,9 +305,9 @@ describe('notification faults', () => {
       const list = receiver.received.filter((r) => r.path === `/n/${no}`);
       return list.length >= 2 ? list : null;
     });
-    expect(got[1].body).toBe(got[0].body);
-    expect(JSON.parse(got[1].body).id).toBe(JSON.parse(got[0].body).id);
-    expect(got[1].headers['wechatpay-signature']).not.toBe(got[0].headers['wechatpay-signature']);
+    expect(got[1]!.body).toBe(got[0]!.body);
+    expect(JSON.parse(got[1]!.body).id).toBe(JSON.parse(got[0]!.body).id);
+    expect(got[1]!.headers['wechatpay-signature']).not.toBe(got[0]!.headers['wechatpay-signature']);
     for (const n of got) expect(receiverVerify(n).ok).toBe(true);
     const { attempts } = await eventually(async () => {
       const log = await control.notifications(no);
@@ -329,7 +331,7 @@ describe('notification faults', () => {
       const log = await control.notifications(no);
       return log.attempts.length ? log : null;
     });
-    expect(attempts[0].delayed_ms).toBe(250);
+    expect(attempts[0]!.delayed_ms).toBe(250);
   });
 
   it('notifyReorder with random delays lets later payments overtake earlier ones', async () => {

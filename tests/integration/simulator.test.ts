@@ -262,7 +262,7 @@ describe('request verification', () => {
     const target = `/v3/pay/transactions/out-trade-no/NOPE123456?mchid=${creds.mchid}`;
     const timestamp = unixSeconds();
     const nonce = randomNonce();
-    const signature = signMessage(merchantKey, requestMessage('GET', target.split('?')[0], timestamp, nonce, ''));
+    const signature = signMessage(merchantKey, requestMessage('GET', target.split('?')[0]!, timestamp, nonce, ''));
     const res = await fetch(`${sim.url}${target}`, {
       headers: {
         Accept: 'application/json',

@@ -1,7 +1,7 @@
 // Live status reads the views woken by one commit in one statement: the batch must give each stream
 // exactly what the single-order read gives, and say "unknown" for a token that is not there.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createDb, getDb, type Db } from '@/db/client';
+import { createDb, type Db } from '@/db/client';
 import { getCheckoutView, getCheckoutViews } from '@/server/payments/checkout';
 import { createOrder } from '@/server/payments/orders';
 import { loadCheckoutView } from '@/server/payments/view-loader';
@@ -18,7 +18,7 @@ afterAll(async () => {
 async function tokens(n: number) {
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
-    const order = await createOrder(getDb(), { items: [{ productId: 'ceramic-mug', quantity: 1 + (i % 3) }], expireMinutes: 15, scale: 1000 });
+    const order = await createOrder(h.db, { items: [{ productId: 'ceramic-mug', quantity: 1 + (i % 3) }], expireMinutes: 15, scale: 1000 });
     out.push(order.token);
   }
   return out;
@@ -43,18 +43,18 @@ function counted(db: Db) {
 it('reads several orders in one statement, each exactly as the single read does', async () => {
   const ts = await tokens(5);
   const now = new Date();
-  const many = await getCheckoutViews(getDb(), [...ts, 'no-such-token'], now);
+  const many = await getCheckoutViews(h.db, [...ts, 'no-such-token'], now);
   expect(many.size).toBe(5);
-  for (const t of ts) expect(many.get(t)).toEqual(await getCheckoutView(getDb(), t, now));
+  for (const t of ts) expect(many.get(t)).toEqual(await getCheckoutView(h.db, t, now));
   expect(many.has('no-such-token')).toBe(false);
 });
 
 it('coalesces the loads of one tick into one statement and answers every caller, twice for the same token', async () => {
   const ts = await tokens(4);
-  const { db, stats } = counted(getDb());
+  const { db, stats } = counted(h.db);
   const results = await Promise.all([...ts, ts[0], 'no-such-token'].map((t) => loadCheckoutView(db, t)));
   expect(stats.statements).toBe(1);
-  for (const [i, t] of ts.entries()) expect(results[i]).toEqual(await getCheckoutView(getDb(), t));
+  for (const [i, t] of ts.entries()) expect(results[i]).toEqual(await getCheckoutView(h.db, t));
   expect(results[4]).toEqual(results[0]);
   expect(results[5]).toBeNull();
 
@@ -67,7 +67,7 @@ it('coalesces the loads of one tick into one statement and answers every caller,
 it('rejects every caller of a batch whose statement failed', async () => {
   const ts = await tokens(2);
   // A real client whose connections are closed: every statement fails.
-  const closed = createDb(process.env.DATABASE_URL!, 1);
+  const closed = createDb(process.env.DATABASE_URL!, { max: 1 });
   await closed.sql.end();
   const results = await Promise.allSettled(ts.map((t) => loadCheckoutView(closed.db, t)));
   expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);

@@ -25,7 +25,7 @@ import {
   unixSeconds,
   verifyMessage,
 } from '../../server/wechatpay/crypto';
-import { WechatPayApiError, WechatPayRequestError, WechatPayVerificationError } from '../../server/wechatpay/errors';
+import { type WechatPayApiError, WechatPayRequestError, WechatPayVerificationError } from '../../server/wechatpay/errors';
 import { parseNotification, parseRefundResource, parseTransactionResource } from '../../server/wechatpay/notification';
 import { Transaction } from '../../server/wechatpay/schemas';
 import { WechatPayVerifier } from '../../server/wechatpay/verifier';
@@ -548,6 +548,8 @@ describe('§14 #17 identifiers and parameters are reused exactly on retries', ()
     const paid = await order();
     await control.pay({ code_url: paid.codeUrl });
     for (let i = 0; i < 2; i++) {
+      // A retry a minute later (WeChat refuses a second refund of one order within a minute: FREQUENCY_LIMITED).
+      if (i > 0) await control.advanceClock(60_000);
       // The mistake: a fresh out_refund_no per "retry" — WeChat refunds twice.
       const r = await raw('POST', '/v3/refund/domestic/refunds', JSON.stringify({ out_trade_no: paid.no, out_refund_no: unique('CR'), amount: { refund: 50, total: 100, currency: 'CNY' } }));
       expect(r.status).toBe(200);

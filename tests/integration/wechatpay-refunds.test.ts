@@ -25,7 +25,8 @@ let receiver: NotifyReceiver;
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'scanpay-refunds-'));
   creds = await ensureSimulatorCredentials(path.join(dir, 'credentials.json'));
-  const common = { port: 0, databaseUrl: process.env.DATABASE_URL!, credentials: creds, timeScale: 0.001, log: () => {} };
+  // Several refunds per order in quick succession: the 1-minute spacing rule is tested in simulator-refunds.test.ts.
+  const common = { port: 0, databaseUrl: process.env.DATABASE_URL!, credentials: creds, timeScale: 0.001, refundSpacingMs: 0, log: () => {} };
   sim = await startSimulator(common);
   slowSim = await startSimulator({ ...common, refundProcessingMs: 3_600_000 });
   control = new SimControl(sim.url);

@@ -198,7 +198,8 @@ it(`${N} orders converge to the right state exactly once under faults, worker ki
   const dead = await c.sql<{ n: number }[]>`select count(*)::int as n from pgboss.job where name like '%.dead'`;
   expect(dead[0].n).toBe(0);
 
-  const via = paidOrders.reduce<Record<string, number>>((acc, o) => ((acc[o.paidVia ?? 'unknown'] = (acc[o.paidVia ?? 'unknown'] ?? 0) + 1), acc), {});
+  const via: Record<string, number> = {};
+  for (const o of paidOrders) via[o.paidVia ?? 'unknown'] = (via[o.paidVia ?? 'unknown'] ?? 0) + 1;
   const notifications = await c.db.select({ deliveries: wechatpayNotifications.deliveries }).from(wechatpayNotifications);
   console.log(
     `[chaos] ${N} orders (${payers.length} paid, ${list.filter((o) => o.kind === 'unpaid').length} unpaid, ` +

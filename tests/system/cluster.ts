@@ -7,7 +7,7 @@ import path from 'node:path';
 import { createDb } from '@/db/client';
 import { ensureEmbeddedPostgres, type EmbeddedPostgresHandle } from '@/db/embedded';
 import { runMigrations } from '@/db/migrate';
-import { ensureQueues } from '@/server/jobs/boss';
+import { ensureQueues } from '@/server/queue/boss';
 import { seedDemoCatalogue } from '@/db/seed';
 import { ensureSimulatorCredentials } from '@/simulator/credentials';
 
@@ -77,7 +77,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const pg: EmbeddedPostgresHandle = await ensureEmbeddedPostgres({ dataDir: path.join(dataDir, 'pg'), port: opts.pgPort });
   await runMigrations(pg.url);
   await ensureQueues(pg.url);
-  const { db, sql } = createDb(pg.url, 4);
+  const { db, sql } = createDb(pg.url, { max: 4 });
   await seedDemoCatalogue(db);
   const credentialsFile = path.join(dataDir, 'simulator', 'credentials.json');
   await ensureSimulatorCredentials(credentialsFile);

@@ -42,6 +42,7 @@ beforeAll(async () => {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'production',
+    WECHATPAY_MODE: 'simulator',
     PORT: String(PORT),
     HOST: '127.0.0.1',
     SIM_PORT: String(SIM_PORT),

@@ -38,6 +38,8 @@ describe('FaultsInput', () => {
       apiLatencyMs: [5, 5],
       apiTimeoutRate: 1,
       keyMode: 'migrating',
+      refundErrorRate: 0.2,
+      refundTimeoutRate: 0.1,
     });
     expect(resolveFaults(input)).toEqual({ ...input });
     expect(resolveFaults(FaultsInput.parse({}))).toEqual(NO_FAULTS);

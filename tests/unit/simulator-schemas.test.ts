@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { beijingTime, newCodeUrl, newOpenid, newTransactionId } from '../../simulator/ids';
 import { formatYuan } from '../../simulator/phone-page';
-import { SimApiError } from '../../simulator/errors';
+import type { SimApiError } from '../../simulator/errors';
 import { closeSchema, parseBody, parseRfc3339 } from '../../simulator/schemas';
 
 describe('parseRfc3339', () => {

@@ -1,7 +1,7 @@
 // The wake-up coalescer: the requests of one turn of the event loop share one run, and every request is
 // followed by a run that started after it (a wake-up sent before a commit would wake a worker too early).
 import { expect, it } from 'vitest';
-import { coalescer } from '@/server/jobs/wake';
+import { coalescer } from '@/server/queue/wake';
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 

@@ -1,7 +1,7 @@
 // CertificateManager (reference §10, §14 #8): trusts what it downloads, treats NOT_FOUND as "no certificates",
 // shares one download between concurrent callers, refreshes at most once per gap for unknown serials, keeps a
 // delisted certificate until it expires, and plugs into WechatPayVerifier for notifications.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CertificateManager } from '../../server/wechatpay/certificates';
 import type { PlatformCertificate } from '../../server/wechatpay/client';
 import { WechatPayApiError } from '../../server/wechatpay/errors';
@@ -23,7 +23,6 @@ function fakeClient(answers: (PlatformCertificate[] | Error)[]) {
       async downloadCertificates(): Promise<PlatformCertificate[]> {
         const answer = answers[Math.min(calls.count, answers.length - 1)];
         calls.count++;
-        await new Promise((r) => setTimeout(r, 5));
         if (answer instanceof Error) throw answer;
         return answer;
       },
@@ -83,13 +82,12 @@ describe('CertificateManager', () => {
     m.attach();
     const result = verifier.verify({ timestamp: String(Math.floor(Date.now() / 1000)), nonce: 'n', signature: 'AAAA', serial: 'ROTATED' }, '{}');
     expect(result).toMatchObject({ ok: false, reason: 'unknown_serial' });
-    await new Promise((r) => setTimeout(r, 30));
+    await vi.waitFor(() => expect(verifier.has('ROTATED')).toBe(true));
     expect(calls.count).toBe(1);
-    expect(verifier.has('ROTATED')).toBe(true);
     m.stop(); // detaches too
     verifier.verify({ timestamp: String(Math.floor(Date.now() / 1000)), nonce: 'n', signature: 'AAAA', serial: 'OTHER' }, '{}');
-    await new Promise((r) => setTimeout(r, 30));
-    expect(calls.count).toBe(1);
+    await vi.waitFor(() => expect(verifier.has('OTHER')).toBe(false));
+    expect(calls.count).toBe(1); // detached: the unknown serial started no download
   });
 
   it('keeps a delisted certificate until it expires, then stops trusting it; never touches keys it did not add', async () => {
@@ -116,12 +114,17 @@ describe('CertificateManager', () => {
   it('start() refreshes periodically and stop() ends it', async () => {
     const fake = fakeClient([[cert('AAA')]]);
     const m = new CertificateManager({ client: fake.client, verifier: new WechatPayVerifier(), apiv3Key: 'k'.repeat(32), refreshIntervalMs: 20 });
-    m.start();
-    await new Promise((r) => setTimeout(r, 110));
-    m.stop();
-    const seen = fake.calls.count;
-    expect(seen).toBeGreaterThanOrEqual(2);
-    await new Promise((r) => setTimeout(r, 60));
-    expect(fake.calls.count).toBe(seen);
+    vi.useFakeTimers();
+    try {
+      m.start();
+      await vi.advanceTimersByTimeAsync(100); // five intervals
+      m.stop();
+      const seen = fake.calls.count;
+      expect(seen).toBeGreaterThanOrEqual(5);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(fake.calls.count).toBe(seen);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WechatPayClient, type WechatPayClientOptions } from '../../server/wechatpay/client';
-import { aesGcmEncrypt, parseAuthorization, randomHexNonce, requestMessage, responseMessage, signMessage, verifyMessage } from '../../server/wechatpay/crypto';
+import { aesGcmEncrypt, decryptSensitive, parseAuthorization, randomHexNonce, requestMessage, responseMessage, signMessage, verifyMessage } from '../../server/wechatpay/crypto';
 import { WechatPayRequestError, WechatPayResponseError, WechatPayVerificationError } from '../../server/wechatpay/errors';
 import { WechatPayVerifier } from '../../server/wechatpay/verifier';
 import { keys, pem, vectors } from './wechatpay-vectors';
@@ -142,6 +142,43 @@ describe('refunds', () => {
     const refund = await client().queryRefund('R1|x*y@z');
     expect(seen[0].target).toBe('/v3/refund/domestic/refunds/R1%7Cx*y%40z');
     expect(refund.status).toBe('PROCESSING');
+  });
+
+  it('applyAbnormalRefund encrypts bank_account and real_name for the named key, sends Wechatpay-Serial, is not retried', async () => {
+    handler = () => ({ status: 200, body: REFUND_ANSWER });
+    const encryption = { encryptionKey: keys.platformCertPublic, encryptionSerial: vectors.platform_serial };
+    const refund = await client().applyAbnormalRefund(
+      { refund_id: '50303400132024073135461150169', out_refund_no: 'R1|x*y@z', type: 'USER_BANK_CARD', bank_type: 'CMB_DEBIT', bank_account: '6214830012345678', real_name: '张三' },
+      encryption,
+    );
+    expect(refund.status).toBe('PROCESSING');
+    expect(seen[0]).toMatchObject({ method: 'POST', target: '/v3/refund/domestic/refunds/50303400132024073135461150169/apply-abnormal-refund' });
+    expect(seen[0].headers['wechatpay-serial']).toBe(vectors.platform_serial);
+    const body = JSON.parse(seen[0].body) as Record<string, string>;
+    expect(Object.keys(body)).toEqual(['out_refund_no', 'type', 'bank_type', 'bank_account', 'real_name']);
+    expect(body.bank_account).not.toContain('6214');
+    expect(decryptSensitive(keys.platformPrivate, body.bank_account)).toBe('6214830012345678');
+    expect(decryptSensitive(keys.platformPrivate, body.real_name)).toBe('张三');
+
+    seen = [];
+    await client().applyAbnormalRefund({ refund_id: '50303400132024073135461150169', out_refund_no: 'R1', type: 'MERCHANT_BANK_CARD' }, encryption);
+    expect(seen[0].body).toBe('{"out_refund_no":"R1","type":"MERCHANT_BANK_CARD"}');
+
+    // A 500 is not retried: once accepted the refund is no longer ABNORMAL, so a blind repeat could be refused.
+    seen = [];
+    handler = () => ({ status: 500, body: '{"code":"SYSTEM_ERROR","message":"系统繁忙"}' });
+    await rejection(client().applyAbnormalRefund({ refund_id: '5030', out_refund_no: 'R1', type: 'MERCHANT_BANK_CARD' }, encryption));
+    expect(seen).toHaveLength(1);
+    // Bad input never leaves the process.
+    for (const bad of [
+      { refund_id: '5030', out_refund_no: 'R1', type: 'USER_BANK_CARD', bank_type: 'CMB_DEBIT', bank_account: '1234', real_name: '张三' },
+      { refund_id: '5030', out_refund_no: 'R1', type: 'USER_BANK_CARD', bank_type: 'VISA', bank_account: '6214830012345678', real_name: '张三' },
+      { refund_id: '5030', out_refund_no: 'R1', type: 'USER_BANK_CARD', bank_type: 'CMB_DEBIT', bank_account: '6214830012345678', real_name: ' ' },
+      { refund_id: '../x', out_refund_no: 'R1', type: 'MERCHANT_BANK_CARD' },
+    ]) {
+      expect(await rejection(client().applyAbnormalRefund(bad as never, encryption))).toBeInstanceOf(WechatPayRequestError);
+    }
+    expect(seen).toHaveLength(1);
   });
 
   it('a Refund answer without status is malformed', async () => {

@@ -3,10 +3,8 @@ import type { Metadata } from 'next';
 import { headers } from 'next/headers';
 import { notFound } from 'next/navigation';
 import { getTranslations } from 'next-intl/server';
-import { getDb } from '@/db/client';
 import { loadEnv } from '@/server/env';
-import { createCallerFactory } from '@/server/trpc/init';
-import { appRouter } from '@/server/trpc/root';
+import { serverCaller } from '@/server/trpc/caller';
 import { isPhoneUserAgent } from '../../_lib/device';
 import { CheckoutStatus } from '../../_components/checkout-status';
 
@@ -25,7 +23,7 @@ export default async function CheckoutPage({ params }: { params: Promise<{ token
   if (!TOKEN.test(token)) notFound();
   const env = loadEnv();
   // The very `checkout.status` the browser polls, called in-process: the first HTML carries the QR code.
-  const caller = createCallerFactory(appRouter)({ db: getDb(), clientIp: null });
+  const caller = serverCaller();
   const view = await caller.checkout.status({ token }).catch((error: unknown) => {
     if (error instanceof TRPCError && error.code === 'NOT_FOUND') notFound();
     throw error;

@@ -10,7 +10,6 @@ import { ensureEmbeddedPostgres, type EmbeddedPostgresHandle } from '@/db/embedd
 import { runMigrations } from '@/db/migrate';
 import { createDb } from '@/db/client';
 import { seedDemoCatalogue } from '@/db/seed';
-import { stopBoss } from '@/server/jobs/boss';
 import { ensureSimulatorCredentials, type SimCredentials } from '@/simulator/credentials';
 import { BENCH_DIR, CREDENTIALS_FILE, DIST_DIR, NEXT_BIN, NODE, PORTS, PROFILE_DIR, ROOT, TMP_DIR, type BenchOptions } from './config';
 import { isAlive, killPostmaster, onCleanup, spawnManaged, stopManaged, type Managed } from './procs';
@@ -95,7 +94,7 @@ export function ensureBuild(opts: { rebuild: 'auto' | 'never' | 'always' }): str
     const result = spawnSync(NODE, [NEXT_BIN, 'build', `--experimental-build-mode=${mode}`], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NEXT_DIST_DIR: DIST_DIR, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
+      env: { ...process.env, NEXT_DIST_DIR: DIST_DIR, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production', WECHATPAY_MODE: 'simulator' },
     });
     restoreTsconfig();
     if (result.status !== 0) {
@@ -130,7 +129,8 @@ export interface Cluster {
   stopWorkers(): Promise<void>;
   startWebs(runWorker: boolean): Promise<void>;
   stopWebs(): Promise<void>;
-  startBaseline(): Promise<Managed>;
+  /** `ingest`: the bare server doing Scanpay's notify ingestion; `inline`: the peer design (scripts/bench/peer-server.ts). */
+  startBaseline(kind?: 'ingest' | 'inline'): Promise<Managed>;
   stopBaseline(): Promise<void>;
   /** The environment every app process gets. */
   env: Record<string, string>;
@@ -150,14 +150,14 @@ export async function startCluster(opts: BenchOptions, distDir: string): Promise
   onCleanup(() => pg.stop(), () => killPostmaster(pgDir));
   if (opts.profile) {
     // pg_stat_statements must be preloaded: set it, restart, create the extension.
-    const admin = createDb(pg.url, 1);
+    const admin = createDb(pg.url, { max: 1 });
     await admin.sql.unsafe(`alter system set shared_preload_libraries = 'pg_stat_statements'`);
     // Planning time too: a statement planned at every execution shows its cost here.
     await admin.sql.unsafe(`alter system set pg_stat_statements.track_planning = on`);
     await admin.sql.end();
     await pg.stop();
     pg = await ensureEmbeddedPostgres({ dataDir: pgDir, port: PORTS.pg });
-    const again = createDb(pg.url, 1);
+    const again = createDb(pg.url, { max: 1 });
     await again.sql.unsafe('create extension if not exists pg_stat_statements');
     await again.sql.end();
   }
@@ -167,9 +167,8 @@ export async function startCluster(opts: BenchOptions, distDir: string): Promise
   process.env.DATABASE_URL = pg.url;
   process.env.SCANPAY_PROCESS_NAME = 'scanpay-bench';
   process.env.PGBOSS_POOL_MAX = '4';
-  const { db, sql } = createDb(pg.url, 12);
+  const { db, sql } = createDb(pg.url, { max: 12 });
   onCleanup(() => sql.end({ timeout: 5 }));
-  onCleanup(() => stopBoss(5000)); // the pg-boss instance createOrder's enqueues start in this process
   await seedDemoCatalogue(db);
 
   const simUrl = `http://127.0.0.1:${PORTS.sim}`;
@@ -281,11 +280,12 @@ export async function startCluster(opts: BenchOptions, distDir: string): Promise
       await Promise.all(cluster.workers.map((m) => stopManaged(m, 20_000)));
       cluster.workers = [];
     },
-    async startBaseline() {
+    async startBaseline(kind = 'ingest') {
       // The pools of one web process as npm start sizes them (serve.ts: 4 + 2, or 4 + 4 for a first process
       // that also runs the worker).
       const pools = opts.server === 'serve' && opts.webs > 1 ? { DB_POOL_MAX: env.DB_POOL_MAX ?? String(WEB_DB_POOL_PER_PROCESS), PGBOSS_POOL_MAX: env.PGBOSS_POOL_MAX ?? (opts.workers === 0 ? '4' : '2') } : {};
-      const m = spawnManaged('baseline', NODE, [...WEB_HEAP_FLAGS, '--import', 'tsx', 'scripts/bench/baseline-server.ts'], {
+      const script = kind === 'inline' ? 'scripts/bench/peer-server.ts' : 'scripts/bench/baseline-server.ts';
+      const m = spawnManaged('baseline', NODE, [...WEB_HEAP_FLAGS, '--import', 'tsx', script], {
         env: { ...env, ...pools, ...nodeOptions('baseline'), PORT: String(PORTS.baseline), SCANPAY_PROCESS_NAME: 'scanpay-baseline' },
         verbose: opts.verbose,
       });

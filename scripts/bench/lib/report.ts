@@ -4,6 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CheckoutResult } from '../scenarios/checkout';
 import type { NotifyResult } from '../scenarios/notify';
+import type { CeilingRow } from '../scenarios/ceiling';
 import type { OpenLoopRow } from '../scenarios/openloop';
 import type { PaidRow } from '../scenarios/paid';
 import type { QueueRow } from '../scenarios/queue';
@@ -29,6 +30,7 @@ export interface Results {
   distDir: string;
   notify?: NotifyResult;
   openLoop?: OpenLoopRow[];
+  ceiling?: CeilingRow;
   paid?: PaidRow[];
   checkout?: CheckoutResult;
   queue?: QueueRow[];
@@ -96,6 +98,18 @@ function notifySection(r: Results): Section | undefined {
   };
 }
 
+function ceilingSection(r: Results): Section | undefined {
+  const c = r.ceiling;
+  if (!c) return undefined;
+  const s = r.notify?.rows.find((x) => x.system === 'scanpay' && x.concurrency === c.concurrency);
+  return {
+    title: `The database's ceiling: pgbench running the ingestion statement itself (c${c.concurrency})`,
+    header: ['pgbench', 'seconds', 'tx/s', `Scanpay notify c${c.concurrency} req/s`, 'Scanpay / ceiling'],
+    rows: [[c.skipped ?? c.pgbench, c.seconds, c.tps, s ? s.rps : '—', s && c.tps ? `${(s.rps / c.tps).toFixed(2)} ×` : '—']],
+    note: 'The same INSERT (inbox row + job) with no HTTP, signature check, decryption or Node: what Postgres alone does on this machine. Its jobs go to a dead-letter queue nobody works.',
+  };
+}
+
 function openLoopSection(r: Results): Section | undefined {
   if (!r.openLoop) return undefined;
   return {
@@ -113,6 +127,7 @@ function openLoopSection(r: Results): Section | undefined {
       o.sendLateP99 === undefined ? '—' : `${o.sendLateP99} / ${o.sendLateMax}`,
     ]),
     note:
+      'peer: the common design (Jeepay, most hand-written handlers) — the payment is processed inside the notify request (lock, cross-check, update, timeline, outbox) before WeChat gets its answer. ' +
       'Sent late: how far behind its schedule the load generator sent a request — the sender itself waiting for a CPU. It counts in the latency all the same.',
   };
 }
@@ -171,7 +186,7 @@ function resourcesSection(r: Results): Section | undefined {
 }
 
 export function sections(r: Results): Section[] {
-  return [notifySection(r), openLoopSection(r), paidSection(r), checkoutSection(r), queueSection(r), resourcesSection(r)].filter((s): s is Section => !!s);
+  return [notifySection(r), ceilingSection(r), openLoopSection(r), paidSection(r), checkoutSection(r), queueSection(r), resourcesSection(r)].filter((s): s is Section => !!s);
 }
 
 export function printTables(r: Results): void {

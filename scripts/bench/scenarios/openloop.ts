@@ -1,12 +1,13 @@
 // Notify ingestion at a fixed offered rate (open loop: requests leave on schedule whatever the server does,
-// latency counted from the scheduled send time), for Scanpay and for the baseline.
+// latency counted from the scheduled send time), for Scanpay, for the bare ingestion baseline, and for the
+// common peer design that processes the payment inside the request before answering (peer-server.ts).
 import { sizes } from '../lib/config';
 import { runLoad, waitForDrain, warmUp, type Ctx } from '../lib/harness';
 import { createOrders } from '../lib/orders';
 import { round } from '../lib/stats';
 
 export interface OpenLoopRow {
-  system: 'scanpay' | 'baseline';
+  system: 'scanpay' | 'baseline' | 'peer';
   rate: number;
   requests: number;
   achievedRps: number;
@@ -25,9 +26,9 @@ export async function runOpenLoop(ctx: Ctx): Promise<OpenLoopRow[]> {
   const { cluster, log } = ctx;
   const { rate, seconds } = sizes(ctx.opts.quick).openLoop;
   const rows: OpenLoopRow[] = [];
-  await cluster.startBaseline();
   try {
-    for (const system of ['scanpay', 'baseline'] as const) {
+    for (const system of ['scanpay', 'baseline', 'peer'] as const) {
+      if (system !== 'scanpay') await cluster.startBaseline(system === 'peer' ? 'inline' : 'ingest');
       const targets = system === 'scanpay' ? cluster.webUrls : [cluster.baselineUrl];
       const pids = system === 'scanpay' ? cluster.webs.map((m) => m.child.pid) : [cluster.baseline?.child.pid];
       await warmUp(ctx, targets, pids, sizes(ctx.opts.quick).notifyWarmup);
@@ -49,6 +50,7 @@ export async function runOpenLoop(ctx: Ctx): Promise<OpenLoopRow[]> {
         sendLateMax: out.sendLate ? round(out.sendLate.max) : undefined,
       };
       rows.push(r);
+      if (system !== 'scanpay') await cluster.stopBaseline();
       log(`open loop ${system.padEnd(8)} ${rate}/s × ${seconds} s: p50 ${r.p50.toFixed(1)} p95 ${r.p95.toFixed(1)} p99 ${r.p99.toFixed(1)} max ${r.max.toFixed(1)} ms  non-2xx ${r.non2xx}  errors ${r.errors}  (sent late p99 ${r.sendLateP99} max ${r.sendLateMax} ms)`);
     }
   } finally {

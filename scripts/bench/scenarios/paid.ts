@@ -7,7 +7,7 @@ import { cpuPerItem, cpuSnapshot, runLoad, waitForDrain, warmUp, type CpuSnapsho
 import { createOrders } from '../lib/orders';
 import { spawnManaged, stopManaged } from '../lib/procs';
 import { summarize } from '../lib/stats';
-import { QUEUE } from '@/server/jobs/catalogue';
+import { QUEUE } from '@/server/queue/catalogue';
 
 export const RATES = [10, 100, 500] as const;
 const GRACE_MS = 60_000;

@@ -5,9 +5,10 @@
 import { sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { wechatpayNotifications } from '@/db/schema';
-import { getBoss, transactionAdapter } from '@/server/jobs/boss';
-import { QUEUE } from '@/server/jobs/catalogue';
-import { causeId } from '@/server/jobs/ids';
+import { rawTransaction } from '@/db/client';
+import { insertJobs as insertQueueJobs } from '@/server/queue/insert-job';
+import { QUEUE } from '@/server/queue/catalogue';
+import { causeId } from '@/server/queue/ids';
 import { sizes } from '../lib/config';
 import { cpuPerItem, cpuSnapshot, unpaidAmong, waitForDrain, type Ctx } from '../lib/harness';
 import { transactionResource } from '../lib/notifications';
@@ -31,7 +32,6 @@ export interface QueueRow {
 /** Stores one inbox row + job per order, all in ONE transaction; resolves at its commit (epoch ms). */
 async function insertJobs(ctx: Ctx, orders: OrderRef[]): Promise<number> {
   const { cluster } = ctx;
-  const boss = await getBoss();
   const now = Date.now();
   await cluster.db.transaction(async (tx) => {
     for (let i = 0; i < orders.length; i += 1000) {
@@ -49,10 +49,11 @@ async function insertJobs(ctx: Ctx, orders: OrderRef[]): Promise<number> {
           })),
         )
         .returning({ id: wechatpayNotifications.id, notificationId: wechatpayNotifications.notificationId });
-      await boss.insert(
+      await insertQueueJobs(
+        rawTransaction(tx),
         QUEUE.processNotification,
         inserted.map((r) => ({ id: causeId('notification', r.notificationId), data: { version: 1, inboxId: r.id } })),
-        { db: transactionAdapter(tx) },
+        true,
       );
     }
   });

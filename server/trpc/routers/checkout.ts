@@ -2,68 +2,44 @@ import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { orders } from '@/db/schema';
 import { AppError } from '@/server/errors';
-import { loadEnv } from '@/server/env';
+import type { Context } from '../context';
 import { subscribeOrderStatus } from '@/server/live/listener';
-import { checkCheckout, getCheckoutView, renewCheckout, type CheckoutView } from '@/server/payments/checkout';
-import { getGateway } from '@/server/payments/gateway';
-import { CheckoutItems, createOrder, requestPrepay } from '@/server/payments/orders';
+import { checkCheckout, getCheckoutView, renewCheckout, startCheckout, type CheckoutView } from '@/server/payments/checkout';
+import { CheckoutItems } from '@/server/payments/orders';
 import { loadCheckoutView } from '@/server/payments/view-loader';
-import { hitRateLimit } from '@/server/rate-limit';
 import { publicProcedure, router } from '../init';
 
 const Token = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'malformed token');
 const TokenInput = z.object({ token: Token });
 
-function withMerchant(view: CheckoutView) {
-  return { ...view, merchantName: loadEnv().MERCHANT_NAME };
+function withMerchant(view: CheckoutView, merchantName: string) {
+  return { ...view, merchantName };
 }
 
-async function viewOrThrow(db: Parameters<typeof getCheckoutView>[0], token: string) {
-  const view = await getCheckoutView(db, token);
+async function viewOrThrow(ctx: Context, token: string) {
+  const view = await getCheckoutView(ctx.db, token);
   if (!view) throw new AppError('NOT_FOUND', 'Order not found');
-  return withMerchant(view);
+  return withMerchant(view, ctx.deps.env.MERCHANT_NAME);
 }
 
 export const checkoutRouter = router({
   /** Stable contract: `{ items: [{ productId, quantity }] }` → `{ token, checkoutUrl }`. */
-  create: publicProcedure.input(z.object({ items: CheckoutItems })).mutation(async ({ ctx, input }) => {
-    const env = loadEnv();
-    const limit = await hitRateLimit(ctx.db, `create:${ctx.clientIp ?? 'unknown'}`, {
-      limit: env.CHECKOUT_RATE_LIMIT_PER_MINUTE,
-      windowSeconds: 60,
-    });
-    if (!limit.allowed) {
-      throw new AppError('TOO_MANY_REQUESTS', `Too many orders from your network. Please try again in ${limit.retryAfterSeconds} seconds.`);
-    }
-    const order = await createOrder(ctx.db, {
-      items: input.items,
-      clientIp: ctx.clientIp,
-      expireMinutes: env.ORDER_EXPIRE_MINUTES,
-      scale: env.COMPENSATION_TIME_SCALE,
-    });
-    // Committed above; the WeChat call happens after, outside any transaction.
-    await requestPrepay(ctx.db, getGateway(), order.attemptId, env.notifyUrl);
-    return { token: order.token, checkoutUrl: `${env.appUrl}/checkout/${order.token}` };
-  }),
+  create: publicProcedure
+    .input(z.object({ items: CheckoutItems }))
+    .mutation(({ ctx, input }) => startCheckout(ctx.deps, { items: input.items, clientIp: ctx.clientIp })),
 
   /** Stable contract: `{ token }` → `{ status, amountFen, outTradeNo, codeUrl, expiresAt, ... }`. */
-  status: publicProcedure.input(TokenInput).query(({ ctx, input }) => viewOrThrow(ctx.db, input.token)),
+  status: publicProcedure.input(TokenInput).query(({ ctx, input }) => viewOrThrow(ctx, input.token)),
 
   /** After the QR code expired: confirm the old attempt unpaid and closed, then issue a new one. */
   renew: publicProcedure.input(TokenInput).mutation(async ({ ctx, input }) => {
-    const env = loadEnv();
-    const view = await renewCheckout(ctx.db, getGateway(), input.token, {
-      expireMinutes: env.ORDER_EXPIRE_MINUTES,
-      scale: env.COMPENSATION_TIME_SCALE,
-      notifyUrl: env.notifyUrl,
-    });
-    return withMerchant(view);
+    return withMerchant(await renewCheckout(ctx.deps, input.token), ctx.deps.env.MERCHANT_NAME);
   }),
 
   /** "I've paid": ask WeChat right away and say what it found. */
   check: publicProcedure.input(TokenInput).mutation(async ({ ctx, input }) => {
-    const { found, view } = await checkCheckout(ctx.db, getGateway(), input.token);
-    return { found, view: withMerchant(view) };
+    const { found, view } = await checkCheckout(ctx.deps, input.token);
+    return { found, view: withMerchant(view, ctx.deps.env.MERCHANT_NAME) };
   }),
 
   /**
@@ -75,7 +51,7 @@ export const checkoutRouter = router({
     if (!order) throw new AppError('NOT_FOUND', 'Order not found');
     let pending = true; // subscribe first, then read: no change can slip between the two
     let wake: (() => void) | undefined;
-    const unsubscribe = await subscribeOrderStatus(order.id, () => {
+    const unsubscribe = await subscribeOrderStatus(ctx.deps.env.DATABASE_URL!, order.id, () => {
       pending = true;
       wake?.();
     });
@@ -89,7 +65,7 @@ export const checkoutRouter = router({
         // Batched with the other streams woken by the same commit (a worker pays a batch at once).
         const found = await loadCheckoutView(ctx.db, input.token);
         if (!found) throw new AppError('NOT_FOUND', 'Order not found');
-        const view = withMerchant(found);
+        const view = withMerchant(found, ctx.deps.env.MERCHANT_NAME);
         const key = JSON.stringify(view); // any change the page shows, not only the status
         if (key !== last) {
           last = key;

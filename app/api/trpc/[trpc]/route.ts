@@ -1,4 +1,5 @@
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
+import { log } from '@/server/log';
 import { createContext } from '@/server/trpc/context';
 import { appRouter } from '@/server/trpc/root';
 
@@ -11,7 +12,7 @@ function handler(req: Request) {
     router: appRouter,
     createContext: () => createContext(req),
     onError({ error, path }) {
-      if (error.code === 'INTERNAL_SERVER_ERROR') console.error(`[trpc] ${path}:`, error.cause ?? error);
+      if (error.code === 'INTERNAL_SERVER_ERROR') log('trpc').error({ path, err: String(error.cause ?? error).slice(0, 500) }, 'procedure failed');
     },
   });
 }

@@ -1,8 +1,9 @@
 // WeChat Pay notify endpoint: no session, no auth middleware (WeChat authenticates by signature).
-import { ingestNotification } from '@/server/payments/ingest-notification';
+import { processDeps } from '@/server/deps';
+import { handleNotifyRequest } from '@/server/http/notify-route';
 
 export const dynamic = 'force-dynamic';
 
 export async function POST(req: Request): Promise<Response> {
-  return (await ingestNotification(req)).response;
+  return handleNotifyRequest(processDeps, req);
 }

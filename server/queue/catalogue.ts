@@ -114,6 +114,12 @@ export const QUEUES: Queue[] = [
   },
 ];
 
+export function queueDefinition(name: QueueName): Queue {
+  const queue = QUEUES.find((q) => q.name === name);
+  if (!queue) throw new Error(`queue ${name} is not in the catalogue`);
+  return queue;
+}
+
 export function allQueueDefinitions(): Queue[] {
   const dead: Queue[] = QUEUES.filter((q) => q.deadLetter).map((q) => ({
     name: q.deadLetter!,

@@ -1,0 +1,1 @@
+DROP TABLE "wechatpay_notification_rejects" CASCADE;

@@ -1,0 +1,14 @@
+// Every queue's handler module, one per queue of the catalogue (a test keeps the two in step).
+import type { QueueName } from '@/server/queue/catalogue';
+import type { JobHandler } from './handler';
+import closeOrder from './handlers/close-order';
+import executeRefund from './handlers/execute-refund';
+import expireAttempt from './handlers/expire-attempt';
+import processNotification from './handlers/process-notification';
+import queryAttempt from './handlers/query-attempt';
+import sweep from './handlers/sweep';
+
+export const HANDLERS: readonly JobHandler<QueueName>[] = [processNotification, queryAttempt, expireAttempt, closeOrder, executeRefund, sweep] as JobHandler<QueueName>[];
+
+/** Cron schedules: queue → cron expression. */
+export const SCHEDULES: readonly { queue: QueueName; cron: string }[] = [{ queue: sweep.queue, cron: '* * * * *' }];

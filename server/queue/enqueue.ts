@@ -1,0 +1,17 @@
+// Enqueueing a job in the caller's transaction: the job commits or rolls back with the business write
+// that causes it (DESIGN §2 laws). Payloads are validated against the catalogue; ids come from the cause.
+import { rawTransaction, type Tx } from '@/db/client';
+import { payloads, queueDefinition, type Payload, type QueueName } from './catalogue';
+import { insertJob } from './insert-job';
+
+export interface EnqueueOptions {
+  /** Derived from the cause (see causeId) so a repeated enqueue is a no-op. */
+  id: string;
+  startAfter?: Date;
+}
+
+/** Enqueues a validated payload inside `tx`. Returns the job id, or null if that id already existed. */
+export async function enqueue<Q extends QueueName>(tx: Tx, queue: Q, data: Payload<Q>, options: EnqueueOptions): Promise<string | null> {
+  const payload = payloads[queue].parse(data);
+  return insertJob(rawTransaction(tx), queue, { id: options.id, data: payload, startAfter: options.startAfter }, queueDefinition(queue).notify === true);
+}
