@@ -110,11 +110,13 @@ for (const lang of LANGS) {
     await expect(card.getByTestId('tagline')).toHaveText(mine.tagline);
     await expect(card.getByTestId('product-description')).toHaveText(mine.description);
     // Nothing of the other language on the storefront: no names, taglines or descriptions.
-    const store = await page.getByRole('main').innerText();
+    const store = await page.getByRole('main').textContent();
     expect(store).not.toContain(theirs.name);
     expect(store).not.toContain(theirs.tagline);
     // The button's accessible name starts with its visible text (WCAG 2.5.3 label in name).
-    await expect(card.getByRole('button', { name: msg(lang, 'store.addToCartLabel', { name: mine.name }), exact: true })).toHaveText(msg(lang, 'store.addToCart'));
+    await expect(card.getByRole('button', { name: msg(lang, 'store.addToCartLabel', { name: mine.name }), exact: true })).toHaveText(
+      msg(lang, 'store.addToCart'),
+    );
 
     await addToCart(page, MUG.id, 2);
     await addToCart(page, TEA.id);
@@ -122,8 +124,8 @@ for (const lang of LANGS) {
     await checkout(page);
     await expect(page.getByTestId('description')).toHaveText(mine.order);
     const summary = page.locator('section[aria-labelledby="summary-heading"]');
-    await expect(summary.getByRole('listitem')).toHaveText([new RegExp(`^${mine.name} × 2`), new RegExp(`^${escape(mine.tea)} × 1`)]);
-    expect(await page.getByRole('main').innerText()).not.toContain(theirs.name);
+    await expect(summary.getByRole('listitem')).toHaveText([new RegExp(`^${mine.name} × 2`), new RegExp(`^${escapeRegExp(mine.tea)} × 1`)]);
+    expect(await page.getByRole('main').textContent()).not.toContain(theirs.name);
   });
 }
 
@@ -138,7 +140,9 @@ test('a cart above the order limit says so, cannot be paid, and can be brought b
   await expect(page.getByTestId('pay')).toBeDisabled();
   await expectNoSeriousA11yViolations(page, { label: `storefront over the limit (${lang})` });
 
-  await productCard(page, MOONCAKE).getByRole('button', { name: /减少一件|One fewer/ }).click();
+  await productCard(page, MOONCAKE)
+    .getByRole('button', { name: /减少一件|One fewer/ })
+    .click();
   await expect(page.getByTestId('cart-total')).toHaveText('¥896.00');
   await expect(page.getByTestId('cart-over-limit')).toHaveCount(0);
   await expect(page.getByTestId('pay')).toBeEnabled();
@@ -149,6 +153,6 @@ test('a cart above the order limit says so, cannot be paid, and can be brought b
   expect((await res.json()).error.json.message).toBe("The order total ¥1024.00 is above this shop's limit of ¥1000.00 per order");
 });
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
