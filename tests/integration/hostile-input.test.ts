@@ -6,7 +6,6 @@ import { eq, like } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orders, rateLimits } from '@/db/schema';
 import { PEER_IP_HEADER } from '@/server/client-ip';
-import { resetEnvCache } from '@/server/env';
 import { AppError } from '@/server/errors';
 import { createOrder, MAX_LINE_QUANTITY } from '@/server/payments/orders';
 import { startHarness, trpcCall, type Harness } from '../helpers/app-harness';
@@ -157,9 +156,10 @@ describe('order total ceiling (MAX_ORDER_AMOUNT_FEN)', () => {
 });
 
 describe('client address (TRUST_PROXY_HOPS)', () => {
+  // The running app reads its configuration from the dependencies its boot built: set the hops there,
+  // as TRUST_PROXY_HOPS would at start-up.
   const withHops = (hops: string) => {
-    process.env.TRUST_PROXY_HOPS = hops;
-    resetEnvCache();
+    h.deps.env.TRUST_PROXY_HOPS = Number(hops);
   };
   afterAll(() => withHops('0'));
 
