@@ -12,7 +12,7 @@ export default async function StorefrontPage() {
   const products: StoreProduct[] = await serverCaller().catalog.list();
   const [t, format, locale] = await Promise.all([getTranslations('store'), getFormatter(), getLocale()]);
   return (
-    <CartProvider products={products}>
+    <CartProvider products={products} maxOrderFen={loadEnv().MAX_ORDER_AMOUNT_FEN}>
       <main id="main" className="mx-auto max-w-5xl px-4 py-8">
         <header className="mb-6">
           <h1 className="text-2xl font-semibold sm:text-3xl">{loadEnv().MERCHANT_NAME}</h1>

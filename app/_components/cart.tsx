@@ -12,6 +12,8 @@ import { WeChatPayMark } from './icons';
 
 interface CartContextValue {
   products: Map<string, StoreProduct>;
+  /** MAX_ORDER_AMOUNT_FEN: the server refuses a larger order, so the cart says so before paying. */
+  maxOrderFen: number;
   lines: readonly CartLine[];
   setQuantity: (productId: string, quantity: number) => void;
   clear: () => void;
@@ -25,12 +27,12 @@ function useCartContext() {
   return value;
 }
 
-export function CartProvider({ products, children }: { products: StoreProduct[]; children: ReactNode }) {
+export function CartProvider({ products, maxOrderFen, children }: { products: StoreProduct[]; maxOrderFen: number; children: ReactNode }) {
   const { lines, setQuantity, clear } = useCart();
   const byId = useMemo(() => new Map(products.map((p) => [p.id, p])), [products]);
   // Lines for products no longer sold are dropped from view (and from the order).
   const known = useMemo(() => lines.filter((l) => byId.has(l.productId)), [lines, byId]);
-  return <CartContext.Provider value={{ products: byId, lines: known, setQuantity, clear }}>{children}</CartContext.Provider>;
+  return <CartContext.Provider value={{ products: byId, maxOrderFen, lines: known, setQuantity, clear }}>{children}</CartContext.Provider>;
 }
 
 function Stepper({ productId, productName, quantity, focusOnMount }: { productId: string; productName: string; quantity: number; focusOnMount?: boolean }) {
@@ -106,7 +108,7 @@ export function CartPanel() {
   const locale = useLocale();
   const router = useRouter();
   const trpc = useTRPC();
-  const { lines: liveLines, products, clear } = useCartContext();
+  const { lines: liveLines, products, maxOrderFen, clear } = useCartContext();
   const [submitted, setSubmitted] = useState<readonly CartLine[] | null>(null);
   // One order per click, even for a double click that lands before React re-renders the disabled button.
   const inFlight = useRef(false);
@@ -127,9 +129,10 @@ export function CartPanel() {
   const lines = busy && submitted ? submitted : liveLines;
   const { count, totalFen } = useTotals(lines, products);
   const money = (fen: number) => format.number(fenToYuan(fen), 'cny');
+  const overLimit = totalFen > maxOrderFen;
 
   const pay = () => {
-    if (inFlight.current || busy || lines.length === 0) return;
+    if (inFlight.current || busy || lines.length === 0 || overLimit) return;
     inFlight.current = true;
     setSubmitted(lines);
     create.mutate({ items: lines.map((l) => ({ productId: l.productId, quantity: l.quantity })) });
@@ -172,13 +175,21 @@ export function CartPanel() {
         <button
           type="button"
           onClick={pay}
-          disabled={busy || lines.length === 0}
+          disabled={busy || lines.length === 0 || overLimit}
+          aria-describedby={overLimit ? 'cart-over-limit' : undefined}
           className="mt-4 flex w-full items-center justify-center gap-2 rounded-lg bg-[var(--wechat-green-dark)] px-4 py-3 text-base font-semibold text-white hover:bg-[#056733] disabled:cursor-not-allowed disabled:bg-neutral-400"
           data-testid="pay"
         >
           <WeChatPayMark className="size-5" />
           {busy ? t('paying') : t('pay')}
         </button>
+        <div aria-live="polite">
+          {overLimit && (
+            <p id="cart-over-limit" className="mt-3 rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-950" data-testid="cart-over-limit">
+              {t('overLimit', { max: money(maxOrderFen) })}
+            </p>
+          )}
+        </div>
         <div aria-live="assertive" className="mt-3" data-testid="cart-error">
           {create.error && (
             <p role="alert" className="rounded-md border border-red-300 bg-red-50 p-3 text-sm text-red-800">

@@ -29,6 +29,8 @@ export const E2E = {
     // Every e2e browser signs in from 127.0.0.1: the per-IP lock must stay above the whole run's failures
     // (the per-account lock, 5, is what the lockout test exercises).
     ADMIN_SIGNIN_IP_MAX_FAILURES: '200',
+    // ¥1,000: above every cart the tests fill, except the one that shows the limit.
+    MAX_ORDER_AMOUNT_FEN: '100000',
     NODE_ENV: 'production',
     WECHATPAY_MODE: 'simulator',
     NEXT_TELEMETRY_DISABLED: '1',

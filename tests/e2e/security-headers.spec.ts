@@ -80,6 +80,13 @@ test('another site cannot frame the shop or the checkout', async ({ page, reques
   await expect(page.frameLocator('iframe[name="control"]').getByText('framed fine')).toBeVisible();
   for (const name of ['shop', 'checkout']) {
     await expect.poll(() => page.frame({ name })?.url(), name).toMatch(/^chrome-error:/);
-    expect(await page.frame({ name })?.locator('body').innerText().catch(() => ''), name).not.toContain('Scanpay');
+    expect(
+      await page
+        .frame({ name })
+        ?.locator('body')
+        .textContent()
+        .catch(() => ''),
+      name,
+    ).not.toContain('Scanpay');
   }
 });

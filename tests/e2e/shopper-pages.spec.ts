@@ -110,11 +110,13 @@ for (const lang of LANGS) {
     await expect(card.getByTestId('tagline')).toHaveText(mine.tagline);
     await expect(card.getByTestId('product-description')).toHaveText(mine.description);
     // Nothing of the other language on the storefront: no names, taglines or descriptions.
-    const store = await page.getByRole('main').innerText();
+    const store = await page.getByRole('main').textContent();
     expect(store).not.toContain(theirs.name);
     expect(store).not.toContain(theirs.tagline);
     // The button's accessible name starts with its visible text (WCAG 2.5.3 label in name).
-    await expect(card.getByRole('button', { name: msg(lang, 'store.addToCartLabel', { name: mine.name }), exact: true })).toHaveText(msg(lang, 'store.addToCart'));
+    await expect(card.getByRole('button', { name: msg(lang, 'store.addToCartLabel', { name: mine.name }), exact: true })).toHaveText(
+      msg(lang, 'store.addToCart'),
+    );
 
     await addToCart(page, MUG.id, 2);
     await addToCart(page, TEA.id);
@@ -122,11 +124,35 @@ for (const lang of LANGS) {
     await checkout(page);
     await expect(page.getByTestId('description')).toHaveText(mine.order);
     const summary = page.locator('section[aria-labelledby="summary-heading"]');
-    await expect(summary.getByRole('listitem')).toHaveText([new RegExp(`^${mine.name} × 2`), new RegExp(`^${escape(mine.tea)} × 1`)]);
-    expect(await page.getByRole('main').innerText()).not.toContain(theirs.name);
+    await expect(summary.getByRole('listitem')).toHaveText([new RegExp(`^${mine.name} × 2`), new RegExp(`^${escapeRegExp(mine.tea)} × 1`)]);
+    expect(await page.getByRole('main').textContent()).not.toContain(theirs.name);
   });
 }
 
-function escape(text: string): string {
+test('a cart above the order limit says so, cannot be paid, and can be brought back under it', async ({ page, request }, testInfo) => {
+  const lang = testInfo.project.name === 'phone' ? 'en' : 'zh-CN';
+  const MOONCAKE = 'mooncake-box'; // ¥128.00: eight are ¥1,024.00, above the e2e app's ¥1,000.00
+  await page.goto('/');
+  await page.evaluate((id) => localStorage.setItem('scanpay.cart.v1', JSON.stringify([{ productId: id, quantity: 8 }])), MOONCAKE);
+  await page.reload();
+  await expect(page.getByTestId('cart-total')).toHaveText('¥1,024.00');
+  await expect(page.getByTestId('cart-over-limit')).toHaveText(msg(lang, 'store.overLimit', { max: '¥1,000.00' }));
+  await expect(page.getByTestId('pay')).toBeDisabled();
+  await expectNoSeriousA11yViolations(page, { label: `storefront over the limit (${lang})` });
+
+  await productCard(page, MOONCAKE)
+    .getByRole('button', { name: /减少一件|One fewer/ })
+    .click();
+  await expect(page.getByTestId('cart-total')).toHaveText('¥896.00');
+  await expect(page.getByTestId('cart-over-limit')).toHaveCount(0);
+  await expect(page.getByTestId('pay')).toBeEnabled();
+
+  // The server holds the line whatever the page does.
+  const res = await request.post('/api/trpc/checkout.create', { data: { json: { items: [{ productId: MOONCAKE, quantity: 8 }] } } });
+  expect(res.status()).toBe(400);
+  expect((await res.json()).error.json.message).toBe("The order total ¥1024.00 is above this shop's limit of ¥1000.00 per order");
+});
+
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

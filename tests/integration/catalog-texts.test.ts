@@ -28,7 +28,8 @@ it('catalog.list returns name, tagline and description in Chinese and English', 
     descriptionEn: expect.stringMatching(/^Longquan celadon/),
     priceFen: 6900,
   });
-  for (const p of res.data) for (const key of ['name', 'nameEn', 'tagline', 'taglineEn', 'description', 'descriptionEn']) expect(p[key], `${p.id}.${key}`).not.toBe('');
+  for (const p of res.data)
+    for (const key of ['name', 'nameEn', 'tagline', 'taglineEn', 'description', 'descriptionEn']) expect(p[key], `${p.id}.${key}`).not.toBe('');
 });
 
 it('the seed fills in the texts a demo product lacks and keeps the ones someone wrote', async () => {
@@ -40,7 +41,12 @@ it('the seed fills in the texts a demo product lacks and keeps the ones someone 
 
   const [mug] = await db.select().from(products).where(eq(products.id, 'ceramic-mug'));
   const demoMug = DEMO_PRODUCTS.find((p) => p.id === 'ceramic-mug');
-  expect(mug).toMatchObject({ tagline: demoMug?.tagline, taglineEn: demoMug?.taglineEn, description: demoMug?.description, descriptionEn: demoMug?.descriptionEn });
+  expect(mug).toMatchObject({
+    tagline: demoMug?.tagline,
+    taglineEn: demoMug?.taglineEn,
+    description: demoMug?.description,
+    descriptionEn: demoMug?.descriptionEn,
+  });
   const [tea] = await db.select().from(products).where(eq(products.id, 'longjing-tea'));
   expect(tea?.tagline).toBe('店主自己写的');
   expect(tea?.description).toBe(DEMO_PRODUCTS.find((p) => p.id === 'longjing-tea')?.description);

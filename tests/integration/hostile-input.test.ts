@@ -6,7 +6,6 @@ import { eq, like } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orders, rateLimits } from '@/db/schema';
 import { PEER_IP_HEADER } from '@/server/client-ip';
-import { loadEnv, resetEnvCache } from '@/server/env';
 import { AppError } from '@/server/errors';
 import { createOrder, MAX_LINE_QUANTITY } from '@/server/payments/orders';
 import { startHarness, trpcCall, type Harness } from '../helpers/app-harness';
@@ -31,7 +30,10 @@ async function create(items: unknown, headers: Record<string, string> = {}) {
 }
 
 async function rateLimitRows(peer: string) {
-  return h.db.select().from(rateLimits).where(eq(rateLimits.key, `create:${peer}`));
+  return h.db
+    .select()
+    .from(rateLimits)
+    .where(eq(rateLimits.key, `create:${peer}`));
 }
 
 describe('invalid text', () => {
@@ -63,7 +65,11 @@ describe('invalid text', () => {
 
   it('a token with a NUL byte is a 400 on every checkout procedure', async () => {
     const token = `${'A'.repeat(42)}\u0000`;
-    for (const [path, kind] of [['checkout.status', 'query'], ['checkout.renew', 'mutation'], ['checkout.check', 'mutation']] as const) {
+    for (const [path, kind] of [
+      ['checkout.status', 'query'],
+      ['checkout.renew', 'mutation'],
+      ['checkout.check', 'mutation'],
+    ] as const) {
       const res = await trpcCall(h.appUrl, path, { token }, kind);
       expect(res.status, path).toBe(400);
       expect(res.error.data.code, path).toBe('BAD_REQUEST');
@@ -80,7 +86,10 @@ describe('invalid text', () => {
 describe('repeated cart lines', () => {
   it('twenty lines of 99 of one product are refused: the cap holds for the merged line', async () => {
     const peer = newPeer();
-    const res = await create(Array.from({ length: 20 }, () => ({ productId: 'red-envelope', quantity: 99 })), { [PEER_IP_HEADER]: peer });
+    const res = await create(
+      Array.from({ length: 20 }, () => ({ productId: 'red-envelope', quantity: 99 })),
+      { [PEER_IP_HEADER]: peer },
+    );
     expect(res.status).toBe(400);
     expect(res.error.data.code).toBe('BAD_REQUEST');
     expect(res.error.data.zodIssues).toEqual([
@@ -147,10 +156,10 @@ describe('order total ceiling (MAX_ORDER_AMOUNT_FEN)', () => {
 });
 
 describe('client address (TRUST_PROXY_HOPS)', () => {
+  // The running app reads its configuration from the dependencies its boot built: set the hops there,
+  // as TRUST_PROXY_HOPS would at start-up.
   const withHops = (hops: string) => {
-    process.env.TRUST_PROXY_HOPS = hops;
-    resetEnvCache();
-    h.deps.env = loadEnv(); // the app reads its configuration from its dependencies
+    h.deps.env.TRUST_PROXY_HOPS = Number(hops);
   };
   afterAll(() => withHops('0'));
 

@@ -28,10 +28,22 @@ describe('invalidTextReason', () => {
 
 describe('CheckoutItems', () => {
   it('counts repeated lines of one product together against the cap of 99', () => {
-    expect(CheckoutItems.safeParse([{ productId: 'a', quantity: 60 }, { productId: 'b', quantity: 99 }, { productId: 'a', quantity: 39 }]).success).toBe(true);
-    const over = CheckoutItems.safeParse([{ productId: 'b', quantity: 1 }, { productId: 'a', quantity: 60 }, { productId: 'a', quantity: 40 }]);
+    expect(
+      CheckoutItems.safeParse([
+        { productId: 'a', quantity: 60 },
+        { productId: 'b', quantity: 99 },
+        { productId: 'a', quantity: 39 },
+      ]).success,
+    ).toBe(true);
+    const over = CheckoutItems.safeParse([
+      { productId: 'b', quantity: 1 },
+      { productId: 'a', quantity: 60 },
+      { productId: 'a', quantity: 40 },
+    ]);
     expect(over.success).toBe(false);
-    expect(over.error?.issues).toEqual([expect.objectContaining({ path: [1, 'quantity'], message: 'at most 99 of one product per order: the lines for a add up to 100' })]);
+    expect(over.error?.issues).toEqual([
+      expect.objectContaining({ path: [1, 'quantity'], message: 'at most 99 of one product per order: the lines for a add up to 100' }),
+    ]);
   });
   it('still refuses a single line above 99, fractions, an empty cart and more than 20 lines', () => {
     expect(CheckoutItems.safeParse([{ productId: 'a', quantity: 100 }]).success).toBe(false);
