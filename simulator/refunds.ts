@@ -280,7 +280,7 @@ export async function createExternalRefund(
   const now = input.at ?? clock(ctx);
   return ctx.sql.begin(async (tx) => {
     const order = await store.findOrder(tx, mchid, input.outTradeNo, true);
-    if (!order || !order.success_time || (order.trade_state !== 'SUCCESS' && order.trade_state !== 'REFUND')) throw errors.refundOrderNotExist();
+    if (!order?.success_time || (order.trade_state !== 'SUCCESS' && order.trade_state !== 'REFUND')) throw errors.refundOrderNotExist();
     const previous = await store.refundsOfOrder(tx, mchid, order.out_trade_no);
     if (previous.length >= MAX_REFUNDS_PER_ORDER) throw errors.tooManyRefunds();
     const committed = previous.filter((r) => r.status !== 'CLOSED').reduce((sum, r) => sum + r.amount_refund, 0);

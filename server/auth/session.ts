@@ -39,7 +39,7 @@ export async function getAdminSession(db: Db, headers: Headers, resHeaders?: Hea
     .select({ id: authUsers.id, email: authUsers.email, name: authUsers.name, role: authUsers.role, active: authUsers.active, twoFactorEnabled: authUsers.twoFactorEnabled })
     .from(authUsers)
     .where(eq(authUsers.id, session.userId));
-  if (!u || !u.active) return null;
+  if (!u?.active) return null;
   const [step] = await db.select({ at: authStepUps.at }).from(authStepUps).where(eq(authStepUps.sessionId, session.id));
   const stepUpAt = step?.at ?? null;
   const meta = requestMeta(headers);

@@ -164,7 +164,7 @@ export async function runOrdersExport(db: Db, exportId: string, opts: { dataDir:
 /** For the download route: the finished file of the caller's own export, if the link has not expired. */
 export async function downloadableExport(db: Db, id: string, userId: string, dataDir: string, now = new Date()): Promise<string> {
   const row = await getExport(db, id, userId);
-  if (!row || row.status !== 'done') throw new AppError('NOT_FOUND', 'No such export.');
+  if (row?.status !== 'done') throw new AppError('NOT_FOUND', 'No such export.');
   if (!row.expiresAt || row.expiresAt <= now) throw new AppError('NOT_FOUND', 'This download link has expired.');
   return exportFile(dataDir, id);
 }

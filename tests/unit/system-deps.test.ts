@@ -52,7 +52,10 @@ describe('ensureSystemPackages', () => {
     const failing = fakeMachine(['chromium']);
     expect(ensureSystemPackages(failing.reqs, { isRoot: true, run: () => 100, say: failing.say }).ok).toBe(false);
     const m = fakeMachine(['chromium']);
-    const noop = (c: string, a: string[], e: Record<string, string>) => (m.calls.push({ command: c, args: a, env: e }), 0);
+    const noop = (c: string, a: string[], e: Record<string, string>) => {
+      m.calls.push({ command: c, args: a, env: e });
+      return 0;
+    };
     const result = ensureSystemPackages(m.reqs, { isRoot: true, run: noop, say: m.say });
     expect(result.ok).toBe(false);
     expect(result.message).toContain('still missing: chromium');
