@@ -45,7 +45,6 @@ function Stepper({ productId, productName, quantity, focusOnMount }: { productId
   const btn =
     'grid size-9 place-items-center rounded-md border border-neutral-300 bg-white text-lg leading-none text-neutral-900 hover:bg-neutral-100 disabled:opacity-40';
   return (
-    // biome-ignore lint/a11y/useSemanticElements: a fieldset would bring its own border and legend rules to a row of three controls
     <div className="flex items-center gap-1" role="group" aria-label={t('quantityOf', { name: productName })}>
       <button type="button" className={btn} aria-label={quantity === 1 ? t('remove', { name: productName }) : t('decrease', { name: productName })} onClick={() => setQuantity(productId, quantity - 1)}>
         <span aria-hidden="true">−</span>

@@ -434,7 +434,6 @@ function Summary({ view, money }: { view: CheckoutView; money: (fen: number) => 
       {view.items.length > 0 && (
         <ul className="mt-3 divide-y divide-neutral-200 border-y border-neutral-200" aria-label={t('items')}>
           {view.items.map((item, i) => (
-            // biome-ignore lint/suspicious/noArrayIndexKey: the order's lines never change or reorder
             <li key={i} className="flex items-baseline justify-between gap-3 py-2 text-sm">
               <span className="min-w-0">
                 <ItemName name={item.name} nameEn={item.nameEn} /> <span className="text-neutral-700">× {item.quantity}</span>
