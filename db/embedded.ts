@@ -149,7 +149,8 @@ function isPortOpen(port: number): Promise<boolean> {
   });
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process is alive (a zombie counts as gone). Shared with the process supervisor (scripts/lib/processes.ts). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     // An exited process nobody has reaped yet (a zombie) is gone for our purposes.

@@ -11,6 +11,7 @@
 //   supervisor (or child) treats that as a stop request (onParentExit).
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { processAlive } from '@/db/embedded';
 
 /** A stop (every signal) ends within this, whatever the children do. */
 export const STOP_DEADLINE_MS = 9_000;
@@ -279,20 +280,7 @@ export function allProcesses(): ProcessInfo[] {
   return out;
 }
 
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    // An exited process nobody has reaped yet (a zombie) is gone for our purposes.
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-    } catch {
-      return true;
-    }
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export const pidAlive = processAlive;
 
 function listeningInodes(port: number): Set<string> {
   const inodes = new Set<string>();
