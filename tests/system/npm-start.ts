@@ -31,6 +31,8 @@ export function npmRun(opts: NpmRunOptions): NpmRun {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: opts.mode === 'start' ? 'production' : 'development',
+    // Production never guesses the payment mode (server/env.ts): a test deployment says it.
+    WECHATPAY_MODE: 'simulator',
     PORT: String(opts.port),
     HOST: '127.0.0.1',
     SIM_PORT: String(opts.simPort),

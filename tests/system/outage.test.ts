@@ -44,7 +44,7 @@ it('survives a Postgres restart: Postgres and worker come back, payments resume,
   // A standalone worker beside it, as an operator scaling workers apart would run it.
   const standalone = spawn('npm', ['run', 'worker'], {
     cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'production', DATABASE_URL: `postgres://scanpay:scanpay@127.0.0.1:${PG_PORT}/scanpay`, DATA_DIR: dataDir, SCANPAY_PROCESS_NAME: 'scanpay-standalone-worker' },
+    env: { ...process.env, NODE_ENV: 'production', WECHATPAY_MODE: 'simulator', DATABASE_URL: `postgres://scanpay:scanpay@127.0.0.1:${PG_PORT}/scanpay`, DATA_DIR: dataDir, SCANPAY_PROCESS_NAME: 'scanpay-standalone-worker' },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -77,7 +77,7 @@ export function ensureBuild(opts: { rebuild: 'auto' | 'never' | 'always' }): str
     const result = spawnSync(NODE, [NEXT_BIN, 'build', `--experimental-build-mode=${mode}`], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NEXT_DIST_DIR: DIST_DIR, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
+      env: { ...process.env, NEXT_DIST_DIR: DIST_DIR, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production', WECHATPAY_MODE: 'simulator' },
     });
     restoreTsconfig();
     if (result.status !== 0) {
