@@ -47,7 +47,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const json = opts.json ?? process.env.NODE_ENV === 'production';
   const options: pino.LoggerOptions = {
     level: opts.level ?? 'info',
-    base: { proc: opts.name ?? process.env.SCANPAY_PROCESS_NAME ?? 'scanpay' },
+    base: { proc: opts.name ?? process.env.SCANPAY_PROCESS_NAME ?? 'scanpay', pid: process.pid },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     // Errors keep their type and message; stacks only at debug, so a log line never dumps internals.
     serializers: { err: pino.stdSerializers.err },
@@ -81,6 +81,20 @@ export function log(component: string, bindings: Record<string, unknown> = {}): 
 /** An error as a log field: type and message, never a connection string. */
 export function errorFields(err: unknown): { err: { type: string; message: string } } {
   const type = err instanceof Error ? err.name : typeof err;
-  const message = (err instanceof Error ? err.message : String(err)).replace(/postgres(ql)?:\/\/\S+/g, '<database>').slice(0, 500);
+  const message = (err instanceof Error ? err.message : describe(err)).replace(/postgres(ql)?:\/\/\S+/g, '<database>').slice(0, 500);
   return { err: { type, message } };
+}
+
+/** A thrown value that is not an Error (pg-boss emits plain objects): its JSON, not "[object Object]". */
+function describe(value: unknown): string {
+  if (typeof value === 'object' && value !== null) {
+    const m = (value as { message?: unknown }).message;
+    if (typeof m === 'string') return m;
+    try {
+      return JSON.stringify(value).slice(0, 500);
+    } catch {
+      return Object.prototype.toString.call(value);
+    }
+  }
+  return String(value);
 }

@@ -7,7 +7,7 @@ import { errorFields, type Logger } from './log';
 export function causeOf(err: unknown): string {
   const e = err as { code?: unknown; name?: unknown; message?: unknown } | null;
   const code = typeof e?.code === 'string' ? e.code : typeof e?.name === 'string' ? e.name : typeof err;
-  const message = typeof e?.message === 'string' ? e.message : String(err);
+  const message = typeof e?.message === 'string' ? e.message : errorFields(err).err.message;
   return `${code}: ${message.replace(/\d+/g, '#').slice(0, 200)}`;
 }
 

@@ -88,8 +88,9 @@ it('survives a Postgres restart: Postgres and worker come back, payments resume,
   const bossErrors = [...r.output, ...standaloneOut].filter((l) => l.includes('"msg":"pg-boss error"'));
   const perCause = new Map<string, number>();
   for (const line of bossErrors) {
-    const e = JSON.parse(line) as { proc?: string; err?: { type?: string; message?: string } };
-    const key = `${e.proc} ${e.err?.type}: ${(e.err?.message ?? '').replace(/\d+/g, '#')}`;
+    const e = JSON.parse(line) as { proc?: string; pid?: number; err?: { type?: string; message?: string } };
+    // Per process: a worker restarted by its supervisor is a new process with the same name.
+    const key = `${e.proc}/${e.pid} ${e.err?.type}: ${(e.err?.message ?? '').replace(/\d+/g, '#')}`;
     perCause.set(key, (perCause.get(key) ?? 0) + 1);
   }
   // The outage lasts well under the one-minute interval: each process logs each cause at most twice
