@@ -81,12 +81,12 @@ export function log(component: string, bindings: Record<string, unknown> = {}): 
 /** An error as a log field: type and message, never a connection string. */
 export function errorFields(err: unknown): { err: { type: string; message: string } } {
   const type = err instanceof Error ? err.name : typeof err;
-  const message = (err instanceof Error ? err.message : describe(err)).replace(/postgres(ql)?:\/\/\S+/g, '<database>').slice(0, 500);
+  const message = (err instanceof Error ? err.message : describeThrown(err)).replace(/postgres(ql)?:\/\/\S+/g, '<database>').slice(0, 500);
   return { err: { type, message } };
 }
 
 /** A thrown value that is not an Error (pg-boss emits plain objects): its JSON, not "[object Object]". */
-function describe(value: unknown): string {
+function describeThrown(value: unknown): string {
   if (typeof value === 'object' && value !== null) {
     const m = (value as { message?: unknown }).message;
     if (typeof m === 'string') return m;
