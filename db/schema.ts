@@ -253,9 +253,8 @@ export const outboxEvents = pgTable(
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     topic: text('topic').notNull(),
-    orderId: uuid('order_id')
-      .notNull()
-      .references(() => orders.id),
+    /** Null for events about no order (alerts, an external trade found in a bill). */
+    orderId: uuid('order_id').references(() => orders.id),
     dedupeKey: text('dedupe_key').notNull().unique(),
     payload: jsonb('payload').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
@@ -477,3 +476,6 @@ export const consoleSavedViews = pgTable('console_saved_views', {
   createdByEmail: text('created_by_email').notNull(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+// Tables of the merchant-side areas live in their own files (db/schema-<area>.ts), re-exported here so
+// `@/db/schema` and drizzle-kit see one schema.

@@ -27,6 +27,8 @@ interface Tally {
   skipped: number;
 }
 const tallies: Tally[] = [];
+/** Every failing test by name, repeated at the end: a CI log is often read from its tail only. */
+const failures: string[] = [];
 let brokenSteps = 0;
 const say = log('test');
 const print = (line: string) => process.stdout.write(`${line}\n`);
@@ -39,6 +41,18 @@ function run(label: string, args: string[], env: Record<string, string> = {}): n
   print(`\n▶ ${label}`);
   const res = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, ...env } });
   return res.status ?? 1;
+}
+
+function firstLine(text: string | undefined): string {
+  return (text ?? '').split('\n').find((l) => l.trim())?.trim().slice(0, 300) ?? '';
+}
+
+/** Playwright's failing tests, walking its nested suites. */
+function playwrightFailures(suite: any, titles: string[] = []): void {
+  for (const s of suite.suites ?? []) playwrightFailures(s, [...titles, s.title]);
+  for (const spec of suite.specs ?? [])
+    for (const t of spec.tests ?? [])
+      if (t.status === 'unexpected') failures.push(`${[...titles, spec.title].filter(Boolean).join(' › ')} [${t.projectName}]: ${firstLine(t.results?.at(-1)?.error?.message)}`);
 }
 
 function readJson(file: string): any {
@@ -60,6 +74,11 @@ function vitest(label: string, projects: string[], env: Record<string, string> =
     failed: report.numFailedTests,
     skipped: report.numPendingTests + report.numTodoTests,
   });
+  for (const f of report.testResults ?? []) {
+    const rel = path.relative(process.cwd(), f.name);
+    for (const t of f.assertionResults ?? []) if (t.status === 'failed') failures.push(`${rel} › ${t.fullName}: ${firstLine(t.failureMessages?.[0])}`);
+    if (f.status === 'failed' && !(f.assertionResults ?? []).some((t: { status: string }) => t.status === 'failed')) failures.push(`${rel}: ${firstLine(f.message)}`);
+  }
   // A file that failed to load has no failing test of its own: count it.
   if (code !== 0 && report.numFailedTests === 0) brokenSteps++;
 }
@@ -74,6 +93,7 @@ function playwright(): void {
     brokenSteps++;
     return;
   }
+  playwrightFailures(report);
   tallies.push({
     runner: 'playwright',
     passed: report.stats.expected + (report.stats.flaky ?? 0),
@@ -100,6 +120,7 @@ const failed = tallies.reduce((n, t) => n + t.failed, 0) + brokenSteps;
 const skipped = tallies.reduce((n, t) => n + t.skipped, 0);
 print('');
 for (const t of tallies) print(`  ${t.runner}: ${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped`);
+for (const f of failures) print(`  ✗ ${f}`);
 if (!system.ok) print(`  missing system packages: ${system.missing.join(' ')} (${system.message})`);
 if (brokenSteps) print(`  ${brokenSteps} step(s) failed outside any test (system packages, build, load or runner error)`);
 print(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);

@@ -94,6 +94,8 @@ const EnvSchema = z.object({
   PGBOSS_SUPERVISE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   /** Web processes under `npm start`; unset: one per core, 1 to 4. */
   WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
+  /** How often a worker looks for outbox events to hand to their consumers (webhooks, statistics). */
+  OUTBOX_RELAY_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(200),
   /** Set by the supervisors: this process's name in logs and pg_stat_activity. */
   SCANPAY_PROCESS_NAME: z.string().min(1).max(60).default('scanpay'),
   /** Set by the production server for each of its web processes. */

@@ -2,6 +2,7 @@
 // every path that learns a payment's truth (DESIGN §2.4, §2.6): notify (one by one or a whole batch),
 // active query, the shopper's "I've paid", expiry, the nightly bill. The writes of "paid" are markPaid's
 // (state.ts); everything here runs in the caller's transaction.
+import { writeOutboxEvent } from '@/server/outbox/write';
 import { and, eq, inArray, isNull, ne } from 'drizzle-orm';
 import type { Tx } from '@/db/client';
 import { alerts, orders, paymentAttempts } from '@/db/schema';
@@ -193,6 +194,7 @@ async function handleLatePayment(
   const { order, attempt, kind, ctx } = args;
   const data = { outTradeNo: attempt.outTradeNo, transactionId: args.transactionId, amountFen: attempt.amountFen, kind, policy: ctx.latePaymentPolicy };
   await recordEvent(tx, { orderId: order.id, attemptId: attempt.id, type: 'payment.late', source: ctx.source, data });
+  await writeOutboxEvent(tx, { topic: 'payment.late_paid', orderId: order.id, dedupeKey: `payment.late_paid:${attempt.id}`, payload: { orderId: order.id, status: order.status, source: ctx.source, ...data } });
   if (ctx.latePaymentPolicy === 'refund') {
     await requestLatePaymentRefund(tx, { orderId: order.id, attempt, reason: kind === 'after_close' ? '订单已关闭，自动退款' : '重复支付，自动退款' });
     return;

@@ -3,7 +3,9 @@
 // (notify and active query, say) cannot both apply a transition. One function per aggregate.
 import { and, eq, inArray, type SQL } from 'drizzle-orm';
 import { rawTransaction, type Tx } from '@/db/client';
-import { orderEvents, orders, outboxEvents, paymentAttempts } from '@/db/schema';
+import { orderEvents, orders, paymentAttempts } from '@/db/schema';
+import type { EventType } from '@/server/outbox/events';
+import { writeOutboxEvent } from '@/server/outbox/write';
 import { ORDER_STATUS_CHANNEL, publishOrderStatus } from '@/server/live/publish';
 
 export type OrderStatus = (typeof orders.$inferSelect)['status'];
@@ -38,11 +40,11 @@ function sourcesOf<S extends string>(table: Record<S, readonly S[]>, to: S): S[]
 }
 
 /** Outbox topics written with the order transition that causes them (consumers come in a later issue). */
-const OUTBOX_TOPIC: Partial<Record<OrderStatus, string>> = {
-  paid: 'order.paid',
-  closed: 'order.closed',
-  refunded: 'order.refunded',
-  partially_refunded: 'order.refunded',
+// The business event an order's move is (refunds are the refund domain's events, not the order's).
+const OUTBOX_TOPIC: Partial<Record<OrderStatus, EventType>> = {
+  paid: 'payment.succeeded',
+  closed: 'payment.closed',
+  review: 'payment.review',
 };
 
 export interface OrderTransition {
@@ -80,15 +82,12 @@ export async function transitionOrder(tx: Tx, t: OrderTransition): Promise<boole
   await tx.insert(orderEvents).values({ orderId: t.orderId, attemptId: t.attemptId ?? null, type: t.event, source: t.source, data });
   const topic = OUTBOX_TOPIC[t.to];
   if (topic) {
-    await tx
-      .insert(outboxEvents)
-      .values({
-        topic,
-        orderId: t.orderId,
-        dedupeKey: t.outboxKey ?? `${topic}:${t.orderId}`,
-        payload: { orderId: t.orderId, status: t.to, amountFen: row.amountFen, transactionId: row.transactionId, source: t.source, ...data },
-      })
-      .onConflictDoNothing();
+    await writeOutboxEvent(tx, {
+      topic,
+      orderId: t.orderId,
+      dedupeKey: t.outboxKey ?? `${topic}:${t.orderId}`,
+      payload: { orderId: t.orderId, status: t.to, amountFen: row.amountFen, transactionId: row.transactionId, source: t.source, ...data },
+    });
   }
   await publishOrderStatus(tx, { orderId: t.orderId, status: t.to });
   return true;

@@ -58,13 +58,13 @@ describe('compensation', () => {
     }
   });
 
-  it('closes an unpaid attempt at expiry, at WeChat and here, and writes order.closed to the outbox', async () => {
+  it('closes an unpaid attempt at expiry, at WeChat and here, and writes payment.closed to the outbox', async () => {
     const { token, view } = await buy();
     await waitForStatus(token, 'closed');
     const sim = await simOrder(view.outTradeNo);
     expect(JSON.stringify(sim)).toMatch(/"trade_state":"CLOSED"/);
     const order = await orderOf(token);
-    const outbox = await h.db.select().from(outboxEvents).where(and(eq(outboxEvents.orderId, order.id), eq(outboxEvents.topic, 'order.closed')));
+    const outbox = await h.db.select().from(outboxEvents).where(and(eq(outboxEvents.orderId, order.id), eq(outboxEvents.topic, 'payment.closed')));
     expect(outbox).toHaveLength(1);
     const events = await h.db.select().from(orderEvents).where(eq(orderEvents.orderId, order.id));
     expect(events.map((e) => e.type)).toContain('order.closed');

@@ -187,7 +187,7 @@ it(`${N} orders converge to the right state exactly once under faults, worker ki
   const outbox = await c.db
     .select({ orderId: outboxEvents.orderId, n: sql<number>`count(*)::int` })
     .from(outboxEvents)
-    .where(and(inArray(outboxEvents.orderId, ids), eq(outboxEvents.topic, 'order.paid')))
+    .where(and(inArray(outboxEvents.orderId, ids), eq(outboxEvents.topic, 'payment.succeeded')))
     .groupBy(outboxEvents.orderId);
   expect(outbox.length).toBe(ids.length);
   expect(outbox.every((e) => e.n === 1)).toBe(true);

@@ -1,0 +1,1 @@
+ALTER TABLE "outbox_events" ALTER COLUMN "order_id" DROP NOT NULL;
