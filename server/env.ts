@@ -124,6 +124,10 @@ const EnvSchema = z.object({
   SIM_PORT: z.coerce.number().int().min(1).max(65535).default(3100),
   SIM_TIME_SCALE: z.coerce.number().positive().max(1000).default(1),
   SIM_CREDENTIALS_FILE: z.string().optional(),
+  /** The simulator's WeChat fee rate, a fraction (WeChat's standard rate is 0.6 %). */
+  SIM_FEE_RATE: z.coerce.number().min(0).max(0.99).default(0.006),
+  /** The simulator serves today's bills (so far) at once instead of from 10:00 Beijing the next day. */
+  SIM_BILLS_IMMEDIATE: bool.default(false),
 });
 
 export type RawEnv = z.infer<typeof EnvSchema>;

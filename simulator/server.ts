@@ -35,9 +35,9 @@ export interface SimulatorOptions {
   refundProcessingMs?: number;
   /** Minimum simulated time between two refunds of one order; default 60 s × timeScale (WeChat's 1 minute). */
   refundSpacingMs?: number;
-  /** WeChat's fee rate as a fraction; default SIM_FEE_RATE or 0.006 (0.6 %). */
+  /** WeChat's fee rate as a fraction; default 0.006 (0.6 %). The app's boot passes SIM_FEE_RATE. */
   feeRate?: number;
-  /** Bills for today (so far) at once instead of from 10:00 tomorrow; default SIM_BILLS_IMMEDIATE=true. */
+  /** Bills for today (so far) at once instead of from 10:00 tomorrow; default off. The app's boot passes SIM_BILLS_IMMEDIATE. */
   billsImmediate?: boolean;
   merchantName?: string;
   log?: (msg: string) => void;
@@ -66,7 +66,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   const faults = createFaultStore(sql, opts.credentials.mchid);
   const clock = createClock(sql, opts.credentials.mchid);
   await clock.refresh();
-  const feeRate = opts.feeRate ?? (process.env.SIM_FEE_RATE ? Number(process.env.SIM_FEE_RATE) : DEFAULT_FEE_RATE);
+  const feeRate = opts.feeRate ?? DEFAULT_FEE_RATE;
   if (!(feeRate >= 0 && feeRate < 1)) throw new Error(`feeRate must be a fraction in [0, 1), got ${feeRate}`);
   const held = new Set<ServerResponse>();
   const base = {
@@ -79,7 +79,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     refundProcessingMs: opts.refundProcessingMs,
     refundSpacingMs: opts.refundSpacingMs,
     feeRate,
-    billsImmediate: opts.billsImmediate ?? process.env.SIM_BILLS_IMMEDIATE === 'true',
+    billsImmediate: opts.billsImmediate ?? false,
   };
   const notifier = startNotifier({
     sql,

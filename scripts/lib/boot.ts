@@ -83,6 +83,8 @@ export async function startConfiguredSimulator(env: AppEnv, databaseUrl: string)
     databaseUrl,
     credentials,
     timeScale: env.SIM_TIME_SCALE,
+    feeRate: env.SIM_FEE_RATE,
+    billsImmediate: env.SIM_BILLS_IMMEDIATE,
     merchantName: env.MERCHANT_NAME,
     log: log('simulator'),
   });

@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { closeStaging, expireNow, paidVia, resetRateLimits, stage } from './staging';
-import { createOrder, checkoutStatus, expectStatus, msg, MUG, onPhone, projectLang, readQr, setFaults } from './support';
+import { createOrder, checkoutStatus, expectStatus, msg, MUG, onPhone, projectLang, readQr, setFaults, simNotifications } from './support';
 
 test.beforeAll(resetRateLimits);
 test.afterAll(closeStaging);
@@ -46,8 +46,10 @@ test.describe('with notifications dropped', () => {
     await expect(page.getByTestId('check-result')).toHaveText(msg(lang, 'checkout.found.not_paid'));
 
     await onPhone(context, codeUrl, 'pay');
-    // No notification will come.
-    await page.waitForTimeout(1500);
+    // The notification was sent into the void: the simulator recorded its attempts as dropped.
+    const { outTradeNo } = await checkoutStatus(request, token);
+    await expect.poll(async () => (await simNotifications(request, outTradeNo)).attempts.length).toBeGreaterThan(0);
+    expect((await simNotifications(request, outTradeNo)).attempts.every((a) => a.dropped)).toBe(true);
     await expectStatus(page, 'awaiting_payment', 'waiting');
 
     await page.getByTestId('check').click();
@@ -64,7 +66,9 @@ test('cancelling on the phone leaves the order waiting; the same code can still 
   await page.goto(`/checkout/${token}`);
   const codeUrl = await readQr(page);
   await onPhone(context, codeUrl, 'cancel');
-  await page.waitForTimeout(1000);
+  // A cancel at the phone is no payment: WeChat sends nothing, and the order still waits.
+  const { outTradeNo } = await checkoutStatus(request, token);
+  expect((await simNotifications(request, outTradeNo)).notifications).toEqual([]);
   await expectStatus(page, 'awaiting_payment', 'waiting');
   await expect(page.getByTestId('qr')).toBeVisible();
   expect((await checkoutStatus(request, token)).status).toBe('awaiting_payment');

@@ -1,5 +1,7 @@
 // Live status reads the views woken by one commit in one statement: the batch must give each stream
 // exactly what the single-order read gives, and say "unknown" for a token that is not there.
+// Performance contract: the statement counts below pin the coalescing that live status relies on under
+// load (docs/benchmarks.md, "Notify → paid seen by a subscriber"); they test a design decision, not a result.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createDb, type Db } from '@/db/client';
 import { getCheckoutView, getCheckoutViews } from '@/server/payments/checkout';
@@ -49,7 +51,7 @@ it('reads several orders in one statement, each exactly as the single read does'
   expect(many.has('no-such-token')).toBe(false);
 });
 
-it('coalesces the loads of one tick into one statement and answers every caller, twice for the same token', async () => {
+it('performance contract: coalesces the loads of one tick into one statement and answers every caller, twice for the same token', async () => {
   const ts = await tokens(4);
   const { db, stats } = counted(h.db);
   const results = await Promise.all([...ts, ts[0], 'no-such-token'].map((t) => loadCheckoutView(db, t)));

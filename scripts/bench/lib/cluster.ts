@@ -124,8 +124,6 @@ export async function startCluster(opts: BenchOptions, distDir: string): Promise
   for (const port of [PORTS.pg, PORTS.sim, PORTS.baseline, PORTS.web]) {
     if (!(await portFree(port))) throw new Error(`port ${port} is in use: stop whatever uses it (a previous benchmark?) and retry`);
   }
-  mkdirSync(TMP_DIR, { recursive: true });
-
   // --profile: a V8 CPU profile per app process, written when it exits (PROFILE_DIR/<label>/).
   // BENCH_NODE_OPTIONS: extra Node flags for web and worker processes (experiments, e.g. --max-old-space-size=256).
   // BENCH_WEB_NODE_OPTIONS / BENCH_WORKER_NODE_OPTIONS: the same, for one kind of process only.
@@ -181,6 +179,8 @@ export async function startCluster(opts: BenchOptions, distDir: string): Promise
         }
       : undefined,
   });
+  // After the launch: it starts from an empty data dir, and the load generator's files live inside it.
+  mkdirSync(TMP_DIR, { recursive: true });
   if (inherited.PGBOSS_POOL_MAX) process.env.PGBOSS_POOL_MAX = inherited.PGBOSS_POOL_MAX;
   if (inherited.DB_POOL_MAX) process.env.DB_POOL_MAX = inherited.DB_POOL_MAX;
   onCleanup(() => l.stop());
