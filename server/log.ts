@@ -1,6 +1,7 @@
 // The one logger of web, worker and scripts (pino): levels, JSON lines in production, readable lines in
 // development, secrets redacted by configuration. Child loggers carry the request id or the job id.
 // The simulator stands for WeChat and keeps its own logger (simulator/log.ts) with the same conventions.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
 
@@ -43,6 +44,21 @@ export interface LoggerOptions {
   destination?: pino.DestinationStream;
 }
 
+// The request or job being handled: every line logged while it runs carries its id, whichever module
+// logs it (a domain function called by a job does not need to be handed a logger).
+const context = new AsyncLocalStorage<Record<string, unknown>>();
+
+/** Runs `fn` with `bindings` (e.g. `{ requestId }`, `{ queue, jobId }`) on every line it logs. */
+export function withLogContext<T>(bindings: Record<string, unknown>, fn: () => T): T {
+  const outer = context.getStore();
+  return context.run(outer ? { ...outer, ...bindings } : bindings, fn);
+}
+
+/** The bindings of the request or job being handled, if any. */
+export function logContext(): Record<string, unknown> | undefined {
+  return context.getStore();
+}
+
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const json = opts.json ?? process.env.NODE_ENV === 'production';
   const options: pino.LoggerOptions = {
@@ -51,6 +67,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     // Errors keep their type and message; stacks only at debug, so a log line never dumps internals.
     serializers: { err: pino.stdSerializers.err },
+    mixin: () => context.getStore() ?? {},
   };
   const destination =
     opts.destination ??

@@ -7,12 +7,14 @@
 //   request (a client-sent one is dropped), so the app can decide the client IP from it plus an explicit
 //   number of trusted proxies;
 // - the URL dispatch: POST /api/wechatpay/notify goes to the bare node:http notify entry, the rest to Next.
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { IngestDeps } from '@/server/payments/ingest-notification';
 import { answerAndClose, handleNotifyNode } from './notify-node';
 import { declaredLength } from './raw-body';
 
 import { PEER_IP_HEADER } from '@/server/client-ip';
+import { withLogContext } from '@/server/log';
 
 export { PEER_IP_HEADER };
 export const NOTIFY_PATH = '/api/wechatpay/notify';
@@ -103,6 +105,11 @@ export function createRequestListener(d: Dispatch): RequestListener {
       return handleNotifyNode(deps, req, res, d.limits.maxBodyBytes);
     });
   return (req, res) => {
+    const requestId = requestIdOf(req);
+    res.setHeader('x-request-id', requestId);
+    withLogContext({ requestId }, () => dispatch(req, res));
+  };
+  function dispatch(req: IncomingMessage, res: ServerResponse): void {
     setPeerIp(req);
     if (isNotifyRequest(req)) {
       // Its own, smaller cap while reading (64 KB); answered in WeChat's {"code":"FAIL"} shape.
@@ -119,7 +126,15 @@ export function createRequestListener(d: Dispatch): RequestListener {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end('internal error');
     });
-  };
+  }
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{8,64}$/;
+
+/** A proxy's request id when it sent a sane one (so lines join across hops), else a fresh one. */
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
 /** A node:http server with the timeouts applied (checked every second, so a slow body is cut on time). */

@@ -3,7 +3,7 @@
 // workers share one Postgres and pg-boss hands each job to one of them. Nothing here knows a queue.
 import type { Job, JobResult, PgBoss, WorkOptions } from 'pg-boss';
 import type { AppDeps } from '@/server/deps';
-import { log } from '@/server/log';
+import { log, withLogContext } from '@/server/log';
 import { payloads, type QueueName } from '@/server/queue/catalogue';
 import { startWorkerBoss } from '@/server/queue/boss';
 import type { JobHandler } from './handler';
@@ -34,7 +34,10 @@ export async function runBatch(handler: JobHandler<QueueName>, jobs: Job<unknown
   const schema = payloads[handler.queue];
   const parsed = jobs.map((job) => ({ job, payload: schema.safeParse(job.data) }));
   const valid = parsed.flatMap(({ job, payload }) => (payload.success ? [{ id: job.id, payload: payload.data }] : []));
-  const done = handler.batch && valid.length ? await handler.batch(valid as never, deps) : new Map<string, unknown>();
+  const done =
+    handler.batch && valid.length
+      ? await withLogContext({ queue: handler.queue, jobIds: valid.map((j) => j.id) }, () => handler.batch!(valid as never, deps))
+      : new Map<string, unknown>();
   const results: JobResult[] = [];
   for (const { job, payload } of parsed) {
     const jobLog = logger().child({ queue: handler.queue, jobId: job.id });
@@ -49,7 +52,7 @@ export async function runBatch(handler: JobHandler<QueueName>, jobs: Job<unknown
       continue;
     }
     try {
-      const output = await handler.run(payload.data as never, deps);
+      const output = await withLogContext({ queue: handler.queue, jobId: job.id }, () => handler.run(payload.data as never, deps));
       jobLog.debug({ result: output ?? null }, 'job done');
       results.push({ id: job.id, status: 'completed', output: { result: output ?? null } });
     } catch (err) {

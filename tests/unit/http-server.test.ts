@@ -6,11 +6,12 @@ import { connect, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handleNotifyNode } from '@/server/http/notify-node';
 import { createAppServer, createRequestListener, pathnameOf, PEER_IP_HEADER } from '@/server/http/server';
+import { logContext } from '@/server/log';
 
 const MAX = 64 * 1024 + 1000; // just above the notify cap, so both limits are visible
 let server: Server;
 let port: number;
-const seen: { url?: string; method?: string; bytes: number; peer?: string | string[]; rawPeer: string[] }[] = [];
+const seen: { url?: string; method?: string; bytes: number; peer?: string | string[]; rawPeer: string[]; requestId?: unknown }[] = [];
 const notified: string[] = [];
 
 async function app(req: IncomingMessage, res: ServerResponse) {
@@ -19,6 +20,7 @@ async function app(req: IncomingMessage, res: ServerResponse) {
   seen.push(record);
   // Reads the whole body, as Next's route handlers and tRPC's fetch adapter do.
   for await (const chunk of req) record.bytes += (chunk as Buffer).length;
+  (record as { requestId?: unknown }).requestId = logContext()?.requestId; // still the request's, after awaits
   res.writeHead(200, { 'content-type': 'text/plain' }).end(`read ${record.bytes}`);
 }
 
@@ -153,6 +155,22 @@ describe('peer address and dispatch', () => {
     expect((await fetch(`${base}/api/wechatpay/notify/extra`, { method: 'POST', body: '{}' })).status).toBe(200);
     expect((await fetch(`${base}/api/wechatpay/notify`)).status).toBe(200);
     expect(notified).toEqual(['POST /api/wechatpay/notify', 'POST /api/wechatpay/notify?x=1']);
+  });
+
+  it('gives every request an id, in its log context through awaits and in the answer; a sane proxy id is kept', async () => {
+    const base = `http://127.0.0.1:${port}/api/trpc/id`;
+    const a = await fetch(base, { method: 'POST', body: 'x' });
+    const idA = a.headers.get('x-request-id');
+    expect(idA).toMatch(/^[0-9a-f-]{36}$/);
+    expect(seen.at(-1)!.requestId).toBe(idA);
+    const b = await fetch(base, { method: 'POST', body: 'x' });
+    expect(b.headers.get('x-request-id')).not.toBe(idA);
+    const kept = await fetch(base, { method: 'POST', body: 'x', headers: { 'x-request-id': 'proxy-req-12345678' } });
+    expect(kept.headers.get('x-request-id')).toBe('proxy-req-12345678');
+    expect(seen.at(-1)!.requestId).toBe('proxy-req-12345678');
+    // A client cannot put arbitrary text on our log lines.
+    const forged = await fetch(base, { method: 'POST', body: 'x', headers: { 'x-request-id': 'bad id {"level":60} with a space' } });
+    expect(forged.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('matches the pathname of origin-form and absolute-form targets', () => {

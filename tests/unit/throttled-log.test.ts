@@ -1,7 +1,7 @@
 // Outage errors are logged once per cause per interval, with the count of the ones left out.
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '@/server/log';
+import { createLogger, withLogContext } from '@/server/log';
 import { causeOf, throttledErrorLog } from '@/server/throttled-log';
 
 function capture() {
@@ -36,5 +36,22 @@ describe('throttledErrorLog', () => {
   it('groups causes by code and message without numbers', () => {
     expect(causeOf(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }))).toBe(causeOf(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:2'), { code: 'ECONNREFUSED' })));
     expect(causeOf(new Error('a'))).not.toBe(causeOf(new TypeError('a')));
+  });
+});
+
+describe('log context', () => {
+  it('puts the request or job id on every line logged while it runs, nested contexts merged', async () => {
+    const { lines, logger } = capture();
+    logger.info('outside');
+    await withLogContext({ requestId: 'r1' }, async () => {
+      await new Promise((r) => setTimeout(r, 1));
+      logger.child({ component: 'x' }).info('inside, after an await, from a child logger');
+      withLogContext({ jobId: 'j1' }, () => logger.info('nested'));
+    });
+    expect(lines.map((l) => [l.msg, l.requestId, l.jobId])).toEqual([
+      ['outside', undefined, undefined],
+      ['inside, after an await, from a child logger', 'r1', undefined],
+      ['nested', 'r1', 'j1'],
+    ]);
   });
 });
