@@ -1,10 +1,11 @@
 // `npm run worker`: the pg-boss workers alone (run the web with RUN_WORKER=false to scale them apart).
 // With DATABASE_URL unset it uses (or starts) the same embedded Postgres as `npm run dev`.
 //
-// A database restart is survived: pg-boss and postgres.js reconnect by themselves. What cannot be survived
-// (an exception nobody caught, e.g. postgres.js's TypeError in connection.js when Postgres does a fast
-// shutdown under load) is logged and ends the process with exit code 1, so whatever supervises it
-// (`npm start`, systemd, a container runtime) starts it again; it never lingers half-dead.
+// A database restart is survived: pg-boss and postgres.js reconnect by themselves (postgres.js's own
+// uncatchable TypeError on a write to a closed socket, porsager/postgres#1154, is patched out by
+// patches/postgres+3.4.9.patch, applied by `npm install`). Any other exception nobody caught is logged and
+// ends the process with exit code 1, so whatever supervises it (`npm start`, systemd, a container runtime)
+// starts it again; it never lingers half-dead.
 import { closeProcessDeps, processDeps } from '@/server/deps';
 import { errorFields, log } from '@/server/log';
 import { startWorker, type Worker } from '@/server/jobs/worker';

@@ -36,7 +36,11 @@ export function pgbenchScript(): string {
     $9: quote(RESOURCE),
   };
   // Longest placeholders first is not needed ($1..$9 only), but a \b keeps $1 from matching inside $10+.
-  const text = INGEST.replace(/\$(\d)\b/g, (m) => values[m] ?? m).replace(/\s+/g, ' ').trim();
+  // pgbench wants the statement on one line: line comments go first, or they would swallow the rest.
+  const text = INGEST.replace(/--[^\n]*/g, '')
+    .replace(/\$(\d)\b/g, (m) => values[m] ?? m)
+    .replace(/\s+/g, ' ')
+    .trim();
   return `${text};\n`;
 }
 
