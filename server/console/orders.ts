@@ -24,32 +24,32 @@ export type OrdersFilter = z.infer<typeof OrdersFilterSchema>;
 
 export const CursorSchema = z.object({ createdAt: z.date(), id: z.uuid() });
 
+// Each id kind finds its orders' ids first (an init plan over a unique or partial index), then the list reads
+// those orders by primary key: `id = any(array(...))`. An `id in (subquery) or ...` would instead make
+// Postgres walk the whole list index testing every order (docs/benchmarks-console.md shows both plans).
+const idsFrom = (subquery: SQL): SQL => sql`${orders.id} = any(array(${subquery}))`;
+const attemptsBy = (column: 'out_trade_no' | 'transaction_id', value: string) =>
+  sql`select ${paymentAttempts.orderId} from ${paymentAttempts} where ${sql.raw(`"payment_attempts"."${column}"`)} = ${value}`;
+const refundsBy = (value: string) =>
+  sql`select ${refunds.orderId} from ${refunds} where ${refunds.outRefundNo} = ${value} union select ${refunds.orderId} from ${refunds} where ${refunds.refundId} = ${value}`;
+
 function searchCondition(s: RecognisedSearch): SQL {
   switch (s.kind) {
     case 'order_id':
       return eq(orders.id, s.value);
     case 'transaction_id':
-      return or(
-        eq(orders.transactionId, s.value),
-        inArray(orders.id, sql`(select ${paymentAttempts.orderId} from ${paymentAttempts} where ${paymentAttempts.transactionId} = ${s.value})`),
-      )!;
+      return idsFrom(sql`select ${orders.id} from ${orders} where ${orders.transactionId} = ${s.value} union ${attemptsBy('transaction_id', s.value)}`);
     case 'out_trade_no':
-      return inArray(orders.id, sql`(select ${paymentAttempts.orderId} from ${paymentAttempts} where ${paymentAttempts.outTradeNo} = ${s.value})`);
+      return idsFrom(attemptsBy('out_trade_no', s.value));
     case 'refund':
-      return inArray(
-        orders.id,
-        sql`(select ${refunds.orderId} from ${refunds} where ${refunds.outRefundNo} = ${s.value} or ${refunds.refundId} = ${s.value})`,
-      );
+      return idsFrom(refundsBy(s.value));
     case 'token':
       return eq(orders.token, s.value);
     case 'amount':
       return eq(orders.amountFen, s.amountFen!);
     case 'text':
       // Anything else: an exact out_trade_no / refund number of another shape, else nothing.
-      return or(
-        inArray(orders.id, sql`(select ${paymentAttempts.orderId} from ${paymentAttempts} where ${paymentAttempts.outTradeNo} = ${s.value})`),
-        inArray(orders.id, sql`(select ${refunds.orderId} from ${refunds} where ${refunds.outRefundNo} = ${s.value} or ${refunds.refundId} = ${s.value})`),
-      )!;
+      return idsFrom(sql`${attemptsBy('out_trade_no', s.value)} union ${refundsBy(s.value)}`);
   }
 }
 

@@ -6,7 +6,7 @@ import postgres from 'postgres';
 import { log } from '@/server/log';
 import { throttledErrorLog } from '@/server/throttled-log';
 import { allQueueDefinitions } from './catalogue';
-import { assertQueueSchema } from './insert-job';
+import { assertQueueSchema, PGBOSS_SCHEMA } from './insert-job';
 
 export interface BossOptions {
   url: string;
@@ -50,6 +50,17 @@ async function createQueues(boss: PgBoss): Promise<void> {
  * process starts — run by every entry point right after the app's own migrations. Refuses a pg-boss
  * schema that our job INSERT was not written for.
  */
+/**
+ * The order timeline reads an order's job runs from pg-boss's table by the id in their payload (an
+ * attempt, a refund or the order). pg-boss has no index for that, so a timeline would scan every job; this
+ * one is ours, partial so that jobs about no such subject (the notify path's) never maintain it. On the
+ * partitioned parent, so every queue's partition has it, present and future.
+ */
+export const JOB_SUBJECT_INDEX = `
+  create index if not exists scanpay_job_subject_idx on ${PGBOSS_SCHEMA}.job
+  ((coalesce(data->>'attemptId', data->>'refundId', data->>'orderId')))
+  where coalesce(data->>'attemptId', data->>'refundId', data->>'orderId') is not null`;
+
 export async function ensureQueues(url: string): Promise<void> {
   const boss = newBoss({ url, max: 2, superviseIntervalSeconds: 30, processName: 'scanpay-boot', worker: false });
   await boss.start();
@@ -61,6 +72,7 @@ export async function ensureQueues(url: string): Promise<void> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
     await assertQueueSchema(sql);
+    await sql.unsafe(JOB_SUBJECT_INDEX);
   } finally {
     await sql.end({ timeout: 5 });
   }

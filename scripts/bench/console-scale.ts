@@ -1,0 +1,356 @@
+// `npm run bench:console [-- --orders 1000000] [--runs 40] [--no-seed] [--no-write]`: the merchant console at
+// scale (issue 13 item 10). Fills its own embedded Postgres with realistic orders (attempts, items, timeline
+// events, refunds; 90 days; the status and "learned via" mix of a live shop), then measures, through the
+// same domain functions the console's procedures call: the orders list's first page for each indexed filter,
+// search by each id kind, the order detail, and a CSV export of every row (rows/s and peak extra RSS).
+// Writes docs/benchmarks-console.md with the figures, the targets and each list query's plan.
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createDb, type Db } from '@/db/client';
+import { ensureEmbeddedPostgres } from '@/db/embedded';
+import { runMigrations } from '@/db/migrate';
+import { seedDemoCatalogue } from '@/db/seed';
+import { ensureQueues } from '@/server/queue/boss';
+import { consoleExports } from '@/db/schema';
+import { listOrders, type OrdersFilter } from '@/server/console/orders';
+import { loadOrderDetail } from '@/server/console/order-detail';
+import { runOrdersExport } from '@/server/console/exports';
+import { assertSupportedNode } from '@/server/runtime';
+import { ROOT } from './lib/config';
+import { round, summarize } from './lib/stats';
+
+const argv = process.argv.slice(2);
+const arg = (name: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const ORDERS = Number(arg('orders') ?? 1_000_000);
+const RUNS = Number(arg('runs') ?? 40);
+const SEED = !argv.includes('--no-seed');
+const WRITE = !argv.includes('--no-write');
+const DATA_DIR = path.join(ROOT, '.data', 'bench-console');
+const PG_PORT = 54410;
+const BATCH = 100_000;
+const say = (line: string) => console.log(`[console-bench] ${line}`);
+
+const TARGETS = { listP95: 50, searchP95: 20, detailP95: 50, exportRowsPerS: 50_000, exportRssMb: 100 };
+
+/**
+ * One batch of orders [from, to): a staging table of per-order facts, then every table from it. The mix:
+ * 72 % paid, 12 % closed, 4 % awaiting payment, 5 % refunded, 5 % partially refunded, 2 % in review; learned
+ * via notify 85 %, query 10 %, shopper 4 %, bill 1 %; 10 % of orders have a second (closed) attempt; 1 % of
+ * paid orders a late payment on it. Paid-by-notify orders have their inbox row; orders of the last 14 days (pg-boss's
+ * retention) a completed active-query job.
+ */
+const SEED_BATCH = `
+  create temp table seed on commit drop as
+  select i,
+         gen_random_uuid() as order_id, gen_random_uuid() as attempt_id, gen_random_uuid() as attempt2_id,
+         now() - (random() * interval '90 days') as created_at,
+         case when r < 0.72 then 'paid' when r < 0.84 then 'closed' when r < 0.88 then 'awaiting_payment'
+              when r < 0.93 then 'refunded' when r < 0.98 then 'partially_refunded' else 'review' end::order_status as status,
+         (100 + floor(random() * 50000))::int as amount_fen,
+         case when v < 0.85 then 'notify' when v < 0.95 then 'query' when v < 0.99 then 'shopper' else 'bill' end::event_source as via,
+         random() < 0.10 as two_attempts,
+         random() < 0.01 as late
+  from (select i, random() as r, random() as v from generate_series($1::int, $2::int - 1) as g(i)) s;
+
+  insert into orders (id, token, status, amount_fen, description, transaction_id, paid_at, paid_via, review_reason, refunded_fen, created_at, updated_at)
+  select order_id, rtrim(translate(encode(decode(replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', ''), 'hex'), 'base64'), '+/', '-_'), '='), status, amount_fen, '青瓷马克杯',
+         case when status not in ('closed', 'awaiting_payment') then '42' || lpad(i::text, 26, '0') end,
+         case when status not in ('closed', 'awaiting_payment') then created_at + random() * interval '5 minutes' end,
+         case when status not in ('closed', 'awaiting_payment') then via end,
+         case when status = 'review' then 'mismatch' end,
+         case status when 'refunded' then amount_fen when 'partially_refunded' then amount_fen / 2 else 0 end,
+         created_at, created_at
+  from seed;
+
+  insert into order_items (order_id, product_id, name, unit_price_fen, quantity)
+  select order_id, 'ceramic-mug', '青瓷马克杯', amount_fen, 1 from seed;
+
+  insert into payment_attempts (id, order_id, out_trade_no, status, amount_fen, description, time_expire, expires_at, code_url,
+                                transaction_id, paid_at, paid_via, closed_at, created_at, updated_at)
+  select attempt_id, order_id, 'SP' || to_char(created_at at time zone 'Asia/Shanghai', 'YYYYMMDDHH24MISS') || lpad(i::text, 12, '0'),
+         case when status = 'closed' then 'closed' when status = 'awaiting_payment' then 'awaiting_payment' else 'paid' end::attempt_status,
+         amount_fen, '青瓷马克杯', to_char(created_at + interval '15 minutes', 'YYYY-MM-DD"T"HH24:MI:SS"+08:00"'),
+         created_at + interval '15 minutes', 'weixin://wxpay/bizpayurl?pr=' || substr(md5(i::text), 1, 12),
+         case when status not in ('closed', 'awaiting_payment') then '42' || lpad(i::text, 26, '0') end,
+         case when status not in ('closed', 'awaiting_payment') then created_at + interval '1 minute' end,
+         case when status not in ('closed', 'awaiting_payment') then via end,
+         case when status = 'closed' then created_at + interval '15 minutes' end,
+         created_at, created_at
+  from seed;
+
+  insert into payment_attempts (id, order_id, out_trade_no, status, amount_fen, description, time_expire, expires_at, closed_at,
+                                transaction_id, paid_at, paid_via, late_payment, created_at, updated_at)
+  select attempt2_id, order_id, 'SQ' || lpad(i::text, 12, '0'), case when late and status = 'paid' then 'paid' else 'closed' end::attempt_status,
+         amount_fen, '青瓷马克杯', to_char(created_at - interval '1 minute', 'YYYY-MM-DD"T"HH24:MI:SS"+08:00"'),
+         created_at - interval '1 minute', created_at - interval '1 minute',
+         case when late and status = 'paid' then '43' || lpad(i::text, 26, '0') end,
+         case when late and status = 'paid' then created_at + interval '2 minutes' end,
+         case when late and status = 'paid' then 'notify'::event_source end,
+         case when late and status = 'paid' then 'after_close' end,
+         created_at - interval '16 minutes', created_at
+  from seed where two_attempts;
+
+  insert into order_events (order_id, attempt_id, type, source, data, created_at)
+  select order_id, attempt_id, e.type, e.source, e.data, created_at + e.after
+  from seed cross join lateral (values
+    ('order.created', 'shopper'::event_source, '{}'::jsonb, interval '0'),
+    ('attempt.created', 'shopper'::event_source, '{}'::jsonb, interval '1 second'),
+    (case when status in ('closed', 'awaiting_payment') then 'attempt.closed' else 'order.paid' end, via, jsonb_build_object('amountFen', amount_fen), interval '1 minute')
+  ) as e(type, source, data, after)
+  where not (status = 'awaiting_payment' and e.type = 'attempt.closed');
+
+  insert into wechatpay_notifications (notification_id, event_type, resource_type, summary, create_time, serial, resource, received_at, last_received_at, processed_at, outcome)
+  select 'N' || lpad(i::text, 14, '0'), 'TRANSACTION.SUCCESS', 'encrypt-resource', '支付成功', to_char(created_at, 'YYYY-MM-DD"T"HH24:MI:SS"+08:00"'), 'PUB_KEY_ID_BENCH',
+         jsonb_build_object('out_trade_no', 'SP' || to_char(created_at at time zone 'Asia/Shanghai', 'YYYYMMDDHH24MISS') || lpad(i::text, 12, '0'),
+                            'transaction_id', '42' || lpad(i::text, 26, '0'), 'trade_state', 'SUCCESS', 'amount', jsonb_build_object('total', amount_fen, 'currency', 'CNY')),
+         created_at + interval '1 minute', created_at + interval '1 minute', created_at + interval '1 minute', 'paid'
+  from seed where status not in ('closed', 'awaiting_payment') and via = 'notify';
+
+  insert into pgboss.job (id, name, data, state, created_on, started_on, completed_on)
+  select gen_random_uuid(), 'payment.query-attempt', jsonb_build_object('version', 1, 'attemptId', attempt_id, 'step', 0), 'completed',
+         created_at + interval '5 seconds', created_at + interval '5 seconds', created_at + interval '5 seconds'
+  from seed where created_at > now() - interval '14 days';
+
+  insert into refunds (order_id, attempt_id, out_refund_no, amount_fen, reason, kind, status, refund_id, created_at, updated_at)
+  select order_id, attempt_id, 'RF' || lpad(i::text, 14, '0'), case when status = 'refunded' then amount_fen else amount_fen / 2 end,
+         '客户退货', 'merchant', 'succeeded', '50' || lpad(i::text, 27, '0'), created_at + interval '1 day', created_at + interval '1 day'
+  from seed where status in ('refunded', 'partially_refunded');
+`;
+
+async function seedOrders(db: Db): Promise<void> {
+  const [{ n }] = await db.$client.unsafe<{ n: number }[]>(`select count(*)::int as n from orders`);
+  if (n >= ORDERS) {
+    say(`${n} orders already there: not seeding`);
+    return;
+  }
+  await seedDemoCatalogue(db);
+  const started = Date.now();
+  for (let from = n; from < ORDERS; from += BATCH) {
+    const to = Math.min(ORDERS, from + BATCH);
+    await db.$client.begin(async (tx) => {
+      for (const statement of SEED_BATCH.split(/;\s*\n/).map((s) => s.trim()).filter(Boolean)) {
+        await tx.unsafe(statement, statement.includes('$1') ? [from, to] : []);
+      }
+    });
+    say(`seeded ${to.toLocaleString('en')} orders (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  }
+  await db.$client.unsafe('vacuum analyze');
+}
+
+async function time<T>(fn: () => Promise<T>): Promise<[number, T]> {
+  const t = performance.now();
+  const out = await fn();
+  return [performance.now() - t, out];
+}
+
+async function p95Of(fn: (i: number) => Promise<unknown>): Promise<ReturnType<typeof summarize>> {
+  for (let i = 0; i < 3; i++) await fn(i); // warm: plans and buffers
+  const samples: number[] = [];
+  for (let i = 0; i < RUNS; i++) samples.push((await time(() => fn(i)))[0]);
+  return summarize(samples);
+}
+
+async function pick<T>(db: Db, sql: string): Promise<T[]> {
+  return db.$client.unsafe<T[]>(sql) as Promise<T[]>;
+}
+
+async function main() {
+  assertSupportedNode();
+  const pg = await ensureEmbeddedPostgres({ dataDir: path.join(DATA_DIR, 'pg'), port: PG_PORT });
+  await runMigrations(pg.url);
+  await ensureQueues(pg.url);
+  const { db, sql } = createDb(pg.url, { max: 4 });
+  try {
+    if (SEED) await seedOrders(db);
+    const [{ n: total }] = await pick<{ n: number }>(db, `select count(*)::int as n from orders`);
+    say(`measuring against ${total.toLocaleString('en')} orders, ${RUNS} runs each`);
+
+    // Samples to search for, spread over the data.
+    const sample = await pick<{ id: string; token: string; transaction_id: string | null; amount_fen: number }>(
+      db,
+      `select id, token, transaction_id, amount_fen from orders where transaction_id is not null order by random() limit ${RUNS + 3}`,
+    );
+    const tradeNos = await pick<{ out_trade_no: string }>(db, `select out_trade_no from payment_attempts order by random() limit ${RUNS + 3}`);
+    const refundNos = await pick<{ out_refund_no: string }>(db, `select out_refund_no from refunds order by random() limit ${RUNS + 3}`);
+    const at = <T>(list: T[], i: number): T => list[i % list.length]!;
+
+    const dayAgo = new Date(Date.now() - 86_400_000);
+    const monthAgo = new Date(Date.now() - 30 * 86_400_000);
+    const lists: Array<{ name: string; filter: OrdersFilter }> = [
+      { name: 'no filter', filter: {} },
+      { name: 'status = paid', filter: { status: ['paid'] } },
+      { name: 'status = review (rare)', filter: { status: ['review'] } },
+      { name: 'created in the last day', filter: { createdFrom: dayAgo } },
+      { name: 'paid in the last 30 days', filter: { paidFrom: monthAgo } },
+      { name: 'learned via bill (rare)', filter: { learnedVia: ['bill'] } },
+      { name: 'late payments (rare)', filter: { flags: ['late'] } },
+      { name: 'amount ¥100–¥200', filter: { amountMinFen: 10_000, amountMaxFen: 20_000 } },
+    ];
+    const listRows: Array<{ name: string; s: ReturnType<typeof summarize>; rows: number }> = [];
+    for (const l of lists) {
+      let rows = 0;
+      const s = await p95Of(async () => {
+        rows = (await listOrders(db, l.filter, { limit: 50 })).rows.length;
+      });
+      listRows.push({ name: l.name, s, rows });
+      say(`list first page, ${l.name}: p95 ${round(s.p95)} ms (${rows} rows)`);
+    }
+
+    const searches: Array<{ name: string; q: (i: number) => string }> = [
+      { name: 'our order number (uuid)', q: (i) => at(sample, i).id },
+      { name: 'out_trade_no', q: (i) => at(tradeNos, i).out_trade_no },
+      { name: 'transaction_id', q: (i) => at(sample, i).transaction_id! },
+      { name: 'refund number', q: (i) => at(refundNos, i).out_refund_no },
+      { name: 'checkout token', q: (i) => at(sample, i).token },
+      { name: 'amount (¥12.30 style)', q: (i) => `¥${(at(sample, i).amount_fen / 100).toFixed(2)}` },
+    ];
+    const searchRows: Array<{ name: string; s: ReturnType<typeof summarize> }> = [];
+    for (const search of searches) {
+      const s = await p95Of(async (i) => {
+        const found = await listOrders(db, { q: search.q(i) }, { limit: 50 });
+        if (!found.rows.length) throw new Error(`search ${search.name} found nothing for ${search.q(i)}`);
+      });
+      searchRows.push({ name: search.name, s });
+      say(`search by ${search.name}: p95 ${round(s.p95)} ms`);
+    }
+
+    const detail = await p95Of(async (i) => {
+      const d = await loadOrderDetail(db, at(sample, i).id, { fullPayerId: false });
+      if (!d) throw new Error('order detail not found');
+    });
+    say(`order detail: p95 ${round(detail.p95)} ms`);
+
+    // The export job over every row, as the console's worker runs it, with this process's RSS sampled.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'scanpay-console-bench-'));
+    const [row] = await db.insert(consoleExports).values({ kind: 'orders', filter: {}, createdBy: 'bench' }).returning({ id: consoleExports.id });
+    global.gc?.();
+    const rssBefore = process.memoryUsage().rss;
+    let rssPeak = rssBefore;
+    const sampler = setInterval(() => {
+      rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+    }, 20);
+    const [exportMs, outcome] = await time(() => runOrdersExport(db, row!.id, { dataDir: dir, maxRows: total + 1, linkHours: 1 }));
+    clearInterval(sampler);
+    const file = path.join(dir, 'exports', `${row!.id}.csv`);
+    const bytes = statSync(file).size;
+    rmSync(dir, { recursive: true, force: true });
+    const exportRowsPerS = Math.round(total / (exportMs / 1000));
+    const exportRssMb = round((rssPeak - rssBefore) / 1024 / 1024);
+    say(`export: ${outcome}, ${(exportMs / 1000).toFixed(1)} s, ${exportRowsPerS.toLocaleString('en')} rows/s, ${(bytes / 1e6).toFixed(0)} MB, peak extra RSS ${exportRssMb} MB`);
+
+    if (WRITE) writeReport({ total, listRows, searchRows, detail, exportRowsPerS, exportRssMb, exportMs, bytes, plans: await explainAll(db, [...lists, ...searches.map((x) => ({ name: `search by ${x.name}`, filter: { q: x.q(0) } }))]) });
+  } finally {
+    await sql.end();
+    await pg.stop();
+  }
+}
+
+/** EXPLAIN (ANALYZE, BUFFERS) of each list's first page, captured from the statement drizzle sends. */
+async function explainAll(db: Db, lists: Array<{ name: string; filter: OrdersFilter }>): Promise<string[]> {
+  const out: string[] = [];
+  for (const l of lists) {
+    let statement: { sql: string; params: unknown[] } | undefined;
+    const capture = new Proxy(db, {
+      get(target, prop, receiver) {
+        if (prop !== 'select') return Reflect.get(target, prop, receiver);
+        return (...args: unknown[]) => {
+          const builder = (target.select as (...a: unknown[]) => unknown)(...args) as Record<string, unknown>;
+          return wrapBuilder(builder, (s) => (statement = s));
+        };
+      },
+    });
+    await listOrders(capture as Db, l.filter, { limit: 50 }).catch(() => {});
+    if (!statement) continue;
+    const rows = await db.$client.unsafe<{ 'QUERY PLAN': string }[]>(`explain (analyze, buffers, costs off, timing off, summary off) ${statement.sql}`, statement.params as never[]);
+    out.push(`### ${l.name}\n\n\`\`\`\n${rows.map((r) => r['QUERY PLAN']).join('\n')}\n\`\`\``);
+  }
+  return out;
+}
+
+/** Wraps a drizzle query builder so that awaiting it reports its SQL instead of running it. */
+function wrapBuilder(builder: Record<string, unknown>, report: (s: { sql: string; params: unknown[] }) => void): unknown {
+  return new Proxy(builder, {
+    get(target, prop, receiver) {
+      if (prop === 'then') {
+        const q = (target.toSQL as () => { sql: string; params: unknown[] })();
+        report(q);
+        return (resolve: (v: unknown) => void) => resolve([]);
+      }
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const next = (value as (...a: unknown[]) => unknown).apply(target, args);
+        return next && typeof next === 'object' ? wrapBuilder(next as Record<string, unknown>, report) : next;
+      };
+    },
+  });
+}
+
+interface Report {
+  total: number;
+  listRows: Array<{ name: string; s: ReturnType<typeof summarize>; rows: number }>;
+  searchRows: Array<{ name: string; s: ReturnType<typeof summarize> }>;
+  detail: ReturnType<typeof summarize>;
+  exportRowsPerS: number;
+  exportRssMb: number;
+  exportMs: number;
+  bytes: number;
+  plans: string[];
+}
+
+function writeReport(r: Report): void {
+  const ok = (pass: boolean) => (pass ? 'yes' : '**no**');
+  const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
+  const cpus = os.cpus();
+  const lines = [
+    '# Benchmarks: the merchant console at scale',
+    '',
+    `Written by \`npm run bench:console\` (scripts/bench/console-scale.ts) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC:`,
+    `${cpus.length} × ${cpus[0]?.model?.trim() ?? '?'}, load average ${os.loadavg()[0]!.toFixed(2)} at the end, Node ${process.versions.node}.`,
+    `${r.total.toLocaleString('en')} orders (attempts, items, timeline events, refunds) in the embedded Postgres; each figure is`,
+    `${RUNS} runs after 3 warm-up runs, timed around the domain function the console's tRPC procedure calls (the`,
+    'database round trips and the mapping; not the browser, the session check or the network).',
+    '',
+    '## Orders list, first page (50 rows)',
+    '',
+    row(['filter', 'rows', 'p50 ms', 'p95 ms', 'max ms', `target p95 < ${TARGETS.listP95} ms`]),
+    row(['---', '---:', '---:', '---:', '---:', '---']),
+    ...r.listRows.map((l) => row([l.name, l.rows, round(l.s.p50), round(l.s.p95), round(l.s.max), ok(l.s.p95 < TARGETS.listP95)])),
+    '',
+    '## Search by id (one box)',
+    '',
+    row(['kind', 'p50 ms', 'p95 ms', 'max ms', `target p95 < ${TARGETS.searchP95} ms`]),
+    row(['---', '---:', '---:', '---:', '---']),
+    ...r.searchRows.map((l) => row([l.name, round(l.s.p50), round(l.s.p95), round(l.s.max), ok(l.s.p95 < TARGETS.searchP95)])),
+    '',
+    '## Order detail (order, items, attempts, timeline, notifications, jobs, refunds, audit)',
+    '',
+    row(['p50 ms', 'p95 ms', 'max ms', `target p95 < ${TARGETS.detailP95} ms`]),
+    row(['---:', '---:', '---:', '---']),
+    row([round(r.detail.p50), round(r.detail.p95), round(r.detail.max), ok(r.detail.p95 < TARGETS.detailP95)]),
+    '',
+    '## Export of every order (the console.export job, CSV)',
+    '',
+    row(['rows', 'seconds', 'rows/s', 'file MB', 'peak extra RSS MB', `target ≥ ${TARGETS.exportRowsPerS.toLocaleString('en')} rows/s`, `target < ${TARGETS.exportRssMb} MB`]),
+    row(['---:', '---:', '---:', '---:', '---:', '---', '---']),
+    row([r.total.toLocaleString('en'), round(r.exportMs / 1000), r.exportRowsPerS.toLocaleString('en'), round(r.bytes / 1e6), r.exportRssMb, ok(r.exportRowsPerS >= TARGETS.exportRowsPerS), ok(r.exportRssMb < TARGETS.exportRssMb)]),
+    '',
+    '## Plans of the list and search queries',
+    '',
+    'EXPLAIN (ANALYZE, BUFFERS) of each first page above, as drizzle renders it:',
+    '',
+    ...r.plans.flatMap((p) => [p, '']),
+  ];
+  const file = path.join(ROOT, 'docs', 'benchmarks-console.md');
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  say(`wrote ${path.relative(ROOT, file)}`);
+}
+
+main().catch((err) => {
+  console.error('[console-bench] failed:', err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exit(1);
+});
