@@ -91,6 +91,8 @@ export const orders = pgTable(
     index('orders_paid_at_idx').on(t.paidAt.desc(), t.id.desc()).where(sql`${t.paidAt} is not null`),
     index('orders_transaction_id_idx').on(t.transactionId).where(sql`${t.transactionId} is not null`),
     index('orders_amount_idx').on(t.amountFen, t.createdAt.desc()),
+    // "Learned via" filter: a rare path (bill, shopper) must not walk every order to fill a page.
+    index('orders_paid_via_created_idx').on(t.paidVia, t.createdAt.desc(), t.id.desc()).where(sql`${t.paidVia} is not null`),
   ],
 );
 

@@ -62,8 +62,10 @@ export function csvCell(value: string | number | null | undefined): string {
   return `"${guarded.replace(/"/g, '""')}"`;
 }
 
-const beijing = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
-const bj = (d: Date | null) => (d ? `${beijing.format(d)} +08:00` : null);
+// Beijing has kept UTC+8 without daylight saving since 1991: shifting the instant is exact, and far cheaper
+// per row than an Intl formatter (an export writes two Beijing times per row, a million rows at a time).
+const BEIJING_OFFSET_MS = 8 * 3_600_000;
+export const bj = (d: Date | null) => (d ? `${new Date(d.getTime() + BEIJING_OFFSET_MS).toISOString().slice(0, 19).replace('T', ' ')} +08:00` : null);
 const utc = (d: Date | null) => (d ? d.toISOString() : null);
 const yuan = (fen: number) => (fen / 100).toFixed(2);
 

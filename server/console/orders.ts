@@ -83,26 +83,45 @@ function conditions(f: OrdersFilter): { where: SQL[]; search: RecognisedSearch |
  */
 const OUTER_ORDER_ID = sql.raw('"orders"."id"');
 
-const listColumns = {
-  id: orders.id,
-  createdAt: orders.createdAt,
-  paidAt: orders.paidAt,
-  amountFen: orders.amountFen,
-  refundedFen: orders.refundedFen,
-  status: orders.status,
-  paidVia: orders.paidVia,
-  reviewReason: orders.reviewReason,
-  transactionId: orders.transactionId,
-  description: orders.description,
-  // Small per-order subqueries on payment_attempts_order_idx: a page is at most 100 rows.
-  outTradeNo: sql<string | null>`(select ${paymentAttempts.outTradeNo} from ${paymentAttempts} where ${paymentAttempts.orderId} = ${OUTER_ORDER_ID} order by (${paymentAttempts.status} = 'paid') desc, ${paymentAttempts.createdAt} desc limit 1)`,
-  attempts: sql<number>`(select count(*)::int from ${paymentAttempts} where ${paymentAttempts.orderId} = ${OUTER_ORDER_ID})`,
-  flags: sql<string[]>`array_remove(array[
-    case when ${orders.reviewReason} = 'mismatch' then 'mismatch' end,
-    case when exists (select 1 from ${paymentAttempts} where ${paymentAttempts.orderId} = ${OUTER_ORDER_ID} and ${paymentAttempts.latePayment} = 'after_close') then 'late' end,
-    case when exists (select 1 from ${paymentAttempts} where ${paymentAttempts.orderId} = ${OUTER_ORDER_ID} and ${paymentAttempts.latePayment} = 'double') then 'double' end
-  ], null)`,
-};
+/**
+ * What a list row needs of the order's attempts, in one lateral probe of payment_attempts_order_idx per
+ * row (instead of one subquery per column): the attempt to show (paid first, else the newest), how many
+ * there are, and whether any was a late or a double payment.
+ */
+function attemptFacts(db: DbOrTx) {
+  return db
+    .select({
+      outTradeNo: sql<string | null>`(array_agg(${paymentAttempts.outTradeNo} order by (${paymentAttempts.status} = 'paid') desc, ${paymentAttempts.createdAt} desc))[1]`.as('af_out_trade_no'),
+      attempts: sql<number>`count(*)::int`.as('af_attempts'),
+      late: sql<boolean>`coalesce(bool_or(${paymentAttempts.latePayment} = 'after_close'), false)`.as('af_late'),
+      double: sql<boolean>`coalesce(bool_or(${paymentAttempts.latePayment} = 'double'), false)`.as('af_double'),
+    })
+    .from(paymentAttempts)
+    .where(sql`${paymentAttempts.orderId} = ${OUTER_ORDER_ID}`)
+    .as('af');
+}
+
+function listColumns(af: ReturnType<typeof attemptFacts>) {
+  return {
+    id: orders.id,
+    createdAt: orders.createdAt,
+    paidAt: orders.paidAt,
+    amountFen: orders.amountFen,
+    refundedFen: orders.refundedFen,
+    status: orders.status,
+    paidVia: orders.paidVia,
+    reviewReason: orders.reviewReason,
+    transactionId: orders.transactionId,
+    description: orders.description,
+    outTradeNo: af.outTradeNo,
+    attempts: af.attempts,
+    flags: sql<string[]>`array_remove(array[
+      case when ${orders.reviewReason} = 'mismatch' then 'mismatch' end,
+      case when ${af.late} then 'late' end,
+      case when ${af.double} then 'double' end
+    ], null)`,
+  };
+}
 
 export type OrderRow = {
   id: string;
@@ -128,11 +147,15 @@ export async function listOrders(
 ): Promise<{ rows: OrderRow[]; nextCursor: { createdAt: Date; id: string } | null; search: RecognisedSearch | null }> {
   const { where, search } = conditions(f);
   if (page.cursor) where.push(sql`(${orders.createdAt}, ${orders.id}) < (${page.cursor.createdAt.toISOString()}::timestamptz, ${page.cursor.id}::uuid)`);
+  const af = attemptFacts(db);
   const rows = await db
-    .select(listColumns)
+    .select(listColumns(af))
     .from(orders)
+    .leftJoinLateral(af, sql`true`)
     .where(where.length ? and(...where) : undefined)
-    .orderBy(desc(orders.createdAt), desc(orders.id))
+    // NULLS LAST as the list indexes are declared (drizzle's .desc()); plain DESC means NULLS FIRST, which
+    // no index here serves, and Postgres then sorts instead of reading the index in order.
+    .orderBy(sql`${orders.createdAt} desc nulls last`, sql`${orders.id} desc nulls last`)
     .limit(page.limit + 1);
   const more = rows.length > page.limit;
   const pageRows = (more ? rows.slice(0, page.limit) : rows).map((r) => ({ ...r, netFen: r.amountFen - r.refundedFen, flags: r.flags ?? [] }));

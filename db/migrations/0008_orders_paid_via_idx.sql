@@ -1,0 +1,1 @@
+CREATE INDEX "orders_paid_via_created_idx" ON "orders" USING btree ("paid_via","created_at" DESC NULLS LAST,"id" DESC NULLS LAST) WHERE "orders"."paid_via" is not null;
