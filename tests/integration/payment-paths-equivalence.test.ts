@@ -12,7 +12,7 @@ import { alerts, orderEvents, orders, outboxEvents, paymentAttempts, refunds, we
 import { paymentContext } from '@/server/payments/context';
 import { createOrder, insertAttempt } from '@/server/payments/orders';
 import { processNotification, processNotificationBatch } from '@/server/payments/process-notification';
-import { latePaymentRefundNo } from '@/server/payments/refunds';
+import { latePaymentRefundNo } from '@/server/refunds/request';
 import { successfulTransaction } from '@/simulator/testkit';
 import { startHarness, type Harness } from '../helpers/app-harness';
 
