@@ -4,7 +4,7 @@
 // waits in pending_approval for a second person (maker-checker) and has no job until approved.
 import { randomBytes } from 'node:crypto';
 import { and, desc, eq, gte, inArray, isNotNull, isNull, notInArray, sql } from 'drizzle-orm';
-import type { Db, Tx } from '@/db/client';
+import type { Db, DbOrTx, Tx } from '@/db/client';
 import { orders, paymentAttempts, refunds } from '@/db/schema';
 import { appendAudit, type AuditActor } from '@/server/auth/audit';
 import { refundLimitsFor } from '@/server/auth/limits';
@@ -83,7 +83,7 @@ async function paidAttemptOf(tx: Tx, order: typeof orders.$inferSelect) {
 }
 
 /** The figures of the order's payment as the refund dialog shows them (null: nothing to refund). */
-export async function paymentFiguresOf(tx: Db | Tx, orderId: string, now: Date): Promise<(PaymentFigures & { attemptId: string }) | null> {
+export async function paymentFiguresOf(tx: DbOrTx, orderId: string, now: Date): Promise<(PaymentFigures & { attemptId: string }) | null> {
   const [attempt] = await tx
     .select()
     .from(paymentAttempts)
