@@ -216,9 +216,28 @@ export const wechatpayNotificationRejects = pgTable(
   (t) => [primaryKey({ columns: [t.minute, t.reason] })],
 );
 
-export const refundStatus = pgEnum('refund_status', ['requested', 'processing', 'succeeded', 'closed', 'abnormal']);
+/**
+ * `pending_approval`: above the approval threshold, waiting for a second person (nothing sent);
+ * `rejected`: the approver said no (nothing sent); `requested`: written with its job, not yet accepted by
+ * WeChat; `processing` / `succeeded` / `closed` / `abnormal`: WeChat's word; `failed`: WeChat refused the
+ * request and confirms it holds no refund of that number (nothing moved).
+ */
+export const refundStatus = pgEnum('refund_status', [
+  'pending_approval',
+  'rejected',
+  'requested',
+  'processing',
+  'succeeded',
+  'closed',
+  'abnormal',
+  'failed',
+]);
 
-/** Refunds we asked WeChat for: late/double payments (automatic) and, later, merchant refunds. */
+/**
+ * Refunds: late/double payments (automatic), merchant refunds from the console and the API, re-applications
+ * of CLOSED refunds, and refunds found in a bill that were made in WeChat's merchant platform. The one
+ * writer is server/refunds/.
+ */
 export const refunds = pgTable(
   'refunds',
   {
@@ -229,18 +248,43 @@ export const refunds = pgTable(
     attemptId: uuid('attempt_id')
       .notNull()
       .references(() => paymentAttempts.id),
-    /** Deterministic (derived from the cause) so a retried request can never refund twice. */
+    /** Made once with the row and reused by every retry, so a retried request can never refund twice. */
     outRefundNo: text('out_refund_no').notNull().unique(),
     amountFen: integer('amount_fen').notNull(),
     reason: text('reason').notNull(),
+    /** 'late_payment' | 'merchant' | 'external' (made in WeChat's merchant platform, found in a bill). */
     kind: text('kind').notNull(),
     status: refundStatus('status').notNull().default('requested'),
     refundId: text('refund_id'),
     lastError: text('last_error'),
+    /** 'merchant' (console) | 'api' | 'system' (late/double payments) | 'bill' (external). */
+    initiatedBy: text('initiated_by').notNull().default('system'),
+    requestedById: text('requested_by_id'),
+    requestedByEmail: text('requested_by_email'),
+    /** A repeated request with the same key (API retry, double click) returns this row. */
+    idempotencyKey: text('idempotency_key').unique(),
+    /** The CLOSED refund this one re-applies (with a new out_refund_no). */
+    replacesRefundId: uuid('replaces_refund_id').unique(),
+    decidedById: text('decided_by_id'),
+    decidedByEmail: text('decided_by_email'),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+    /** When the request may go to WeChat: one WeChat order's refunds are spaced (WeChat: ≥ 1 minute). */
+    sendAfter: timestamp('send_after', { withTimezone: true }),
+    /** WeChat accepted the request (200 with a refund_id). */
+    acceptedAt: timestamp('accepted_at', { withTimezone: true }),
+    /** Next active query while PROCESSING (step of REFUND_QUERY_SCHEDULE). */
+    nextQueryAt: timestamp('next_query_at', { withTimezone: true }),
+    queryStep: integer('query_step').notNull().default(0),
+    /** How an ABNORMAL refund was handled: 'USER_BANK_CARD' | 'MERCHANT_BANK_CARD' | 'MERCHANT_PLATFORM'. */
+    abnormalResolution: text('abnormal_resolution'),
+    succeededAt: timestamp('succeeded_at', { withTimezone: true }),
     ...timestamps,
   },
   (t) => [
     index('refunds_order_idx').on(t.orderId),
+    index('refunds_attempt_idx').on(t.attemptId, t.createdAt),
+    index('refunds_status_idx').on(t.status, t.createdAt),
+    index('refunds_requester_day_idx').on(t.requestedById, t.createdAt),
     index('refunds_refund_id_idx').on(t.refundId).where(sql`${t.refundId} is not null`),
     check('refunds_amount_positive', sql`${t.amountFen} > 0`),
   ],

@@ -45,6 +45,15 @@ const EnvSchema = z.object({
   LATE_PAYMENT_POLICY: z.enum(['refund', 'review']).default('refund'),
   /** Multiplies the active-query schedule (+5 s, +15 s, ...): tests and chaos runs use small values. */
   COMPENSATION_TIME_SCALE: z.coerce.number().positive().max(100).default(1),
+  /**
+   * Multiplies the refund timings: the spacing of one WeChat order's refunds (61 s: WeChat wants ≥ 1 minute) and
+   * the active-query schedule (+1, +5, +10, +20, +30 min). Tests and chaos runs use small values.
+   */
+  REFUND_TIME_SCALE: z.coerce.number().positive().max(100).default(1),
+  /** Console and API refunds of this many fen or more wait for a second person's approval (maker-checker). */
+  REFUND_APPROVAL_THRESHOLD_FEN: z.coerce.number().int().min(1).default(1_000_00),
+  /** Console refunds of this many fen or more need a fresh step-up (password or TOTP). */
+  REFUND_STEP_UP_THRESHOLD_FEN: z.coerce.number().int().min(1).default(500_00),
   CHECKOUT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(20),
   /**
    * How many reverse proxies stand in front of the app. 0: the client is the socket's peer (our server

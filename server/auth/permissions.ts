@@ -33,6 +33,13 @@ export function can(role: Role, permission: Permission): boolean {
   return ROLE_PERMISSIONS[role].has(permission);
 }
 
+/**
+ * Roles whose members may approve (or reject) someone else's refund waiting for a second person
+ * (maker-checker); never their own, whatever the role (server/refunds/request.ts).
+ */
+export const REFUND_APPROVER_ROLES: ReadonlySet<Role> = new Set(['owner', 'admin', 'finance']);
+export const canApproveRefunds = (role: Role) => REFUND_APPROVER_ROLES.has(role);
+
 /** Roles that move money or manage keys must have TOTP: enrolment is forced at their first sign-in. */
 export const TWO_FACTOR_REQUIRED: ReadonlySet<Role> = new Set(['owner', 'admin', 'finance', 'developer']);
 export const requiresTwoFactor = (role: Role) => TWO_FACTOR_REQUIRED.has(role);

@@ -1,6 +1,7 @@
 // The configured WeChat Pay gateway of this process: API client, signature verifier and APIv3 key.
 // Simulator mode trusts both of the simulator's keys (platform certificate and WeChat Pay public key),
 // exactly as a merchant in the middle of WeChat's public-key migration would.
+import type { KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { certificateSerial, loadPrivateKey, loadPublicKey } from '@/server/wechatpay/crypto';
 import { CertificateManager } from '@/server/wechatpay/certificates';
@@ -18,6 +19,11 @@ export interface Gateway {
   apiv3Key: string;
   verifier: WechatPayVerifier;
   client: WechatPayClient;
+  /**
+   * The key sensitive request fields are encrypted with (apply-abnormal-refund's bank account and name): the
+   * WeChat Pay public key when configured, else the newest platform certificate; its id goes in Wechatpay-Serial.
+   */
+  sensitiveEncryption(): { encryptionKey: KeyObject; encryptionSerial: string };
 }
 
 /** The shape the simulator writes to SIM_CREDENTIALS_FILE (and serves at GET /_sim/credentials). */
@@ -58,13 +64,15 @@ export function buildGateway(env: AppEnv = loadEnv()): Gateway {
   let mchid: string, appid: string, apiv3Key: string, merchantSerial: string, merchantPrivateKeyPem: string;
   let acceptSerial: string | undefined;
   let manager: CertificateManager | undefined;
+  let publicKey: { id: string; key: KeyObject } | undefined;
   if (env.wechatpayMode === 'simulator') {
     const c = readSimulatorCredentials(env);
     ({ mchid, appid, apiv3Key } = c);
     merchantSerial = c.merchant.serial;
     merchantPrivateKeyPem = c.merchant.privateKeyPem;
     verifier.trust(c.platformCertificate.serial, loadPublicKey(c.platformCertificate.certificatePem));
-    verifier.trust(c.wechatpayPublicKey.id, loadPublicKey(c.wechatpayPublicKey.publicKeyPem));
+    publicKey = { id: c.wechatpayPublicKey.id, key: loadPublicKey(c.wechatpayPublicKey.publicKeyPem) };
+    verifier.trust(publicKey.id, publicKey.key);
     acceptSerial = c.wechatpayPublicKey.id;
   } else {
     const c = liveCredentials(env);
@@ -75,7 +83,8 @@ export function buildGateway(env: AppEnv = loadEnv()): Gateway {
     }
     if (c.publicKey) {
       const pem = c.publicKey.pem;
-      verifier.trust(c.publicKey.id, parsed('WECHATPAY_PUBLIC_KEY', 'a PEM public key', () => loadPublicKey(pem)));
+      publicKey = { id: c.publicKey.id, key: parsed('WECHATPAY_PUBLIC_KEY', 'a PEM public key', () => loadPublicKey(pem)) };
+      verifier.trust(publicKey.id, publicKey.key);
       acceptSerial = c.publicKey.id;
     }
   }
@@ -103,5 +112,12 @@ export function buildGateway(env: AppEnv = loadEnv()): Gateway {
     manager.refresh().catch(onError);
     manager.start();
   }
-  return { mode: env.wechatpayMode, mchid, appid, apiv3Key, verifier, client, certificates: manager };
+  const sensitiveEncryption = () => {
+    if (publicKey) return { encryptionKey: publicKey.key, encryptionSerial: publicKey.id };
+    const serial = manager?.newestSerial();
+    const key = serial ? verifier.keyOf(serial) : undefined;
+    if (!serial || !key) throw new ConfigError('No WeChat Pay public key or platform certificate to encrypt sensitive fields with: set WECHATPAY_PUBLIC_KEY');
+    return { encryptionKey: key, encryptionSerial: serial };
+  };
+  return { mode: env.wechatpayMode, mchid, appid, apiv3Key, verifier, client, certificates: manager, sensitiveEncryption };
 }

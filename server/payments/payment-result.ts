@@ -11,7 +11,7 @@ import { QUEUE } from '@/server/queue/catalogue';
 import { causeId } from '@/server/queue/ids';
 import type { Transaction } from '@/server/wechatpay/schemas';
 import { parseRfc3339 } from '@/server/wechatpay/time';
-import { requestLatePaymentRefund } from './refunds';
+import { requestLatePaymentRefund } from '@/server/refunds/request';
 import { markPaid, OPEN_ATTEMPT_STATUSES, recordEvent, transitionOrder, type AttemptStatus, type OrderStatus, type Source } from './state';
 
 export type PaymentSource = Exclude<Source, 'system' | 'admin'>;
@@ -196,7 +196,7 @@ async function handleLatePayment(
   await recordEvent(tx, { orderId: order.id, attemptId: attempt.id, type: 'payment.late', source: ctx.source, data });
   await writeOutboxEvent(tx, { topic: 'payment.late_paid', orderId: order.id, dedupeKey: `payment.late_paid:${attempt.id}`, payload: { orderId: order.id, status: order.status, source: ctx.source, ...data } });
   if (ctx.latePaymentPolicy === 'refund') {
-    await requestLatePaymentRefund(tx, { orderId: order.id, attempt, reason: kind === 'after_close' ? '订单已关闭，自动退款' : '重复支付，自动退款' });
+    await requestLatePaymentRefund(tx, { orderId: order.id, attempt, reason: kind === 'after_close' ? '订单已关闭，自动退款' : '重复支付，自动退款' }, ctx.now());
     return;
   }
   // Review policy: hold the order for a human. A paid order stays paid; the alert is what surfaces it.

@@ -11,7 +11,7 @@ import { rawTransaction, type Db, type DbOrTx } from '@/db/client';
 import { wechatpayNotifications } from '@/db/schema';
 import { parseRefundResource, parseTransactionResource } from '@/server/wechatpay/notification';
 import { applyPaymentResult, classifyPayment, type PaymentContext } from './payment-result';
-import { applyRefundStatus } from './refunds';
+import { applyRefundStatus } from '@/server/refunds/status';
 import { markPaid, type PaidFact } from './state';
 
 /** One stored notification through the domain functions. Returns its outcome (also kept on the row). */

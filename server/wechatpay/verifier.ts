@@ -63,6 +63,11 @@ export class WechatPayVerifier {
     this.unknownSerialListener = listener;
   }
 
+  /** The trusted key of a serial (also the key sensitive request fields are encrypted for). */
+  keyOf(serial: string): KeyObject | undefined {
+    return this.keys.get(serial);
+  }
+
   has(serial: string): boolean {
     return this.keys.has(serial);
   }

@@ -86,6 +86,10 @@ describe('compensation', () => {
     }, 20_000);
     expect(refund.outRefundNo).toBe(`LR${view.outTradeNo}`);
     expect(refund.amountFen).toBe(view.amountFen);
+    // Through the one refund domain, as a system-initiated refund; it gives back the late payment, not the order's.
+    expect(refund.initiatedBy).toBe('system');
+    expect(refund.kind).toBe('late_payment');
+    expect((await orderOf(token)).refundedFen).toBe(0);
     const [attempt] = await h.db.select().from(paymentAttempts).where(eq(paymentAttempts.outTradeNo, view.outTradeNo));
     expect(attempt.latePayment).toBe('after_close');
     expect((await orderOf(token)).status).toBe('closed'); // the money went back; the order stays closed

@@ -12,7 +12,7 @@ import { alerts, orderEvents, orders, outboxEvents, paymentAttempts, refunds, we
 import { paymentContext } from '@/server/payments/context';
 import { createOrder, insertAttempt } from '@/server/payments/orders';
 import { processNotification, processNotificationBatch } from '@/server/payments/process-notification';
-import { latePaymentRefundNo } from '@/server/payments/refunds';
+import { latePaymentRefundNo } from '@/server/refunds/request';
 import { successfulTransaction } from '@/simulator/testkit';
 import { startHarness, type Harness } from '../helpers/app-harness';
 
@@ -151,7 +151,7 @@ async function viaOneByOne(f: Fixture): Promise<void> {
   for (const id of f.inboxIds) await processNotification(h.db, id, ctx());
 }
 
-const DB_TIMES = new Set(['createdAt', 'updatedAt', 'lastCheckedAt', 'processedAt', 'receivedAt', 'lastReceivedAt', 'closedAt']);
+const DB_TIMES = new Set(['createdAt', 'updatedAt', 'lastCheckedAt', 'processedAt', 'receivedAt', 'lastReceivedAt', 'closedAt', 'acceptedAt', 'succeededAt', 'nextQueryAt']);
 
 /** Every row of the order's world, ids and database-set times replaced by placeholders. */
 async function snapshot(f: Fixture) {

@@ -5,12 +5,14 @@ import { adminAuditRouter } from './audit';
 import { adminExportsRouter } from './exports';
 import { meRouter } from './me';
 import { adminOrdersRouter } from './orders';
+import { adminRefundsRouter } from './refunds';
 import { adminUsersRouter } from './users';
 import { adminViewsRouter } from './views';
 
 export const adminRouter = router({
   me: meRouter,
   orders: adminOrdersRouter,
+  refunds: adminRefundsRouter,
   users: adminUsersRouter,
   audit: adminAuditRouter,
   exports: adminExportsRouter,

@@ -7,13 +7,15 @@ import { useTRPC } from '@/app/_trpc/client';
 import type { TimelineKind } from '@/server/console/order-detail';
 import { BeijingTime, Money } from '../../../_components/time';
 import { Alert, Badge, Button, Card, EmptyState, ErrorState, Loading } from '../../../_components/ui';
+import { RefundDialog } from './refund-dialog';
 
 const KIND_TONE: Record<TimelineKind, 'blue' | 'green' | 'neutral' | 'amber' | 'red'> = { event: 'green', notification: 'blue', job: 'neutral', refund: 'amber', admin: 'red' };
 
-export function OrderView({ id, canSync }: { id: string; canSync: boolean }) {
+export function OrderView({ id, canSync, canRefund, approvalThresholdFen }: { id: string; canSync: boolean; canRefund: boolean; approvalThresholdFen: number }) {
   const t = useTranslations('admin.order');
   const to = useTranslations('admin.orders');
   const ta = useTranslations('admin');
+  const tr = useTranslations('refunds.list');
   const trpc = useTRPC();
   const qc = useQueryClient();
   const valid = /^[0-9a-f-]{36}$/i.test(id);
@@ -34,11 +36,14 @@ export function OrderView({ id, canSync }: { id: string; canSync: boolean }) {
       </Link>
       <div className="flex flex-wrap items-center justify-between gap-2">
         <h1 className="font-mono text-lg font-semibold break-all">{t('heading', { id: order.id })}</h1>
+        <div className="flex flex-wrap gap-2">
+        {canRefund && (order.status === 'paid' || order.status === 'partially_refunded') ? <RefundDialog orderId={id} approvalThresholdFen={approvalThresholdFen} /> : null}
         {canSync ? (
           <Button onClick={() => sync.mutate({ id })} disabled={sync.isPending} data-testid="sync-now">
             {sync.isPending ? t('syncing') : t('sync')}
           </Button>
         ) : null}
+        </div>
       </div>
       {sync.data ? (
         <Alert tone="green" testId="sync-result">
@@ -128,12 +133,13 @@ export function OrderView({ id, canSync }: { id: string; canSync: boolean }) {
           {refunds.length === 0 ? (
             <p className="text-sm text-neutral-600">{t('noRefunds')}</p>
           ) : (
-            <ul className="text-sm">
+            <ul className="text-sm" data-testid="order-refunds">
               {refunds.map((r) => (
-                <li key={r.id} className="flex flex-wrap gap-2">
+                <li key={r.id} className="flex flex-wrap gap-2" data-testid="order-refund" data-status={r.status}>
                   <span className="font-mono text-xs">{r.outRefundNo}</span>
                   <Money fen={r.amountFen} />
-                  <Badge>{r.status}</Badge>
+                  <Badge tone={r.status === 'succeeded' ? 'green' : r.status === 'abnormal' || r.status === 'closed' || r.status === 'failed' ? 'red' : 'amber'}>{tr(`statuses.${r.status}`)}</Badge>
+                  <span className="text-xs text-neutral-600">{tr(`initiators.${r.initiatedBy as 'merchant' | 'api' | 'system' | 'bill'}`)}</span>
                 </li>
               ))}
             </ul>
