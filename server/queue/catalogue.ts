@@ -14,6 +14,7 @@ export const QUEUE = {
   statsRollup: 'stats.rollup',
   statsRefresh: 'stats.refresh',
   statsNightly: 'stats.nightly',
+  monitoringEvaluate: 'monitoring.evaluate',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
@@ -33,6 +34,7 @@ export const payloads = {
   [QUEUE.statsRollup]: z.object({ version: z.literal(1), eventIds: z.array(z.number().int().positive()) }),
   [QUEUE.statsRefresh]: z.object({ version: z.literal(1) }),
   [QUEUE.statsNightly]: z.object({ version: z.literal(1) }),
+  [QUEUE.monitoringEvaluate]: z.object({ version: z.literal(1) }),
 } satisfies Record<QueueName, z.ZodType>;
 
 export type Payload<Q extends QueueName> = z.infer<(typeof payloads)[Q]>;
@@ -167,6 +169,16 @@ export const QUEUES: Queue[] = [
     retentionSeconds: 7 * DAY,
     deleteAfterSeconds: 7 * DAY,
     deadLetter: deadLetterOf(QUEUE.statsNightly),
+  },
+  {
+    // Every minute: the watchlists raise and resolve alerts (server/monitoring/).
+    name: QUEUE.monitoringEvaluate,
+    policy: 'singleton',
+    retryLimit: 0,
+    expireInSeconds: 120,
+    retentionSeconds: DAY,
+    deleteAfterSeconds: DAY,
+    deadLetter: deadLetterOf(QUEUE.monitoringEvaluate),
   },
 ];
 

@@ -1,0 +1,29 @@
+// Monitoring (issue 17): the alerts' state history and the watchlists' thresholds set in the console.
+import { bigint, bigserial, index, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { alerts } from './schema';
+
+/** Every change of an alert's state: who (a user, or the watchlist evaluator) and why. */
+export const alertHistory = pgTable(
+  'alert_history',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    alertId: bigint('alert_id', { mode: 'number' })
+      .notNull()
+      .references(() => alerts.id),
+    fromState: text('from_state'),
+    toState: text('to_state').notNull(),
+    /** User id, or 'system' for the evaluator. */
+    actor: text('actor').notNull(),
+    note: text('note'),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('alert_history_alert_idx').on(t.alertId, t.id)],
+);
+
+/** Console-editable settings, one row per key (monitoring.thresholds: server/monitoring/settings.ts). */
+export const monitoringSettings = pgTable('monitoring_settings', {
+  key: text('key').primaryKey(),
+  value: jsonb('value').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedBy: text('updated_by'),
+});
