@@ -212,3 +212,25 @@ it('folds billed fees in after a bill import and keeps them through recomputes',
   expect(day!.feesFen).toBe(17);
   expect(day!.netFen).toBe(day!.grossFen - day!.refundFen - 17);
 });
+
+it('gives the dashboard its figures from the rollups, with the period before', async () => {
+  const { dashboardStats } = await import('@/server/stats/dashboard');
+  const day = await dashboardStats(h.db, { from: '2026-11-30', to: '2026-11-30' }, at(120));
+  expect(day.series).toHaveLength(24); // one day: per hour
+  expect(day.series.reduce((a, s) => a + s.paidCount, 0)).toBe(day.totals.paidCount);
+  expect(day.previousRange).toEqual({ from: '2026-11-29', to: '2026-11-29' });
+  expect(day.previous.paidCount).toBe(3);
+  expect(day.totals).toMatchObject({ paidCount: 3, refundCount: 1, feesFen: 17, feesBilled: true });
+  expect(day.totals.averageTicketFen).toBe(Math.round(day.totals.grossFen / 3));
+  expect(day.renewalsPerOrder).toBe(1); // one order, two QR codes
+  expect(day.learnedVia).toEqual({ notify: 2, query: 1, shopper: 0, bill: 0 });
+  const both = await dashboardStats(h.db, { from: '2026-11-29', to: '2026-11-30' }, at(120));
+  expect(both.series.map((s) => s.label)).toEqual(['2026-11-29', '2026-11-30']);
+  expect(both.funnel).toEqual({ created: 7, qrShown: 6, paid: 5, expired: 1 });
+  expect(both.rejects).toEqual([
+    { reason: 'bad_signature', count: 3 },
+    { reason: 'stale_timestamp', count: 2 },
+  ]);
+  expect(both.notifyNow.minutesSinceLast).toBe(93); // the last notification came at 00:26:02 Beijing; now 02:00
+  await expect(dashboardStats(h.db, { from: '2026-11-30', to: '2026-11-01' })).rejects.toThrow();
+});
