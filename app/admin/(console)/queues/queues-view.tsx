@@ -50,7 +50,13 @@ export function QueuesView({ canManage }: { canManage: boolean }) {
   return (
     <div className="space-y-4">
       <h1 className="text-xl font-semibold">{t('heading')}</h1>
-      <p className="text-sm text-neutral-600">{t('help')}</p>
+      <p className="text-sm text-neutral-600">
+        {t('help')}{' '}
+        {/* A full page load: the raw view is pg-boss's own app, outside ours. */}
+        <a className="underline" href="/admin/pgboss">
+          {t('raw')}
+        </a>
+      </p>
       {overview.isPending ? (
         <Loading label={ta('loading')} />
       ) : overview.isError ? (
