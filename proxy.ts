@@ -7,7 +7,7 @@
 //    requests to a token that cannot exist.
 import { NextResponse, type NextRequest } from 'next/server';
 import { loadEnv } from '@/server/env';
-import { newNonce, securityHeaders } from '@/server/security-headers';
+import { newNonce, PGBOSS_DASHBOARD_CSP, securityHeaders } from '@/server/security-headers';
 
 export function proxy(request: NextRequest) {
   const { pathname } = request.nextUrl;
@@ -30,6 +30,7 @@ export function proxy(request: NextRequest) {
     response = NextResponse.next({ request: { headers: requestHeaders } });
   }
   for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
+  if (pathname === '/admin/pgboss' || pathname.startsWith('/admin/pgboss/')) response.headers.set('Content-Security-Policy', PGBOSS_DASHBOARD_CSP);
   return response;
 }
 

@@ -13,6 +13,7 @@ import {
   primaryKey,
   text,
   timestamp,
+  uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
 
@@ -309,16 +310,34 @@ export const outboxEvents = pgTable(
   (t) => [index('outbox_events_unpublished_idx').on(t.id).where(sql`${t.publishedAt} is null`)],
 );
 
-/** Things a human must look at: mismatched notifications, late payments under the review policy... */
-export const alerts = pgTable('alerts', {
-  id: bigserial('id', { mode: 'number' }).primaryKey(),
-  kind: text('kind').notNull(),
-  orderId: uuid('order_id').references(() => orders.id),
-  message: text('message').notNull(),
-  data: jsonb('data').notNull().default({}),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-  resolvedAt: timestamp('resolved_at', { withTimezone: true }),
-});
+/**
+ * Things a human must look at: mismatched notifications, late payments under the review policy, and the
+ * watchlists' findings (server/monitoring/). Producers insert kind/orderId/message/data; the state
+ * (open → acknowledged → resolved) and its history (alert_history) belong to server/monitoring/alerts.ts.
+ */
+export const alerts = pgTable(
+  'alerts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    kind: text('kind').notNull(),
+    orderId: uuid('order_id').references(() => orders.id),
+    message: text('message').notNull(),
+    data: jsonb('data').notNull().default({}),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    resolvedAt: timestamp('resolved_at', { withTimezone: true }),
+    state: text('state').notNull().default('open'),
+    /** A watchlist finding's identity (e.g. `dead_letters:payment.query-attempt.dead`): one unresolved alert per key. */
+    ruleKey: text('rule_key'),
+    acknowledgedAt: timestamp('acknowledged_at', { withTimezone: true }),
+    acknowledgedBy: text('acknowledged_by'),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    check('alerts_state_valid', sql`${t.state} in ('open', 'acknowledged', 'resolved')`),
+    uniqueIndex('alerts_open_rule_idx').on(t.ruleKey).where(sql`${t.ruleKey} is not null and ${t.state} <> 'resolved'`),
+    index('alerts_unresolved_idx').on(t.id).where(sql`${t.state} <> 'resolved'`),
+  ],
+);
 
 /** Fixed-window counters for rate limits that must hold across web instances. */
 export const rateLimits = pgTable('rate_limits', {
@@ -525,3 +544,5 @@ export const consoleSavedViews = pgTable('console_saved_views', {
 
 // Tables of the merchant-side areas live in their own files (db/schema-<area>.ts), re-exported here so
 // `@/db/schema` and drizzle-kit see one schema.
+export * from './schema-stats';
+export * from './schema-monitoring';

@@ -116,6 +116,10 @@ const EnvSchema = z.object({
   ADMIN_SESSION_IDLE_MINUTES: z.coerce.number().min(1).max(24 * 60).default(30),
   /** …and after this long in any case. */
   ADMIN_SESSION_MAX_HOURS: z.coerce.number().min(0.1).max(24 * 30).default(12),
+  /** Bearer token Prometheus sends to /api/metrics; unset, the endpoint answers 404 (disabled). At least 24 characters. */
+  METRICS_TOKEN: z.string().min(24).max(200).optional(),
+  /** /api/health/ready reports not ready when a payment queue's oldest ready job waited longer than this. */
+  READY_MAX_QUEUE_LAG_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
   /** Sensitive actions need a password or TOTP proof this recent (step-up). */
   ADMIN_STEP_UP_MINUTES: z.coerce.number().min(1).max(60).default(5),
   /** Failed sign-ins per account within the window before the account is locked for ADMIN_LOCKOUT_MINUTES. */

@@ -37,6 +37,13 @@ const PERMISSIONS_POLICY = [
   'browsing-topics=()',
 ].join(', ');
 
+/**
+ * pg-boss's dashboard (/admin/pgboss, signed-in operators only): its React Router build inlines scripts
+ * without a nonce, so it gets a policy of its own allowing same-origin and inline scripts, nothing else.
+ */
+export const PGBOSS_DASHBOARD_CSP =
+  "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
 export function contentSecurityPolicy(opts: Pick<SecurityHeaderOptions, 'nonce' | 'https' | 'dev' | 'api'>): string {
   if (opts.api) return "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
   const directives = [

@@ -15,6 +15,8 @@ export async function bootWebProcess(): Promise<void> {
   // Credentials parsed now: a bad key stops this process at start-up, naming the variable, instead of a
   // shopper's order failing after its row was written.
   processDeps().gateway();
+  const { startMetricsFlush } = await import('./metrics/process-metrics');
+  startMetricsFlush(processDeps().db);
   if (!env.RUN_WORKER) return;
   const { startWorker } = await import('./jobs/worker');
   const worker = await startWorker(processDeps());

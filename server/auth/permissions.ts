@@ -7,7 +7,7 @@ export const ROLES = ['owner', 'admin', 'finance', 'support', 'developer', 'view
 export type Role = (typeof ROLES)[number];
 export const RoleSchema = z.enum(ROLES);
 
-export const RESOURCES = ['orders', 'refunds', 'products', 'users', 'keys', 'webhooks', 'reconciliation', 'queues', 'audit'] as const;
+export const RESOURCES = ['orders', 'refunds', 'products', 'users', 'keys', 'webhooks', 'reconciliation', 'queues', 'alerts', 'audit'] as const;
 export type Resource = (typeof RESOURCES)[number];
 export type Action = 'view' | 'manage';
 export type Permission = `${Resource}:${Action}`;
@@ -22,10 +22,10 @@ export const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
   owner: new Set([...all('view'), ...all('manage')]),
   // Like owner, except that only owners may make or unmake owners (server/auth/users.ts) and admins have money limits.
   admin: new Set([...all('view'), ...all('manage')]),
-  finance: new Set([...manage('orders', 'refunds', 'reconciliation'), ...view('products', 'webhooks', 'queues')]),
-  support: new Set([...manage('orders'), ...view('refunds', 'products', 'webhooks')]),
-  developer: new Set([...manage('keys', 'webhooks', 'queues'), ...view('orders', 'refunds', 'products', 'reconciliation')]),
-  viewer: new Set(view('orders', 'refunds', 'products', 'reconciliation')),
+  finance: new Set([...manage('orders', 'refunds', 'reconciliation', 'alerts'), ...view('products', 'webhooks', 'queues')]),
+  support: new Set([...manage('orders', 'alerts'), ...view('refunds', 'products', 'webhooks')]),
+  developer: new Set([...manage('keys', 'webhooks', 'queues', 'alerts'), ...view('orders', 'refunds', 'products', 'reconciliation')]),
+  viewer: new Set(view('orders', 'refunds', 'products', 'reconciliation', 'alerts')),
   auditor: new Set(all('view')),
 };
 

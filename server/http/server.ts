@@ -9,6 +9,7 @@
 // - the URL dispatch: POST /api/wechatpay/notify goes to the bare node:http notify entry, the rest to Next.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { observeHttp } from '@/server/metrics/process-metrics';
 import type { IngestDeps } from '@/server/payments/ingest-notification';
 import { answerAndClose, handleNotifyNode } from './notify-node';
 import { declaredLength } from './raw-body';
@@ -121,6 +122,9 @@ export function createRequestListener(d: Dispatch): RequestListener {
       return;
     }
     if (!limitBody(req, res, d.limits.maxBodyBytes)) return;
+    // Latency of every other route, for /api/metrics (the notify branch above stays as it is).
+    const started = performance.now();
+    res.once('finish', () => observeHttp(req.method ?? 'OTHER', res.statusCode, (performance.now() - started) / 1000));
     Promise.resolve(d.app(req, res)).catch((err: unknown) => {
       d.onError?.(err, 'app');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });

@@ -5,11 +5,21 @@ import closeOrder from './handlers/close-order';
 import consoleExport from './handlers/console-export';
 import executeRefund from './handlers/execute-refund';
 import expireAttempt from './handlers/expire-attempt';
+import monitoringEvaluate from './handlers/monitoring-evaluate';
 import processNotification from './handlers/process-notification';
 import queryAttempt from './handlers/query-attempt';
+import statsNightly from './handlers/stats-nightly';
+import statsRefresh from './handlers/stats-refresh';
+import statsRollup from './handlers/stats-rollup';
 import sweep from './handlers/sweep';
 
-export const HANDLERS: readonly JobHandler<QueueName>[] = [processNotification, queryAttempt, expireAttempt, closeOrder, executeRefund, sweep, consoleExport] as JobHandler<QueueName>[];
+export const HANDLERS: readonly JobHandler<QueueName>[] = [processNotification, queryAttempt, expireAttempt, closeOrder, executeRefund, sweep, consoleExport, statsRollup, statsRefresh, statsNightly, monitoringEvaluate] as JobHandler<QueueName>[];
 
 /** Cron schedules: queue → cron expression. */
-export const SCHEDULES: readonly { queue: QueueName; cron: string }[] = [{ queue: sweep.queue, cron: '* * * * *' }];
+export const SCHEDULES: readonly { queue: QueueName; cron: string }[] = [
+  { queue: sweep.queue, cron: '* * * * *' },
+  { queue: statsRefresh.queue, cron: '* * * * *' },
+  { queue: monitoringEvaluate.queue, cron: '* * * * *' },
+  // 03:30 Beijing (pg-boss crons are UTC).
+  { queue: statsNightly.queue, cron: '30 19 * * *' },
+];

@@ -10,6 +10,7 @@ import type { JobHandler } from './handler';
 import { HANDLERS, SCHEDULES } from './registry';
 import { OUTBOX_CONSUMERS } from '@/server/outbox/consumers';
 import { startOutboxRelay } from '@/server/outbox/relay';
+import { startMetricsFlush } from '@/server/metrics/process-metrics';
 
 export interface Worker {
   stop(): Promise<void>;
@@ -76,12 +77,14 @@ export async function startWorker(deps: AppDeps): Promise<Worker> {
   for (const handler of HANDLERS) await register(boss, handler, deps);
   for (const s of SCHEDULES) await boss.schedule(s.queue, s.cron, { version: 1 });
   const relay = startOutboxRelay(deps.db, OUTBOX_CONSUMERS, deps.env.OUTBOX_RELAY_INTERVAL_MS);
+  const stopFlush = startMetricsFlush(deps.db);
   logger().info({ queues: HANDLERS.length }, 'worker started');
   let stopped = false;
   return {
     async stop() {
       if (stopped) return;
       stopped = true;
+      stopFlush();
       await relay.stop();
       // Graceful: stop fetching, let in-flight jobs finish (or expire back to the queue), close the pool.
       await boss.stop({ graceful: true, timeout: 15_000, close: true });

@@ -9,4 +9,6 @@ export interface OutboxConsumer {
   topics?: readonly EventType[];
 }
 
-export const OUTBOX_CONSUMERS: readonly OutboxConsumer[] = [];
+export const OUTBOX_CONSUMERS: readonly OutboxConsumer[] = [
+  { queue: 'stats.rollup', topics: ['payment.succeeded', 'payment.closed', 'payment.late_paid', 'payment.review', 'refund.succeeded', 'refund.closed', 'refund.abnormal'] },
+];

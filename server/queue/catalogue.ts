@@ -11,6 +11,10 @@ export const QUEUE = {
   executeRefund: 'payment.execute-refund',
   sweep: 'maintenance.sweep',
   consoleExport: 'console.export',
+  statsRollup: 'stats.rollup',
+  statsRefresh: 'stats.refresh',
+  statsNightly: 'stats.nightly',
+  monitoringEvaluate: 'monitoring.evaluate',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
@@ -26,6 +30,11 @@ export const payloads = {
   [QUEUE.executeRefund]: z.object({ version: z.literal(1), refundId: uuid }),
   [QUEUE.sweep]: z.object({ version: z.literal(1) }).or(z.object({}).strict()),
   [QUEUE.consoleExport]: z.object({ version: z.literal(1), exportId: uuid }),
+  // The outbox relay's batch (server/outbox/relay.ts).
+  [QUEUE.statsRollup]: z.object({ version: z.literal(1), eventIds: z.array(z.number().int().positive()) }),
+  [QUEUE.statsRefresh]: z.object({ version: z.literal(1) }),
+  [QUEUE.statsNightly]: z.object({ version: z.literal(1) }),
+  [QUEUE.monitoringEvaluate]: z.object({ version: z.literal(1) }),
 } satisfies Record<QueueName, z.ZodType>;
 
 export type Payload<Q extends QueueName> = z.infer<(typeof payloads)[Q]>;
@@ -124,6 +133,52 @@ export const QUEUES: Queue[] = [
     retentionSeconds: 7 * DAY,
     deleteAfterSeconds: 7 * DAY,
     deadLetter: deadLetterOf(QUEUE.consoleExport),
+  },
+  {
+    // The statistics consumer of the outbox: recomputes the hours an event batch touches (idempotent, so
+    // retries are harmless). Not the payment path: a slow rollup never holds a payment.
+    name: QUEUE.statsRollup,
+    policy: 'standard',
+    retryLimit: 10,
+    retryDelay: 2,
+    retryBackoff: true,
+    retryDelayMax: 300,
+    expireInSeconds: 120,
+    retentionSeconds: 2 * DAY,
+    deleteAfterSeconds: DAY,
+    deadLetter: deadLetterOf(QUEUE.statsRollup),
+    notify: true,
+  },
+  {
+    // Every minute: the current and previous hour (orders created and notifications carry no event).
+    name: QUEUE.statsRefresh,
+    policy: 'singleton',
+    retryLimit: 0,
+    expireInSeconds: 120,
+    retentionSeconds: DAY,
+    deleteAfterSeconds: DAY,
+    deadLetter: deadLetterOf(QUEUE.statsRefresh),
+  },
+  {
+    // Nightly: three Beijing days recomputed (late refunds, bills); minutes at most.
+    name: QUEUE.statsNightly,
+    policy: 'singleton',
+    retryLimit: 3,
+    retryDelay: 300,
+    expireInSeconds: 30 * 60,
+    retentionSeconds: 7 * DAY,
+    deleteAfterSeconds: 7 * DAY,
+    deadLetter: deadLetterOf(QUEUE.statsNightly),
+  },
+  {
+    // Every minute: the watchlists raise and resolve alerts (server/monitoring/).
+    name: QUEUE.monitoringEvaluate,
+    policy: 'singleton',
+    retryLimit: 0,
+    expireInSeconds: 120,
+    retentionSeconds: DAY,
+    deleteAfterSeconds: DAY,
+    deadLetter: deadLetterOf(QUEUE.monitoringEvaluate),
   },
 ];
 

@@ -2,6 +2,8 @@ import Link from 'next/link';
 import { getTranslations } from 'next-intl/server';
 import type { ReactNode } from 'react';
 import { can } from '@/server/auth/permissions';
+import { processDeps } from '@/server/deps';
+import { alertCounts } from '@/server/monitoring/alerts';
 import { requireAdmin } from '../_lib/require';
 import { SignOutButton } from './sign-out';
 
@@ -9,9 +11,15 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
   const { session } = await requireAdmin();
   const t = await getTranslations('admin');
   const role = session.user.role;
+  const tm = await getTranslations('monitoring');
+  // Unresolved alerts, for the banner: read on every console page (an index scan of unresolved rows).
+  const counts = can(role, 'alerts:view') ? await alertCounts(processDeps().db) : { open: 0, unresolved: 0 };
   const links = [
+    { href: '/admin', label: t('nav.dashboard'), show: can(role, 'orders:view') },
     { href: '/admin/orders', label: t('nav.orders'), show: can(role, 'orders:view') },
     { href: '/admin/refunds', label: t('nav.refunds'), show: can(role, 'refunds:view') },
+    { href: '/admin/alerts', label: t('nav.alerts'), show: can(role, 'alerts:view') },
+    { href: '/admin/queues', label: t('nav.queues'), show: can(role, 'queues:view') },
     { href: '/admin/users', label: t('nav.users'), show: can(role, 'users:view') },
     { href: '/admin/audit', label: t('nav.audit'), show: can(role, 'audit:view') },
     { href: '/admin/sessions', label: t('nav.sessions'), show: true },
@@ -31,6 +39,14 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
           <SignOutButton label={t('nav.signOut')} />
         </div>
       </div>
+      {counts.open > 0 ? (
+        <div role="status" data-testid="alert-banner" className="mb-4 flex flex-wrap items-center justify-between gap-2 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-900">
+          <span>{tm('banner', { count: counts.open })}</span>
+          <Link href="/admin/alerts" className="font-medium underline">
+            {tm('bannerLink')}
+          </Link>
+        </div>
+      ) : null}
       <main id="main">{children}</main>
     </div>
   );

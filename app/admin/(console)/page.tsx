@@ -1,5 +1,9 @@
-import { redirect } from 'next/navigation';
+import { requireAdmin } from '../_lib/require';
+import { Forbidden } from './forbidden';
+import { DashboardView } from './_dashboard/dashboard-view';
 
-export default function ConsoleHome() {
-  redirect('/admin/orders');
+export default async function ConsoleHome() {
+  const { session, allowed } = await requireAdmin('orders:view');
+  if (!allowed) return <Forbidden role={session.user.role} />;
+  return <DashboardView />;
 }

@@ -4,6 +4,7 @@ import { router } from '../../init';
 import { adminAuditRouter } from './audit';
 import { adminExportsRouter } from './exports';
 import { meRouter } from './me';
+import { adminAlertsRouter, adminQueuesRouter, adminStatsRouter } from './monitoring';
 import { adminOrdersRouter } from './orders';
 import { adminRefundsRouter } from './refunds';
 import { adminUsersRouter } from './users';
@@ -17,4 +18,7 @@ export const adminRouter = router({
   audit: adminAuditRouter,
   exports: adminExportsRouter,
   views: adminViewsRouter,
+  stats: adminStatsRouter,
+  alerts: adminAlertsRouter,
+  queues: adminQueuesRouter,
 });

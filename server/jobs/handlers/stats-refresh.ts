@@ -1,0 +1,10 @@
+// stats.refresh (cron, each minute): recomputes the current and the previous hour.
+import { refreshRecent } from '@/server/stats/consume';
+import { QUEUE } from '@/server/queue/catalogue';
+import { defineHandler } from '../handler';
+
+export default defineHandler({
+  queue: QUEUE.statsRefresh,
+  work: { batchSize: 1, pollingIntervalSeconds: 5 },
+  run: (_p, deps) => refreshRecent(deps.db, deps.clock.now()),
+});
