@@ -13,6 +13,7 @@ import {
   primaryKey,
   text,
   timestamp,
+  uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
 
@@ -80,9 +81,14 @@ export const orders = pgTable(
     reviewReason: text('review_reason'),
     refundedFen: integer('refunded_fen').notNull().default(0),
     clientIp: text('client_ip'),
+    /** The business system's own order number (API-created orders): unique, so a retried create cannot double. */
+    merchantOrderNo: text('merchant_order_no'),
+    /** The business system's key/values, returned as given (API-created orders). */
+    metadata: jsonb('metadata').$type<Record<string, string>>(),
     ...timestamps,
   },
   (t) => [
+    uniqueIndex('orders_merchant_order_no_idx').on(t.merchantOrderNo),
     check('orders_amount_positive', sql`${t.amountFen} > 0`),
     index('orders_created_at_idx').on(t.createdAt),
     // The console's orders list: keyset pages on (created_at, id), per status, by paid time, id search.
@@ -479,3 +485,4 @@ export const consoleSavedViews = pgTable('console_saved_views', {
 
 // Tables of the merchant-side areas live in their own files (db/schema-<area>.ts), re-exported here so
 // `@/db/schema` and drizzle-kit see one schema.
+export * from './schema-api';
