@@ -50,7 +50,7 @@ it('replays errors as they were, a 5xx included', async () => {
   const down = crypto.randomUUID();
   const downBody = body(uniq());
   await setFaults({ apiErrorRate: 1 });
-  let failed: Awaited<ReturnType<typeof api>>;
+  let failed: Awaited<ReturnType<typeof api<any>>>;
   try {
     failed = await api('POST', '/orders', { key, body: downBody, idempotencyKey: down });
   } finally {
