@@ -132,7 +132,7 @@ const EnvSchema = z.object({
   /** Attempts in flight to one endpoint across all workers: one slow receiver cannot take every worker. */
   WEBHOOK_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
   /** Delivery attempts in flight per worker process, all endpoints together. */
-  WEBHOOK_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(16),
+  WEBHOOK_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(8),
   /** An endpoint that failed everything for this many days (times WEBHOOK_RETRY_SCALE) is disabled, with an alert. */
   WEBHOOK_DISABLE_AFTER_DAYS: z.coerce.number().positive().max(60).default(5),
 

@@ -105,7 +105,7 @@ export async function handleApiRequest(deps: AppDeps, req: Request): Promise<Res
     let body: unknown;
     if (route.body) {
       try {
-        body = raw ? JSON.parse(raw) : undefined;
+        body = raw ? JSON.parse(raw) : {};
       } catch {
         throw new ApiError('invalid_request', 'The body is not valid JSON');
       }

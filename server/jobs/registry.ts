@@ -8,8 +8,11 @@ import expireAttempt from './handlers/expire-attempt';
 import processNotification from './handlers/process-notification';
 import queryAttempt from './handlers/query-attempt';
 import sweep from './handlers/sweep';
+import webhooksDeliver from './handlers/webhooks-deliver';
+import webhooksFanout from './handlers/webhooks-fanout';
+import webhooksRecover from './handlers/webhooks-recover';
 
-export const HANDLERS: readonly JobHandler<QueueName>[] = [processNotification, queryAttempt, expireAttempt, closeOrder, executeRefund, sweep, consoleExport] as JobHandler<QueueName>[];
+export const HANDLERS: readonly JobHandler<QueueName>[] = [processNotification, queryAttempt, expireAttempt, closeOrder, executeRefund, sweep, consoleExport, webhooksFanout, webhooksDeliver, webhooksRecover] as JobHandler<QueueName>[];
 
 /** Cron schedules: queue → cron expression. */
 export const SCHEDULES: readonly { queue: QueueName; cron: string }[] = [{ queue: sweep.queue, cron: '* * * * *' }];

@@ -1,6 +1,6 @@
 // Who reads the outbox. Each consumer is a queue of the catalogue; the relay hands every event, in
 // batches, to each consumer's queue (a consumer may take only some topics). Adding a consumer is one line.
-import type { QueueName } from '@/server/queue/catalogue';
+import { QUEUE, type QueueName } from '@/server/queue/catalogue';
 import type { EventType } from './events';
 
 export interface OutboxConsumer {
@@ -9,4 +9,4 @@ export interface OutboxConsumer {
   topics?: readonly EventType[];
 }
 
-export const OUTBOX_CONSUMERS: readonly OutboxConsumer[] = [];
+export const OUTBOX_CONSUMERS: readonly OutboxConsumer[] = [{ queue: QUEUE.webhooksFanout }];

@@ -11,6 +11,9 @@ export const QUEUE = {
   executeRefund: 'payment.execute-refund',
   sweep: 'maintenance.sweep',
   consoleExport: 'console.export',
+  webhooksFanout: 'webhooks.fanout',
+  webhooksDeliver: 'webhooks.deliver',
+  webhooksRecover: 'webhooks.recover',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
@@ -26,6 +29,11 @@ export const payloads = {
   [QUEUE.executeRefund]: z.object({ version: z.literal(1), refundId: uuid }),
   [QUEUE.sweep]: z.object({ version: z.literal(1) }).or(z.object({}).strict()),
   [QUEUE.consoleExport]: z.object({ version: z.literal(1), exportId: uuid }),
+  // The outbox relay's batch (server/outbox/relay.ts).
+  [QUEUE.webhooksFanout]: z.object({ version: z.literal(1), eventIds: z.array(z.number().int().positive()).min(1) }),
+  // One attempt of one delivery; a job whose round/attempt is not the delivery's next one is stale (a no-op).
+  [QUEUE.webhooksDeliver]: z.object({ version: z.literal(1), deliveryId: uuid, round: z.number().int().min(0), attempt: z.number().int().min(1) }),
+  [QUEUE.webhooksRecover]: z.object({ version: z.literal(1), recoveryId: uuid }),
 } satisfies Record<QueueName, z.ZodType>;
 
 export type Payload<Q extends QueueName> = z.infer<(typeof payloads)[Q]>;
@@ -124,6 +132,45 @@ export const QUEUES: Queue[] = [
     retentionSeconds: 7 * DAY,
     deleteAfterSeconds: 7 * DAY,
     deadLetter: deadLetterOf(QUEUE.consoleExport),
+  },
+  {
+    // Writes deliveries for a batch of events: idempotent (unique per endpoint and message), so retried freely.
+    name: QUEUE.webhooksFanout,
+    policy: 'standard',
+    retryLimit: 50,
+    retryDelay: 2,
+    retryBackoff: true,
+    retryDelayMax: 300,
+    expireInSeconds: 60,
+    retentionSeconds: 14 * DAY,
+    deleteAfterSeconds: 7 * DAY,
+    deadLetter: deadLetterOf(QUEUE.webhooksFanout),
+    notify: true,
+  },
+  {
+    // The delivery schedule is ours (each attempt a job with startAfter); pg-boss's retries only cover a
+    // worker that died mid-attempt (the job expires after the 15 s request deadline and runs again).
+    name: QUEUE.webhooksDeliver,
+    policy: 'standard',
+    retryLimit: 10,
+    retryDelay: 5,
+    retryBackoff: true,
+    retryDelayMax: 600,
+    expireInSeconds: 30,
+    retentionSeconds: 7 * DAY,
+    deleteAfterSeconds: 2 * DAY,
+    deadLetter: deadLetterOf(QUEUE.webhooksDeliver),
+    notify: true,
+  },
+  {
+    name: QUEUE.webhooksRecover,
+    policy: 'standard',
+    retryLimit: 5,
+    retryDelay: 5,
+    expireInSeconds: 15 * 60,
+    retentionSeconds: 7 * DAY,
+    deleteAfterSeconds: 7 * DAY,
+    deadLetter: deadLetterOf(QUEUE.webhooksRecover),
   },
 ];
 
