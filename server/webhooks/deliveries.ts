@@ -270,3 +270,49 @@ export async function runRecovery(deps: Deps, recoveryId: string): Promise<Recov
   const [finished] = await deps.db.update(webhookRecoveries).set({ status: 'done', finishedAt: new Date() }).where(eq(webhookRecoveries.id, recoveryId)).returning();
   return recoveryView(finished!);
 }
+
+export interface AttemptListItem {
+  id: number;
+  at: Date;
+  endpointId: string;
+  url: string;
+  messageId: string;
+  orderId: string | null;
+  attempt: number;
+  status: number | null;
+  latencyMs: number;
+  outcome: string;
+  error: string | null;
+  requestHeaders: Record<string, string>;
+  requestBody: string;
+  responseBody: string | null;
+}
+
+/** The delivery log, newest first: of one endpoint, one order, or everything. */
+export async function listAttempts(db: Deps['db'], filter: { endpointId?: string; orderId?: string; limit?: number }): Promise<AttemptListItem[]> {
+  const conds = [];
+  if (filter.endpointId) conds.push(eq(webhookAttempts.endpointId, filter.endpointId));
+  if (filter.orderId) conds.push(eq(webhookAttempts.orderId, filter.orderId));
+  const rows = await db
+    .select()
+    .from(webhookAttempts)
+    .where(conds.length ? and(...conds) : undefined)
+    .orderBy(sql`${webhookAttempts.id} desc`)
+    .limit(filter.limit ?? 100);
+  return rows.map((r) => ({
+    id: r.id,
+    at: r.createdAt,
+    endpointId: r.endpointId,
+    url: r.url,
+    messageId: r.messageId,
+    orderId: r.orderId,
+    attempt: r.attempt,
+    status: r.responseStatus,
+    latencyMs: r.latencyMs,
+    outcome: r.outcome,
+    error: r.error,
+    requestHeaders: r.requestHeaders,
+    requestBody: r.requestBody,
+    responseBody: r.responseBody,
+  }));
+}

@@ -2,6 +2,7 @@
 // walks this router and calls each one as every role.
 import { router } from '../../init';
 import { adminAuditRouter } from './audit';
+import { adminDevelopersRouter } from './developers';
 import { adminExportsRouter } from './exports';
 import { meRouter } from './me';
 import { adminOrdersRouter } from './orders';
@@ -15,4 +16,5 @@ export const adminRouter = router({
   audit: adminAuditRouter,
   exports: adminExportsRouter,
   views: adminViewsRouter,
+  developers: adminDevelopersRouter,
 });

@@ -8,7 +8,7 @@ import type { TimelineKind } from '@/server/console/order-detail';
 import { BeijingTime, Money } from '../../../_components/time';
 import { Alert, Badge, Button, Card, EmptyState, ErrorState, Loading } from '../../../_components/ui';
 
-const KIND_TONE: Record<TimelineKind, 'blue' | 'green' | 'neutral' | 'amber' | 'red'> = { event: 'green', notification: 'blue', job: 'neutral', refund: 'amber', admin: 'red' };
+const KIND_TONE: Record<TimelineKind, 'blue' | 'green' | 'neutral' | 'amber' | 'red'> = { event: 'green', notification: 'blue', job: 'neutral', refund: 'amber', admin: 'red', webhook: 'blue' };
 
 export function OrderView({ id, canSync }: { id: string; canSync: boolean }) {
   const t = useTranslations('admin.order');
