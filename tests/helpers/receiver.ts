@@ -15,6 +15,8 @@ export type Behaviour = { status: number; headers?: Record<string, string>; body
 export interface Receiver {
   url: string;
   received: Received[];
+  /** Most requests it held at once. */
+  maxInFlight: number;
   behave: (req: { headers: Record<string, string>; body: string; n: number }) => Behaviour;
   close(): Promise<void>;
 }
@@ -26,7 +28,8 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 export async function startReceiver(path = '/hook'): Promise<Receiver> {
-  const state: Receiver = { url: '', received: [], behave: () => ({ status: 200 }), close: async () => undefined };
+  let inFlight = 0;
+  const state: Receiver = { url: '', received: [], maxInFlight: 0, behave: () => ({ status: 200 }), close: async () => undefined };
   const server: Server = createServer(async (req, res) => {
     const body = await readBody(req);
     const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
@@ -35,7 +38,10 @@ export async function startReceiver(path = '/hook'): Promise<Receiver> {
     state.received.push(entry);
     if ('hang' in b) return; // never answers
     if ('drop' in b) return void req.socket.destroy();
+    inFlight++;
+    state.maxInFlight = Math.max(state.maxInFlight, inFlight);
     if (b.delayMs) await new Promise((r) => setTimeout(r, b.delayMs));
+    inFlight--;
     res.writeHead(b.status, { 'content-type': 'text/plain', ...b.headers });
     res.end(b.body ?? 'ok');
   });
