@@ -95,7 +95,7 @@ function KeysCard({ canManage, act, onSecret, onMessage }: { canManage: boolean;
             <legend className="mb-1 font-medium">{t('keys.scopes')}</legend>
             {API_SCOPES.map((s) => (
               <label key={s} className="mr-3 inline-flex items-center gap-1">
-                <input type="checkbox" name={`scope-${s}`} defaultChecked={s === 'orders:read'} /> <code>{s}</code>
+                <input type="checkbox" className="size-6" name={`scope-${s}`} defaultChecked={s === 'orders:read'} /> <code>{s}</code>
               </label>
             ))}
           </fieldset>
@@ -218,7 +218,7 @@ function EndpointsCard({ canManage, act, onSecret, onMessage }: { canManage: boo
             <legend className="mb-1 font-medium">{t('endpoints.events')}</legend>
             {EVENT_TYPES.map((s) => (
               <label key={s} className="mr-3 inline-flex items-center gap-1">
-                <input type="checkbox" name={`event-${s}`} /> <code>{s}</code>
+                <input type="checkbox" className="size-6" name={`event-${s}`} /> <code>{s}</code>
               </label>
             ))}
             <p className="text-xs text-neutral-600">{t('endpoints.allEvents')}</p>
