@@ -81,9 +81,14 @@ export const orders = pgTable(
     reviewReason: text('review_reason'),
     refundedFen: integer('refunded_fen').notNull().default(0),
     clientIp: text('client_ip'),
+    /** The business system's own order number (API-created orders): unique, so a retried create cannot double. */
+    merchantOrderNo: text('merchant_order_no'),
+    /** The business system's key/values, returned as given (API-created orders). */
+    metadata: jsonb('metadata').$type<Record<string, string>>(),
     ...timestamps,
   },
   (t) => [
+    uniqueIndex('orders_merchant_order_no_idx').on(t.merchantOrderNo),
     check('orders_amount_positive', sql`${t.amountFen} > 0`),
     index('orders_created_at_idx').on(t.createdAt),
     // The console's orders list: keyset pages on (created_at, id), per status, by paid time, id search.
@@ -546,3 +551,4 @@ export const consoleSavedViews = pgTable('console_saved_views', {
 // `@/db/schema` and drizzle-kit see one schema.
 export * from './schema-stats';
 export * from './schema-monitoring';
+export * from './schema-api';

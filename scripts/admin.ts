@@ -1,5 +1,7 @@
 // `npm run admin -- users:create --email E --role R [--password P] [--name N]`: creates a console user
-// (the first owner, typically). Without --password it generates one and prints it once. With
+// (the first owner, typically). Without --password it generates one and prints it once.
+// `npm run admin -- api-keys:create --name N --scopes S1,S2 [--expires-days D]`: an API key for a business
+// system; the secret is printed once. With
 // DATABASE_URL unset it uses the same embedded Postgres as `npm run dev`, starting it if needed.
 import { parseArgs } from 'node:util';
 import { createDb } from '@/db/client';
@@ -7,13 +9,41 @@ import { SYSTEM_ACTOR } from '@/server/auth/audit';
 import { generatePassword } from '@/server/auth/passwords';
 import { ROLES, RoleSchema } from '@/server/auth/permissions';
 import { createAdminUser } from '@/server/auth/users';
+import { createApiKey } from '@/server/api-keys/keys';
+import { API_SCOPES, ApiScopeSchema } from '@/server/api-keys/scopes';
+import { loadEnv } from '@/server/env';
 import { AppError } from '@/server/errors';
 import { bootDatabase, exitWithStartupError, StartupError } from './lib/boot';
 
-const USAGE = `usage: npm run admin -- users:create --email you@example.com --role <${ROLES.join('|')}> [--password P] [--name N]`;
+const USAGE = `usage: npm run admin -- users:create --email you@example.com --role <${ROLES.join('|')}> [--password P] [--name N]
+       npm run admin -- api-keys:create --name N --scopes <${API_SCOPES.join(',')}> [--expires-days D]`;
+
+async function createKey(rest: string[]) {
+  const { values } = parseArgs({ args: rest, options: { name: { type: 'string' }, scopes: { type: 'string' }, 'expires-days': { type: 'string' } } });
+  const scopes = (values.scopes ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const parsed = ApiScopeSchema.array().min(1).safeParse(scopes);
+  if (!values.name || !parsed.success) throw new StartupError(USAGE);
+  const days = values['expires-days'] === undefined ? null : Number(values['expires-days']);
+  if (days !== null && !(days > 0)) throw new StartupError('--expires-days must be a positive number of days');
+  const mode = loadEnv().wechatpayMode;
+  const booted = await bootDatabase({ seed: false, scope: 'admin' });
+  const { db, sql } = createDb(booted.databaseUrl, { max: 2 });
+  try {
+    const { key, secret } = await createApiKey(db, { ...SYSTEM_ACTOR, email: 'cli' }, { name: values.name, scopes: parsed.data, mode, expiresAt: days === null ? null : new Date(Date.now() + days * 86_400_000) });
+    console.log(`Created API key ${key.prefix}… "${key.name}" (${key.scopes.join(', ')}${key.expiresAt ? `, expires ${key.expiresAt.toISOString()}` : ''}).`);
+    console.log(`Secret (shown once): ${secret}`);
+  } catch (err) {
+    if (err instanceof AppError) throw new StartupError(err.message);
+    throw err;
+  } finally {
+    await sql.end();
+    if (booted.postgres?.owned) await booted.postgres.stop();
+  }
+}
 
 async function main() {
   const [command, ...rest] = process.argv.slice(2);
+  if (command === 'api-keys:create') return createKey(rest);
   if (command !== 'users:create') throw new StartupError(USAGE);
   const { values } = parseArgs({ args: rest, options: { email: { type: 'string' }, role: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' } } });
   const role = RoleSchema.safeParse(values.role);

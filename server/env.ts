@@ -134,6 +134,21 @@ const EnvSchema = z.object({
   /** How long an export's download link works. */
   EXPORT_LINK_HOURS: z.coerce.number().min(0.1).max(24 * 30).default(24),
 
+  /** Requests per minute one API key may make to /api/v1 (a 429 with Retry-After beyond it). */
+  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  /** How long a rolled API key keeps working beside its successor, by default. */
+  API_KEY_ROLL_OVERLAP_HOURS: z.coerce.number().min(0).max(24 * 30).default(24),
+  /** Multiplies the webhook retry schedule (5 s … 24 h) and the 5-day auto-disable: tests use small values. */
+  WEBHOOK_RETRY_SCALE: z.coerce.number().positive().max(100).default(1),
+  /** A receiver must answer 2xx within this long, or the attempt failed. */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(15_000),
+  /** Attempts in flight to one endpoint across all workers: one slow receiver cannot take every worker. */
+  WEBHOOK_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
+  /** Delivery attempts in flight per worker process, all endpoints together. */
+  WEBHOOK_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(8),
+  /** An endpoint that failed everything for this many days (times WEBHOOK_RETRY_SCALE) is disabled, with an alert. */
+  WEBHOOK_DISABLE_AFTER_DAYS: z.coerce.number().positive().max(60).default(5),
+
   SIM_PORT: z.coerce.number().int().min(1).max(65535).default(3100),
   SIM_TIME_SCALE: z.coerce.number().positive().max(1000).default(1),
   SIM_CREDENTIALS_FILE: z.string().optional(),

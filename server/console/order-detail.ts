@@ -3,10 +3,10 @@
 // order with actor and source.
 import { and, asc, eq, inArray, or, sql } from 'drizzle-orm';
 import type { DbOrTx } from '@/db/client';
-import { auditLog, orderEvents, orderItems, orders, paymentAttempts, refunds, wechatpayNotifications } from '@/db/schema';
+import { auditLog, orderEvents, orderItems, orders, paymentAttempts, refunds, webhookAttempts, wechatpayNotifications } from '@/db/schema';
 import { maskOpenid } from '@/server/auth/permissions';
 
-export type TimelineKind = 'event' | 'notification' | 'job' | 'refund' | 'admin';
+export type TimelineKind = 'event' | 'notification' | 'job' | 'refund' | 'admin' | 'webhook';
 
 export interface TimelineEntry {
   at: Date;
@@ -127,6 +127,18 @@ export async function loadOrderDetail(db: DbOrTx, orderId: string, opts: { fullP
       source: 'admin',
       actor: a.actorEmail,
       detail: { role: a.actorRole, reason: a.reason, after: a.after, twoFactorFresh: a.twoFactorFresh },
+    });
+  }
+  // Every webhook attempt about the order (business systems told, or failing to be).
+  const hooks = await db.select().from(webhookAttempts).where(eq(webhookAttempts.orderId, orderId)).orderBy(asc(webhookAttempts.id));
+  for (const w of hooks) {
+    timeline.push({
+      at: w.createdAt,
+      kind: 'webhook',
+      title: `webhook ${w.messageId} #${w.attempt} ${w.outcome}`,
+      source: 'worker',
+      actor: null,
+      detail: { url: w.url, status: w.responseStatus, latencyMs: w.latencyMs, error: w.error, response: w.responseBody },
     });
   }
   timeline.sort((x, y) => x.at.getTime() - y.at.getTime());

@@ -12,7 +12,8 @@ export interface BatchJob<Q extends QueueName> {
 
 export interface JobHandler<Q extends QueueName = QueueName> {
   queue: Q;
-  work: WorkOptions;
+  /** pg-boss work options; a function when they come from the configuration. */
+  work: WorkOptions | ((deps: AppDeps) => WorkOptions);
   run(payload: Payload<Q>, deps: AppDeps): Promise<unknown>;
   /**
    * Optional batch hook: handles what it can of a fetched batch at once and returns the outputs of the

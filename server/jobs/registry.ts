@@ -12,8 +12,26 @@ import statsNightly from './handlers/stats-nightly';
 import statsRefresh from './handlers/stats-refresh';
 import statsRollup from './handlers/stats-rollup';
 import sweep from './handlers/sweep';
+import webhooksDeliver from './handlers/webhooks-deliver';
+import webhooksFanout from './handlers/webhooks-fanout';
+import webhooksRecover from './handlers/webhooks-recover';
 
-export const HANDLERS: readonly JobHandler<QueueName>[] = [processNotification, queryAttempt, expireAttempt, closeOrder, executeRefund, sweep, consoleExport, statsRollup, statsRefresh, statsNightly, monitoringEvaluate] as JobHandler<QueueName>[];
+export const HANDLERS: readonly JobHandler<QueueName>[] = [
+  processNotification,
+  queryAttempt,
+  expireAttempt,
+  closeOrder,
+  executeRefund,
+  sweep,
+  consoleExport,
+  statsRollup,
+  statsRefresh,
+  statsNightly,
+  monitoringEvaluate,
+  webhooksFanout,
+  webhooksDeliver,
+  webhooksRecover,
+] as JobHandler<QueueName>[];
 
 /** Cron schedules: queue → cron expression. */
 export const SCHEDULES: readonly { queue: QueueName; cron: string }[] = [

@@ -20,7 +20,8 @@ const logger = () => log('worker');
 
 async function register(boss: PgBoss, handler: JobHandler<QueueName>, deps: AppDeps): Promise<void> {
   // Jobs settle one by one (perJobResults), so one failing job never drags its batch-mates into a retry.
-  const options = { ...handler.work, perJobResults: true as const };
+  const configured = typeof handler.work === 'function' ? handler.work(deps) : handler.work;
+  const options = { ...configured, perJobResults: true as const };
   const work = boss.work as (name: string, options: WorkOptions, fn: (jobs: Job<unknown>[]) => Promise<JobResult[]>) => Promise<string>;
   await work.call(boss, handler.queue, options, async (jobs: Job<unknown>[]) => {
     const started = performance.now();

@@ -1,6 +1,6 @@
 // Who reads the outbox. Each consumer is a queue of the catalogue; the relay hands every event, in
 // batches, to each consumer's queue (a consumer may take only some topics). Adding a consumer is one line.
-import type { QueueName } from '@/server/queue/catalogue';
+import { QUEUE, type QueueName } from '@/server/queue/catalogue';
 import type { EventType } from './events';
 
 export interface OutboxConsumer {
@@ -10,5 +10,6 @@ export interface OutboxConsumer {
 }
 
 export const OUTBOX_CONSUMERS: readonly OutboxConsumer[] = [
-  { queue: 'stats.rollup', topics: ['payment.succeeded', 'payment.closed', 'payment.late_paid', 'payment.review', 'refund.succeeded', 'refund.closed', 'refund.abnormal'] },
+  { queue: QUEUE.webhooksFanout },
+  { queue: QUEUE.statsRollup, topics: ['payment.succeeded', 'payment.closed', 'payment.late_paid', 'payment.review', 'refund.succeeded', 'refund.closed', 'refund.abnormal'] },
 ];

@@ -4,6 +4,7 @@
 import { eq } from 'drizzle-orm';
 import type { Db } from '@/db/client';
 import { orders, paymentAttempts } from '@/db/schema';
+import { AppError } from '@/server/errors';
 import { enqueue } from '@/server/queue/enqueue';
 import { causeId } from '@/server/queue/ids';
 import { QUEUE } from '@/server/queue/catalogue';
@@ -101,7 +102,7 @@ export async function closeAttemptIfUnpaid(
   gateway: Gateway,
   attemptId: string,
   ctx: PaymentContext,
-  reason: 'expired' | 'renewed' | 'order_paid',
+  reason: 'expired' | 'renewed' | 'order_paid' | 'merchant',
 ): Promise<'paid' | 'closed' | 'not_open' | PaymentOutcome> {
   const attempt = await loadAttempt(db, attemptId);
   if (!attempt) throw new Error(`attempt ${attemptId} not found`);
@@ -170,4 +171,28 @@ export async function runExpiry(db: Db, gateway: Gateway, attemptId: string, ctx
     return 'not_due';
   }
   return closeAttemptIfUnpaid(db, gateway, attemptId, ctx, force ? 'order_paid' : 'expired');
+}
+
+/**
+ * The merchant closes an order that waits for payment (Payments API): each open attempt is confirmed
+ * unpaid and closed at WeChat first, then the order closes. If one turns out paid, the order is paid
+ * instead and this answers what it is.
+ */
+export async function closeOrderForMerchant(db: Db, gateway: Gateway, orderId: string, ctx: PaymentContext): Promise<'closed' | 'not_open'> {
+  const [order] = await db.select().from(orders).where(eq(orders.id, orderId));
+  if (!order) throw new AppError('NOT_FOUND', 'Order not found');
+  if (order.status !== 'awaiting_payment') return 'not_open';
+  const attempts = await db.select().from(paymentAttempts).where(eq(paymentAttempts.orderId, orderId));
+  for (const attempt of attempts.filter(isOpen)) {
+    const outcome = await closeAttemptIfUnpaid(db, gateway, attempt.id, ctx, 'merchant');
+    if (outcome !== 'closed' && outcome !== 'not_open') return 'not_open';
+  }
+  return db.transaction(async (tx) => {
+    const [locked] = await tx.select().from(orders).where(eq(orders.id, orderId)).for('update');
+    if (locked?.status !== 'awaiting_payment') return 'not_open' as const;
+    const open = (await tx.select().from(paymentAttempts).where(eq(paymentAttempts.orderId, orderId))).filter(isOpen);
+    if (open.length) return 'not_open' as const;
+    const moved = await transitionOrder(tx, { orderId, to: 'closed', from: ['awaiting_payment'], source: 'admin', event: 'order.closed', data: { reason: 'merchant_closed' } });
+    return moved ? ('closed' as const) : ('not_open' as const);
+  });
 }

@@ -251,3 +251,73 @@ export async function requestPrepay(db: Db, gateway: Gateway, attemptId: string,
     select order_id, id, 'attempt.code_issued', 'system', '{}'::jsonb from issued`);
   return codeUrl;
 }
+
+export interface DirectOrderInput {
+  /** The business system's order number: unique; a second order with it is refused (CONFLICT). */
+  merchantOrderNo: string;
+  amountFen: number;
+  /** What the payer reads in WeChat. */
+  description: string;
+  metadata?: Record<string, string> | null;
+  clientIp?: string | null;
+  expireMinutes: number;
+  scale: number;
+  maxAmountFen: number;
+  now?: Date;
+}
+
+/**
+ * An order for an amount the business system decides (the Payments API), without catalogue lines: the
+ * same order, attempt, timeline event and compensation schedule as a storefront order, so the checkout
+ * page, notify, query and expiry treat it the same way.
+ */
+export async function createDirectOrder(db: Db, input: DirectOrderInput): Promise<CreatedOrder> {
+  const { amountFen } = input;
+  if (!Number.isSafeInteger(amountFen) || amountFen <= 0) throw new AppError('BAD_REQUEST', 'amountFen must be a positive whole number of fen');
+  if (amountFen > input.maxAmountFen) {
+    throw new AppError('BAD_REQUEST', `The order total ${yuan(amountFen)} is above this shop's limit of ${yuan(input.maxAmountFen)} per order`);
+  }
+  const description = wechatDescription(input.description);
+  const now = input.now ?? new Date();
+  const token = newOrderToken();
+  const attempt = newAttempt({ amountFen, description }, input);
+  try {
+    return await db.transaction(async (tx) => {
+      const [order] = await tx
+        .insert(orders)
+        .values({ token, amountFen, description, clientIp: input.clientIp ?? null, merchantOrderNo: input.merchantOrderNo, metadata: input.metadata ?? null, createdAt: now, updatedAt: now })
+        .returning({ id: orders.id });
+      if (!order) throw new Error('the order insert returned no row');
+      await tx.insert(paymentAttempts).values({
+        id: attempt.id,
+        orderId: order.id,
+        outTradeNo: attempt.outTradeNo,
+        amountFen,
+        description,
+        timeExpire: attempt.timeExpire,
+        expiresAt: attempt.expiresAt,
+        createdAt: attempt.createdAt,
+        updatedAt: attempt.createdAt,
+      });
+      await Promise.all([
+        tx.insert(orderEvents).values({ orderId: order.id, attemptId: attempt.id, type: 'order.created', source: 'system', data: { amountFen, outTradeNo: attempt.outTradeNo, merchantOrderNo: input.merchantOrderNo, via: 'api' } }),
+        scheduleNextCheck(tx, attempt, 0, input.scale),
+        scheduleExpiry(tx, attempt),
+      ]);
+      return { orderId: order.id, token, attemptId: attempt.id, outTradeNo: attempt.outTradeNo, amountFen };
+    });
+  } catch (err) {
+    if (isUniqueViolation(err, 'orders_merchant_order_no_idx')) {
+      throw new AppError('CONFLICT', `An order with merchantOrderNo ${input.merchantOrderNo} exists already`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+function isUniqueViolation(err: unknown, constraint: string): boolean {
+  for (let e: unknown = err; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
+    const pg = e as { code?: string; constraint_name?: string };
+    if (pg.code === '23505' && pg.constraint_name === constraint) return true;
+  }
+  return false;
+}

@@ -15,6 +15,9 @@ export const QUEUE = {
   statsRefresh: 'stats.refresh',
   statsNightly: 'stats.nightly',
   monitoringEvaluate: 'monitoring.evaluate',
+  webhooksFanout: 'webhooks.fanout',
+  webhooksDeliver: 'webhooks.deliver',
+  webhooksRecover: 'webhooks.recover',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
@@ -35,6 +38,10 @@ export const payloads = {
   [QUEUE.statsRefresh]: z.object({ version: z.literal(1) }),
   [QUEUE.statsNightly]: z.object({ version: z.literal(1) }),
   [QUEUE.monitoringEvaluate]: z.object({ version: z.literal(1) }),
+  [QUEUE.webhooksFanout]: z.object({ version: z.literal(1), eventIds: z.array(z.number().int().positive()).min(1) }),
+  // One attempt of one delivery; a job whose round/attempt is not the delivery's next one is stale (a no-op).
+  [QUEUE.webhooksDeliver]: z.object({ version: z.literal(1), deliveryId: uuid, round: z.number().int().min(0), attempt: z.number().int().min(1) }),
+  [QUEUE.webhooksRecover]: z.object({ version: z.literal(1), recoveryId: uuid }),
 } satisfies Record<QueueName, z.ZodType>;
 
 export type Payload<Q extends QueueName> = z.infer<(typeof payloads)[Q]>;
@@ -179,6 +186,45 @@ export const QUEUES: Queue[] = [
     retentionSeconds: DAY,
     deleteAfterSeconds: DAY,
     deadLetter: deadLetterOf(QUEUE.monitoringEvaluate),
+  },
+  {
+    // Writes deliveries for a batch of events: idempotent (unique per endpoint and message), so retried freely.
+    name: QUEUE.webhooksFanout,
+    policy: 'standard',
+    retryLimit: 50,
+    retryDelay: 2,
+    retryBackoff: true,
+    retryDelayMax: 300,
+    expireInSeconds: 60,
+    retentionSeconds: 14 * DAY,
+    deleteAfterSeconds: 7 * DAY,
+    deadLetter: deadLetterOf(QUEUE.webhooksFanout),
+    notify: true,
+  },
+  {
+    // The delivery schedule is ours (each attempt a job with startAfter); pg-boss's retries only cover a
+    // worker that died mid-attempt (the job expires after the 15 s request deadline and runs again).
+    name: QUEUE.webhooksDeliver,
+    policy: 'standard',
+    retryLimit: 10,
+    retryDelay: 5,
+    retryBackoff: true,
+    retryDelayMax: 600,
+    expireInSeconds: 30,
+    retentionSeconds: 7 * DAY,
+    deleteAfterSeconds: 2 * DAY,
+    deadLetter: deadLetterOf(QUEUE.webhooksDeliver),
+    notify: true,
+  },
+  {
+    name: QUEUE.webhooksRecover,
+    policy: 'standard',
+    retryLimit: 5,
+    retryDelay: 5,
+    expireInSeconds: 15 * 60,
+    retentionSeconds: 7 * DAY,
+    deleteAfterSeconds: 7 * DAY,
+    deadLetter: deadLetterOf(QUEUE.webhooksRecover),
   },
 ];
 

@@ -8,10 +8,12 @@ export interface EnqueueOptions {
   /** Derived from the cause (see causeId) so a repeated enqueue is a no-op. */
   id: string;
   startAfter?: Date;
+  /** pg-boss group: jobs of one group can be capped to a few at a time (e.g. one webhook endpoint). */
+  groupId?: string;
 }
 
 /** Enqueues a validated payload inside `tx`. Returns the job id, or null if that id already existed. */
 export async function enqueue<Q extends QueueName>(tx: Tx, queue: Q, data: Payload<Q>, options: EnqueueOptions): Promise<string | null> {
   const payload = payloads[queue].parse(data);
-  return insertJob(rawTransaction(tx), queue, { id: options.id, data: payload, startAfter: options.startAfter }, queueDefinition(queue).notify === true);
+  return insertJob(rawTransaction(tx), queue, { id: options.id, data: payload, startAfter: options.startAfter, groupId: options.groupId }, queueDefinition(queue).notify === true);
 }

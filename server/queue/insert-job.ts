@@ -21,18 +21,19 @@ export const WAKE_CHANNEL_SQL = `('pgboss_' || left(encode(sha224('${PGBOSS_SCHE
  * columns `id uuid, data jsonb, start_after timestamptz` (null start_after: runnable now); `queueParam`
  * is the placeholder holding the queue's name. Returns `id, start_after` of the rows inserted (a job
  * whose id exists already is skipped: ids derived from their cause make enqueues idempotent).
+ * `withGroup`: `rows` also has a `group_id text` column (pg-boss's group, for per-group concurrency).
  */
-export function jobInsertSql(rows: string, queueParam: string): string {
+export function jobInsertSql(rows: string, queueParam: string, withGroup = false): string {
   return `
     insert into ${PGBOSS_SCHEMA}.job (
       id, name, data, priority, start_after, created_on, singleton_key, singleton_on, group_id, group_tier,
       expire_seconds, deletion_seconds, keep_until, retry_limit, retry_delay, retry_backoff, retry_delay_max,
       policy, dead_letter, heartbeat_seconds, blocked, blocking, pending_dependencies, trace_context)
-    select j.id, q.name, j.data, 0, j.start_after, ${PGBOSS_SCHEMA}.job_now(), null, null, null, null,
+    select j.id, q.name, j.data, 0, j.start_after, ${PGBOSS_SCHEMA}.job_now(), null, null, ${withGroup ? 'j.group_id' : 'null'}, null,
       q.expire_seconds, q.deletion_seconds, j.start_after + q.retention_seconds * interval '1s', q.retry_limit,
       q.retry_delay, q.retry_backoff, q.retry_delay_max, q.policy, q.dead_letter, q.heartbeat_seconds,
       false, false, 0, null
-    from (select r.id, r.data, coalesce(r.start_after, ${PGBOSS_SCHEMA}.job_now()) as start_after from (${rows}) r) j
+    from (select r.id, r.data, coalesce(r.start_after, ${PGBOSS_SCHEMA}.job_now()) as start_after${withGroup ? ', r.group_id' : ''} from (${rows}) r) j
     join ${PGBOSS_SCHEMA}.queue q on q.name = ${queueParam}
     on conflict do nothing
     returning id, start_after`;
@@ -49,7 +50,7 @@ const INSERT = `
   with guard as (
     -- a queue that does not exist is an error (division by zero), never a job silently not written
     select 1 / count(*)::int as ok from ${PGBOSS_SCHEMA}.queue where name = $2
-  ), ins as (${jobInsertSql(`select x.id, x.data, x.start_after from json_to_recordset($1::text::json) as x(id uuid, data jsonb, start_after timestamptz)`, '$2')}),
+  ), ins as (${jobInsertSql(`select x.id, x.data, x.start_after, x.group_id from json_to_recordset($1::text::json) as x(id uuid, data jsonb, start_after timestamptz, group_id text)`, '$2', true)}),
   woken as (select pg_notify(${WAKE_CHANNEL_SQL}, $2) from ins where $3::boolean and start_after <= ${PGBOSS_SCHEMA}.job_now() limit 1)
   select ins.id from guard left join ins on true where guard.ok = 1 and (select count(*) from woken) >= 0`;
 
@@ -58,6 +59,8 @@ export interface JobRow {
   data: unknown;
   /** Not before this time; now when absent. */
   startAfter?: Date;
+  /** pg-boss group (workers may cap how many jobs of one group run at once: groupConcurrency). */
+  groupId?: string;
 }
 
 type Sql = postgres.Sql | postgres.TransactionSql;
@@ -67,7 +70,7 @@ type Sql = postgres.Sql | postgres.TransactionSql;
  * workers when a job is runnable now. Returns the ids inserted (a job whose id existed is skipped).
  */
 export async function insertJobs(sql: Sql, queue: string, jobs: readonly JobRow[], wake: boolean): Promise<string[]> {
-  const rows = JSON.stringify(jobs.map((j) => ({ id: j.id, data: j.data, start_after: j.startAfter?.toISOString() ?? null })));
+  const rows = JSON.stringify(jobs.map((j) => ({ id: j.id, data: j.data, start_after: j.startAfter?.toISOString() ?? null, group_id: j.groupId ?? null })));
   const inserted = await sql.unsafe(INSERT, [rows, queue, wake], { prepare: true });
   return inserted.flatMap((r) => (r.id ? [r.id as string] : []));
 }

@@ -22,6 +22,7 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
     { href: '/admin/queues', label: t('nav.queues'), show: can(role, 'queues:view') },
     { href: '/admin/users', label: t('nav.users'), show: can(role, 'users:view') },
     { href: '/admin/audit', label: t('nav.audit'), show: can(role, 'audit:view') },
+    { href: '/admin/developers', label: t('nav.developers'), show: can(role, 'keys:view') || can(role, 'webhooks:view') },
     { href: '/admin/sessions', label: t('nav.sessions'), show: true },
   ].filter((l) => l.show);
   return (

@@ -2,6 +2,7 @@
 // walks this router and calls each one as every role.
 import { router } from '../../init';
 import { adminAuditRouter } from './audit';
+import { adminDevelopersRouter } from './developers';
 import { adminExportsRouter } from './exports';
 import { meRouter } from './me';
 import { adminAlertsRouter, adminQueuesRouter, adminStatsRouter } from './monitoring';
@@ -21,4 +22,5 @@ export const adminRouter = router({
   stats: adminStatsRouter,
   alerts: adminAlertsRouter,
   queues: adminQueuesRouter,
+  developers: adminDevelopersRouter,
 });

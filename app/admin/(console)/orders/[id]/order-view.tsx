@@ -9,7 +9,7 @@ import { BeijingTime, Money } from '../../../_components/time';
 import { Alert, Badge, Button, Card, EmptyState, ErrorState, Loading } from '../../../_components/ui';
 import { RefundDialog } from './refund-dialog';
 
-const KIND_TONE: Record<TimelineKind, 'blue' | 'green' | 'neutral' | 'amber' | 'red'> = { event: 'green', notification: 'blue', job: 'neutral', refund: 'amber', admin: 'red' };
+const KIND_TONE: Record<TimelineKind, 'blue' | 'green' | 'neutral' | 'amber' | 'red'> = { event: 'green', notification: 'blue', job: 'neutral', refund: 'amber', admin: 'red', webhook: 'blue' };
 
 export function OrderView({ id, canSync, canRefund, approvalThresholdFen }: { id: string; canSync: boolean; canRefund: boolean; approvalThresholdFen: number }) {
   const t = useTranslations('admin.order');

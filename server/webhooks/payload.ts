@@ -1,0 +1,29 @@
+// The one shape of an event, for the events API and for webhook bodies: `{ id, type, createdAt, orderId,
+// data, version }`. `data` is the event's own facts plus, for an order's event, the order's full snapshot
+// as the API returns it, so a receiver needs no call back to act on it.
+import type { outboxEvents } from '@/db/schema';
+import { orderSnapshot } from '@/server/api/orders';
+import type { AppDeps } from '@/server/deps';
+import { EVENT_VERSION, type EventType } from '@/server/outbox/events';
+
+export interface EventPayload {
+  id: string;
+  type: EventType;
+  createdAt: string;
+  orderId: string | null;
+  data: Record<string, unknown>;
+  version: number;
+}
+
+export async function buildEventPayload(deps: Pick<AppDeps, 'db' | 'env'>, row: typeof outboxEvents.$inferSelect): Promise<EventPayload> {
+  const facts = (row.payload ?? {}) as Record<string, unknown>;
+  const order = row.orderId ? await orderSnapshot(deps, row.orderId) : null;
+  return {
+    id: `evt_${row.id}`,
+    type: row.topic as EventType,
+    createdAt: row.createdAt.toISOString(),
+    orderId: row.orderId,
+    data: order ? { ...facts, order } : facts,
+    version: EVENT_VERSION,
+  };
+}
