@@ -133,3 +133,24 @@ export const discrepancies = pgTable(
     index('discrepancies_order_idx').on(t.orderId).where(sql`${t.orderId} is not null`),
   ],
 );
+
+/** A manual run over a date or range (console or CLI): the console polls days_done for its progress bar. */
+export const reconciliationRuns = pgTable(
+  'reconciliation_runs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    fromDate: text('from_date').notNull(),
+    toDate: text('to_date').notNull(),
+    /** queued · running · done · failed */
+    status: text('status').notNull().default('queued'),
+    daysDone: integer('days_done').notNull().default(0),
+    daysTotal: integer('days_total').notNull(),
+    /** Per day: its status after the run. */
+    results: jsonb('results').notNull().default([]),
+    error: text('error'),
+    createdBy: text('created_by').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [index('reconciliation_runs_created_idx').on(t.createdAt)],
+);

@@ -7,9 +7,25 @@ import executeRefund from './handlers/execute-refund';
 import expireAttempt from './handlers/expire-attempt';
 import processNotification from './handlers/process-notification';
 import queryAttempt from './handlers/query-attempt';
+import reconciliationDaily from './handlers/reconciliation-daily';
+import reconciliationRun from './handlers/reconciliation-run';
 import sweep from './handlers/sweep';
 
-export const HANDLERS: readonly JobHandler<QueueName>[] = [processNotification, queryAttempt, expireAttempt, closeOrder, executeRefund, sweep, consoleExport] as JobHandler<QueueName>[];
+export const HANDLERS: readonly JobHandler<QueueName>[] = [
+  processNotification,
+  queryAttempt,
+  expireAttempt,
+  closeOrder,
+  executeRefund,
+  sweep,
+  consoleExport,
+  reconciliationDaily,
+  reconciliationRun,
+] as JobHandler<QueueName>[];
 
-/** Cron schedules: queue → cron expression. */
-export const SCHEDULES: readonly { queue: QueueName; cron: string }[] = [{ queue: sweep.queue, cron: '* * * * *' }];
+/** Cron schedules: queue → cron expression, in `tz` when given (pg-boss 12's schedule option; default UTC). */
+export const SCHEDULES: readonly { queue: QueueName; cron: string; tz?: string }[] = [
+  { queue: sweep.queue, cron: '* * * * *' },
+  // WeChat's bill day is Beijing's: 10:15 Asia/Shanghai, after the 10:00 the docs say to fetch from.
+  { queue: reconciliationDaily.queue, cron: '15 10 * * *', tz: 'Asia/Shanghai' },
+];
