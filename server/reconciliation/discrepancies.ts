@@ -9,22 +9,9 @@ import { AppError } from '@/server/errors';
 import { writeOutboxEvent } from '@/server/outbox/write';
 import { recordEvent } from '@/server/payments/state';
 
-export const DISCREPANCY_CLASSES = [
-  'order_missing', // bill paid, no such order, our out_trade_no prefix: P1
-  'external_trade', // bill paid, not an order of ours at all
-  'local_unpaid', // bill paid, ours unpaid or closed: automatic
-  'duplicate_payment', // a second payment of a paid order: late-payment policy
-  'missing_in_bill', // ours paid, absent from the bills after the window
-  'amount_mismatch',
-  'external_refund', // refund in the bill, not ours: imported
-  'refund_state', // refund status differs: queried
-  'fee_mismatch', // billed fee replaces our estimate
-  'bill_unavailable', // bill missing or unparseable after the retry window
-] as const;
-export type DiscrepancyClass = (typeof DISCREPANCY_CLASSES)[number];
+export { DISCREPANCY_CLASSES, DISCREPANCY_STATES, type DiscrepancyClass, type DiscrepancyState } from './classes';
+import type { DiscrepancyClass } from './classes';
 
-export const DISCREPANCY_STATES = ['open', 'auto_resolved', 'received', 'ignored', 'force_posted'] as const;
-export type DiscrepancyState = (typeof DISCREPANCY_STATES)[number];
 /** What a person may do with an open one. */
 export const HUMAN_ACTIONS = { received: 'received', ignore: 'ignored', force_post: 'force_posted' } as const;
 

@@ -47,13 +47,11 @@ async function alertBillsMissing(db: Db, date: string, run: DayRun): Promise<voi
     .where(and(eq(alerts.kind, 'bills_missing'), sql`${alerts.data}->>'billDate' = ${date}`));
   if (already) return;
   const files = Object.fromEntries(run.files.map((f) => [f.kind, f.status]));
-  await db
-    .insert(alerts)
-    .values({
-      kind: 'bills_missing',
-      message: `The bills of ${date} could not be reconciled by the retry deadline (${run.status})`,
-      data: { billDate: date, files },
-    });
+  await db.insert(alerts).values({
+    kind: 'bills_missing',
+    message: `The bills of ${date} could not be reconciled by the retry deadline (${run.status})`,
+    data: { billDate: date, files },
+  });
 }
 
 /** Queues a manual run over [from, to] (≤ 92 days, none in the future), audited. */

@@ -186,3 +186,9 @@ export async function reconciliationDay(db: DbOrTx, date: string) {
     },
   };
 }
+
+/** The console's day view: the API shape plus the full three-column report. */
+export async function dayDetail(db: DbOrTx, date: string): Promise<{ api: Awaited<ReturnType<typeof reconciliationDay>>; report: DayReport | null }> {
+  const [row] = await db.select({ report: reconciliationDays.report }).from(reconciliationDays).where(eq(reconciliationDays.billDate, date));
+  return { api: await reconciliationDay(db, date), report: (row?.report as DayReport | null) ?? null };
+}
