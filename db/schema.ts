@@ -552,3 +552,4 @@ export const consoleSavedViews = pgTable('console_saved_views', {
 export * from './schema-stats';
 export * from './schema-monitoring';
 export * from './schema-api';
+export * from './schema-reconciliation';

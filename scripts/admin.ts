@@ -3,6 +3,8 @@
 // `npm run admin -- api-keys:create --name N --scopes S1,S2 [--expires-days D]`: an API key for a business
 // system; the secret is printed once. With
 // DATABASE_URL unset it uses the same embedded Postgres as `npm run dev`, starting it if needed.
+// `npm run admin -- reconcile --date YYYY-MM-DD [--to YYYY-MM-DD]`: fetches and reconciles the bills of a
+// Beijing day (or a range), as the 10:15 job does, and prints each day's outcome.
 import { parseArgs } from 'node:util';
 import { createDb } from '@/db/client';
 import { SYSTEM_ACTOR } from '@/server/auth/audit';
@@ -11,12 +13,19 @@ import { ROLES, RoleSchema } from '@/server/auth/permissions';
 import { createAdminUser } from '@/server/auth/users';
 import { createApiKey } from '@/server/api-keys/keys';
 import { API_SCOPES, ApiScopeSchema } from '@/server/api-keys/scopes';
+import { closeProcessDeps, processDeps } from '@/server/deps';
 import { loadEnv } from '@/server/env';
 import { AppError } from '@/server/errors';
+import { billDateSchema, daysBetween } from '@/server/reconciliation/days';
+import { MAX_RANGE_DAYS } from '@/server/reconciliation/pipeline';
+import { reconcileDate } from '@/server/reconciliation/reconcile';
 import { bootDatabase, exitWithStartupError, StartupError } from './lib/boot';
 
-const USAGE = `usage: npm run admin -- users:create --email you@example.com --role <${ROLES.join('|')}> [--password P] [--name N]
-       npm run admin -- api-keys:create --name N --scopes <${API_SCOPES.join(',')}> [--expires-days D]`;
+const USAGE = [
+  `usage: npm run admin -- users:create --email you@example.com --role <${ROLES.join('|')}> [--password P] [--name N]`,
+  `       npm run admin -- api-keys:create --name N --scopes <${API_SCOPES.join(',')}> [--expires-days D]`,
+  '       npm run admin -- reconcile --date YYYY-MM-DD [--to YYYY-MM-DD]',
+].join('\n');
 
 async function createKey(rest: string[]) {
   const { values } = parseArgs({ args: rest, options: { name: { type: 'string' }, scopes: { type: 'string' }, 'expires-days': { type: 'string' } } });
@@ -41,18 +50,50 @@ async function createKey(rest: string[]) {
   }
 }
 
+async function reconcile(rest: string[]) {
+  const { values } = parseArgs({ args: rest, options: { date: { type: 'string' }, to: { type: 'string' } } });
+  const from = billDateSchema.safeParse(values.date);
+  const to = billDateSchema.safeParse(values.to ?? values.date);
+  if (!from.success || !to.success || to.data < from.data) throw new StartupError(USAGE);
+  const days = daysBetween(from.data, to.data);
+  if (days.length > MAX_RANGE_DAYS) throw new StartupError(`at most ${MAX_RANGE_DAYS} days (WeChat serves three months of bills)`);
+  const booted = await bootDatabase({ seed: false, scope: 'admin' });
+  process.env.DATABASE_URL = booted.databaseUrl;
+  const deps = processDeps();
+  try {
+    for (const date of days) {
+      const run = await reconcileDate(deps, date);
+      const files = run.files.map((f) => `${f.kind}=${f.status}`).join(' ');
+      console.log(
+        `${date}: ${run.status}${run.matchedPercent === null ? '' : `, ${run.matchedPercent}% matched`}, ${run.findings} new discrepancies, ${run.repairs} repairs (${files})`,
+      );
+    }
+  } finally {
+    await closeProcessDeps();
+    if (booted.postgres?.owned) await booted.postgres.stop();
+  }
+}
+
 async function main() {
   const [command, ...rest] = process.argv.slice(2);
   if (command === 'api-keys:create') return createKey(rest);
+  if (command === 'reconcile') return reconcile(rest);
   if (command !== 'users:create') throw new StartupError(USAGE);
-  const { values } = parseArgs({ args: rest, options: { email: { type: 'string' }, role: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' } } });
+  const { values } = parseArgs({
+    args: rest,
+    options: { email: { type: 'string' }, role: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' } },
+  });
   const role = RoleSchema.safeParse(values.role);
   if (!values.email || !role.success) throw new StartupError(USAGE);
   const booted = await bootDatabase({ seed: false, scope: 'admin' });
   const { db, sql } = createDb(booted.databaseUrl, { max: 2 });
   const generated = values.password ? null : generatePassword();
   try {
-    const user = await createAdminUser(db, { ...SYSTEM_ACTOR, email: 'cli' }, { email: values.email, name: values.name, role: role.data, password: values.password ?? generated! });
+    const user = await createAdminUser(
+      db,
+      { ...SYSTEM_ACTOR, email: 'cli' },
+      { email: values.email, name: values.name, role: role.data, password: values.password ?? generated! },
+    );
     console.log(`Created ${user.role} ${user.email}.`);
     if (generated) console.log(`Password (shown once): ${generated}`);
     if (['owner', 'admin', 'finance', 'developer'].includes(user.role)) console.log('Two-factor enrolment is required at the first sign-in.');

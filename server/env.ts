@@ -10,9 +10,7 @@ export const DEFAULT_MAX_ORDER_AMOUNT_FEN = 5_000_000;
 /** No setting can raise the cap above ¥10,000,000: amounts stay far from 32-bit integer columns' limit. */
 export const MAX_ORDER_AMOUNT_FEN_LIMIT = 1_000_000_000;
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -27,7 +25,12 @@ const EnvSchema = z.object({
   /** Address the web server binds to; put a TLS reverse proxy in front for WeChat to reach it. */
   HOST: z.string().min(1).default('127.0.0.1'),
   /** Largest request body of any route (production and dev server): larger ones get 413 while being read. */
-  MAX_BODY_BYTES: z.coerce.number().int().min(64 * 1024, 'must be at least 65536 (64 KB)').max(100 * 1024 * 1024, 'must be at most 100 MB').default(1024 * 1024),
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024, 'must be at least 65536 (64 KB)')
+    .max(100 * 1024 * 1024, 'must be at most 100 MB')
+    .default(1024 * 1024),
   /** Time a client has to send a whole request (headers and body); a slower one is cut with 408. */
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000, 'must be at least 1000 ms').max(300_000, 'must be at most 300000 ms').default(10_000),
   /** Time a client has to send the request headers. */
@@ -38,11 +41,23 @@ const EnvSchema = z.object({
   RUN_WORKER: bool.default(true),
   MERCHANT_NAME: z.string().min(1).default('Scanpay Demo Store'),
   /** How long a QR code can be paid. Fractions are allowed (tests use seconds-long expiries). */
-  ORDER_EXPIRE_MINUTES: z.coerce.number().min(0.05).max(7 * 24 * 60).default(15),
+  ORDER_EXPIRE_MINUTES: z.coerce
+    .number()
+    .min(0.05)
+    .max(7 * 24 * 60)
+    .default(15),
   /** After its QR code expires, an unpaid order stays open this long for the shopper to get a new code. */
-  ORDER_RENEW_WINDOW_MINUTES: z.coerce.number().min(0.01).max(7 * 24 * 60).default(30),
+  ORDER_RENEW_WINDOW_MINUTES: z.coerce
+    .number()
+    .min(0.01)
+    .max(7 * 24 * 60)
+    .default(30),
   /** What to do with money that arrives for an attempt we closed, or a second paid attempt. */
   LATE_PAYMENT_POLICY: z.enum(['refund', 'review']).default('refund'),
+  /** Our fee estimate before the bill says (parts per million of the settlement amount, rounded half up per payment, as WeChat does): 6000 = 0.6 %. */
+  RECONCILIATION_FEE_RATE_PPM: z.coerce.number().int().min(0).max(100_000).default(6000),
+  /** Hour (Beijing) after which a day whose bills are still missing raises an alert instead of retrying quietly. */
+  RECONCILIATION_ALERT_HOUR: z.coerce.number().int().min(10).max(23).default(12),
   /** Multiplies the active-query schedule (+5 s, +15 s, ...): tests and chaos runs use small values. */
   COMPENSATION_TIME_SCALE: z.coerce.number().positive().max(100).default(1),
   /**
@@ -81,15 +96,24 @@ const EnvSchema = z.object({
   NOTIFY_BATCH_WINDOW_MS: z.coerce.number().int().min(0).max(1000).default(10),
 
   WECHATPAY_MODE: z.enum(['simulator', 'live']).optional(),
-  WECHATPAY_MCHID: z.string().regex(/^\d{6,32}$/, 'must be your numeric merchant id').optional(),
+  WECHATPAY_MCHID: z
+    .string()
+    .regex(/^\d{6,32}$/, 'must be your numeric merchant id')
+    .optional(),
   WECHATPAY_APPID: z.string().min(1).optional(),
-  WECHATPAY_MERCHANT_SERIAL: z.string().regex(/^[0-9A-Fa-f]{8,64}$/, 'must be the hex serial of your merchant API certificate').optional(),
+  WECHATPAY_MERCHANT_SERIAL: z
+    .string()
+    .regex(/^[0-9A-Fa-f]{8,64}$/, 'must be the hex serial of your merchant API certificate')
+    .optional(),
   WECHATPAY_MERCHANT_PRIVATE_KEY: z.string().optional(),
   WECHATPAY_MERCHANT_PRIVATE_KEY_FILE: z.string().optional(),
   WECHATPAY_APIV3_KEY: z.string().optional(),
   WECHATPAY_PUBLIC_KEY: z.string().optional(),
   WECHATPAY_PUBLIC_KEY_FILE: z.string().optional(),
-  WECHATPAY_PUBLIC_KEY_ID: z.string().regex(/^PUB_KEY_ID_\d+$/, 'must look like PUB_KEY_ID_0114...').optional(),
+  WECHATPAY_PUBLIC_KEY_ID: z
+    .string()
+    .regex(/^PUB_KEY_ID_\d+$/, 'must look like PUB_KEY_ID_0114...')
+    .optional(),
   WECHATPAY_PLATFORM_CERTIFICATE: z.string().optional(),
   WECHATPAY_PLATFORM_CERTIFICATE_FILE: z.string().optional(),
   WECHATPAY_BASE_URL: z.url().optional(),
@@ -113,7 +137,11 @@ const EnvSchema = z.object({
   /** Signs and encrypts console sessions and TOTP secrets (≥ 32 chars). Unset: generated once into DATA_DIR/auth-secret. */
   AUTH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Console session: signed out after this much inactivity… */
-  ADMIN_SESSION_IDLE_MINUTES: z.coerce.number().min(1).max(24 * 60).default(30),
+  ADMIN_SESSION_IDLE_MINUTES: z.coerce
+    .number()
+    .min(1)
+    .max(24 * 60)
+    .default(30),
   /** …and after this long in any case. */
   ADMIN_SESSION_MAX_HOURS: z.coerce.number().min(0.1).max(24 * 30).default(12),
   /** Bearer token Prometheus sends to /api/metrics; unset, the endpoint answers 404 (disabled). At least 24 characters. */
@@ -126,13 +154,25 @@ const EnvSchema = z.object({
   ADMIN_SIGNIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
   /** Failed sign-ins per client IP within the window before the IP is locked. */
   ADMIN_SIGNIN_IP_MAX_FAILURES: z.coerce.number().int().min(1).max(100_000).default(20),
-  ADMIN_SIGNIN_WINDOW_MINUTES: z.coerce.number().min(0.1).max(24 * 60).default(15),
-  ADMIN_LOCKOUT_MINUTES: z.coerce.number().min(0.05).max(24 * 60).default(15),
+  ADMIN_SIGNIN_WINDOW_MINUTES: z.coerce
+    .number()
+    .min(0.1)
+    .max(24 * 60)
+    .default(15),
+  ADMIN_LOCKOUT_MINUTES: z.coerce
+    .number()
+    .min(0.05)
+    .max(24 * 60)
+    .default(15),
 
   /** An export refuses (with an explicit error, never a silent cut) a list longer than this. */
   EXPORT_MAX_ROWS: z.coerce.number().int().min(1).max(50_000_000).default(1_000_000),
   /** How long an export's download link works. */
-  EXPORT_LINK_HOURS: z.coerce.number().min(0.1).max(24 * 30).default(24),
+  EXPORT_LINK_HOURS: z.coerce
+    .number()
+    .min(0.1)
+    .max(24 * 30)
+    .default(24),
 
   /** Requests per minute one API key may make to /api/v1 (a 429 with Retry-After beyond it). */
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),

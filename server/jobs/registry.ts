@@ -11,6 +11,8 @@ import queryAttempt from './handlers/query-attempt';
 import statsNightly from './handlers/stats-nightly';
 import statsRefresh from './handlers/stats-refresh';
 import statsRollup from './handlers/stats-rollup';
+import reconciliationDaily from './handlers/reconciliation-daily';
+import reconciliationRun from './handlers/reconciliation-run';
 import sweep from './handlers/sweep';
 import webhooksDeliver from './handlers/webhooks-deliver';
 import webhooksFanout from './handlers/webhooks-fanout';
@@ -31,13 +33,17 @@ export const HANDLERS: readonly JobHandler<QueueName>[] = [
   webhooksFanout,
   webhooksDeliver,
   webhooksRecover,
+  reconciliationDaily,
+  reconciliationRun,
 ] as JobHandler<QueueName>[];
 
-/** Cron schedules: queue → cron expression. */
-export const SCHEDULES: readonly { queue: QueueName; cron: string }[] = [
+/** Cron schedules: queue → cron expression, in `tz` when given (pg-boss 12's schedule option; default UTC). */
+export const SCHEDULES: readonly { queue: QueueName; cron: string; tz?: string }[] = [
   { queue: sweep.queue, cron: '* * * * *' },
   { queue: statsRefresh.queue, cron: '* * * * *' },
   { queue: monitoringEvaluate.queue, cron: '* * * * *' },
   // 03:30 Beijing (pg-boss crons are UTC).
   { queue: statsNightly.queue, cron: '30 19 * * *' },
+  // WeChat's bill day is Beijing's: 10:15 Asia/Shanghai, after the 10:00 the docs say to fetch from.
+  { queue: reconciliationDaily.queue, cron: '15 10 * * *', tz: 'Asia/Shanghai' },
 ];

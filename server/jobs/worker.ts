@@ -76,7 +76,7 @@ export async function startWorker(deps: AppDeps): Promise<Worker> {
     processName: deps.env.SCANPAY_PROCESS_NAME,
   });
   for (const handler of HANDLERS) await register(boss, handler, deps);
-  for (const s of SCHEDULES) await boss.schedule(s.queue, s.cron, { version: 1 });
+  for (const s of SCHEDULES) await boss.schedule(s.queue, s.cron, { version: 1 }, s.tz ? { tz: s.tz } : undefined);
   const relay = startOutboxRelay(deps.db, OUTBOX_CONSUMERS, deps.env.OUTBOX_RELAY_INTERVAL_MS);
   const stopFlush = startMetricsFlush(deps.db);
   logger().info({ queues: HANDLERS.length }, 'worker started');

@@ -18,7 +18,6 @@ export interface BossOptions {
   processName: string;
 }
 
-
 function newBoss(opts: BossOptions & { worker: boolean }): PgBoss {
   const boss = new PgBoss({
     connectionString: opts.url,

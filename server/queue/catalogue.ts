@@ -18,6 +18,8 @@ export const QUEUE = {
   webhooksFanout: 'webhooks.fanout',
   webhooksDeliver: 'webhooks.deliver',
   webhooksRecover: 'webhooks.recover',
+  reconciliationDaily: 'reconciliation.daily',
+  reconciliationRun: 'reconciliation.run',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
@@ -42,6 +44,8 @@ export const payloads = {
   // One attempt of one delivery; a job whose round/attempt is not the delivery's next one is stale (a no-op).
   [QUEUE.webhooksDeliver]: z.object({ version: z.literal(1), deliveryId: uuid, round: z.number().int().min(0), attempt: z.number().int().min(1) }),
   [QUEUE.webhooksRecover]: z.object({ version: z.literal(1), recoveryId: uuid }),
+  [QUEUE.reconciliationDaily]: z.object({ version: z.literal(1) }),
+  [QUEUE.reconciliationRun]: z.object({ version: z.literal(1), runId: uuid }),
 } satisfies Record<QueueName, z.ZodType>;
 
 export type Payload<Q extends QueueName> = z.infer<(typeof payloads)[Q]>;
@@ -225,6 +229,30 @@ export const QUEUES: Queue[] = [
     retentionSeconds: 7 * DAY,
     deleteAfterSeconds: 7 * DAY,
     deadLetter: deadLetterOf(QUEUE.webhooksRecover),
+  },
+  {
+    // 10:15 Beijing: bills exist from 09:00 and WeChat says to fetch after 10:00. A day whose bills are not
+    // in yet throws and is retried every 10 minutes; at RECONCILIATION_ALERT_HOUR the handler raises an
+    // alert and stops retrying. One run at a time across workers.
+    name: QUEUE.reconciliationDaily,
+    policy: 'singleton',
+    retryLimit: 14,
+    retryDelay: 600,
+    expireInSeconds: 30 * 60,
+    retentionSeconds: 30 * DAY,
+    deleteAfterSeconds: 30 * DAY,
+    deadLetter: deadLetterOf(QUEUE.reconciliationDaily),
+  },
+  {
+    // A manual run over up to 92 days (the API serves three months): long, so a generous expiry.
+    name: QUEUE.reconciliationRun,
+    policy: 'standard',
+    retryLimit: 2,
+    retryDelay: 30,
+    expireInSeconds: 60 * 60,
+    retentionSeconds: 30 * DAY,
+    deleteAfterSeconds: 30 * DAY,
+    deadLetter: deadLetterOf(QUEUE.reconciliationRun),
   },
 ];
 

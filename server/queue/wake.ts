@@ -10,7 +10,6 @@ import { log } from '@/server/log';
 import { throttled } from '@/server/throttled-log';
 import { WAKE_CHANNEL_SQL } from './insert-job';
 
-
 /**
  * Runs `run` after one or more `request()` calls: all the requests of one turn of the event loop share one
  * run, and a request made while a run is in flight gets a run of its own after it, so every request is

@@ -19,25 +19,27 @@ const TRPC_CODE: Record<AppErrorCode, TRPCError['code']> = {
   PAYMENT_PROVIDER_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
 };
 
-const t = initTRPC.context<Context>().meta<Meta>().create({
-  transformer: superjson,
-  // Keep live-status streams alive through proxies, and let clients notice a dead one and reconnect.
-  sse: { ping: { enabled: true, intervalMs: 10_000 }, client: { reconnectAfterInactivityMs: 25_000 } },
-  errorFormatter({ shape, error }) {
-    // Never leak internals: unexpected errors reach the client as a generic message.
-    const safeMessage =
-      error.cause instanceof AppError || error.code !== 'INTERNAL_SERVER_ERROR' ? shape.message : 'Something went wrong on our side.';
-    return {
-      ...shape,
-      message: safeMessage,
-      data: {
-        code: shape.data.code,
-        httpStatus: shape.data.httpStatus,
-        zodIssues: error.cause instanceof ZodError ? error.cause.issues.map((i) => ({ path: i.path, message: i.message })) : undefined,
-      },
-    };
-  },
-});
+const t = initTRPC
+  .context<Context>()
+  .meta<Meta>()
+  .create({
+    transformer: superjson,
+    // Keep live-status streams alive through proxies, and let clients notice a dead one and reconnect.
+    sse: { ping: { enabled: true, intervalMs: 10_000 }, client: { reconnectAfterInactivityMs: 25_000 } },
+    errorFormatter({ shape, error }) {
+      // Never leak internals: unexpected errors reach the client as a generic message.
+      const safeMessage = error.cause instanceof AppError || error.code !== 'INTERNAL_SERVER_ERROR' ? shape.message : 'Something went wrong on our side.';
+      return {
+        ...shape,
+        message: safeMessage,
+        data: {
+          code: shape.data.code,
+          httpStatus: shape.data.httpStatus,
+          zodIssues: error.cause instanceof ZodError ? error.cause.issues.map((i) => ({ path: i.path, message: i.message })) : undefined,
+        },
+      };
+    },
+  });
 
 /** Converts our AppError into the matching TRPCError so HTTP status and message are right. */
 const appErrors = t.middleware(async ({ next }) => {

@@ -20,6 +20,7 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
     { href: '/admin/refunds', label: t('nav.refunds'), show: can(role, 'refunds:view') },
     { href: '/admin/alerts', label: t('nav.alerts'), show: can(role, 'alerts:view') },
     { href: '/admin/queues', label: t('nav.queues'), show: can(role, 'queues:view') },
+    { href: '/admin/reconciliation', label: t('nav.reconciliation'), show: can(role, 'reconciliation:view') },
     { href: '/admin/users', label: t('nav.users'), show: can(role, 'users:view') },
     { href: '/admin/audit', label: t('nav.audit'), show: can(role, 'audit:view') },
     { href: '/admin/developers', label: t('nav.developers'), show: can(role, 'keys:view') || can(role, 'webhooks:view') },

@@ -15,13 +15,22 @@ export function Button({ variant = 'primary', className, ...props }: ButtonHTMLA
     <button
       type="button"
       {...props}
-      className={cn('inline-flex min-h-10 items-center justify-center gap-2 rounded-md px-3 py-2 text-sm font-medium transition-colors disabled:cursor-not-allowed', VARIANTS[variant], className)}
+      className={cn(
+        'inline-flex min-h-10 items-center justify-center gap-2 rounded-md px-3 py-2 text-sm font-medium transition-colors disabled:cursor-not-allowed',
+        VARIANTS[variant],
+        className,
+      )}
     />
   );
 }
 
 export function Input({ className, ...props }: InputHTMLAttributes<HTMLInputElement>) {
-  return <input {...props} className={cn('min-h-10 w-full rounded-md border border-neutral-300 bg-white px-3 py-2 text-sm placeholder:text-neutral-500', className)} />;
+  return (
+    <input
+      {...props}
+      className={cn('min-h-10 w-full rounded-md border border-neutral-300 bg-white px-3 py-2 text-sm placeholder:text-neutral-500', className)}
+    />
+  );
 }
 
 export function Select({ className, ...props }: SelectHTMLAttributes<HTMLSelectElement>) {
@@ -68,7 +77,11 @@ export function Badge({ tone = 'neutral', children }: { tone?: keyof typeof TONE
 }
 
 export function Alert({ tone = 'red', children, testId }: { tone?: 'red' | 'green' | 'amber'; children: ReactNode; testId?: string }) {
-  const cls = { red: 'border-red-300 bg-red-50 text-red-900', green: 'border-green-300 bg-green-50 text-green-900', amber: 'border-amber-300 bg-amber-50 text-amber-900' }[tone];
+  const cls = {
+    red: 'border-red-300 bg-red-50 text-red-900',
+    green: 'border-green-300 bg-green-50 text-green-900',
+    amber: 'border-amber-300 bg-amber-50 text-amber-900',
+  }[tone];
   return (
     <div role={tone === 'red' ? 'alert' : 'status'} data-testid={testId} className={cn('rounded-md border px-3 py-2 text-sm', cls)}>
       {children}

@@ -15,7 +15,12 @@ export function SetupForm() {
   function onSubmit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const d = new FormData(e.currentTarget);
-    complete.mutate({ token: String(d.get('token')), email: String(d.get('email')), name: String(d.get('name') || '') || undefined, password: String(d.get('password')) });
+    complete.mutate({
+      token: String(d.get('token')),
+      email: String(d.get('email')),
+      name: String(d.get('name') || '') || undefined,
+      password: String(d.get('password')),
+    });
   }
 
   if (complete.data) {

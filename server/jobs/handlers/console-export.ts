@@ -6,5 +6,6 @@ import { defineHandler } from '../handler';
 export default defineHandler({
   queue: QUEUE.consoleExport,
   work: { batchSize: 1, pollingIntervalSeconds: 2 },
-  run: (p, deps) => runOrdersExport(deps.db, p.exportId, { dataDir: deps.env.DATA_DIR, maxRows: deps.env.EXPORT_MAX_ROWS, linkHours: deps.env.EXPORT_LINK_HOURS }),
+  run: (p, deps) =>
+    runOrdersExport(deps.db, p.exportId, { dataDir: deps.env.DATA_DIR, maxRows: deps.env.EXPORT_MAX_ROWS, linkHours: deps.env.EXPORT_LINK_HOURS }),
 });

@@ -7,7 +7,14 @@ import { publicProcedure, router } from '../init';
 export const setupRouter = router({
   status: publicProcedure.query(async ({ ctx }) => ({ needed: await setupNeeded(ctx.db) })),
   complete: publicProcedure
-    .input(z.object({ token: z.string().trim().min(10).max(100), email: z.email().max(200), name: z.string().trim().max(100).optional(), password: z.string().min(12).max(200) }))
+    .input(
+      z.object({
+        token: z.string().trim().min(10).max(100),
+        email: z.email().max(200),
+        name: z.string().trim().max(100).optional(),
+        password: z.string().min(12).max(200),
+      }),
+    )
     .mutation(async ({ ctx, input }) => {
       const user = await completeSetup(ctx.db, input, requestMeta(ctx.headers));
       return { email: user.email };

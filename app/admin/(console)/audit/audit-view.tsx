@@ -15,7 +15,9 @@ export function AuditView() {
   const trpc = useTRPC();
   const [p, setP] = useQueryStates(params);
   const [verify, setVerify] = useState(false);
-  const list = useQuery(trpc.admin.audit.list.queryOptions({ actor: p.actor || undefined, action: p.action || undefined, before: p.before ?? undefined, limit: 50 }));
+  const list = useQuery(
+    trpc.admin.audit.list.queryOptions({ actor: p.actor || undefined, action: p.action || undefined, before: p.before ?? undefined, limit: 50 }),
+  );
   const chain = useQuery({ ...trpc.admin.audit.verify.queryOptions(), enabled: verify });
 
   function onFilter(e: FormEvent<HTMLFormElement>) {

@@ -24,7 +24,12 @@ export function ExportButton({ filter }: { filter: OrdersFilter }) {
   return (
     <div className="flex flex-wrap items-center gap-2">
       {dialog}
-      <Button variant="secondary" data-testid="export" disabled={create.isPending || (d !== undefined && d.status !== 'done' && d.status !== 'failed')} onClick={() => void run(async () => setId((await create.mutateAsync({ filter })).id))}>
+      <Button
+        variant="secondary"
+        data-testid="export"
+        disabled={create.isPending || (d !== undefined && d.status !== 'done' && d.status !== 'failed')}
+        onClick={() => void run(async () => setId((await create.mutateAsync({ filter })).id))}
+      >
         {t('export')}
       </Button>
       {d && d.status !== 'done' && d.status !== 'failed' ? (

@@ -117,7 +117,11 @@ export function OrdersView() {
   function onSearch(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const d = new FormData(e.currentTarget);
-    const many = <T extends string>(name: string, allowed: readonly T[]) => d.getAll(name).map(String).filter((v): v is T => (allowed as readonly string[]).includes(v));
+    const many = <T extends string>(name: string, allowed: readonly T[]) =>
+      d
+        .getAll(name)
+        .map(String)
+        .filter((v): v is T => (allowed as readonly string[]).includes(v));
     setExact(false);
     void setP({
       q: String(d.get('q') ?? '').trim() || null,
@@ -134,7 +138,9 @@ export function OrdersView() {
     });
   }
 
-  const filtered = Boolean(p.q || p.status.length || p.via.length || p.flags.length || p.createdFrom || p.createdTo || p.paidFrom || p.paidTo || p.min !== null || p.max !== null);
+  const filtered = Boolean(
+    p.q || p.status.length || p.via.length || p.flags.length || p.createdFrom || p.createdTo || p.paidFrom || p.paidTo || p.min !== null || p.max !== null,
+  );
   const count = list.data?.count;
 
   return (
@@ -225,7 +231,11 @@ export function OrdersView() {
         {list.data?.search ? <span data-testid="search-kind">{t('searchAs', { kind: t(`kinds.${list.data.search.kind}`) })}</span> : null}
         {count ? (
           <span data-testid="order-count">
-            {exactCount.data ? t('count', { count: exactCount.data.count }) : count.capped ? t('countCapped', { count: COUNT_CAP.toLocaleString() }) : t('count', { count: count.count })}
+            {exactCount.data
+              ? t('count', { count: exactCount.data.count })
+              : count.capped
+                ? t('countCapped', { count: COUNT_CAP.toLocaleString() })
+                : t('count', { count: count.count })}
           </span>
         ) : null}
         {count?.capped && !exactCount.data ? (
@@ -294,7 +304,10 @@ export function OrdersView() {
               </Button>
             ) : null}
             {list.data?.nextCursor ? (
-              <Button variant="secondary" onClick={() => void setP({ after: `${list.data!.nextCursor!.createdAt.toISOString()}_${list.data!.nextCursor!.id}` })}>
+              <Button
+                variant="secondary"
+                onClick={() => void setP({ after: `${list.data!.nextCursor!.createdAt.toISOString()}_${list.data!.nextCursor!.id}` })}
+              >
                 {t('next')}
               </Button>
             ) : null}

@@ -35,7 +35,12 @@ export function SavedViews() {
                 <Link href={`/admin/orders${v.query ? `?${v.query}` : ''}`} className="text-blue-800 underline" title={t('by', { email: v.createdByEmail })}>
                   {v.name}
                 </Link>
-                <button type="button" aria-label={t('deleteView', { name: v.name })} className="rounded px-1 text-neutral-500 hover:text-red-700" onClick={() => del.mutate({ id: v.id })}>
+                <button
+                  type="button"
+                  aria-label={t('deleteView', { name: v.name })}
+                  className="rounded px-1 text-neutral-500 hover:text-red-700"
+                  onClick={() => del.mutate({ id: v.id })}
+                >
                   ×
                 </button>
               </li>

@@ -30,7 +30,8 @@ export function SessionList({ rows, onRevoke, showUser, busy }: { rows: SessionR
               {t('device')}: {s.userAgent ?? '—'} {s.current ? <Badge tone="green">{t('current')}</Badge> : null}
             </p>
             <p className="text-xs text-neutral-600">
-              {t('ip')}: {s.ipAddress ?? '—'} · {t('created')}: <BeijingTime value={s.createdAt} /> · {t('lastUsed')}: <BeijingTime value={s.lastUsedAt} /> ({ta('beijingTime')})
+              {t('ip')}: {s.ipAddress ?? '—'} · {t('created')}: <BeijingTime value={s.createdAt} /> · {t('lastUsed')}: <BeijingTime value={s.lastUsedAt} /> (
+              {ta('beijingTime')})
             </p>
           </div>
           {!s.current ? (
@@ -50,7 +51,9 @@ export function SessionsView() {
   const trpc = useTRPC();
   const qc = useQueryClient();
   const sessions = useQuery(trpc.admin.me.sessions.queryOptions());
-  const revoke = useMutation(trpc.admin.me.revokeSession.mutationOptions({ onSettled: () => qc.invalidateQueries({ queryKey: trpc.admin.me.sessions.queryKey() }) }));
+  const revoke = useMutation(
+    trpc.admin.me.revokeSession.mutationOptions({ onSettled: () => qc.invalidateQueries({ queryKey: trpc.admin.me.sessions.queryKey() }) }),
+  );
   return (
     <div className="space-y-4">
       <h1 className="text-xl font-semibold">{t('heading')}</h1>

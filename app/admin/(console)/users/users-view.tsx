@@ -40,7 +40,12 @@ export function UsersView({ canManage, myId }: { canManage: boolean; myId: strin
     e.preventDefault();
     const form = e.currentTarget;
     const d = new FormData(form);
-    const input = { email: String(d.get('email')), name: String(d.get('name') || '') || undefined, role: String(d.get('role')) as Role, password: String(d.get('password')) };
+    const input = {
+      email: String(d.get('email')),
+      name: String(d.get('name') || '') || undefined,
+      role: String(d.get('role')) as Role,
+      password: String(d.get('password')),
+    };
     setMessage(null);
     void act(async () => {
       await create.mutateAsync(input);
@@ -123,7 +128,10 @@ export function UsersView({ canManage, myId }: { canManage: boolean; myId: strin
                         </option>
                       ))}
                     </Select>
-                    <Button variant={u.active ? 'danger' : 'secondary'} onClick={() => void act(() => setActive.mutateAsync({ userId: u.id, active: !u.active }))}>
+                    <Button
+                      variant={u.active ? 'danger' : 'secondary'}
+                      onClick={() => void act(() => setActive.mutateAsync({ userId: u.id, active: !u.active }))}
+                    >
                       {u.active ? t('deactivate') : t('reactivate')}
                     </Button>
                   </div>
@@ -141,7 +149,12 @@ export function UsersView({ canManage, myId }: { canManage: boolean; myId: strin
         ) : sessions.isError ? (
           <ErrorState message={ta('error')} retry={() => void sessions.refetch()} retryLabel={ta('retry')} />
         ) : (
-          <SessionList rows={sessions.data} showUser onRevoke={(id) => (canManage ? revoke.mutate({ sessionId: id }) : undefined)} busy={revoke.isPending || !canManage} />
+          <SessionList
+            rows={sessions.data}
+            showUser
+            onRevoke={(id) => (canManage ? revoke.mutate({ sessionId: id }) : undefined)}
+            busy={revoke.isPending || !canManage}
+          />
         )}
       </Card>
       <Card title={t('limitsHeading')}>

@@ -8,6 +8,7 @@ import { meRouter } from './me';
 import { adminAlertsRouter, adminQueuesRouter, adminStatsRouter } from './monitoring';
 import { adminOrdersRouter } from './orders';
 import { adminRefundsRouter } from './refunds';
+import { adminReconciliationRouter } from './reconciliation';
 import { adminUsersRouter } from './users';
 import { adminViewsRouter } from './views';
 
@@ -23,4 +24,5 @@ export const adminRouter = router({
   alerts: adminAlertsRouter,
   queues: adminQueuesRouter,
   developers: adminDevelopersRouter,
+  reconciliation: adminReconciliationRouter,
 });

@@ -12,7 +12,10 @@ export const adminOrdersRouter = router({
   list: adminProcedure('orders:view')
     .input(z.object({ filter: OrdersFilterSchema, cursor: CursorSchema.optional(), limit: z.number().int().min(1).max(100).default(50) }))
     .query(async ({ ctx, input }) => {
-      const [page, count] = await Promise.all([listOrders(ctx.db, input.filter, { cursor: input.cursor, limit: input.limit }), countOrders(ctx.db, input.filter)]);
+      const [page, count] = await Promise.all([
+        listOrders(ctx.db, input.filter, { cursor: input.cursor, limit: input.limit }),
+        countOrders(ctx.db, input.filter),
+      ]);
       return { ...page, count };
     }),
   /** The exact count, on demand (may scan). */

@@ -19,7 +19,11 @@ export function OrderView({ id, canSync, canRefund, approvalThresholdFen }: { id
   const trpc = useTRPC();
   const qc = useQueryClient();
   const valid = /^[0-9a-f-]{36}$/i.test(id);
-  const detail = useQuery({ ...trpc.admin.orders.get.queryOptions({ id }), enabled: valid, retry: (n, e) => !(e instanceof TRPCClientError && e.data?.code === 'NOT_FOUND') && n < 1 });
+  const detail = useQuery({
+    ...trpc.admin.orders.get.queryOptions({ id }),
+    enabled: valid,
+    retry: (n, e) => !(e instanceof TRPCClientError && e.data?.code === 'NOT_FOUND') && n < 1,
+  });
   const sync = useMutation(
     trpc.admin.orders.sync.mutationOptions({ onSettled: () => qc.invalidateQueries({ queryKey: trpc.admin.orders.get.queryKey({ id }) }) }),
   );
@@ -165,7 +169,9 @@ export function OrderView({ id, canSync, canRefund, approvalThresholdFen }: { id
                 </div>
                 <details className="mt-1">
                   <summary className="cursor-pointer text-xs text-neutral-600">{t('details')}</summary>
-                  <pre className="mt-1 max-h-64 overflow-auto rounded bg-neutral-50 p-2 text-xs whitespace-pre-wrap break-all">{JSON.stringify(e.detail, null, 2)}</pre>
+                  <pre className="mt-1 max-h-64 overflow-auto rounded bg-neutral-50 p-2 text-xs whitespace-pre-wrap break-all">
+                    {JSON.stringify(e.detail, null, 2)}
+                  </pre>
                 </details>
               </li>
             ))}

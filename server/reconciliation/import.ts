@@ -1,0 +1,195 @@
+// Bills in (issue 16 §1): apply for and download a Beijing day's trade bill (ALL) and fund-flow bill per
+// account, keep the file gzip-compressed with WeChat's SHA-1 (checked by the client on download), parse it
+// into bill rows. Network calls happen outside any transaction; each file is stored in one transaction.
+// A quiet day (NO_STATEMENT_EXIST) is a status, not an error; an unparseable file keeps its bytes and is
+// retried at the next run.
+import { gzipSync } from 'node:zlib';
+import { and, eq, sql } from 'drizzle-orm';
+import type { Db, Tx } from '@/db/client';
+import { billFiles, billFundRows, billTradeRows } from '@/db/schema';
+import type { PaymentDeps } from '@/server/payments/deps';
+import { BillParseError, parseFundFlowBill, parseTradeBill, type FundFlowBill, type TradeBill } from '@/server/wechatpay/bill';
+import { WechatPayApiError } from '@/server/wechatpay/errors';
+import { parseBillTime } from './days';
+
+export const FUND_ACCOUNTS = ['BASIC', 'OPERATION', 'FEES'] as const;
+export type FundAccount = (typeof FUND_ACCOUNTS)[number];
+export type BillKind = 'trade_ALL' | `fund_${FundAccount}`;
+export const BILL_KINDS: readonly BillKind[] = ['trade_ALL', ...FUND_ACCOUNTS.map((a) => `fund_${a}` as const)];
+
+export type BillFileStatus = 'imported' | 'no_statement' | 'not_ready' | 'unparseable' | 'failed';
+/** Statuses after which a file is settled: importing it again changes nothing unless WeChat's file changed. */
+export const FINAL_STATUSES: readonly BillFileStatus[] = ['imported', 'no_statement'];
+
+export interface FileOutcome {
+  kind: BillKind;
+  status: BillFileStatus;
+  rows: number;
+  /** True when the rows were (re)written; false for an identical re-import. */
+  changed: boolean;
+  error?: string;
+}
+
+const CHUNK = 2000;
+
+/** Imports every bill of `date`. Never throws for a bill's own problem: each file's outcome is its status. */
+export async function importDay(deps: Pick<PaymentDeps, 'db' | 'gateway'>, date: string, opts: { skipFinal?: boolean } = {}): Promise<FileOutcome[]> {
+  const done = opts.skipFinal
+    ? new Map(
+        (await deps.db.select().from(billFiles).where(eq(billFiles.billDate, date)))
+          .filter((f) => (FINAL_STATUSES as readonly string[]).includes(f.status))
+          .map((f) => [f.kind, f]),
+      )
+    : new Map<string, typeof billFiles.$inferSelect>();
+  const out: FileOutcome[] = [];
+  for (const kind of BILL_KINDS) {
+    const f = done.get(kind);
+    // A bill is a snapshot: once in, fetching it again can only return the same file.
+    out.push(f ? { kind, status: f.status as BillFileStatus, rows: f.rowCount ?? 0, changed: false } : await importFile(deps, date, kind));
+  }
+  return out;
+}
+
+async function fetchFile(deps: Pick<PaymentDeps, 'gateway'>, date: string, kind: BillKind): Promise<{ sha1: string; file: Buffer }> {
+  const client = deps.gateway().client;
+  const applied =
+    kind === 'trade_ALL'
+      ? await client.applyTradeBill({ bill_date: date, bill_type: 'ALL', tar_type: 'GZIP' })
+      : await client.applyFundFlowBill({ bill_date: date, account_type: kind.slice(5) as FundAccount, tar_type: 'GZIP' });
+  return { sha1: applied.hash_value.toLowerCase(), file: await client.downloadBill(applied) };
+}
+
+export async function importFile(deps: Pick<PaymentDeps, 'db' | 'gateway'>, date: string, kind: BillKind): Promise<FileOutcome> {
+  const { db } = deps;
+  let fetched: { sha1: string; file: Buffer };
+  try {
+    fetched = await fetchFile(deps, date, kind);
+  } catch (err) {
+    if (err instanceof WechatPayApiError && err.code === 'NO_STATEMENT_EXIST') {
+      await saveStatus(db, date, kind, { status: 'no_statement', rowCount: 0, error: null });
+      return { kind, status: 'no_statement', rows: 0, changed: false };
+    }
+    const notReady = err instanceof WechatPayApiError && err.code === 'STATEMENT_CREATING';
+    const error = err instanceof Error ? err.message.slice(0, 500) : String(err);
+    await saveStatus(db, date, kind, { status: notReady ? 'not_ready' : 'failed', error });
+    return { kind, status: notReady ? 'not_ready' : 'failed', rows: 0, changed: false, error };
+  }
+  return storeFile(db, date, kind, fetched.file, fetched.sha1);
+}
+
+/** Stores a downloaded file and its rows (exported for the benchmark, which has no WeChat to call). */
+export async function storeFile(db: Db, date: string, kind: BillKind, file: Buffer, sha1: string): Promise<FileOutcome> {
+  const [previous] = await db
+    .select({ sha1: billFiles.sha1, status: billFiles.status })
+    .from(billFiles)
+    .where(and(eq(billFiles.billDate, date), eq(billFiles.kind, kind)));
+  let parsed: TradeBill | FundFlowBill;
+  try {
+    parsed = kind === 'trade_ALL' ? parseTradeBill(file) : parseFundFlowBill(file);
+  } catch (err) {
+    const error = err instanceof BillParseError || err instanceof Error ? err.message.slice(0, 500) : String(err);
+    await saveStatus(db, date, kind, { status: 'unparseable', error, sha1, raw: gzipSync(file), rowCount: null });
+    return { kind, status: 'unparseable', rows: 0, changed: false, error };
+  }
+  // A re-imported, identical bill: nothing to do (the rows are already the snapshot).
+  if (previous?.status === 'imported' && previous.sha1 === sha1) {
+    await db
+      .update(billFiles)
+      .set({ attempts: sql`${billFiles.attempts} + 1`, fetchedAt: new Date() })
+      .where(and(eq(billFiles.billDate, date), eq(billFiles.kind, kind)));
+    return { kind, status: 'imported', rows: parsed.rows.length, changed: false };
+  }
+  try {
+    await db.transaction(async (tx) => {
+      if (kind === 'trade_ALL') await writeTradeRows(tx, date, parsed as TradeBill);
+      else await writeFundRows(tx, date, kind.slice(5), parsed as FundFlowBill);
+      await saveStatus(tx, date, kind, {
+        status: 'imported',
+        sha1,
+        raw: gzipSync(file),
+        rowCount: parsed.rows.length,
+        summary: summaryOf(parsed),
+        error: null,
+        importedAt: new Date(),
+      });
+    });
+  } catch (err) {
+    // A row the parser accepted but the database refused (a bad time, say): the file is unusable as it is.
+    const error = err instanceof Error ? err.message.slice(0, 500) : String(err);
+    await saveStatus(db, date, kind, { status: 'unparseable', error, sha1, raw: gzipSync(file), rowCount: null });
+    return { kind, status: 'unparseable', rows: 0, changed: false, error };
+  }
+  return { kind, status: 'imported', rows: parsed.rows.length, changed: true };
+}
+
+function summaryOf(bill: TradeBill | FundFlowBill): Record<string, unknown> {
+  const { raw: _raw, ...summary } = bill.summary;
+  return summary;
+}
+
+async function saveStatus(
+  db: Db | Tx,
+  date: string,
+  kind: BillKind,
+  fields: Partial<Omit<typeof billFiles.$inferInsert, 'billDate' | 'kind'>> & { status: BillFileStatus },
+): Promise<void> {
+  await db
+    .insert(billFiles)
+    .values({ billDate: date, kind, attempts: 1, ...fields })
+    .onConflictDoUpdate({
+      target: [billFiles.billDate, billFiles.kind],
+      set: { ...fields, attempts: sql`${billFiles.attempts} + 1`, fetchedAt: new Date() },
+    });
+}
+
+/**
+ * Keyed on (bill date, bill type, transaction id, refund id): importing the same bill twice writes the same
+ * rows; a later download of the same day (WeChat does not change a bill, but a retry may fetch one) replaces them.
+ */
+async function writeTradeRows(tx: Tx, date: string, bill: TradeBill): Promise<void> {
+  const rows = bill.rows.map((r) => ({
+    billDate: date,
+    billType: 'ALL',
+    transactionId: r.transactionId,
+    refundId: r.refundId ?? '',
+    outTradeNo: r.outTradeNo,
+    outRefundNo: r.outRefundNo,
+    tradeState: r.tradeState,
+    tradeTime: parseBillTime(r.tradeTime),
+    totalFen: r.totalFen,
+    settlementFen: r.settlementTotalFen,
+    couponFen: r.couponFen,
+    refundFen: r.refundFen,
+    applyRefundFen: r.applyRefundFen,
+    refundStatus: r.refundStatus,
+    feeMilliFen: r.feeMilliFen,
+    rate: r.rate,
+  }));
+  // The file is the snapshot: its rows replace the day's, once per key (a key twice in one file is one row).
+  await tx.delete(billTradeRows).where(and(eq(billTradeRows.billDate, date), eq(billTradeRows.billType, 'ALL')));
+  for (let i = 0; i < rows.length; i += CHUNK)
+    await tx
+      .insert(billTradeRows)
+      .values(rows.slice(i, i + CHUNK))
+      .onConflictDoNothing();
+}
+
+/** Fund rows have no business key of their own across downloads: a day's rows are the file's, in order. */
+async function writeFundRows(tx: Tx, date: string, account: string, bill: FundFlowBill): Promise<void> {
+  await tx.delete(billFundRows).where(and(eq(billFundRows.billDate, date), eq(billFundRows.account, account)));
+  const rows = bill.rows.map((r, position) => ({
+    billDate: date,
+    account,
+    position,
+    bookedAt: parseBillTime(r.time),
+    businessId: r.businessId,
+    flowId: r.flowId,
+    name: r.name,
+    type: r.type,
+    direction: r.direction,
+    amountFen: r.amountFen,
+    balanceFen: r.balanceFen,
+    voucher: r.voucher,
+  }));
+  for (let i = 0; i < rows.length; i += CHUNK) await tx.insert(billFundRows).values(rows.slice(i, i + CHUNK));
+}
