@@ -73,6 +73,7 @@ test('an owner and a finance user, each with TOTP', async ({ page }) => {
   await signIn(page, lang, owner.email, PASSWORD);
   owner.totp = await enrol(page, lang, PASSWORD);
   await page.getByRole('button', { name: msg(lang, 'admin.nav.signOut') }).click();
+  await page.waitForURL(/\/admin\/sign-in$/);
   await signIn(page, lang, finance.email, PASSWORD);
   finance.totp = await enrol(page, lang, PASSWORD);
 });
@@ -143,6 +144,7 @@ test('a large refund waits for a second person: the maker cannot approve it, ano
   await row.getByTestId('approve').click();
   await expect(page.getByTestId('refunds-error')).toHaveText(msg(lang, 'refunds.errors.OWN_REFUND'));
   await page.getByRole('button', { name: msg(lang, 'admin.nav.signOut') }).click();
+  await page.waitForURL(/\/admin\/sign-in$/);
 
   await signIn(page, lang, owner.email, PASSWORD, owner.totp!);
   await page.waitForURL(/\/admin\/orders/);
