@@ -31,6 +31,9 @@ export const E2E = {
     ADMIN_SIGNIN_IP_MAX_FAILURES: '200',
     // ¥1,000: above every cart the tests fill, except the one that shows the limit.
     MAX_ORDER_AMOUNT_FEN: '100000',
+    // Refunds: ¥200 and more wait for a second approver; one order's refunds 3 s apart, first query after 3 s.
+    REFUND_APPROVAL_THRESHOLD_FEN: '20000',
+    REFUND_TIME_SCALE: '0.05',
     NODE_ENV: 'production',
     WECHATPAY_MODE: 'simulator',
     NEXT_TELEMETRY_DISABLED: '1',

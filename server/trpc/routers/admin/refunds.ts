@@ -18,7 +18,8 @@ async function refundCall<T>(fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     if (err instanceof RefundError) {
       if (err.rule === 'STEP_UP_REQUIRED') throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'STEP_UP_REQUIRED' });
-      throw new TRPCError({ code: err.code === 'NOT_FOUND' ? 'NOT_FOUND' : err.code === 'CONFLICT' ? 'CONFLICT' : 'BAD_REQUEST', message: err.rule, cause: err });
+      // No `cause`: the AppError middleware would put the English message back in place of the rule.
+      throw new TRPCError({ code: err.code === 'NOT_FOUND' ? 'NOT_FOUND' : err.code === 'CONFLICT' ? 'CONFLICT' : 'BAD_REQUEST', message: err.rule });
     }
     throw err;
   }

@@ -98,12 +98,13 @@ export function RefundDialog({ orderId, approvalThresholdFen }: { orderId: strin
               <dt className="text-neutral-600">{t('refundsLeft')}</dt>
               <dd data-testid="refund-refunds-left">{t('refundsLeftValue', { left: f.refundsLeft, max: f.maxRefunds })}</dd>
             </dl>
-            {!f.refundable ? (
-              <Alert tone="amber">{t('notRefundable')}</Alert>
-            ) : request.data ? (
+            {/* The answer first: after a full refund the refetched figures say "nothing refundable" too. */}
+            {request.data ? (
               <Alert tone="green" testId="refund-result">
                 {request.data.status === 'pending_approval' ? t('pending', { no: request.data.outRefundNo }) : t('done', { no: request.data.outRefundNo })}
               </Alert>
+            ) : !f.refundable ? (
+              <Alert tone="amber">{t('notRefundable')}</Alert>
             ) : (
               <>
                 <Field label={t('amount')} htmlFor="refund-amount" hint={t('amountHint', { max: (f.refundableFen / 100).toFixed(2) })}>
