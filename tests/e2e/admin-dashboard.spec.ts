@@ -11,7 +11,8 @@ import { expectNoSeriousA11yViolations } from './axe';
 import { E2E } from './env';
 import { msg, projectLang, shot, useLang, type Lang } from './support';
 
-test.describe.configure({ mode: 'serial', timeout: 120_000 });
+// Sign-ins hash argon2id on a shared machine: roomy timeouts.
+test.describe.configure({ mode: 'serial', timeout: 300_000 });
 
 let lang: Lang;
 const dev = { email: '', totp: null as OTPAuth.TOTP | null };
