@@ -116,7 +116,7 @@ test('the queue monitor lists every queue with its policy, and retries and disca
   await page.getByRole('button', { name: msg(lang, 'monitoring.queues.retry') }).click();
   await expect(page.getByTestId('queues-message')).toBeVisible();
   // Retried into console.export, the job fails again (its payload is still unreadable) and comes back.
-  await expect.poll(async () => (await sql`select 1 from pgboss.job where name = 'console.export.dead' and state = 'created' and data->>'marker' = ${marker}`).length, { timeout: 30_000 }).toBe(1);
+  await expect.poll(async () => (await sql`select 1 from pgboss.job where name = 'console.export.dead' and state in ('created', 'retry') and data->>'marker' = ${marker}`).length, { timeout: 90_000 }).toBe(1);
   await page.reload();
   const back = page.getByTestId('dead-row').filter({ hasText: marker });
   await expect(back).toHaveCount(1);
