@@ -30,7 +30,8 @@ export function DashboardView() {
 
   const pct = (v: number) => format.number(v, { style: 'percent', maximumFractionDigits: 1 });
   const ms = (v: number | null) => (v == null ? '—' : v >= 3_600_000 ? t('above') : t('atMost', { value: v >= 1000 ? `${v / 1000} s` : `${v} ms` }));
-  const delta = (now: number, before: number) => (before ? t('vsPrevious', { delta: `${now >= before ? '+' : ''}${pct((now - before) / before)}` }) : t('noPrevious'));
+  const delta = (now: number, before: number) =>
+    before ? t('vsPrevious', { delta: `${now >= before ? '+' : ''}${pct((now - before) / before)}` }) : t('noPrevious');
 
   function onCustom(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -47,7 +48,12 @@ export function DashboardView() {
           <fieldset className="flex flex-wrap gap-1">
             <legend className="sr-only">{t('rangeLabel')}</legend>
             {PERIODS.filter((x) => x !== 'custom').map((x) => (
-              <Button key={x} variant={p.period === x ? 'primary' : 'secondary'} aria-pressed={p.period === x} onClick={() => void setP({ period: x, from: null, to: null })}>
+              <Button
+                key={x}
+                variant={p.period === x ? 'primary' : 'secondary'}
+                aria-pressed={p.period === x}
+                onClick={() => void setP({ period: x, from: null, to: null })}
+              >
                 {x === 'today' ? t('today') : x === '7' ? t('last7') : t('last30')}
               </Button>
             ))}
@@ -75,8 +81,20 @@ export function DashboardView() {
             {[
               { k: t('gross'), v: <Money fen={stats.data.totals.grossFen} />, d: delta(stats.data.totals.grossFen, stats.data.previous.grossFen) },
               { k: t('paid'), v: format.number(stats.data.totals.paidCount), d: delta(stats.data.totals.paidCount, stats.data.previous.paidCount) },
-              { k: t('averageTicket'), v: <Money fen={stats.data.totals.averageTicketFen} />, d: delta(stats.data.totals.averageTicketFen, stats.data.previous.averageTicketFen) },
-              { k: t('refunds'), v: <><Money fen={stats.data.totals.refundFen} /> · {stats.data.totals.refundCount}</>, d: `${t('refundRate')} ${pct(stats.data.totals.refundRate)}` },
+              {
+                k: t('averageTicket'),
+                v: <Money fen={stats.data.totals.averageTicketFen} />,
+                d: delta(stats.data.totals.averageTicketFen, stats.data.previous.averageTicketFen),
+              },
+              {
+                k: t('refunds'),
+                v: (
+                  <>
+                    <Money fen={stats.data.totals.refundFen} /> · {stats.data.totals.refundCount}
+                  </>
+                ),
+                d: `${t('refundRate')} ${pct(stats.data.totals.refundRate)}`,
+              },
               { k: t('fees'), v: <Money fen={stats.data.totals.feesFen} />, d: stats.data.totals.feesBilled ? t('feesBilled') : t('feesEstimated') },
               { k: t('net'), v: <Money fen={stats.data.totals.netFen} />, d: delta(stats.data.totals.netFen, stats.data.previous.netFen) },
               { k: t('refundsStuck'), v: format.number(stats.data.refundsStuck), d: '' },
@@ -96,7 +114,7 @@ export function DashboardView() {
           <Card title={t('seriesHeading')}>
             <div aria-hidden="true" className="h-64">
               <ResponsiveContainer width="100%" height="100%" initialDimension={{ width: 800, height: 256 }}>
-                <BarChart data={stats.data.series.map((s) => ({ ...s, gross: s.grossFen / 100, refunds: s.refundFen / 100 }))}>
+                <BarChart accessibilityLayer={false} data={stats.data.series.map((s) => ({ ...s, gross: s.grossFen / 100, refunds: s.refundFen / 100 }))}>
                   <CartesianGrid strokeDasharray="3 3" />
                   <XAxis dataKey="label" fontSize={11} />
                   <YAxis fontSize={11} />
@@ -123,10 +141,16 @@ export function DashboardView() {
                 <tbody>
                   {stats.data.series.map((s) => (
                     <tr key={s.label} className="border-t border-neutral-100">
-                      <th scope="row" className="font-normal">{s.label}</th>
-                      <td><Money fen={s.grossFen} /></td>
+                      <th scope="row" className="font-normal">
+                        {s.label}
+                      </th>
+                      <td>
+                        <Money fen={s.grossFen} />
+                      </td>
                       <td>{s.paidCount}</td>
-                      <td><Money fen={s.refundFen} /></td>
+                      <td>
+                        <Money fen={s.refundFen} />
+                      </td>
                       <td>{s.createdCount}</td>
                     </tr>
                   ))}
@@ -154,18 +178,36 @@ export function DashboardView() {
                     ] as const
                   ).map(([k, v]) => (
                     <tr key={k} className="border-t border-neutral-100">
-                      <th scope="row" className="font-normal">{t(k)}</th>
+                      <th scope="row" className="font-normal">
+                        {t(k)}
+                      </th>
                       <td>
-                        <span className="inline-block h-2 rounded bg-neutral-700 align-middle" style={{ width: `${stats.data.funnel.created ? Math.round((100 * v) / stats.data.funnel.created) : 0}%`, maxWidth: '60%' }} aria-hidden="true" /> {v}
+                        <span
+                          className="inline-block h-2 rounded bg-neutral-700 align-middle"
+                          style={{ width: `${stats.data.funnel.created ? Math.round((100 * v) / stats.data.funnel.created) : 0}%`, maxWidth: '60%' }}
+                          aria-hidden="true"
+                        />{' '}
+                        {v}
                       </td>
                     </tr>
                   ))}
                 </tbody>
               </table>
               <dl className="mt-3 grid grid-cols-1 gap-1 text-sm">
-                <div className="flex justify-between gap-2"><dt>{t('expiryShare')}</dt><dd>{pct(stats.data.expiryShare)}</dd></div>
-                <div className="flex justify-between gap-2"><dt>{t('renewals')}</dt><dd>{format.number(stats.data.renewalsPerOrder, { maximumFractionDigits: 2 })}</dd></div>
-                <div className="flex justify-between gap-2"><dt>{t('timeToPay')}</dt><dd>{ms(stats.data.timeToPayMs.p50)} / {ms(stats.data.timeToPayMs.p95)}</dd></div>
+                <div className="flex justify-between gap-2">
+                  <dt>{t('expiryShare')}</dt>
+                  <dd>{pct(stats.data.expiryShare)}</dd>
+                </div>
+                <div className="flex justify-between gap-2">
+                  <dt>{t('renewals')}</dt>
+                  <dd>{format.number(stats.data.renewalsPerOrder, { maximumFractionDigits: 2 })}</dd>
+                </div>
+                <div className="flex justify-between gap-2">
+                  <dt>{t('timeToPay')}</dt>
+                  <dd>
+                    {ms(stats.data.timeToPayMs.p50)} / {ms(stats.data.timeToPayMs.p95)}
+                  </dd>
+                </div>
               </dl>
             </Card>
             <Card title={t('notifyHeading')}>
@@ -180,16 +222,31 @@ export function DashboardView() {
                 <tbody>
                   {(['notify', 'query', 'shopper', 'bill'] as const).map((k) => (
                     <tr key={k} className="border-t border-neutral-100">
-                      <th scope="row" className="font-normal">{t(k)}</th>
+                      <th scope="row" className="font-normal">
+                        {t(k)}
+                      </th>
                       <td>{stats.data.learnedVia[k]}</td>
                     </tr>
                   ))}
                 </tbody>
               </table>
               <dl className="mt-3 grid grid-cols-1 gap-1 text-sm">
-                <div className="flex justify-between gap-2"><dt>{t('wechatLatency')}</dt><dd>{ms(stats.data.wechatLatencyMs.p50)} / {ms(stats.data.wechatLatencyMs.p95)}</dd></div>
-                <div className="flex justify-between gap-2"><dt>{t('ourLatency')}</dt><dd>{ms(stats.data.ourLatencyMs.p50)} / {ms(stats.data.ourLatencyMs.p95)}</dd></div>
-                <div className="flex justify-between gap-2"><dt>{t('duplicates')}</dt><dd>{pct(stats.data.duplicateRatio)}</dd></div>
+                <div className="flex justify-between gap-2">
+                  <dt>{t('wechatLatency')}</dt>
+                  <dd>
+                    {ms(stats.data.wechatLatencyMs.p50)} / {ms(stats.data.wechatLatencyMs.p95)}
+                  </dd>
+                </div>
+                <div className="flex justify-between gap-2">
+                  <dt>{t('ourLatency')}</dt>
+                  <dd>
+                    {ms(stats.data.ourLatencyMs.p50)} / {ms(stats.data.ourLatencyMs.p95)}
+                  </dd>
+                </div>
+                <div className="flex justify-between gap-2">
+                  <dt>{t('duplicates')}</dt>
+                  <dd>{pct(stats.data.duplicateRatio)}</dd>
+                </div>
                 <div className="flex justify-between gap-2">
                   <dt>{t('rejects')}</dt>
                   <dd>{stats.data.rejects.length ? stats.data.rejects.map((r) => `${r.reason}: ${r.count}`).join(', ') : t('noRejects')}</dd>

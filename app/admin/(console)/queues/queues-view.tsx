@@ -51,8 +51,7 @@ export function QueuesView({ canManage }: { canManage: boolean }) {
     <div className="space-y-4">
       <h1 className="text-xl font-semibold">{t('heading')}</h1>
       <p className="text-sm text-neutral-600">
-        {t('help')}{' '}
-        {/* A full page load: the raw view is pg-boss's own app, outside ours. */}
+        {t('help')} {/* A full page load: the raw view is pg-boss's own app, outside ours. */}
         <a className="underline" href="/admin/pgboss">
           {t('raw')}
         </a>
@@ -62,7 +61,7 @@ export function QueuesView({ canManage }: { canManage: boolean }) {
       ) : overview.isError ? (
         <ErrorState message={ta('error')} retry={() => void overview.refetch()} retryLabel={ta('retry')} />
       ) : (
-        <div className="overflow-x-auto rounded-lg border border-neutral-200 bg-white">
+        <div className="overflow-x-auto rounded-lg border border-neutral-200 bg-white" role="region" aria-label={t('heading')} tabIndex={0}>
           <table className="w-full text-left text-sm" data-testid="queue-table">
             <caption className="sr-only">{t('heading')}</caption>
             <thead className="bg-neutral-50 text-xs">
@@ -77,7 +76,9 @@ export function QueuesView({ canManage }: { canManage: boolean }) {
             <tbody>
               {overview.data.map((q) => (
                 <tr key={q.name} className="border-t border-neutral-100" data-testid="queue-row">
-                  <th scope="row" className="px-2 py-1 font-mono text-xs font-normal">{q.name}</th>
+                  <th scope="row" className="px-2 py-1 font-mono text-xs font-normal">
+                    {q.name}
+                  </th>
                   <td className="px-2 py-1 tabular-nums">{q.ready}</td>
                   <td className="px-2 py-1 tabular-nums">{q.deferred}</td>
                   <td className="px-2 py-1 tabular-nums">{q.active}</td>
@@ -108,7 +109,11 @@ export function QueuesView({ canManage }: { canManage: boolean }) {
         </div>
       )}
       <Card title={t('deadHeading')}>
-        {message ? <Alert tone={message.tone} testId="queues-message">{message.text}</Alert> : null}
+        {message ? (
+          <Alert tone={message.tone} testId="queues-message">
+            {message.text}
+          </Alert>
+        ) : null}
         {dead.isPending ? (
           <Loading label={ta('loading')} />
         ) : dead.isError ? (
@@ -122,15 +127,22 @@ export function QueuesView({ canManage }: { canManage: boolean }) {
                 <Field label={t('reason')} htmlFor="dead-reason" hint={t('reasonHelp')}>
                   <Input id="dead-reason" value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
                 </Field>
-                <Button disabled={selected.size === 0 || retry.isPending} onClick={() => retry.mutate({ ids: [...selected], reason: reason.trim() || undefined })}>
+                <Button
+                  disabled={selected.size === 0 || retry.isPending}
+                  onClick={() => retry.mutate({ ids: [...selected], reason: reason.trim() || undefined })}
+                >
                   {t('retry')}
                 </Button>
-                <Button variant="danger" disabled={selected.size === 0 || reason.trim().length < 3 || discard.isPending} onClick={() => discard.mutate({ ids: [...selected], reason })}>
+                <Button
+                  variant="danger"
+                  disabled={selected.size === 0 || reason.trim().length < 3 || discard.isPending}
+                  onClick={() => discard.mutate({ ids: [...selected], reason })}
+                >
                   {t('discard')}
                 </Button>
               </div>
             ) : null}
-            <div className="overflow-x-auto">
+            <div className="overflow-x-auto" role="region" aria-label={t('deadHeading')} tabIndex={0}>
               <table className="w-full text-left text-sm" data-testid="dead-table">
                 <caption className="sr-only">{t('deadHeading')}</caption>
                 <thead className="text-xs">
@@ -139,6 +151,7 @@ export function QueuesView({ canManage }: { canManage: boolean }) {
                       <th scope="col">
                         <input
                           type="checkbox"
+                          className="h-6 w-6"
                           aria-label={t('selectAll')}
                           checked={selected.size === dead.data.length}
                           onChange={(e) => setSelected(e.target.checked ? new Set(dead.data.map((d) => d.id)) : new Set())}
@@ -158,15 +171,31 @@ export function QueuesView({ canManage }: { canManage: boolean }) {
                     <tr key={d.id} className="border-t border-neutral-100 align-top" data-testid="dead-row">
                       {canManage ? (
                         <td>
-                          <input type="checkbox" aria-label={`${t('select')} ${d.id}`} checked={selected.has(d.id)} onChange={() => toggle(d.id)} />
+                          <input
+                            type="checkbox"
+                            className="h-6 w-6"
+                            aria-label={`${t('select')} ${d.id}`}
+                            checked={selected.has(d.id)}
+                            onChange={() => toggle(d.id)}
+                          />
                         </td>
                       ) : null}
                       <td className="font-mono text-xs">{d.sourceQueue ?? d.queue}</td>
                       <td className="tabular-nums">{d.attempts ?? '—'}</td>
                       <td className="max-w-xs break-words text-xs">{d.lastError ?? '—'}</td>
                       <td className="max-w-xs font-mono text-xs break-all">{JSON.stringify(d.payload)}</td>
-                      <td><BeijingTime value={d.deadSince} /></td>
-                      <td>{d.orderId ? <Link className="underline" href={`/admin/orders/${d.orderId}`}>{t('orderLink')}</Link> : '—'}</td>
+                      <td>
+                        <BeijingTime value={d.deadSince} />
+                      </td>
+                      <td>
+                        {d.orderId ? (
+                          <Link className="underline" href={`/admin/orders/${d.orderId}`}>
+                            {t('orderLink')}
+                          </Link>
+                        ) : (
+                          '—'
+                        )}
+                      </td>
                     </tr>
                   ))}
                 </tbody>
