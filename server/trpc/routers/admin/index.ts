@@ -5,6 +5,7 @@ import { adminAuditRouter } from './audit';
 import { adminExportsRouter } from './exports';
 import { meRouter } from './me';
 import { adminOrdersRouter } from './orders';
+import { adminProductsRouter } from './products';
 import { adminUsersRouter } from './users';
 import { adminViewsRouter } from './views';
 
@@ -15,4 +16,5 @@ export const adminRouter = router({
   audit: adminAuditRouter,
   exports: adminExportsRouter,
   views: adminViewsRouter,
+  products: adminProductsRouter,
 });
