@@ -479,4 +479,4 @@ export const consoleSavedViews = pgTable('console_saved_views', {
 
 // Tables of the merchant-side areas live in their own files (db/schema-<area>.ts), re-exported here so
 // `@/db/schema` and drizzle-kit see one schema.
-export * from './schema-products';
+export * from './schema-console';
