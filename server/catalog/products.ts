@@ -9,21 +9,16 @@ import type { DbOrTx } from '@/db/client';
 import { productImages, products } from '@/db/schema';
 import { appendAudit, type AuditActor } from '@/server/auth/audit';
 import { AppError } from '@/server/errors';
+import { yuanToFen } from '@/server/money-text';
 import { safeText } from '@/server/safe-text';
+
+export { yuanToFen };
 import { detectImageType } from './image-type';
 
 export const PRODUCT_ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 
 /** Optional text: empty allowed, else well-formed (the storefront falls back to the other language). */
 const optionalText = (max: number) => z.union([z.literal(''), safeText(max)]).default('');
-
-/** `12`, `12.3`, `12.30` (yuan) → fen; null when it is not a plain amount with at most two decimals. */
-export function yuanToFen(text: string): number | null {
-  const m = /^(\d{1,9})(?:\.(\d{1,2}))?$/.exec(text.trim());
-  if (!m) return null;
-  const fen = Number(m[1]) * 100 + Number((m[2] ?? '').padEnd(2, '0'));
-  return Number.isSafeInteger(fen) ? fen : null;
-}
 
 /** The editable fields; the price arrives in yuan as typed and is checked against the per-order cap. */
 export function productFieldsSchema(maxOrderFen: number) {

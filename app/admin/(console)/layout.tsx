@@ -13,6 +13,7 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
     { href: '/admin/orders', label: t('nav.orders'), show: can(role, 'orders:view') },
     { href: '/admin/products', label: t('nav.products'), show: can(role, 'products:view') },
     { href: '/admin/users', label: t('nav.users'), show: can(role, 'users:view') },
+    { href: '/admin/limits', label: t('nav.limits'), show: can(role, 'refunds:view') },
     { href: '/admin/audit', label: t('nav.audit'), show: can(role, 'audit:view') },
     { href: '/admin/sessions', label: t('nav.sessions'), show: true },
   ].filter((l) => l.show);
