@@ -134,7 +134,7 @@ export function AuditView() {
                     {t('change')}: {JSON.stringify(e.before)} → {JSON.stringify(e.after)}
                   </p>
                 ) : null}
-                <p className="mt-1 font-mono text-[10px] break-all text-neutral-400">{e.hash}</p>
+                <p className="mt-1 font-mono text-[10px] break-all text-neutral-600">{e.hash}</p>
               </li>
             ))}
           </ol>
