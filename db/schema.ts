@@ -553,3 +553,4 @@ export * from './schema-stats';
 export * from './schema-monitoring';
 export * from './schema-api';
 export * from './schema-reconciliation';
+export * from './schema-console';

@@ -25,12 +25,9 @@ const EnvSchema = z.object({
   /** Address the web server binds to; put a TLS reverse proxy in front for WeChat to reach it. */
   HOST: z.string().min(1).default('127.0.0.1'),
   /** Largest request body of any route (production and dev server): larger ones get 413 while being read. */
-  MAX_BODY_BYTES: z.coerce
-    .number()
-    .int()
-    .min(64 * 1024, 'must be at least 65536 (64 KB)')
-    .max(100 * 1024 * 1024, 'must be at most 100 MB')
-    .default(1024 * 1024),
+  MAX_BODY_BYTES: z.coerce.number().int().min(64 * 1024, 'must be at least 65536 (64 KB)').max(100 * 1024 * 1024, 'must be at most 100 MB').default(1024 * 1024),
+  /** Largest product image the console accepts. It travels base64 in a JSON body, so it must fit MAX_BODY_BYTES as such (checked at start). */
+  PRODUCT_IMAGE_MAX_BYTES: z.coerce.number().int().min(1024, 'must be at least 1024 bytes').max(20 * 1024 * 1024, 'must be at most 20 MB').default(700 * 1024),
   /** Time a client has to send a whole request (headers and body); a slower one is cut with 408. */
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000, 'must be at least 1000 ms').max(300_000, 'must be at most 300000 ms').default(10_000),
   /** Time a client has to send the request headers. */
@@ -231,6 +228,11 @@ function formatIssues(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`).join('; ');
 }
 
+/** The request body an image upload of `imageBytes` needs: base64 (4 per 3 bytes) plus the JSON around it. */
+export function productImageBodyBytes(imageBytes: number): number {
+  return Math.ceil(imageBytes / 3) * 4 + 4096;
+}
+
 let cached: AppEnv | undefined;
 
 /** Parses process.env once. Throws ConfigError naming the bad setting. */
@@ -245,6 +247,11 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): AppEnv {
   // provider: there the mode is said, never guessed.
   if (raw.NODE_ENV === 'production' && !raw.WECHATPAY_MODE) {
     throw new ConfigError('WECHATPAY_MODE must be set when NODE_ENV=production: `live` with your merchant credentials, or `simulator` for a demo');
+  }
+  if (productImageBodyBytes(raw.PRODUCT_IMAGE_MAX_BYTES) > raw.MAX_BODY_BYTES) {
+    throw new ConfigError(
+      `PRODUCT_IMAGE_MAX_BYTES (${raw.PRODUCT_IMAGE_MAX_BYTES}) does not fit MAX_BODY_BYTES (${raw.MAX_BODY_BYTES}) once base64-encoded: raise MAX_BODY_BYTES to at least ${productImageBodyBytes(raw.PRODUCT_IMAGE_MAX_BYTES)} or lower the image cap`,
+    );
   }
   const hasMerchantCredentials = Boolean(raw.WECHATPAY_MCHID || raw.WECHATPAY_MERCHANT_SERIAL || raw.WECHATPAY_APIV3_KEY);
   const wechatpayMode = raw.WECHATPAY_MODE ?? (hasMerchantCredentials ? 'live' : 'simulator');

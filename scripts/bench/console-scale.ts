@@ -15,7 +15,7 @@ import { ensureQueues } from '@/server/queue/boss';
 import { consoleExports } from '@/db/schema';
 import { listOrders, type OrdersFilter } from '@/server/console/orders';
 import { loadOrderDetail } from '@/server/console/order-detail';
-import { runOrdersExport } from '@/server/console/exports';
+import { runExport } from '@/server/console/exports';
 import { assertSupportedNode } from '@/server/runtime';
 import { ROOT } from './lib/config';
 import { round, summarize } from './lib/stats';
@@ -261,7 +261,7 @@ async function measureExport(db: Db, total: number) {
   const sampler = setInterval(() => {
     rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
   }, 20);
-  const [exportMs, outcome] = await time(() => runOrdersExport(db, row!.id, { dataDir: dir, maxRows: total + 1, linkHours: 1 }));
+  const [exportMs, outcome] = await time(() => runExport(db, row!.id, { dataDir: dir, maxRows: total + 1, linkHours: 1 }));
   clearInterval(sampler);
   const file = path.join(dir, 'exports', `${row!.id}.csv`);
   const bytes = statSync(file).size;

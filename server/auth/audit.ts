@@ -2,7 +2,7 @@
 // factor was fresh. Appended in the same transaction as the change it describes; append-only (a trigger
 // refuses UPDATE/DELETE/TRUNCATE) and hash-chained, so any edit made behind the trigger's back shows.
 import { createHash } from 'node:crypto';
-import { and, asc, desc, eq, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '@/db/client';
 import { auditLog } from '@/db/schema';
 
@@ -119,6 +119,7 @@ export interface AuditFilter {
   objectType?: string;
   objectId?: string;
   from?: Date;
+  /** Exclusive: entries before this instant (a Beijing day filter passes the next day's midnight). */
   to?: Date;
   before?: number;
   limit: number;
@@ -132,7 +133,7 @@ export async function listAudit(db: DbOrTx, f: AuditFilter): Promise<{ rows: Row
   if (f.objectType) where.push(eq(auditLog.objectType, f.objectType));
   if (f.objectId) where.push(eq(auditLog.objectId, f.objectId));
   if (f.from) where.push(gte(auditLog.at, f.from));
-  if (f.to) where.push(lte(auditLog.at, f.to));
+  if (f.to) where.push(lt(auditLog.at, f.to));
   if (f.before) where.push(lt(auditLog.id, f.before));
   const rows = await db
     .select()

@@ -5,7 +5,8 @@
 // Throttling, step-up records and audit entries hang off better-auth's hooks.
 import { betterAuth } from 'better-auth';
 import { drizzleAdapter } from 'better-auth/adapters/drizzle';
-import { APIError, createAuthMiddleware } from 'better-auth/api';
+import { APIError, createAuthMiddleware, getSessionFromCtx } from 'better-auth/api';
+import { symmetricDecrypt, type SecretConfig } from 'better-auth/crypto';
 import { twoFactor } from 'better-auth/plugins';
 import { eq } from 'drizzle-orm';
 import type { Db } from '@/db/client';
@@ -18,6 +19,7 @@ import { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords';
 import { requestMeta } from './request-meta';
 import { authSecret } from './secret';
 import { lockedUntil, recordFailure, recordSuccess, type ThrottleConfig } from './throttle';
+import { claimTotpStep, matchingStep, TOTP_REPLAY_CODE, totpKey } from './totp-replay';
 
 const logger = log('auth');
 
@@ -106,6 +108,25 @@ export function createAuth(db: Db, env: AppEnv) {
             code: 'SIGN_IN_LOCKED',
             message: `Too many failed sign-ins. Try again after ${until.toISOString()}.`,
           });
+        }
+        if (ctx.path === '/two-factor/verify-totp' && typeof ctx.body?.code === 'string') {
+          // Sign-in (the pending two-factor cookie), enrolment and step-up (a session) all come through here.
+          const session = await getSessionFromCtx(ctx).catch(() => null);
+          let userId = session?.user.id ?? null;
+          if (!userId) {
+            const cookie = ctx.context.createAuthCookie('two_factor');
+            const pending = await ctx.getSignedCookie(cookie.name, ctx.context.secret);
+            userId = pending ? ((await ctx.context.internalAdapter.findVerificationValue(pending))?.value ?? null) : null;
+          }
+          const [row] = userId ? await db.select({ secret: authTwoFactors.secret }).from(authTwoFactors).where(eq(authTwoFactors.userId, userId)) : [];
+          if (!userId || !row) return; // better-auth answers these cases itself
+          const key = (ctx.context as unknown as { secretConfig?: SecretConfig | string }).secretConfig ?? ctx.context.secret;
+          const step = matchingStep(totpKey(await symmetricDecrypt({ key, data: row.secret })), ctx.body.code as string, Date.now());
+          // A wrong code is left to better-auth (it counts the failure); a right one must be of a step not used yet.
+          if (step !== null && !(await claimTotpStep(db, userId, step))) {
+            await appendAudit(db, await actorFor(userId, null, ctx.headers, false), { action: 'auth.totp_replay_refused', objectType: 'user', objectId: userId, after: { step } });
+            throw new APIError('UNAUTHORIZED', { code: TOTP_REPLAY_CODE, message: 'This code was already used. Wait for the next code from your authenticator app.' });
+          }
         }
       }),
       after: createAuthMiddleware(async (ctx) => {

@@ -3,6 +3,7 @@
 import { eq } from 'drizzle-orm';
 import type { DbOrTx } from '@/db/client';
 import { roleLimits } from '@/db/schema';
+import { AppError } from '@/server/errors';
 import { appendAudit, type AuditActor } from './audit';
 import { DEFAULT_ROLE_LIMITS, ROLES, type Role } from './permissions';
 
@@ -25,7 +26,15 @@ export async function allRefundLimits(db: DbOrTx): Promise<Array<{ role: Role } 
   });
 }
 
+/**
+ * Only owners set the limits of owners and admins: an admin raising the admin limit would lift their own.
+ * A single refund above the daily total could never be made, so that is refused as a mistake.
+ */
 export async function setRefundLimits(db: DbOrTx, actor: AuditActor, role: Role, limits: RefundLimits, reason: string | null): Promise<void> {
+  if (actor.role !== 'owner' && (role === 'owner' || role === 'admin')) throw new AppError('BAD_REQUEST', 'LIMITS_OWNER_ONLY');
+  if (limits.singleRefundMaxFen !== null && limits.dailyRefundMaxFen !== null && limits.singleRefundMaxFen > limits.dailyRefundMaxFen) {
+    throw new AppError('BAD_REQUEST', 'LIMITS_SINGLE_ABOVE_DAILY');
+  }
   await db.transaction(async (tx) => {
     const before = await refundLimitsFor(tx, role);
     await tx

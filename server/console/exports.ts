@@ -1,4 +1,4 @@
-// CSV exports of the orders list: requested from the console (audited, step-up), produced by a job that
+// CSV exports of the orders list and the audit log: requested from the console (audited, step-up), produced by a job that
 // walks the filter by keyset in batches (bounded memory) into DATA_DIR/exports/<id>.csv, with progress in
 // console_exports. UTF-8 with BOM and CRLF (Excel opens Chinese correctly); amounts in yuan and in fen;
 // times in Beijing and UTC; ids quoted as text; a formula guard on every cell; an explicit failure above
@@ -14,7 +14,11 @@ import { appendAudit, type AuditActor } from '@/server/auth/audit';
 import { AppError } from '@/server/errors';
 import { QUEUE } from '@/server/queue/catalogue';
 import { enqueue } from '@/server/queue/enqueue';
+import { AuditFilterSchema, auditExportSource, type AuditLogFilter } from './audit-log';
+import { bj, csvCell, type ExportSource, utc } from './csv';
 import { countOrders, listOrders, OrdersFilterSchema, type OrderRow, type OrdersFilter } from './orders';
+
+export { csvCell } from './csv';
 
 const BATCH = 2000;
 const PROGRESS_EVERY = 10_000;
@@ -29,17 +33,31 @@ const StoredFilter = OrdersFilterSchema.extend({
 
 export const exportFile = (dataDir: string, id: string) => path.resolve(/*turbopackIgnore: true*/ dataDir, 'exports', `${id}.csv`);
 
-export async function requestOrdersExport(db: Db, actor: AuditActor, filter: OrdersFilter): Promise<{ id: string }> {
+export type ExportKind = 'orders' | 'audit';
+
+async function requestExport(db: Db, actor: AuditActor, kind: ExportKind, filter: unknown): Promise<{ id: string }> {
   return db.transaction(async (tx) => {
     const [row] = await tx
       .insert(consoleExports)
-      .values({ kind: 'orders', filter: JSON.parse(JSON.stringify(filter)), createdBy: actor.id ?? 'system' })
+      .values({ kind, filter: JSON.parse(JSON.stringify(filter)), createdBy: actor.id ?? 'system' })
       .returning({ id: consoleExports.id });
     await enqueue(tx, QUEUE.consoleExport, { version: 1, exportId: row!.id }, { id: row!.id });
-    await appendAudit(tx, actor, { action: 'export.request', objectType: 'export', objectId: row!.id, after: { kind: 'orders', filter } });
+    await appendAudit(tx, actor, { action: 'export.request', objectType: 'export', objectId: row!.id, after: { kind, filter } });
     return { id: row!.id };
   });
 }
+
+export function requestOrdersExport(db: Db, actor: AuditActor, filter: OrdersFilter): Promise<{ id: string }> {
+  return requestExport(db, actor, 'orders', filter);
+}
+
+/** The audit log as filtered; exporting it is itself an audit entry (export.request, then export.download). */
+export function requestAuditExport(db: Db, actor: AuditActor, filter: AuditLogFilter): Promise<{ id: string }> {
+  return requestExport(db, actor, 'audit', filter);
+}
+
+/** The permission a kind of export needs to be read (progress, download). */
+export const EXPORT_PERMISSION = { orders: 'orders:view', audit: 'audit:view' } as const;
 
 export async function getExport(db: Db, id: string, userId: string) {
   const [row] = await db
@@ -53,20 +71,6 @@ export async function listExports(db: Db, userId: string) {
   return db.select().from(consoleExports).where(eq(consoleExports.createdBy, userId)).orderBy(desc(consoleExports.createdAt)).limit(20);
 }
 
-const DANGEROUS = /^[=+\-@\t\r]/;
-/** One CSV cell: a leading = + - @ tab or CR gets a ' (no spreadsheet formula), then RFC 4180 quoting. */
-export function csvCell(value: string | number | null | undefined): string {
-  if (value === null || value === undefined) return '';
-  if (typeof value === 'number') return String(value);
-  const guarded = DANGEROUS.test(value) ? `'${value}` : value;
-  return `"${guarded.replace(/"/g, '""')}"`;
-}
-
-// Beijing has kept UTC+8 without daylight saving since 1991: shifting the instant is exact, and far cheaper
-// per row than an Intl formatter (an export writes two Beijing times per row, a million rows at a time).
-const BEIJING_OFFSET_MS = 8 * 3_600_000;
-export const bj = (d: Date | null) => (d ? `${new Date(d.getTime() + BEIJING_OFFSET_MS).toISOString().slice(0, 19).replace('T', ' ')} +08:00` : null);
-const utc = (d: Date | null) => (d ? d.toISOString() : null);
 const yuan = (fen: number) => (fen / 100).toFixed(2);
 
 export const ORDER_CSV_HEADER = [
@@ -113,13 +117,35 @@ function orderLine(r: OrderRow): string {
   ].join(',');
 }
 
+function ordersExportSource(db: Db, filter: OrdersFilter): ExportSource {
+  return {
+    header: ORDER_CSV_HEADER,
+    count: (cap) => countOrders(db, filter, cap),
+    async *batches() {
+      let cursor: { createdAt: Date; id: string } | undefined;
+      for (;;) {
+        const page = await listOrders(db, filter, { cursor, limit: BATCH });
+        if (page.rows.length) yield page.rows.map(orderLine);
+        if (!page.nextCursor) return;
+        cursor = page.nextCursor;
+      }
+    },
+  };
+}
+
+function sourceFor(db: Db, kind: string, filter: unknown): ExportSource {
+  if (kind === 'audit') return auditExportSource(db, AuditFilterSchema.parse(filter));
+  if (kind === 'orders') return ordersExportSource(db, StoredFilter.parse(filter));
+  throw new Error(`unknown export kind ${kind}`);
+}
+
 /** The job: writes the file (to a temp name, renamed when complete) and keeps the progress row current. */
-export async function runOrdersExport(db: Db, exportId: string, opts: { dataDir: string; maxRows: number; linkHours: number }): Promise<string> {
+export async function runExport(db: Db, exportId: string, opts: { dataDir: string; maxRows: number; linkHours: number }): Promise<string> {
   const [job] = await db.select().from(consoleExports).where(eq(consoleExports.id, exportId));
   if (!job) return 'missing';
   if (job.status === 'done') return 'done';
-  const filter = StoredFilter.parse(job.filter);
-  const { count, capped } = await countOrders(db, filter, opts.maxRows);
+  const source = sourceFor(db, job.kind, job.filter);
+  const { count, capped } = await source.count(opts.maxRows);
   if (capped) {
     await db
       .update(consoleExports)
@@ -137,16 +163,12 @@ export async function runOrdersExport(db: Db, exportId: string, opts: { dataDir:
   };
   let done = 0;
   try {
-    await write(`\uFEFF${ORDER_CSV_HEADER.join(',')}\r\n`);
-    let cursor: { createdAt: Date; id: string } | undefined;
-    for (;;) {
-      const page = await listOrders(db, filter, { cursor, limit: BATCH });
-      if (page.rows.length) await write(page.rows.map(orderLine).join('\r\n') + '\r\n');
+    await write(`\uFEFF${source.header.join(',')}\r\n`);
+    for await (const lines of source.batches()) {
+      await write(lines.join('\r\n') + '\r\n');
       const before = Math.floor(done / PROGRESS_EVERY);
-      done += page.rows.length;
+      done += lines.length;
       if (Math.floor(done / PROGRESS_EVERY) !== before) await db.update(consoleExports).set({ rowsDone: done }).where(eq(consoleExports.id, exportId));
-      if (!page.nextCursor) break;
-      cursor = page.nextCursor;
     }
     out.end();
     await once(out, 'finish');

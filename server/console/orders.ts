@@ -1,6 +1,6 @@
 // The console's orders list: one search box that recognises every id kind, filters, keyset pages on
 // (created_at, id) and a capped count ("10,000+") with the exact count on demand.
-import { and, desc, eq, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { DbOrTx } from '@/db/client';
 import { orders, paymentAttempts, refunds } from '@/db/schema';

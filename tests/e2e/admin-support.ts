@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, type Page } from '@playwright/test';
 import * as OTPAuth from 'otpauth';
+import { freshCode } from '../helpers/totp-codes';
 import { E2E } from './env';
 import { msg, type Lang } from './support';
 
@@ -38,7 +39,7 @@ export async function signIn(page: Page, lang: Lang, email: string, password: st
   await page.getByRole('button', { name: msg(lang, 'admin.signIn.submit') }).click();
   if (totp) {
     await expect(page.getByRole('heading', { name: msg(lang, 'admin.signIn.codeHeading') })).toBeVisible();
-    await page.getByLabel(msg(lang, 'admin.signIn.code'), { exact: true }).fill(totp.generate());
+    await page.getByLabel(msg(lang, 'admin.signIn.code'), { exact: true }).fill(await freshCode(totp));
     await page.getByRole('button', { name: msg(lang, 'admin.signIn.verify') }).click();
   }
 }
@@ -51,7 +52,7 @@ export async function enrol(page: Page, lang: Lang, password: string): Promise<O
   const secret = (await page.getByTestId('totp-secret').textContent())!.trim();
   await expect(page.getByTestId('backup-codes').locator('li')).toHaveCount(10);
   const totp = totpFromSecret(secret);
-  await page.getByLabel(msg(lang, 'admin.enrol.code')).fill(totp.generate());
+  await page.getByLabel(msg(lang, 'admin.enrol.code')).fill(await freshCode(totp));
   await page.getByRole('button', { name: msg(lang, 'admin.enrol.verify') }).click();
   await page.waitForURL(/\/admin\/orders/);
   return totp;

@@ -1,6 +1,7 @@
 // Console test helpers: users signed in through better-auth's real endpoints (password, then TOTP
 // enrolment or verification with codes computed by otpauth), and a tRPC caller carrying their cookies.
 import * as OTPAuth from 'otpauth';
+import { freshCode } from './totp-codes';
 import { processDeps } from '@/server/deps';
 import { getDb } from './db';
 import { SYSTEM_ACTOR } from '@/server/auth/audit';
@@ -70,7 +71,7 @@ export async function signedInUser(role: Role, opts: { enrol?: boolean } = {}): 
     const enable = await authPost('/two-factor/enable', { password }, jar);
     if (enable.status !== 200) throw new Error(`enable failed: ${enable.status} ${JSON.stringify(enable.body)}`);
     totp = OTPAuth.URI.parse(String(enable.body!.totpURI)) as OTPAuth.TOTP;
-    const verify = await authPost('/two-factor/verify-totp', { code: totp.generate() }, jar);
+    const verify = await authPost('/two-factor/verify-totp', { code: await freshCode(totp) }, jar);
     if (verify.status !== 200) throw new Error(`verify failed: ${verify.status} ${JSON.stringify(verify.body)}`);
   }
   return {

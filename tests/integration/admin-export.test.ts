@@ -10,7 +10,7 @@ import { closeDb, getDb } from '../helpers/db';
 import { seedDemoCatalogue } from '@/db/seed';
 import { auditLog, consoleExports, orders } from '@/db/schema';
 import { SYSTEM_ACTOR } from '@/server/auth/audit';
-import { csvCell, exportFile, ORDER_CSV_HEADER, requestOrdersExport, runOrdersExport } from '@/server/console/exports';
+import { csvCell, exportFile, ORDER_CSV_HEADER, requestOrdersExport, runExport } from '@/server/console/exports';
 import { createOrder } from '@/server/payments/orders';
 
 let token = '';
@@ -41,7 +41,7 @@ test('an export is queued, audited, written as the job would, and refuses above 
   expect(job?.name).toBe('console.export');
   expect((await db.select().from(auditLog).where(eq(auditLog.objectId, id))).map((a) => a.action)).toEqual(['export.request']);
 
-  expect(await runOrdersExport(db, id, { dataDir, maxRows: 100, linkHours: 1 })).toBe('done 1');
+  expect(await runExport(db, id, { dataDir, maxRows: 100, linkHours: 1 })).toBe('done 1');
   const text = readFileSync(exportFile(dataDir, id), 'utf8');
   expect(text.startsWith('\uFEFF')).toBe(true);
   const lines = text.slice(1).split('\r\n');
@@ -55,7 +55,7 @@ test('an export is queued, audited, written as the job would, and refuses above 
 
   const big = await requestOrdersExport(db, actor, {});
   await createOrder(db, { items: [{ productId: 'ceramic-mug', quantity: 1 }], expireMinutes: 15, scale: 1 });
-  expect(await runOrdersExport(db, big.id, { dataDir, maxRows: 1, linkHours: 1 })).toBe('row_cap');
+  expect(await runExport(db, big.id, { dataDir, maxRows: 1, linkHours: 1 })).toBe('row_cap');
   const [capped] = await db.select().from(consoleExports).where(eq(consoleExports.id, big.id));
   expect(capped).toMatchObject({ status: 'failed' });
   expect(capped?.error).toMatch(/^ROW_CAP/);

@@ -1,7 +1,7 @@
 // The export's Beijing times are computed by shifting the instant (no Intl per row): they must equal what
 // an Asia/Shanghai formatter says, across midnights, month and year ends, and leap days.
 import { expect, it } from 'vitest';
-import { bj } from '@/server/console/exports';
+import { bj } from '@/server/console/csv';
 
 const formatter = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
 

@@ -5,7 +5,7 @@ import { useFormatter, useTranslations } from 'next-intl';
 export function BeijingTime({ value, withLabel = false }: { value: Date | string | null | undefined; withLabel?: boolean }) {
   const format = useFormatter();
   const t = useTranslations('admin');
-  if (!value) return <span className="text-neutral-400">—</span>;
+  if (!value) return <span className="text-neutral-600">—</span>;
   const d = typeof value === 'string' ? new Date(value) : value;
   const text = format.dateTime(d, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
   return (

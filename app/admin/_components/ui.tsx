@@ -114,3 +114,13 @@ export function ErrorState({ message, retry, retryLabel }: { message: string; re
     </div>
   );
 }
+
+/** A horizontally scrolling area (a wide table on a phone) that keyboard users can reach and scroll. */
+export function ScrollRegion({ label, className, children }: { label: string; className?: string; children: ReactNode }) {
+  return (
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must take focus to be scrolled by keyboard (axe: scrollable-region-focusable)
+    <div className={cn('overflow-x-auto', className)} role="region" aria-label={label} tabIndex={0}>
+      {children}
+    </div>
+  );
+}

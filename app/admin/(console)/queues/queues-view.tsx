@@ -5,7 +5,7 @@ import Link from 'next/link';
 import { useState } from 'react';
 import { useTRPC } from '@/app/_trpc/client';
 import { BeijingTime } from '../../_components/time';
-import { Alert, Button, Card, EmptyState, ErrorState, Field, Input, Loading } from '../../_components/ui';
+import { Alert, Button, Card, EmptyState, ErrorState, Field, Input, Loading, ScrollRegion } from '../../_components/ui';
 
 /** A 30-minute sparkline; the numbers are in the table's cells beside it (the SVG is decoration). */
 function Spark({ values }: { values: number[] }) {
@@ -61,7 +61,7 @@ export function QueuesView({ canManage }: { canManage: boolean }) {
       ) : overview.isError ? (
         <ErrorState message={ta('error')} retry={() => void overview.refetch()} retryLabel={ta('retry')} />
       ) : (
-        <div className="overflow-x-auto rounded-lg border border-neutral-200 bg-white" role="region" aria-label={t('heading')} tabIndex={0}>
+        <ScrollRegion className="rounded-lg border border-neutral-200 bg-white" label={t('heading')}>
           <table className="w-full text-left text-sm" data-testid="queue-table">
             <caption className="sr-only">{t('heading')}</caption>
             <thead className="bg-neutral-50 text-xs">
@@ -106,7 +106,7 @@ export function QueuesView({ canManage }: { canManage: boolean }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollRegion>
       )}
       <Card title={t('deadHeading')}>
         {message ? (
@@ -142,7 +142,7 @@ export function QueuesView({ canManage }: { canManage: boolean }) {
                 </Button>
               </div>
             ) : null}
-            <div className="overflow-x-auto" role="region" aria-label={t('deadHeading')} tabIndex={0}>
+            <ScrollRegion label={t('deadHeading')}>
               <table className="w-full text-left text-sm" data-testid="dead-table">
                 <caption className="sr-only">{t('deadHeading')}</caption>
                 <thead className="text-xs">
@@ -200,7 +200,7 @@ export function QueuesView({ canManage }: { canManage: boolean }) {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </ScrollRegion>
           </>
         )}
       </Card>

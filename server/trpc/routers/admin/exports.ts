@@ -1,7 +1,8 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { auditActor } from '@/server/auth/session';
-import { getExport, listExports, requestOrdersExport } from '@/server/console/exports';
+import { can } from '@/server/auth/permissions';
+import { EXPORT_PERMISSION, type ExportKind, getExport, listExports, requestOrdersExport } from '@/server/console/exports';
 import { OrdersFilterSchema } from '@/server/console/orders';
 import { adminProcedure, sensitiveProcedure } from '../../admin';
 import { router } from '../../init';
@@ -16,6 +17,8 @@ export const adminExportsRouter = router({
     .query(async ({ ctx, input }) => {
       const row = await getExport(ctx.db, input.id, ctx.admin.user.id);
       if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such export.' });
+      // An audit-log export stays readable only while its creator may read the audit log.
+      if (!can(ctx.admin.user.role, EXPORT_PERMISSION[row.kind as ExportKind] ?? 'audit:view')) throw new TRPCError({ code: 'FORBIDDEN', message: 'Your role does not allow this.' });
       return row;
     }),
   list: adminProcedure('orders:view').query(({ ctx }) => listExports(ctx.db, ctx.admin.user.id)),

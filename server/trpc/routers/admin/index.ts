@@ -9,6 +9,7 @@ import { adminAlertsRouter, adminQueuesRouter, adminStatsRouter } from './monito
 import { adminOrdersRouter } from './orders';
 import { adminRefundsRouter } from './refunds';
 import { adminReconciliationRouter } from './reconciliation';
+import { adminProductsRouter } from './products';
 import { adminUsersRouter } from './users';
 import { adminViewsRouter } from './views';
 
@@ -25,4 +26,5 @@ export const adminRouter = router({
   queues: adminQueuesRouter,
   developers: adminDevelopersRouter,
   reconciliation: adminReconciliationRouter,
+  products: adminProductsRouter,
 });

@@ -27,14 +27,8 @@ export const adminUsersRouter = router({
     .mutation(({ ctx, input }) => revokeSession(ctx.db, auditActor(ctx.admin), input.sessionId, null)),
   limits: adminProcedure('refunds:view').query(({ ctx }) => allRefundLimits(ctx.db)),
   setLimits: sensitiveProcedure('users:manage')
-    .input(z.object({ role: RoleSchema, singleRefundMaxFen: fen, dailyRefundMaxFen: fen, reason }))
+    .input(z.object({ role: RoleSchema, singleRefundMaxFen: fen, dailyRefundMaxFen: fen, reason: z.string().trim().min(1, 'REASON_REQUIRED').max(500) }))
     .mutation(({ ctx, input }) =>
-      setRefundLimits(
-        ctx.db,
-        auditActor(ctx.admin),
-        input.role,
-        { singleRefundMaxFen: input.singleRefundMaxFen, dailyRefundMaxFen: input.dailyRefundMaxFen },
-        input.reason ?? null,
-      ),
+      setRefundLimits(ctx.db, auditActor(ctx.admin), input.role, { singleRefundMaxFen: input.singleRefundMaxFen, dailyRefundMaxFen: input.dailyRefundMaxFen }, input.reason),
     ),
 });
