@@ -78,8 +78,8 @@ test('a webhook endpoint is added, a test event is attempted and logged, and the
   // Nothing listens on port 9: the attempt fails and is logged (the retry schedule goes on).
   await expect(async () => {
     await page.reload();
-    await expect(page.getByTestId('webhook-attempts')).toContainText(url, { timeout: 2_000 });
-  }).toPass({ timeout: 30_000 });
+    await expect(page.getByTestId('webhook-attempts')).toContainText(url, { timeout: 15_000 });
+  }).toPass({ timeout: 90_000 });
   await expectNoSeriousA11yViolations(page);
 
   await page.getByRole('link', { name: msg(lang, 'developers.apiReference') }).click();
