@@ -61,7 +61,7 @@ export function QueuesView({ canManage }: { canManage: boolean }) {
       ) : overview.isError ? (
         <ErrorState message={ta('error')} retry={() => void overview.refetch()} retryLabel={ta('retry')} />
       ) : (
-        <div className="overflow-x-auto rounded-lg border border-neutral-200 bg-white" role="region" aria-label={t('heading')} tabIndex={0}>
+        <div className="overflow-x-auto rounded-lg border border-neutral-200 bg-white">
           <table className="w-full text-left text-sm" data-testid="queue-table">
             <caption className="sr-only">{t('heading')}</caption>
             <thead className="bg-neutral-50 text-xs">
@@ -142,7 +142,7 @@ export function QueuesView({ canManage }: { canManage: boolean }) {
                 </Button>
               </div>
             ) : null}
-            <div className="overflow-x-auto" role="region" aria-label={t('deadHeading')} tabIndex={0}>
+            <div className="overflow-x-auto">
               <table className="w-full text-left text-sm" data-testid="dead-table">
                 <caption className="sr-only">{t('deadHeading')}</caption>
                 <thead className="text-xs">
