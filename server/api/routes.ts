@@ -1,10 +1,10 @@
 // The REST API's route table (under /api/v1). Each entry is thin: parse (the runner does it from the
-// schemas), call a domain function, return its view. Refunds plug in as two more entries calling
-// requestRefund(db, deps, { orderId, amountFen, reason, actor, initiatedBy: 'api', idempotencyKey }).
+// schemas), call a domain function, return its view.
 import { getApiEvent, listApiEvents } from './events';
+import { createApiRefund, getApiRefund } from './refunds';
 import { closeApiOrder, createApiOrder, getApiOrder, listApiOrders, syncApiOrder } from './orders';
 import { type ApiRoute, defineRoute } from './route';
-import { CreateOrderBody, Event, EventList, EventParams, IdParams, ListEventsQuery, ListOrdersQuery, Order, OrderList, SyncResult } from './schemas';
+import { CreateOrderBody, CreateRefundBody, Event, EventList, EventParams, IdParams, ListEventsQuery, ListOrdersQuery, Order, OrderList, Refund, SyncResult } from './schemas';
 import { WEBHOOK_ROUTES } from './webhook-routes';
 
 const ORDER_ROUTES = [
@@ -70,6 +70,34 @@ const ORDER_ROUTES = [
   }),
 ];
 
+const REFUND_ROUTES = [
+  defineRoute({
+    method: 'POST',
+    path: '/orders/{id}/refunds',
+    operationId: 'createRefund',
+    summary: "Refund a paid order, in full or in part (WeChat's rules apply: 1 year, 50 refunds, 1 minute apart)",
+    tag: 'Refunds',
+    scope: 'refunds:write',
+    params: IdParams,
+    body: CreateRefundBody,
+    success: { status: 201, schema: Refund, description: 'The refund as accepted; its result comes later (refund.* events, or GET the refund).' },
+    errors: ['invalid_request', 'not_found', 'idempotency_key_reused', 'idempotency_in_progress'],
+    handle: ({ deps, params, body, key, actor, idempotencyKey }) => createApiRefund(deps, { key, actor, idempotencyKey }, params.id, body),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/refunds/{id}',
+    operationId: 'getRefund',
+    summary: 'Get a refund',
+    tag: 'Refunds',
+    scope: 'orders:read',
+    params: IdParams,
+    success: { status: 200, schema: Refund, description: 'The refund.' },
+    errors: ['invalid_request', 'not_found'],
+    handle: ({ deps, params }) => getApiRefund(deps, params.id),
+  }),
+];
+
 const EVENT_ROUTES = [
   defineRoute({
     method: 'GET',
@@ -97,5 +125,5 @@ const EVENT_ROUTES = [
   }),
 ];
 
-export const API_ROUTES: readonly ApiRoute<any, any, any>[] = [...ORDER_ROUTES, ...EVENT_ROUTES, ...WEBHOOK_ROUTES];
+export const API_ROUTES: readonly ApiRoute<any, any, any>[] = [...ORDER_ROUTES, ...REFUND_ROUTES, ...EVENT_ROUTES, ...WEBHOOK_ROUTES];
 

@@ -96,3 +96,37 @@ export const ListEventsQuery = z
   })
   .strict();
 export const EventParams = z.object({ id: z.string().regex(/^evt_\d+$/, 'an event id looks like evt_123') });
+
+export const REFUND_STATUSES = ['pending_approval', 'rejected', 'requested', 'processing', 'succeeded', 'closed', 'abnormal', 'failed'] as const;
+
+export const CreateRefundBody = z
+  .object({
+    amountFen: z.number().int().positive().meta({ description: 'Amount to refund in fen; at most what is still refundable.' }),
+    reason: z
+      .string()
+      .trim()
+      .min(1)
+      .max(80)
+      .optional()
+      .meta({ description: 'Shown to the payer by WeChat (not for partial refunds of ¥1 or less); at most 80 characters.' }),
+  })
+  .strict()
+  .meta({ id: 'CreateRefund' });
+
+export const Refund = z
+  .object({
+    id: uuid,
+    orderId: uuid,
+    status: z.enum(REFUND_STATUSES).meta({
+      description:
+        'requested: accepted by us, being sent; processing: accepted by WeChat; succeeded / closed / abnormal: WeChat\'s result; pending_approval: above the approval threshold, waiting for a second person; rejected / failed: not sent or refused.',
+    }),
+    amountFen: z.number().int(),
+    reason: z.string(),
+    outRefundNo: z.string().meta({ description: 'Our refund number at WeChat (out_refund_no), fixed for every retry.' }),
+    refundId: z.string().nullable().meta({ description: "WeChat's refund id, once WeChat accepted it." }),
+    initiatedBy: z.string(),
+    createdAt: iso,
+    succeededAt: iso.nullable(),
+  })
+  .meta({ id: 'Refund' });

@@ -100,6 +100,19 @@ const CASES: Record<string, Case> = {
     invalid_request: async () => ({ path: '/orders/xyz/sync' }),
     not_found: async () => ({ path: `/orders/${missing}/sync` }),
   },
+  createRefund: {
+    valid: async () => ({ path: `/orders/${(await paidOrder()).id}/refunds`, body: { amountFen: 40, reason: '部分退款' } }),
+    invalid_request: async () => ({ path: `/orders/${(await paidOrder()).id}/refunds`, body: { amountFen: 0 } }),
+    not_found: async () => ({ path: `/orders/${missing}/refunds`, body: { amountFen: 1 } }),
+  },
+  getRefund: {
+    valid: async () => {
+      const made = await api('POST', `/orders/${(await paidOrder()).id}/refunds`, { key, body: { amountFen: 30 } });
+      return { path: `/refunds/${made.body.id}` };
+    },
+    invalid_request: async () => ({ path: '/refunds/12' }),
+    not_found: async () => ({ path: `/refunds/${missing}` }),
+  },
   listEvents: { valid: async () => ({ path: '/events?limit=5' }), invalid_request: async () => ({ path: '/events?after=12' }) },
   getEvent: {
     valid: async () => ({ path: `/events/${await anEvent()}` }),
