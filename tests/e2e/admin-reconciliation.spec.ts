@@ -32,11 +32,11 @@ test('finance walks the inbox and the settlement report', async ({ page }) => {
 
   await page.getByRole('link', { name: msg(lang, 'admin.nav.reconciliation') }).click();
   await page.waitForURL(/\/admin\/reconciliation$/);
-  await expect(page.getByRole('heading', { name: msg(lang, 'reconciliation.title') })).toBeVisible();
+  await expect(page.getByRole('heading', { name: msg(lang, 'reconciliation.title'), exact: true })).toBeVisible();
 
   // Filter by class and day: the open external trade with both sides and its proposed fix.
-  await page.getByLabel(msg(lang, 'reconciliation.filters.class')).selectOption('external_trade');
-  await page.getByLabel(msg(lang, 'reconciliation.filters.date')).fill(date);
+  await page.getByLabel(msg(lang, 'reconciliation.filters.class'), { exact: true }).selectOption('external_trade');
+  await page.getByLabel(msg(lang, 'reconciliation.filters.date'), { exact: true }).fill(date);
   await page.getByTestId('inbox-apply').click();
   const row = page.locator('[data-testid="discrepancy-row"][data-class="external_trade"][data-state="open"]').first();
   await expect(row).toBeVisible();
@@ -49,25 +49,25 @@ test('finance walks the inbox and the settlement report', async ({ page }) => {
   await expect(page.getByTestId('decide-confirm')).toBeDisabled();
   await page.getByTestId('decide-reason').fill('not a trade of this shop');
   await page.getByTestId('decide-confirm').click();
-  await page.getByLabel(msg(lang, 'reconciliation.filters.state')).selectOption('ignored');
+  await page.getByLabel(msg(lang, 'reconciliation.filters.state'), { exact: true }).selectOption('ignored');
   await page.getByTestId('inbox-apply').click();
   await expect(page.locator('[data-testid="discrepancy-row"][data-class="external_trade"][data-state="ignored"]').first()).toContainText(
     'not a trade of this shop',
   );
 
   // The automatic repair is listed with what it did.
-  await page.getByLabel(msg(lang, 'reconciliation.filters.class')).selectOption('fee_mismatch');
-  await page.getByLabel(msg(lang, 'reconciliation.filters.state')).selectOption('auto_resolved');
+  await page.getByLabel(msg(lang, 'reconciliation.filters.class'), { exact: true }).selectOption('fee_mismatch');
+  await page.getByLabel(msg(lang, 'reconciliation.filters.state'), { exact: true }).selectOption('auto_resolved');
   await page.getByTestId('inbox-apply').click();
   await expect(page.locator('[data-testid="discrepancy-row"][data-class="fee_mismatch"]').first()).toContainText('adopted_billed_fee');
 
   // The day's report: three columns and their differences, fund accounts, matched share.
   await page.getByTestId('tab-report').click();
-  await page.getByLabel(msg(lang, 'reconciliation.report.date')).fill(date);
+  await page.getByLabel(msg(lang, 'reconciliation.report.date'), { exact: true }).fill(date);
   await page.getByTestId('report-show').click();
   await expect(page.getByTestId('settlement-table')).toBeVisible();
   for (const col of ['ledger', 'trade', 'fund'])
-    await expect(page.getByRole('columnheader', { name: msg(lang, `reconciliation.report.${col}`) })).toBeVisible();
+    await expect(page.getByRole('columnheader', { name: msg(lang, `reconciliation.report.${col}`), exact: true })).toBeVisible();
   await expect(page.getByTestId('row-netFen')).toBeVisible();
   await expect(page.getByTestId('fund-table')).toContainText('BASIC');
   await expect(page.getByTestId('matched-percent')).toContainText('%');
@@ -75,7 +75,7 @@ test('finance walks the inbox and the settlement report', async ({ page }) => {
 
   // The month: the chart's figures as a table, and a CSV.
   await page.getByTestId('tab-month').click();
-  await page.getByLabel(msg(lang, 'reconciliation.month.month')).fill(date.slice(0, 7));
+  await page.getByLabel(msg(lang, 'reconciliation.month.month'), { exact: true }).fill(date.slice(0, 7));
   await page.getByRole('button', { name: msg(lang, 'reconciliation.report.show') }).click();
   await expect(page.getByTestId('month-table')).toContainText(date);
   await expect(page.getByTestId('month-csv')).toHaveAttribute('href', /^data:text\/csv/);
