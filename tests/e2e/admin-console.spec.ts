@@ -46,7 +46,9 @@ test('first owner: the setup page takes the one-time token from the server log (
     await page.waitForURL(/\/admin\/sign-in$/);
     expect(cliCreateUser(owner.email, 'owner')).toContain('Two-factor enrolment is required');
   }
-  const again = await request.post('/api/trpc/setup.complete', { data: { json: { token: 'x'.repeat(24), email: 'intruder@example.test', password: 'x'.repeat(16) } } });
+  const again = await request.post('/api/trpc/setup.complete', {
+    data: { json: { token: 'x'.repeat(24), email: 'intruder@example.test', password: 'x'.repeat(16) } },
+  });
   expect(again.status()).toBe(400);
 });
 
@@ -202,7 +204,10 @@ test('an owner revokes another of their sessions: that device is signed out', as
   await expect(page.getByTestId('session-row').filter({ hasText: msg(lang, 'admin.sessions.current') })).toHaveCount(1);
   const count = await revocable.count();
   for (let i = 0; i < count; i++) {
-    await revocable.first().getByRole('button', { name: msg(lang, 'admin.sessions.revoke') }).click();
+    await revocable
+      .first()
+      .getByRole('button', { name: msg(lang, 'admin.sessions.revoke') })
+      .click();
     await expect(revocable).toHaveCount(count - i - 1);
   }
   await otherPage.goto('/admin/orders');

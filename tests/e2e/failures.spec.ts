@@ -8,7 +8,7 @@ test.afterAll(async () => {
   await closeStaging();
 });
 
-test('unknown and malformed order links are a proper 404 page in the shopper\'s language', async ({ page }, testInfo) => {
+test("unknown and malformed order links are a proper 404 page in the shopper's language", async ({ page }, testInfo) => {
   const lang = projectLang(testInfo);
   for (const path of [`/checkout/${'A'.repeat(43)}`, '/checkout/not-a-token', '/checkout/abc%20def', '/nowhere']) {
     const res = await page.goto(path);
@@ -18,7 +18,7 @@ test('unknown and malformed order links are a proper 404 page in the shopper\'s 
   }
 });
 
-test('order creation is rate-limited per client: 429 with a readable message, shown in the shopper\'s language', async ({ page, request }, testInfo) => {
+test("order creation is rate-limited per client: 429 with a readable message, shown in the shopper's language", async ({ page, request }, testInfo) => {
   const lang = projectLang(testInfo);
   const items = [{ productId: MUG.id, quantity: 1 }];
   // Exhaust the window as a script would (CHECKOUT_RATE_LIMIT_PER_MINUTE=30 in the e2e app).

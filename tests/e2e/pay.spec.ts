@@ -6,7 +6,11 @@ test.beforeAll(resetRateLimits);
 test.afterAll(closeStaging);
 
 for (const lang of LANGS) {
-  test(`${lang}: a shopper fills the cart, scans the QR code off the page, pays on the phone and gets a receipt`, async ({ page, context, request }, testInfo) => {
+  test(`${lang}: a shopper fills the cart, scans the QR code off the page, pays on the phone and gets a receipt`, async ({
+    page,
+    context,
+    request,
+  }, testInfo) => {
     await useLang(context, lang);
     await page.goto('/');
     await expect(page.locator('html')).toHaveAttribute('lang', lang);

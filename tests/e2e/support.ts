@@ -129,5 +129,11 @@ export async function shot(page: Page, testInfo: TestInfo, lang: Lang, name: str
   mkdirSync(dir, { recursive: true });
   await page.evaluate(() => document.fonts.ready);
   // The caret and the moving countdown are not part of what a screenshot should pin down.
-  await page.screenshot({ path: path.join(dir, `${testInfo.project.name}-${lang}-${name}.png`), fullPage: true, animations: 'disabled', caret: 'hide', scale: 'css' });
+  await page.screenshot({
+    path: path.join(dir, `${testInfo.project.name}-${lang}-${name}.png`),
+    fullPage: true,
+    animations: 'disabled',
+    caret: 'hide',
+    scale: 'css',
+  });
 }

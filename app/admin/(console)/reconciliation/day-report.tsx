@@ -93,7 +93,8 @@ export function DayReportView() {
               {t('report.matched')}: {r.matchedPercent}%
             </span>
           </p>
-          <div className="overflow-x-auto">
+          {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a table wider than a phone scrolls; axe requires the region be reachable by keyboard */}
+          <div className="overflow-x-auto" role="region" aria-label={t('reportTitle')} tabIndex={0}>
             <table className="w-full text-left text-sm" data-testid="settlement-table">
               <thead>
                 <tr className="border-b">
@@ -133,7 +134,8 @@ export function DayReportView() {
               </tbody>
             </table>
           </div>
-          <div className="overflow-x-auto">
+          {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a table wider than a phone scrolls; axe requires the region be reachable by keyboard */}
+          <div className="overflow-x-auto" role="region" aria-label={t('reportTitle')} tabIndex={0}>
             <table className="w-full text-left text-sm" data-testid="fund-table">
               <caption className="py-1 text-left font-medium">{t('report.accounts')}</caption>
               <thead>

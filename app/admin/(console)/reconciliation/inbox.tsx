@@ -13,7 +13,7 @@ type Action = 'received' | 'ignore' | 'force_post';
 const TONE = { open: 'red', auto_resolved: 'green', received: 'blue', ignored: 'neutral', force_posted: 'amber' } as const;
 
 function Side({ value }: { value: unknown }) {
-  return <pre className="max-w-xs overflow-x-auto whitespace-pre-wrap break-all text-xs">{JSON.stringify(value, null, 1)}</pre>;
+  return <pre className="max-w-xs whitespace-pre-wrap break-all text-xs">{JSON.stringify(value, null, 1)}</pre>;
 }
 
 export function Inbox({ canManage }: { canManage: boolean }) {
@@ -83,7 +83,13 @@ export function Inbox({ canManage }: { canManage: boolean }) {
       {list.error ? <ErrorState message={t('error', { error: list.error.message })} retry={() => void list.refetch()} retryLabel={t('retry')} /> : null}
       {list.data && list.data.length === 0 ? <EmptyState>{t('empty')}</EmptyState> : null}
       {list.data && list.data.length > 0 ? (
-        <div className="overflow-x-auto">
+        <div
+          className="overflow-x-auto"
+          role="region"
+          aria-label={t('inboxTitle')}
+          // biome-ignore lint/a11y/noNoninteractiveTabindex: a table wider than a phone scrolls; axe requires the region be reachable by keyboard
+          tabIndex={0}
+        >
           <table className="w-full text-left text-sm" data-testid="inbox-table">
             <thead>
               <tr className="border-b">
