@@ -7,7 +7,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import postgres from 'postgres';
 import type { Db } from '@/db/client';
+import { runMigrations } from '@/db/migrate';
+import { ensureQueues } from '@/server/queue/boss';
 import { seedDemoCatalogue } from '@/db/seed';
 import { POST as notifyRoute } from '@/app/api/wechatpay/notify/route';
 import { GET as trpcGet, POST as trpcPost } from '@/app/api/trpc/[trpc]/route';
@@ -57,8 +60,16 @@ export async function startHarness(
     env?: Record<string, string>;
     /** Run the app as a live merchant (credentials in env vars, no WeChat key configured: certificates downloaded). */
     live?: boolean;
+    /**
+     * A database of this file's own (same cluster, migrated afresh) for tests that compare whole days or
+     * all rows — statistics, reconciliation, watchlists — which other files' orders would otherwise join.
+     */
+    ownDatabase?: boolean;
   } = {},
 ): Promise<Harness> {
+  const sharedUrl = process.env.DATABASE_URL!;
+  const own = opts.ownDatabase ? await createOwnDatabase(sharedUrl) : null;
+  if (own) process.env.DATABASE_URL = own.url;
   const databaseUrl = process.env.DATABASE_URL!;
   const dir = mkdtempSync(path.join(tmpdir(), 'scanpay-it-'));
   const credentialsFile = path.join(dir, 'credentials.json');
@@ -174,6 +185,36 @@ export async function startHarness(
       await sim.close();
       await new Promise((r) => notifyServer.close(r));
       await closeProcessDeps();
+      if (own) {
+        process.env.DATABASE_URL = sharedUrl;
+        await own.drop();
+      }
+    },
+  };
+}
+
+/** A fresh database beside the shared one, migrated and with the queues, dropped when the file is done. */
+async function createOwnDatabase(sharedUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `scanpay_it_${process.pid}_${Date.now()}`;
+  const admin = postgres(sharedUrl, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(sharedUrl);
+  url.pathname = `/${name}`;
+  await runMigrations(url.toString());
+  await ensureQueues(url.toString());
+  return {
+    url: url.toString(),
+    async drop() {
+      const sql = postgres(sharedUrl, { max: 1, onnotice: () => {} });
+      try {
+        await sql.unsafe(`drop database if exists ${name} with (force)`);
+      } finally {
+        await sql.end();
+      }
     },
   };
 }

@@ -15,7 +15,7 @@ import { startHarness, type Harness } from '../helpers/app-harness';
 const TOKEN = 'metrics-token-0123456789abcdef';
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({ worker: false, env: { METRICS_TOKEN: TOKEN } });
+  h = await startHarness({ worker: false, ownDatabase: true, env: { METRICS_TOKEN: TOKEN } });
 });
 afterAll(async () => {
   await h?.close();

@@ -18,7 +18,7 @@ import { startHarness, type Harness } from '../helpers/app-harness';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({ worker: false, env: { LATE_PAYMENT_POLICY: 'refund' } });
+  h = await startHarness({ worker: false, ownDatabase: true, env: { LATE_PAYMENT_POLICY: 'refund' } });
 });
 afterAll(async () => {
   await h?.close();

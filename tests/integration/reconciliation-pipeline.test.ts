@@ -15,7 +15,7 @@ let h: Harness;
 let simToday: string;
 
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ ownDatabase: true });
   simToday = new Date(Date.parse((await new SimControl(h.simUrl).clock()).now) + SHANGHAI).toISOString().slice(0, 10);
 });
 afterAll(async () => {

@@ -20,7 +20,7 @@ let sim: SimControl;
 let day: string;
 
 beforeAll(async () => {
-  h = await startHarness({ env: { ORDER_EXPIRE_MINUTES: String(3 * 24 * 60), CHECKOUT_RATE_LIMIT_PER_MINUTE: '1000', LATE_PAYMENT_POLICY: 'refund' } });
+  h = await startHarness({ ownDatabase: true, env: { ORDER_EXPIRE_MINUTES: String(3 * 24 * 60), CHECKOUT_RATE_LIMIT_PER_MINUTE: '1000', LATE_PAYMENT_POLICY: 'refund' } });
   sim = new SimControl(h.simUrl);
   // Every trade of the test day happens in its last two minutes (Beijing): cross-midnight by construction.
   const now = Date.parse((await sim.clock()).now);
@@ -171,7 +171,7 @@ describe('a day with every discrepancy class', () => {
       await h.db
         .select()
         .from(outboxEvents)
-        .where(eq(outboxEvents.dedupeKey, `refund.succeeded:${s.lateRefundNo}`)),
+        .where(eq(outboxEvents.dedupeKey, `refund.succeeded:${ext!.id}`)),
     ).toHaveLength(1);
     expect((await found('external_refund', { orderId: s.refunded.orderId }))[0]?.state).toBe('auto_resolved');
 
