@@ -1,12 +1,12 @@
-// `npm test`: every runner in turn — Vitest unit + integration, a production build, the multi-process
-// system suites (small chaos run, multi-instance), then Playwright — each with its own embedded Postgres,
+// `npm test`: every runner — Vitest unit + integration, a production build, then the multi-process system
+// suites (small chaos run, multi-instance, stops, outage...) beside Playwright — each with its own embedded Postgres,
 // ports and data dirs, so it passes while `npm run dev` runs. Ends with one line "N passed, N failed"
 // summed over every runner, and exits non-zero on any failure.
 // `npm run test:chaos` (--chaos): only the build and the system suites, with the full 200-order chaos run.
 // First it makes sure the machine has what the browser and pooler tests need (scripts/lib/system-deps.ts):
 // installed through apt-get as root, or named in one message (and counted as a failure) otherwise.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { assertSupportedNode } from '@/server/runtime';
 import { log } from '@/server/log';
@@ -37,10 +37,18 @@ const system = ensureSystemPackages(testRequirements(), { say: print });
 if (!system.ok) brokenSteps++; // the suites still run, so the report shows what the missing packages break
 else if (system.installed.length) say.info({ installed: system.installed }, 'installed system packages');
 
-function run(label: string, args: string[], env: Record<string, string> = {}): number {
-  print(`\n▶ ${label}`);
-  const res = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, ...env } });
-  return res.status ?? 1;
+/** Runs a runner with this Node; its output to the terminal, or to `logFile` when given. */
+function run(label: string, args: string[], env: Record<string, string> = {}, logFile?: string): Promise<number> {
+  print(`\n▶ ${label}${logFile ? ` (output: ${logFile})` : ''}`);
+  const fd = logFile ? openSync(logFile, 'w') : undefined;
+  const child = spawn(process.execPath, args, { stdio: fd === undefined ? 'inherit' : ['ignore', fd, fd], env: { ...process.env, ...env } });
+  return new Promise((resolve) => {
+    child.on('error', () => resolve(1));
+    child.on('exit', (code) => {
+      if (fd !== undefined) closeSync(fd);
+      resolve(code ?? 1);
+    });
+  });
 }
 
 function firstLine(text: string | undefined): string {
@@ -59,10 +67,10 @@ function readJson(file: string): any {
   return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
 }
 
-function vitest(label: string, projects: string[], env: Record<string, string> = {}): void {
+async function vitest(label: string, projects: string[], env: Record<string, string> = {}, logFile?: string): Promise<void> {
   const file = path.join(results, `vitest-${projects.join('-')}.json`);
   rmSync(file, { force: true });
-  const code = run(label, [bin('vitest'), 'run', ...projects.flatMap((p) => ['--project', p]), '--reporter=default', '--reporter=json', `--outputFile.json=${file}`], env);
+  const code = await run(label, [bin('vitest'), 'run', ...projects.flatMap((p) => ['--project', p]), '--reporter=default', '--reporter=json', `--outputFile.json=${file}`], env, logFile);
   const report = readJson(file);
   if (!report) {
     brokenSteps++;
@@ -83,11 +91,11 @@ function vitest(label: string, projects: string[], env: Record<string, string> =
   if (code !== 0 && report.numFailedTests === 0) brokenSteps++;
 }
 
-function playwright(): void {
+async function playwright(): Promise<void> {
   rmSync(E2E.serverEnv.DATA_DIR, { recursive: true, force: true });
   const file = path.join(results, 'playwright.json');
   rmSync(file, { force: true });
-  const code = run('playwright (e2e, Chromium)', [bin('playwright'), 'test', '--reporter=list,json'], { PLAYWRIGHT_JSON_OUTPUT_NAME: file });
+  const code = await run('playwright (e2e, Chromium)', [bin('playwright'), 'test', '--reporter=list,json'], { PLAYWRIGHT_JSON_OUTPUT_NAME: file });
   const report = readJson(file);
   if (!report?.stats) {
     brokenSteps++;
@@ -103,16 +111,21 @@ function playwright(): void {
   if (code !== 0 && report.stats.unexpected === 0) brokenSteps++;
 }
 
-if (!chaosOnly) vitest('vitest: unit + integration', ['unit', 'integration']);
+if (!chaosOnly) await vitest('vitest: unit + integration', ['unit', 'integration']);
 
 // The system and end-to-end suites run a production build from its own dist dir (dev keeps .next/).
-const buildCode = run('next build (test build)', [bin('next'), 'build'], { NEXT_DIST_DIR: E2E.serverEnv.NEXT_DIST_DIR, NEXT_TELEMETRY_DISABLED: '1' });
+const buildCode = await run('next build (test build)', [bin('next'), 'build'], { NEXT_DIST_DIR: E2E.serverEnv.NEXT_DIST_DIR, NEXT_TELEMETRY_DISABLED: '1' });
 if (buildCode !== 0) brokenSteps++;
 else if (chaosOnly) {
-  vitest('system: chaos (200 orders) + multi-instance', ['system'], { CHAOS_ORDERS: process.env.CHAOS_ORDERS ?? '200', CHAOS_TIMEOUT_MS: '600000' });
+  await vitest('system: chaos (200 orders) + multi-instance', ['system'], { CHAOS_ORDERS: process.env.CHAOS_ORDERS ?? '200', CHAOS_TIMEOUT_MS: '600000' });
 } else {
-  vitest('system: chaos (small) + multi-instance', ['system']);
-  playwright();
+  // The system suites and the browser suite at once: their ports, data dirs and databases are apart, and
+  // the run takes the longer of the two instead of their sum. The system suites write to a log of their
+  // own (the terminal shows the browser's), whose end is printed when they are done.
+  const systemLog = path.join(results, 'system.log');
+  await Promise.all([vitest('system: chaos (small), multi-instance, stops, outage, refunds, webhooks', ['system'], {}, systemLog), playwright()]);
+  const lines = existsSync(systemLog) ? readFileSync(systemLog, 'utf8').trimEnd().split('\n') : [];
+  print(`\n▶ system suites: the last lines of ${systemLog}\n${lines.slice(-25).join('\n')}`);
 }
 
 const passed = tallies.reduce((n, t) => n + t.passed, 0);

@@ -47,7 +47,7 @@ export function MonthView() {
         <figure aria-label={t('month.chartLabel')}>
           <div className="h-64 w-full" aria-hidden="true">
             <ResponsiveContainer width="100%" height="100%" initialDimension={{ width: 600, height: 256 }}>
-              <BarChart data={chart}>
+              <BarChart accessibilityLayer={false} data={chart}>
                 <CartesianGrid strokeDasharray="3 3" />
                 <XAxis dataKey="day" />
                 <YAxis />
