@@ -75,7 +75,7 @@ test('finance walks the inbox and the settlement report', async ({ page }) => {
 
   // The month: the chart's figures as a table, and a CSV.
   await page.getByTestId('tab-month').click();
-  await page.getByLabel(msg(lang, 'reconciliation.month.month'), { exact: true }).fill(date.slice(0, 7));
+  await page.getByRole('textbox', { name: msg(lang, 'reconciliation.month.month'), exact: true }).fill(date.slice(0, 7));
   await page.getByRole('button', { name: msg(lang, 'reconciliation.report.show') }).click();
   await expect(page.getByTestId('month-table')).toContainText(date);
   await expect(page.getByTestId('month-csv')).toHaveAttribute('href', /^data:text\/csv/);
