@@ -1,7 +1,7 @@
-// The dashboard and the queue monitor in Chromium, as a developer (desktop in Chinese, phone in English):
-// the dashboard's periods and its tables for screen readers; an alert's banner, acknowledged away; a job
-// the worker dead-letters, retried from the queue monitor and then discarded with a reason; pg-boss's own
-// dashboard behind our sign-in. Screenshots of each page go to the test output (and docs/ with SCREENSHOTS=1).
+// The dashboard in Chromium, as a developer (desktop in Chinese, phone in English): the dashboard's periods
+// and its tables for screen readers; an alert's banner, acknowledged away. Screenshots of each page go to the
+// test output (and docs/ with SCREENSHOTS=1). The queue monitor's retry and discard are tested against a
+// real worker in tests/integration/queue-monitor.test.ts.
 import { randomUUID } from 'node:crypto';
 import { expect, test, type Page, type TestInfo } from '@playwright/test';
 import type * as OTPAuth from 'otpauth';
