@@ -47,3 +47,10 @@ export const SCHEDULES: readonly { queue: QueueName; cron: string; tz?: string }
   // WeChat's bill day is Beijing's: 10:15 Asia/Shanghai, after the 10:00 the docs say to fetch from.
   { queue: reconciliationDaily.queue, cron: '15 10 * * *', tz: 'Asia/Shanghai' },
 ];
+
+/** Each queue's worker settings as declared here, for the queue monitor (settings that depend on the deps: shown as unset). */
+export function workSettingsOf(queue: string): { batchSize?: number; localConcurrency?: number } | undefined {
+  const handler = HANDLERS.find((h) => h.queue === queue);
+  if (!handler) return undefined;
+  return typeof handler.work === 'function' ? {} : (handler.work as { batchSize?: number; localConcurrency?: number });
+}

@@ -5,7 +5,6 @@ import { z } from 'zod';
 import { rawTransaction, type Db, type DbOrTx } from '@/db/client';
 import { appendAudit, type AuditActor } from '@/server/auth/audit';
 import { AppError } from '@/server/errors';
-import { HANDLERS } from '@/server/jobs/registry';
 import { allQueueDefinitions, QUEUES } from '@/server/queue/catalogue';
 import { causeId } from '@/server/queue/ids';
 import { insertJob } from '@/server/queue/insert-job';
@@ -44,10 +43,12 @@ export interface QueueFigures {
   policy: QueuePolicy;
 }
 
-function policyOf(name: string): QueuePolicy {
+/** How a queue's workers fetch, as the job registry declares it; undefined: no worker takes the queue. */
+export type WorkSettingsOf = (queue: string) => { batchSize?: number; localConcurrency?: number } | undefined;
+
+function policyOf(name: string, workOf: WorkSettingsOf): QueuePolicy {
   const def = allQueueDefinitions().find((d) => d.name === name);
-  const handler = HANDLERS.find((h) => h.queue === name);
-  const work = handler?.work as { batchSize?: number; localConcurrency?: number } | undefined;
+  const work = workOf(name);
   return {
     policy: def?.policy,
     retryLimit: def?.retryLimit,
@@ -57,11 +58,12 @@ function policyOf(name: string): QueuePolicy {
     expireInSeconds: def?.expireInSeconds,
     deadLetter: def?.deadLetter,
     batchSize: work?.batchSize ?? null,
-    concurrency: work?.localConcurrency ?? (handler ? 1 : 0),
+    concurrency: work?.localConcurrency ?? (work ? 1 : 0),
   };
 }
 
-export async function queueOverview(db: DbOrTx): Promise<QueueFigures[]> {
+/** `workOf` comes from the caller (the job registry lives above this module): the figures need none of it. */
+export async function queueOverview(db: DbOrTx, workOf: WorkSettingsOf = () => undefined): Promise<QueueFigures[]> {
   const stats = await q(
     db,
     sql`select name,
@@ -96,7 +98,7 @@ export async function queueOverview(db: DbOrTx): Promise<QueueFigures[]> {
       throughputPerMinute: Math.round(Number(s?.throughput ?? 0) * 10) / 10,
       p95RunSeconds: num(s?.p95) == null ? null : Math.round(Number(s!.p95) * 1000) / 1000,
       spark,
-      policy: policyOf(d.name),
+      policy: policyOf(d.name, workOf),
     };
   });
 }

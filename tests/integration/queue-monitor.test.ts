@@ -1,6 +1,7 @@
 // The queue monitor: a job the worker dead-letters shows with its source queue, attempts, error and a
 // redacted payload; retry sends it back to its queue (once per click) and discard needs a reason; both
 // are audited; the per-queue figures count what is there.
+import { workSettingsOf } from '@/server/jobs/registry';
 import { randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -34,7 +35,7 @@ it('lists dead letters with their source, attempts, error and a redacted payload
   expect(d).toMatchObject({ queue: `${QUEUE}.dead`, sourceQueue: QUEUE, attempts: 1, lastError: 'invalid payload' });
   expect(d.payload).toEqual({ version: 99, marker: 'one', apiToken: '••••' });
   expect(redactPayload({ nested: { password: 'x', orderId: 'o' } })).toEqual({ nested: { password: '••••', orderId: 'o' } });
-  const overview = await queueOverview(h.db);
+  const overview = await queueOverview(h.db, workSettingsOf);
   const dead = overview.find((q) => q.name === `${QUEUE}.dead`);
   expect(dead?.ready).toBeGreaterThanOrEqual(1);
   const live = overview.find((q) => q.name === QUEUE);

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { auditActor } from '@/server/auth/session';
 import { acknowledgeAlert, alertHistoryOf, recentAlerts, resolveAlert } from '@/server/monitoring/alerts';
+import { workSettingsOf } from '@/server/jobs/registry';
 import { DeadLetterIds, discardDeadLetters, listDeadLetters, queueOverview, retryDeadLetters } from '@/server/monitoring/queues';
 import { getThresholds, setThresholds, Thresholds } from '@/server/monitoring/settings';
 import { DashboardRange, dashboardStats } from '@/server/stats/dashboard';
@@ -35,7 +36,7 @@ export const adminAlertsRouter = router({
 });
 
 export const adminQueuesRouter = router({
-  overview: adminProcedure('queues:view').query(({ ctx }) => queueOverview(ctx.db)),
+  overview: adminProcedure('queues:view').query(({ ctx }) => queueOverview(ctx.db, workSettingsOf)),
   deadLetters: adminProcedure('queues:view').query(({ ctx }) => listDeadLetters(ctx.db)),
   retry: adminProcedure('queues:manage')
     .input(z.object({ ids: DeadLetterIds, reason: note }))
