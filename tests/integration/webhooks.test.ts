@@ -16,10 +16,9 @@ let h: Harness;
 let key: string;
 let rx: Receiver;
 beforeAll(async () => {
-  h = await startHarness({ env: { API_RATE_LIMIT_PER_MINUTE: '100000', WEBHOOK_RETRY_SCALE: String(SCALE), WEBHOOK_TIMEOUT_MS: '1000', OUTBOX_RELAY_INTERVAL_MS: '50' } });
+  // A database of its own: another file's payments would otherwise be fanned out to this file's endpoints.
+  h = await startHarness({ ownDatabase: true, env: { API_RATE_LIMIT_PER_MINUTE: '100000', WEBHOOK_RETRY_SCALE: String(SCALE), WEBHOOK_TIMEOUT_MS: '1000', OUTBOX_RELAY_INTERVAL_MS: '50' } });
   key = (await makeKey(h.db)).secret;
-  // Endpoints of earlier files must not take this file's events.
-  await h.db.update(webhookEndpoints).set({ disabledAt: new Date(), disabledReason: 'test isolation' });
 });
 beforeEach(async () => {
   await rx?.close();
