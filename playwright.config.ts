@@ -29,7 +29,11 @@ export default defineConfig({
   },
   projects: [
     // `*.phone.spec.ts` files run in the phone project only.
-    { name: 'desktop', testIgnore: [...screenshots, '**/*.phone.spec.ts'], use: { ...devices['Desktop Chrome'], channel: undefined, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' } },
+    {
+      name: 'desktop',
+      testIgnore: [...screenshots, '**/*.phone.spec.ts'],
+      use: { ...devices['Desktop Chrome'], channel: undefined, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' },
+    },
     // Pixel 5: a 393 × 851 touch screen with a mobile user agent (the page warns about same-phone payment).
     { name: 'phone', testIgnore: screenshots, use: { ...devices['Pixel 5'], locale: 'en-US', timezoneId: 'Europe/London' } },
   ],

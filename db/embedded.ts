@@ -268,8 +268,7 @@ export async function ensureEmbeddedPostgres(opts: {
     const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
     if (pid && processAlive(pid)) {
       throw new EmbeddedPostgresError(
-        `The data directory ${dataDir} is in use by another running Postgres (pid ${pid}) on a different port. ` +
-          `Stop it (kill ${pid}) or set DATABASE_URL.`,
+        `The data directory ${dataDir} is in use by another running Postgres (pid ${pid}) on a different port. ` + `Stop it (kill ${pid}) or set DATABASE_URL.`,
       );
     }
     // A crash or SIGKILL left the lock file behind; postgres itself would refuse to start.
@@ -344,7 +343,9 @@ function postgresUserIds(): PostgresUser {
       execFileSync('useradd', ['--system', '-g', 'postgres', '--no-create-home', 'postgres'], { stdio: 'ignore' });
       return lookup();
     } catch {
-      throw new EmbeddedPostgresError('Running as root, embedded Postgres needs a "postgres" system user and could not create one (useradd). Create it, run as another user, or set DATABASE_URL.');
+      throw new EmbeddedPostgresError(
+        'Running as root, embedded Postgres needs a "postgres" system user and could not create one (useradd). Create it, run as another user, or set DATABASE_URL.',
+      );
     }
   }
 }
@@ -365,7 +366,15 @@ async function initialiseCluster(dataDir: string, ids: PostgresUser | undefined)
   try {
     execFileSync(
       initdb,
-      [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${EMBEDDED_USER}`, `--pwfile=${pwFile}`, '--encoding=UTF8', '--locale=C', '--no-instructions'],
+      [
+        `--pgdata=${dataDir}`,
+        '--auth=scram-sha-256',
+        `--username=${EMBEDDED_USER}`,
+        `--pwfile=${pwFile}`,
+        '--encoding=UTF8',
+        '--locale=C',
+        '--no-instructions',
+      ],
       { ...(ids ?? {}), stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
     );
   } catch (err) {

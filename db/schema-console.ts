@@ -21,7 +21,10 @@ export const productImages = pgTable(
     sha256: text('sha256').notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [check('product_images_type', sql`${t.contentType} in ('image/png', 'image/jpeg', 'image/webp')`), check('product_images_size', sql`octet_length(${t.bytes}) > 0`)],
+  (t) => [
+    check('product_images_type', sql`${t.contentType} in ('image/png', 'image/jpeg', 'image/webp')`),
+    check('product_images_size', sql`octet_length(${t.bytes}) > 0`),
+  ],
 );
 
 /** The last TOTP time step (unix time / 30 s) accepted for each user: a code of that step or an earlier one is refused (server/auth/totp-replay.ts). */

@@ -1,31 +1,10 @@
 // The app's tables. Money is integer fen everywhere. Migrations are generated from this file by
 // drizzle-kit (`npm run db:generate`) into db/migrations/ and committed.
 import { sql } from 'drizzle-orm';
-import {
-  bigserial,
-  boolean,
-  check,
-  index,
-  integer,
-  jsonb,
-  pgEnum,
-  pgTable,
-  primaryKey,
-  text,
-  timestamp,
-  uniqueIndex,
-  uuid,
-} from 'drizzle-orm/pg-core';
+import { bigserial, boolean, check, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /** What the shopper and the merchant see. `review` = frozen for a human (mismatch, late payment). */
-export const orderStatus = pgEnum('order_status', [
-  'awaiting_payment',
-  'paid',
-  'closed',
-  'refunded',
-  'partially_refunded',
-  'review',
-]);
+export const orderStatus = pgEnum('order_status', ['awaiting_payment', 'paid', 'closed', 'refunded', 'partially_refunded', 'review']);
 
 /**
  * One WeChat order (one out_trade_no). `created`: row written, prepay not yet answered;
@@ -228,16 +207,7 @@ export const wechatpayNotificationRejects = pgTable(
  * WeChat; `processing` / `succeeded` / `closed` / `abnormal`: WeChat's word; `failed`: WeChat refused the
  * request and confirms it holds no refund of that number (nothing moved).
  */
-export const refundStatus = pgEnum('refund_status', [
-  'pending_approval',
-  'rejected',
-  'requested',
-  'processing',
-  'succeeded',
-  'closed',
-  'abnormal',
-  'failed',
-]);
+export const refundStatus = pgEnum('refund_status', ['pending_approval', 'rejected', 'requested', 'processing', 'succeeded', 'closed', 'abnormal', 'failed']);
 
 /**
  * Refunds: late/double payments (automatic), merchant refunds from the console and the API, re-applications

@@ -63,7 +63,11 @@ export async function seedDemoCatalogue(db: Db): Promise<number> {
     await fillDemoTexts(db);
     return 0;
   }
-  const inserted = await db.insert(products).values([...DEMO_PRODUCTS]).onConflictDoNothing().returning({ id: products.id });
+  const inserted = await db
+    .insert(products)
+    .values([...DEMO_PRODUCTS])
+    .onConflictDoNothing()
+    .returning({ id: products.id });
   return inserted.length;
 }
 

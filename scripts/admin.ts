@@ -29,7 +29,10 @@ const USAGE = [
 
 async function createKey(rest: string[]) {
   const { values } = parseArgs({ args: rest, options: { name: { type: 'string' }, scopes: { type: 'string' }, 'expires-days': { type: 'string' } } });
-  const scopes = (values.scopes ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const scopes = (values.scopes ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const parsed = ApiScopeSchema.array().min(1).safeParse(scopes);
   if (!values.name || !parsed.success) throw new StartupError(USAGE);
   const days = values['expires-days'] === undefined ? null : Number(values['expires-days']);
@@ -38,7 +41,11 @@ async function createKey(rest: string[]) {
   const booted = await bootDatabase({ seed: false, scope: 'admin' });
   const { db, sql } = createDb(booted.databaseUrl, { max: 2 });
   try {
-    const { key, secret } = await createApiKey(db, { ...SYSTEM_ACTOR, email: 'cli' }, { name: values.name, scopes: parsed.data, mode, expiresAt: days === null ? null : new Date(Date.now() + days * 86_400_000) });
+    const { key, secret } = await createApiKey(
+      db,
+      { ...SYSTEM_ACTOR, email: 'cli' },
+      { name: values.name, scopes: parsed.data, mode, expiresAt: days === null ? null : new Date(Date.now() + days * 86_400_000) },
+    );
     console.log(`Created API key ${key.prefix}… "${key.name}" (${key.scopes.join(', ')}${key.expiresAt ? `, expires ${key.expiresAt.toISOString()}` : ''}).`);
     console.log(`Secret (shown once): ${secret}`);
   } catch (err) {

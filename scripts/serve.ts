@@ -36,7 +36,10 @@ if (cluster.isPrimary && processes > 1) {
     worker.once('exit', (code, signal) => {
       if (stopping) return;
       const delay = backoff.next(Date.now() - startedAt);
-      say.error({ index, code, signal, restartInMs: delay }, `web process ${index} exited (${signal ?? code}); restarting it in ${(delay / 1000).toFixed(0)} s`);
+      say.error(
+        { index, code, signal, restartInMs: delay },
+        `web process ${index} exited (${signal ?? code}); restarting it in ${(delay / 1000).toFixed(0)} s`,
+      );
       setTimeout(() => !stopping && fork(index, backoff), delay).unref();
     });
   };
@@ -69,7 +72,12 @@ if (cluster.isPrimary && processes > 1) {
   const app = next({ dev, hostname: env.HOST, port: env.PORT, dir: process.cwd() });
   const handle = app.getRequestHandler();
   await app.prepare();
-  const limits = { maxBodyBytes: env.MAX_BODY_BYTES, requestTimeoutMs: env.REQUEST_TIMEOUT_MS, headersTimeoutMs: env.HEADERS_TIMEOUT_MS, keepAliveTimeoutMs: 65_000 };
+  const limits = {
+    maxBodyBytes: env.MAX_BODY_BYTES,
+    requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+    headersTimeoutMs: env.HEADERS_TIMEOUT_MS,
+    keepAliveTimeoutMs: 65_000,
+  };
   const server = createAppServer(
     createRequestListener({
       app: handle,
@@ -80,7 +88,8 @@ if (cluster.isPrimary && processes > 1) {
     limits,
   );
   server.listen(env.PORT, env.HOST, () => {
-    if ((process.env.WEB_PROCESS_INDEX ?? '0') === '0') say.info(`${processes} process(es) listening on http://${env.HOST}:${env.PORT}${dev ? ' (development)' : ''}`);
+    if ((process.env.WEB_PROCESS_INDEX ?? '0') === '0')
+      say.info(`${processes} process(es) listening on http://${env.HOST}:${env.PORT}${dev ? ' (development)' : ''}`);
   });
   let stopping = false;
   const stop = async () => {

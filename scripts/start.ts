@@ -66,14 +66,20 @@ async function freePort(port: number, host: string, what: 'web' | 'simulator'): 
         : `Port ${port} (${what}) is already in use${holders[0] ? ` by pid ${holders[0].pid} (${holders[0].cmd.slice(0, 80)})` : ''}. Stop whatever is using it (\`lsof -i :${port}\`) or choose another port with ${setting}=...`,
     );
   }
-  say.warn({ port, pids: leftovers.map((p) => p.pid) }, `port ${port} (${what}) is held by processes an earlier run left behind (pids ${leftovers.map((p) => p.pid).join(', ')}): stopping them`);
+  say.warn(
+    { port, pids: leftovers.map((p) => p.pid) },
+    `port ${port} (${what}) is held by processes an earlier run left behind (pids ${leftovers.map((p) => p.pid).join(', ')}): stopping them`,
+  );
   const groups = [...new Set(leftovers.map((p) => p.pgid))].filter((g) => g > 1 && g !== process.pid);
   for (const g of groups) {
     try {
       process.kill(-g, 'SIGTERM');
     } catch {}
   }
-  await terminate(leftovers.map((p) => p.pid), 5_000);
+  await terminate(
+    leftovers.map((p) => p.pid),
+    5_000,
+  );
   for (const g of groups) {
     try {
       process.kill(-g, 'SIGKILL');

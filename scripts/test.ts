@@ -34,7 +34,8 @@ const say = log('test');
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
 const system = ensureSystemPackages(testRequirements(), { say: print });
-if (!system.ok) brokenSteps++; // the suites still run, so the report shows what the missing packages break
+if (!system.ok)
+  brokenSteps++; // the suites still run, so the report shows what the missing packages break
 else if (system.installed.length) say.info({ installed: system.installed }, 'installed system packages');
 
 /** Runs a runner with this Node; its output to the terminal, or to `logFile` when given. */
@@ -52,7 +53,13 @@ function run(label: string, args: string[], env: Record<string, string> = {}, lo
 }
 
 function firstLine(text: string | undefined): string {
-  return (text ?? '').split('\n').find((l) => l.trim())?.trim().slice(0, 300) ?? '';
+  return (
+    (text ?? '')
+      .split('\n')
+      .find((l) => l.trim())
+      ?.trim()
+      .slice(0, 300) ?? ''
+  );
 }
 
 /** Playwright's failing tests, walking its nested suites. */
@@ -60,7 +67,8 @@ function playwrightFailures(suite: any, titles: string[] = []): void {
   for (const s of suite.suites ?? []) playwrightFailures(s, [...titles, s.title]);
   for (const spec of suite.specs ?? [])
     for (const t of spec.tests ?? [])
-      if (t.status === 'unexpected') failures.push(`${[...titles, spec.title].filter(Boolean).join(' › ')} [${t.projectName}]: ${firstLine(t.results?.at(-1)?.error?.message)}`);
+      if (t.status === 'unexpected')
+        failures.push(`${[...titles, spec.title].filter(Boolean).join(' › ')} [${t.projectName}]: ${firstLine(t.results?.at(-1)?.error?.message)}`);
 }
 
 function readJson(file: string): any {
@@ -70,7 +78,12 @@ function readJson(file: string): any {
 async function vitest(label: string, projects: string[], env: Record<string, string> = {}, logFile?: string): Promise<void> {
   const file = path.join(results, `vitest-${projects.join('-')}.json`);
   rmSync(file, { force: true });
-  const code = await run(label, [bin('vitest'), 'run', ...projects.flatMap((p) => ['--project', p]), '--reporter=default', '--reporter=json', `--outputFile.json=${file}`], env, logFile);
+  const code = await run(
+    label,
+    [bin('vitest'), 'run', ...projects.flatMap((p) => ['--project', p]), '--reporter=default', '--reporter=json', `--outputFile.json=${file}`],
+    env,
+    logFile,
+  );
   const report = readJson(file);
   if (!report) {
     brokenSteps++;
@@ -85,7 +98,8 @@ async function vitest(label: string, projects: string[], env: Record<string, str
   for (const f of report.testResults ?? []) {
     const rel = path.relative(process.cwd(), f.name);
     for (const t of f.assertionResults ?? []) if (t.status === 'failed') failures.push(`${rel} › ${t.fullName}: ${firstLine(t.failureMessages?.[0])}`);
-    if (f.status === 'failed' && !(f.assertionResults ?? []).some((t: { status: string }) => t.status === 'failed')) failures.push(`${rel}: ${firstLine(f.message)}`);
+    if (f.status === 'failed' && !(f.assertionResults ?? []).some((t: { status: string }) => t.status === 'failed'))
+      failures.push(`${rel}: ${firstLine(f.message)}`);
   }
   // A file that failed to load has no failing test of its own: count it.
   if (code !== 0 && report.numFailedTests === 0) brokenSteps++;

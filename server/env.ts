@@ -25,9 +25,19 @@ const EnvSchema = z.object({
   /** Address the web server binds to; put a TLS reverse proxy in front for WeChat to reach it. */
   HOST: z.string().min(1).default('127.0.0.1'),
   /** Largest request body of any route (production and dev server): larger ones get 413 while being read. */
-  MAX_BODY_BYTES: z.coerce.number().int().min(64 * 1024, 'must be at least 65536 (64 KB)').max(100 * 1024 * 1024, 'must be at most 100 MB').default(1024 * 1024),
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024, 'must be at least 65536 (64 KB)')
+    .max(100 * 1024 * 1024, 'must be at most 100 MB')
+    .default(1024 * 1024),
   /** Largest product image the console accepts. It travels base64 in a JSON body, so it must fit MAX_BODY_BYTES as such (checked at start). */
-  PRODUCT_IMAGE_MAX_BYTES: z.coerce.number().int().min(1024, 'must be at least 1024 bytes').max(20 * 1024 * 1024, 'must be at most 20 MB').default(700 * 1024),
+  PRODUCT_IMAGE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024, 'must be at least 1024 bytes')
+    .max(20 * 1024 * 1024, 'must be at most 20 MB')
+    .default(700 * 1024),
   /** Time a client has to send a whole request (headers and body); a slower one is cut with 408. */
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000, 'must be at least 1000 ms').max(300_000, 'must be at most 300000 ms').default(10_000),
   /** Time a client has to send the request headers. */
@@ -140,7 +150,11 @@ const EnvSchema = z.object({
     .max(24 * 60)
     .default(30),
   /** …and after this long in any case. */
-  ADMIN_SESSION_MAX_HOURS: z.coerce.number().min(0.1).max(24 * 30).default(12),
+  ADMIN_SESSION_MAX_HOURS: z.coerce
+    .number()
+    .min(0.1)
+    .max(24 * 30)
+    .default(12),
   /** Bearer token Prometheus sends to /api/metrics; unset, the endpoint answers 404 (disabled). At least 24 characters. */
   METRICS_TOKEN: z.string().min(24).max(200).optional(),
   /** /api/health/ready reports not ready when a payment queue's oldest ready job waited longer than this. */
@@ -174,7 +188,11 @@ const EnvSchema = z.object({
   /** Requests per minute one API key may make to /api/v1 (a 429 with Retry-After beyond it). */
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   /** How long a rolled API key keeps working beside its successor, by default. */
-  API_KEY_ROLL_OVERLAP_HOURS: z.coerce.number().min(0).max(24 * 30).default(24),
+  API_KEY_ROLL_OVERLAP_HOURS: z.coerce
+    .number()
+    .min(0)
+    .max(24 * 30)
+    .default(24),
   /** Multiplies the webhook retry schedule (5 s … 24 h) and the 5-day auto-disable: tests use small values. */
   WEBHOOK_RETRY_SCALE: z.coerce.number().positive().max(100).default(1),
   /** A receiver must answer 2xx within this long, or the attempt failed. */

@@ -17,7 +17,15 @@ export function describeFailure(err: unknown): string {
   if (!(err instanceof Error)) return 'failed';
   const code = (err as { code?: string }).code;
   if (err.message === 'timed out') return 'timed out';
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ECONNRESET' || code === 'CONNECT_TIMEOUT' || code === 'CONNECTION_CLOSED' || code === 'CONNECTION_ENDED') return `database unreachable (${code})`;
+  if (
+    code === 'ECONNREFUSED' ||
+    code === 'ENOTFOUND' ||
+    code === 'ECONNRESET' ||
+    code === 'CONNECT_TIMEOUT' ||
+    code === 'CONNECTION_CLOSED' ||
+    code === 'CONNECTION_ENDED'
+  )
+    return `database unreachable (${code})`;
   if (code === '57P01' || code === '57P03') return 'database shutting down or starting';
   if (code === '42P01' || code === '3F000') return 'schema missing (migrations not run?)';
   if (code === '28P01' || code === '28000') return 'database refused our credentials';

@@ -71,7 +71,9 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   };
   const destination =
     opts.destination ??
-    (json ? pino.destination({ fd: 1, sync: true }) : pretty({ sync: true, colorize: process.stdout.isTTY, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' }));
+    (json
+      ? pino.destination({ fd: 1, sync: true })
+      : pretty({ sync: true, colorize: process.stdout.isTTY, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' }));
   return pino(options, destination);
 }
 

@@ -75,7 +75,8 @@ function billDay(ctx: OrderContext, date: string): { from: Date; to: Date; gener
   const from = new Date(Date.parse(`${date}T00:00:00Z`) - SHANGHAI_OFFSET_MS);
   const now = clock(ctx).getTime();
   const todayStart = Math.floor((now + SHANGHAI_OFFSET_MS) / DAY_MS) * DAY_MS - SHANGHAI_OFFSET_MS;
-  if (from.getTime() > todayStart) throw errors.param('参数错误：账单日期不能晚于今天', { field: 'bill_date', issue: 'bill_date is in the future', location: 'query' });
+  if (from.getTime() > todayStart)
+    throw errors.param('参数错误：账单日期不能晚于今天', { field: 'bill_date', issue: 'bill_date is in the future', location: 'query' });
   if (from.getTime() < todayStart - MAX_AGE_DAYS * DAY_MS) {
     throw errors.param('参数错误：仅支持三个月内的账单', { field: 'bill_date', issue: 'bill_date is older than three months', location: 'query' });
   }
@@ -103,7 +104,11 @@ interface BillRefund {
 
 async function billPayments(ctx: OrderContext, mchid: string, from: Date, to: Date): Promise<BillPayment[]> {
   const orders = await store.paidOrdersBetween(ctx.sql, mchid, from, to);
-  const overrides = await store.billOverrides(ctx.sql, mchid, orders.map((o) => o.out_trade_no));
+  const overrides = await store.billOverrides(
+    ctx.sql,
+    mchid,
+    orders.map((o) => o.out_trade_no),
+  );
   const missing = new Set(overrides.filter((o) => o.kind === 'missing').map((o) => o.out_trade_no));
   const amounts = new Map(overrides.filter((o) => o.kind === 'amount').map((o) => [o.out_trade_no, Number(o.value.total_fen)]));
   const ppm = feeRatePpm(ctx);
@@ -168,8 +173,14 @@ export async function dayTruth(ctx: OrderContext, mchid: string, date: string): 
   const fees = sumOf(orders, (o) => o.fee_fen ?? feeFor(o.amount_total - o.coupon_fen, ppm));
   const refunded = sumOf(refunds, (r) => r.amount_refund);
   const feeRefunds = sumOf(refunds, (r) => r.fee_refund_fen);
-  const income = sumOf(entries.filter((e) => e.kind === 'income'), (e) => e.fen);
-  const expense = sumOf(entries.filter((e) => e.kind === 'expense'), (e) => e.fen);
+  const income = sumOf(
+    entries.filter((e) => e.kind === 'income'),
+    (e) => e.fen,
+  );
+  const expense = sumOf(
+    entries.filter((e) => e.kind === 'expense'),
+    (e) => e.fen,
+  );
   return {
     date,
     fee_rate: feeRateLabel(ppm),
@@ -231,18 +242,72 @@ async function publish(
 // ------------------------------------------------------------------ file format
 
 const ALL_COLUMNS = [
-  '交易时间', '公众账号ID', '商户号', '特约商户号', '设备号', '微信订单号', '商户订单号', '用户标识', '交易类型', '交易状态', '付款银行', '货币种类',
-  '应结订单金额', '代金券金额', '微信退款单号', '商户退款单号', '退款金额', '充值券退款金额', '退款类型', '退款状态', '商品名称', '商户数据包', '手续费',
-  '费率', '订单金额', '申请退款金额', '费率备注',
+  '交易时间',
+  '公众账号ID',
+  '商户号',
+  '特约商户号',
+  '设备号',
+  '微信订单号',
+  '商户订单号',
+  '用户标识',
+  '交易类型',
+  '交易状态',
+  '付款银行',
+  '货币种类',
+  '应结订单金额',
+  '代金券金额',
+  '微信退款单号',
+  '商户退款单号',
+  '退款金额',
+  '充值券退款金额',
+  '退款类型',
+  '退款状态',
+  '商品名称',
+  '商户数据包',
+  '手续费',
+  '费率',
+  '订单金额',
+  '申请退款金额',
+  '费率备注',
 ];
 const SUCCESS_COLUMNS = [
-  '交易时间', '公众账号ID', '商户号', '特约商户号', '设备号', '微信订单号', '商户订单号', '用户标识', '交易类型', '交易状态', '付款银行', '货币种类',
-  '应结订单金额', '代金券金额', '商品名称', '商户数据包', '手续费', '费率', '订单金额', '费率备注',
+  '交易时间',
+  '公众账号ID',
+  '商户号',
+  '特约商户号',
+  '设备号',
+  '微信订单号',
+  '商户订单号',
+  '用户标识',
+  '交易类型',
+  '交易状态',
+  '付款银行',
+  '货币种类',
+  '应结订单金额',
+  '代金券金额',
+  '商品名称',
+  '商户数据包',
+  '手续费',
+  '费率',
+  '订单金额',
+  '费率备注',
 ];
 const REFUND_COLUMNS = [...ALL_COLUMNS.slice(0, 14), '退款申请时间', '退款成功时间', ...ALL_COLUMNS.slice(14)];
 const ALL_SUMMARY = ['总交易单数', '应结订单总金额', '退款总金额', '充值券退款总金额', '手续费总金额', '订单总金额', '申请退款总金额'];
 const SUCCESS_SUMMARY = ['总交易单数', '应结订单总金额', '手续费总金额', '订单总金额'];
-const FUND_FLOW_COLUMNS = ['记账时间', '微信支付业务单号', '资金流水单号', '业务名称', '业务类型', '收支类型', '收支金额（元）', '账户结余（元）', '资金变更提交申请人', '备注', '业务凭证号'];
+const FUND_FLOW_COLUMNS = [
+  '记账时间',
+  '微信支付业务单号',
+  '资金流水单号',
+  '业务名称',
+  '业务类型',
+  '收支类型',
+  '收支金额（元）',
+  '账户结余（元）',
+  '资金变更提交申请人',
+  '备注',
+  '业务凭证号',
+];
 const FUND_FLOW_SUMMARY = ['资金流水总笔数', '收入笔数', '收入金额', '支出笔数', '支出金额'];
 
 type Row = Record<string, string>;
@@ -371,12 +436,17 @@ function allBill(payments: BillPayment[], refunds: BillRefund[], rate: string): 
 
 function successBill(payments: BillPayment[], rate: string): string {
   const s = tradeSummary(payments, []);
-  return render(SUCCESS_COLUMNS, payments.map((p) => paymentRow(p, rate)), SUCCESS_SUMMARY, {
-    总交易单数: s.总交易单数!,
-    应结订单总金额: s.应结订单总金额!,
-    手续费总金额: s.手续费总金额!,
-    订单总金额: s.订单总金额!,
-  });
+  return render(
+    SUCCESS_COLUMNS,
+    payments.map((p) => paymentRow(p, rate)),
+    SUCCESS_SUMMARY,
+    {
+      总交易单数: s.总交易单数!,
+      应结订单总金额: s.应结订单总金额!,
+      手续费总金额: s.手续费总金额!,
+      订单总金额: s.订单总金额!,
+    },
+  );
 }
 
 function refundBill(refunds: BillRefund[], rate: string): string {
@@ -419,7 +489,15 @@ async function fundEntries(ctx: OrderContext, mchid: string, from: Date, to: Dat
     if (fee > 0) entries.push({ at: o.success_time!, kind: 'expense', fen: fee, name: '手续费', type: '扣除交易手续费', ref, voucher: o.out_trade_no });
   }
   const refundEntry = (r: RefundRow, at: Date, reopened: boolean): void => {
-    entries.push({ at, kind: reopened ? 'income' : 'expense', fen: r.amount_refund, name: '退款', type: reopened ? '退款关闭' : '退款', ref: r.refund_id, voucher: r.out_refund_no });
+    entries.push({
+      at,
+      kind: reopened ? 'income' : 'expense',
+      fen: r.amount_refund,
+      name: '退款',
+      type: reopened ? '退款关闭' : '退款',
+      ref: r.refund_id,
+      voucher: r.out_refund_no,
+    });
     if (r.fee_refund_fen > 0) {
       entries.push({
         at,
@@ -435,7 +513,10 @@ async function fundEntries(ctx: OrderContext, mchid: string, from: Date, to: Dat
   for (const r of booked) refundEntry(r, new Date(r.created_at.getTime() + REFUND_BOOKING_LAG_MS), false);
   for (const r of closed) refundEntry(r, r.updated_at, true);
   // Stable: same-time movements keep the order they were pushed in (a payment before its fee).
-  return entries.map((e, i) => ({ e, i })).sort((a, b) => a.e.at.getTime() - b.e.at.getTime() || a.i - b.i).map(({ e }) => e);
+  return entries
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => a.e.at.getTime() - b.e.at.getTime() || a.i - b.i)
+    .map(({ e }) => e);
 }
 
 function fundFlowBill(entries: FundEntry[], opening: number): string {
@@ -445,7 +526,9 @@ function fundFlowBill(entries: FundEntry[], opening: number): string {
     return {
       记账时间: billTime(e.at),
       微信支付业务单号: e.ref,
-      资金流水单号: `${randomBytes(12).toString('hex').replace(/[a-f]/g, (c) => String(c.charCodeAt(0) % 10))}`,
+      资金流水单号: `${randomBytes(12)
+        .toString('hex')
+        .replace(/[a-f]/g, (c) => String(c.charCodeAt(0) % 10))}`,
       业务名称: e.name,
       业务类型: e.type,
       收支类型: e.kind === 'income' ? '收入' : '支出',
@@ -473,6 +556,11 @@ function fundFlowBill(entries: FundEntry[], opening: number): string {
  */
 function render(columns: string[], rows: Row[], summaryColumns: string[], summary: Row): string {
   const line = (values: string[]) => values.map((v) => `\`${v.replaceAll(',', '，').replace(/[\r\n]/g, ' ')}`).join(',');
-  const lines = [columns.join(','), ...rows.map((r) => line(columns.map((c) => r[c] ?? ''))), summaryColumns.join(','), line(summaryColumns.map((c) => summary[c] ?? ''))];
+  const lines = [
+    columns.join(','),
+    ...rows.map((r) => line(columns.map((c) => r[c] ?? ''))),
+    summaryColumns.join(','),
+    line(summaryColumns.map((c) => summary[c] ?? '')),
+  ];
   return `\uFEFF${lines.join('\r\n')}\r\n`;
 }

@@ -25,7 +25,12 @@ const payOptions = {
 const isoTime = z.iso.datetime({ offset: true });
 const fen = z.int().min(1).max(2_147_483_647);
 const clockSchema = z.union([
-  z.strictObject({ advanceMs: z.int().min(0).max(400 * 24 * 3600 * 1000) }),
+  z.strictObject({
+    advanceMs: z
+      .int()
+      .min(0)
+      .max(400 * 24 * 3600 * 1000),
+  }),
   z.strictObject({ to: isoTime }),
   // Back to wall time (or any offset, backwards included): only for resetting between test files.
   z.strictObject({ offsetMs: z.int(), allowBackwards: z.literal(true) }),
@@ -33,16 +38,35 @@ const clockSchema = z.union([
 const refundPlanSchema = z.strictObject({
   status: z.enum(['SUCCESS', 'PROCESSING', 'CLOSED', 'ABNORMAL']),
   /** Simulated ms in PROCESSING before `status`; default the simulator's processing time. Ignored for PROCESSING. */
-  afterMs: z.int().min(0).max(400 * 24 * 3600 * 1000).optional(),
+  afterMs: z
+    .int()
+    .min(0)
+    .max(400 * 24 * 3600 * 1000)
+    .optional(),
 });
 const outTradeNo = z.string().regex(/^[0-9A-Za-z_\-|*]{6,32}$/, 'out_trade_no must be 6-32 characters of [0-9A-Za-z_-|*]');
 const anomalySchema = z.discriminatedUnion('kind', [
   /** A paid trade on our mchid that the app never created (bill paid / local order missing). */
-  z.strictObject({ kind: z.literal('unknown_trade'), out_trade_no: outTradeNo.optional(), amount_fen: fen, at: isoTime.optional(), description: z.string().min(1).max(127).optional() }),
+  z.strictObject({
+    kind: z.literal('unknown_trade'),
+    out_trade_no: outTradeNo.optional(),
+    amount_fen: fen,
+    at: isoTime.optional(),
+    description: z.string().min(1).max(127).optional(),
+  }),
   /** One of the app's orders paid with no notification, shown unpaid to queries until hidden_until (bill paid / local unpaid). */
   z.strictObject({ kind: z.literal('unheard_payment'), out_trade_no: outTradeNo, at: isoTime.optional(), hidden_until: isoTime.optional() }),
   /** A refund made in the merchant platform: SUCCESS, no notification (refund in the bill, not ours). */
-  z.strictObject({ kind: z.literal('external_refund'), out_trade_no: outTradeNo, amount_fen: fen, out_refund_no: z.string().regex(/^[0-9A-Za-z_\-|*@]{1,64}$/).optional(), at: isoTime.optional() }),
+  z.strictObject({
+    kind: z.literal('external_refund'),
+    out_trade_no: outTradeNo,
+    amount_fen: fen,
+    out_refund_no: z
+      .string()
+      .regex(/^[0-9A-Za-z_\-|*@]{1,64}$/)
+      .optional(),
+    at: isoTime.optional(),
+  }),
   /** The trade bill shows another 订单金额 (and 应结订单金额) for this payment than was paid. */
   z.strictObject({ kind: z.literal('amount_difference'), out_trade_no: outTradeNo, bill_amount_fen: fen }),
   /** The trade bill leaves this paid trade out (the fund flow still has it). */
@@ -329,7 +353,13 @@ async function injectAnomaly(ctx: SimContext, a: Anomaly): Promise<Record<string
     }
     case 'external_refund': {
       const refund = await refunds.createExternalRefund(ctx, mchid, { outTradeNo: a.out_trade_no, refundFen: a.amount_fen, outRefundNo: a.out_refund_no, at });
-      return { kind: a.kind, out_trade_no: refund.out_trade_no, out_refund_no: refund.out_refund_no, refund_id: refund.refund_id, bill_date: beijingDate(refund.created_at) };
+      return {
+        kind: a.kind,
+        out_trade_no: refund.out_trade_no,
+        out_refund_no: refund.out_refund_no,
+        refund_id: refund.refund_id,
+        bill_date: beijingDate(refund.created_at),
+      };
     }
     case 'amount_difference':
     case 'missing_row': {

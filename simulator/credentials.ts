@@ -101,7 +101,11 @@ export async function generateSimulatorCredentials(): Promise<SimCredentials> {
     merchant: { serial: certificateSerial(merchantCert), privateKeyPem: merchantKeys.privateKeyPem, certificatePem: merchantCert },
     platformCertificate: { serial: certificateSerial(platformCert), privateKeyPem: platformKeys.privateKeyPem, certificatePem: platformCert },
     // Observed ids are `PUB_KEY_ID_01` + mchid-ish digits; the length is not validated by anyone (reference §2.3).
-    wechatpayPublicKey: { id: `PUB_KEY_ID_01${mchid}${randomDigits(16)}`, privateKeyPem: publicKeyKeys.privateKeyPem, publicKeyPem: publicKeyKeys.publicKeyPem },
+    wechatpayPublicKey: {
+      id: `PUB_KEY_ID_01${mchid}${randomDigits(16)}`,
+      privateKeyPem: publicKeyKeys.privateKeyPem,
+      publicKeyPem: publicKeyKeys.publicKeyPem,
+    },
   };
 }
 

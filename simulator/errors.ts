@@ -29,8 +29,7 @@ export class SimApiError extends Error {
 
 export const errors = {
   missingAcceptOrUserAgent: () => new SimApiError(400, 'INVALID_REQUEST', 'Http头缺少Accept或User-Agent', 268435471),
-  badAuthorization: () =>
-    new SimApiError(401, 'SIGN_ERROR', 'Http头Authorization值格式错误，请参考《微信支付商户REST API签名规则》', 268443699),
+  badAuthorization: () => new SimApiError(401, 'SIGN_ERROR', 'Http头Authorization值格式错误，请参考《微信支付商户REST API签名规则》', 268443699),
   unknownSerial: () => new SimApiError(401, 'SIGN_ERROR', '商户证书序列号有误', 268443699),
   staleTimestamp: () => new SimApiError(401, 'SIGN_ERROR', '签名错误，请求时间戳与当前时间相差超过5分钟', 268443699),
   badSignature: () => new SimApiError(401, 'SIGN_ERROR', '签名错误', 268443699),
@@ -61,11 +60,18 @@ export const errors = {
   tooManyRefunds: () => new SimApiError(400, 'INVALID_REQUEST', '订单已经超过可部分退款的最大次数(50次)', 268498696),
   refundWindowPassed: () => new SimApiError(400, 'INVALID_REQUEST', '订单已经超过可退款的最大期限(1年)', 268498697),
   refundOrderMismatch: () =>
-    new SimApiError(400, 'PARAM_ERROR', 'transaction_id与out_trade_no不是同一笔订单', 268435461, { location: 'body', issue: 'identifiers name different orders' }),
+    new SimApiError(400, 'PARAM_ERROR', 'transaction_id与out_trade_no不是同一笔订单', 268435461, {
+      location: 'body',
+      issue: 'identifiers name different orders',
+    }),
   /** "同一笔订单多次退款的请求需相隔1分钟" — WeChat's rate-limit code (reference §9: 429 FREQUENCY_LIMITED, 268447840). */
   refundTooSoon: () => new SimApiError(429, 'FREQUENCY_LIMITED', '频率限制：同一笔订单多次退款的请求需相隔1分钟', 268447840),
   abnormalRefundMismatch: () =>
-    new SimApiError(400, 'PARAM_ERROR', 'out_refund_no与refund_id不是同一笔退款', 268435461, { field: '/out_refund_no', issue: 'out_refund_no does not belong to refund_id', location: 'body' }),
+    new SimApiError(400, 'PARAM_ERROR', 'out_refund_no与refund_id不是同一笔退款', 268435461, {
+      field: '/out_refund_no',
+      issue: 'out_refund_no does not belong to refund_id',
+      location: 'body',
+    }),
   refundNotAbnormal: (status: string) => new SimApiError(400, 'INVALID_REQUEST', `退款单状态为${status}，不是退款异常，无法发起异常退款`, 268498698),
   sensitiveSerial: () =>
     new SimApiError(400, 'PARAM_ERROR', '参数错误：Wechatpay-Serial缺失或不是微信支付公钥ID/平台证书序列号', 268435461, {

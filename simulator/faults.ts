@@ -13,9 +13,7 @@ import type { Db } from './store';
 const rate = z.number().min(0).max(1);
 /** [min, max] in milliseconds, inclusive. Capped so a delayed notification attempt stays well inside its claim lease. */
 const msRange = (max: number) =>
-  z
-    .tuple([z.int().min(0).max(max), z.int().min(0).max(max)])
-    .refine(([min, maxMs]) => min <= maxMs, 'range must be [min, max] with min ≤ max');
+  z.tuple([z.int().min(0).max(max), z.int().min(0).max(max)]).refine(([min, maxMs]) => min <= maxMs, 'range must be [min, max] with min ≤ max');
 
 export const KEY_MODES = ['certificate', 'public-key', 'migrating'] as const;
 export type KeyMode = (typeof KEY_MODES)[number];

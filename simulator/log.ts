@@ -18,11 +18,10 @@ export function createSimLogger(opts: { level?: Level; json?: boolean; destinati
   const json = opts.json ?? process.env.NODE_ENV === 'production';
   const destination =
     opts.destination ??
-    (json ? pino.destination({ fd: 1, sync: true }) : pretty({ sync: true, colorize: process.stdout.isTTY, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' }));
-  return pino(
-    { level: opts.level ?? levelFromEnv(), base: { proc: 'wechatpay-simulator' }, redact: { paths: REDACT, censor: '[redacted]' } },
-    destination,
-  );
+    (json
+      ? pino.destination({ fd: 1, sync: true })
+      : pretty({ sync: true, colorize: process.stdout.isTTY, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' }));
+  return pino({ level: opts.level ?? levelFromEnv(), base: { proc: 'wechatpay-simulator' }, redact: { paths: REDACT, censor: '[redacted]' } }, destination);
 }
 
 let root: Logger | undefined;

@@ -14,8 +14,7 @@ import * as store from './store';
 
 /** Waits after attempt 1, 2, …, 15 fail; a 16th failure gives up. Multiplied by timeScale. */
 export const RETRY_SCHEDULE_MS = [
-  15_000, 15_000, 30_000, 180_000, 600_000, 1_200_000, 1_800_000, 1_800_000, 1_800_000, 3_600_000, 10_800_000, 10_800_000,
-  10_800_000, 21_600_000, 21_600_000,
+  15_000, 15_000, 30_000, 180_000, 600_000, 1_200_000, 1_800_000, 1_800_000, 1_800_000, 3_600_000, 10_800_000, 10_800_000, 10_800_000, 21_600_000, 21_600_000,
 ];
 export const DELIVERY_TIMEOUT_MS = 5_000;
 /** Longer than the delivery timeout, so a live attempt is never claimed twice. */

@@ -260,7 +260,14 @@ export async function pay(ctx: OrderContext, target: PayTarget, opts: PayOptions
     const notification = buildTransactionNotification(transactionJson(paid), ctx.credentials.apiv3Key, now);
     await store.insertNotification(
       tx,
-      { id: notification.id, mchid: paid.mchid, out_trade_no: paid.out_trade_no, event_type: 'TRANSACTION.SUCCESS', notify_url: paid.notify_url, body: notification.body },
+      {
+        id: notification.id,
+        mchid: paid.mchid,
+        out_trade_no: paid.out_trade_no,
+        event_type: 'TRANSACTION.SUCCESS',
+        notify_url: paid.notify_url,
+        body: notification.body,
+      },
       now,
       delayMs,
     );

@@ -207,7 +207,9 @@ export async function applyAbnormalRefund(
 ): Promise<Record<string, unknown>> {
   const now = clock(ctx);
   const target = decodeTarget(req, keys);
-  const digest = createHash('sha256').update(JSON.stringify([req.type, target.bankType, target.account, target.name])).digest('hex');
+  const digest = createHash('sha256')
+    .update(JSON.stringify([req.type, target.bankType, target.account, target.name]))
+    .digest('hex');
   const delayMs = await firstNotifyDelay(ctx);
   return ctx.sql.begin(async (tx) => {
     const refund = await store.findRefundById(tx, mchid, refundId, true);
@@ -246,9 +248,12 @@ function decodeTarget(
   keys: { serial: string | undefined; bySerial: SensitiveKeys },
 ): { bankType: string | null; account: string | null; name: string | null } {
   if (req.type === 'MERCHANT_BANK_CARD') return { bankType: null, account: null, name: null };
-  if (!req.bank_type) throw errors.param('参数错误：bank_type必填', { field: '/bank_type', issue: 'bank_type is required for USER_BANK_CARD', location: 'body' });
-  if (!req.bank_account) throw errors.param('参数错误：bank_account必填', { field: '/bank_account', issue: 'bank_account is required for USER_BANK_CARD', location: 'body' });
-  if (!req.real_name) throw errors.param('参数错误：real_name必填', { field: '/real_name', issue: 'real_name is required for USER_BANK_CARD', location: 'body' });
+  if (!req.bank_type)
+    throw errors.param('参数错误：bank_type必填', { field: '/bank_type', issue: 'bank_type is required for USER_BANK_CARD', location: 'body' });
+  if (!req.bank_account)
+    throw errors.param('参数错误：bank_account必填', { field: '/bank_account', issue: 'bank_account is required for USER_BANK_CARD', location: 'body' });
+  if (!req.real_name)
+    throw errors.param('参数错误：real_name必填', { field: '/real_name', issue: 'real_name is required for USER_BANK_CARD', location: 'body' });
   // The encrypted fields name their key through Wechatpay-Serial (reference §1.4): without it nothing decrypts.
   const key = keys.serial ? keys.bySerial[keys.serial] : undefined;
   if (!key) throw errors.sensitiveSerial();
@@ -256,13 +261,19 @@ function decodeTarget(
     try {
       return decryptSensitive(key, value);
     } catch {
-      throw errors.param(`参数错误：${field}解密失败`, { field: `/${field}`, issue: `${field} could not be decrypted with the key named by Wechatpay-Serial`, location: 'body' });
+      throw errors.param(`参数错误：${field}解密失败`, {
+        field: `/${field}`,
+        issue: `${field} could not be decrypted with the key named by Wechatpay-Serial`,
+        location: 'body',
+      });
     }
   };
   const account = decrypt('bank_account', req.bank_account);
   const name = decrypt('real_name', req.real_name);
-  if (!/^\d{12,30}$/.test(account)) throw errors.param('参数错误：银行卡号格式错误', { field: '/bank_account', issue: 'bank_account must be 12-30 digits', location: 'body' });
-  if (name.trim() === '' || [...name].length > 50) throw errors.param('参数错误：姓名格式错误', { field: '/real_name', issue: 'real_name must be 1-50 characters', location: 'body' });
+  if (!/^\d{12,30}$/.test(account))
+    throw errors.param('参数错误：银行卡号格式错误', { field: '/bank_account', issue: 'bank_account must be 12-30 digits', location: 'body' });
+  if (name.trim() === '' || [...name].length > 50)
+    throw errors.param('参数错误：姓名格式错误', { field: '/real_name', issue: 'real_name must be 1-50 characters', location: 'body' });
   return { bankType: req.bank_type, account, name };
 }
 

@@ -134,8 +134,21 @@ export const abnormalRefundSchema = z.strictObject({
   type: z.enum(['USER_BANK_CARD', 'MERCHANT_BANK_CARD']),
   bank_type: z
     .enum([
-      'ICBC_DEBIT', 'CCB_DEBIT', 'ABC_DEBIT', 'BOC_DEBIT', 'COMM_DEBIT', 'CMB_DEBIT', 'PAB_DEBIT', 'SPDB_DEBIT',
-      'CITIC_DEBIT', 'CEB_DEBIT', 'CMBC_DEBIT', 'CIB_DEBIT', 'GDB_DEBIT', 'PSBC_DEBIT', 'NBCB_DEBIT',
+      'ICBC_DEBIT',
+      'CCB_DEBIT',
+      'ABC_DEBIT',
+      'BOC_DEBIT',
+      'COMM_DEBIT',
+      'CMB_DEBIT',
+      'PAB_DEBIT',
+      'SPDB_DEBIT',
+      'CITIC_DEBIT',
+      'CEB_DEBIT',
+      'CMBC_DEBIT',
+      'CIB_DEBIT',
+      'GDB_DEBIT',
+      'PSBC_DEBIT',
+      'NBCB_DEBIT',
     ])
     .optional(),
   bank_account: z.string().min(1).max(2048).optional(),

@@ -315,7 +315,17 @@ export async function migrate(sql: postgres.Sql): Promise<void> {
 
 export type NewOrder = Omit<
   OrderRow,
-  'transaction_id' | 'payer_openid' | 'success_time' | 'closed_at' | 'close_reason' | 'updated_at' | 'fee_fen' | 'coupon_fen' | 'hidden_until' | 'apparent_closed_at' | 'external'
+  | 'transaction_id'
+  | 'payer_openid'
+  | 'success_time'
+  | 'closed_at'
+  | 'close_reason'
+  | 'updated_at'
+  | 'fee_fen'
+  | 'coupon_fen'
+  | 'hidden_until'
+  | 'apparent_closed_at'
+  | 'external'
 > & { external?: boolean };
 
 /** Inserts unless (mchid, out_trade_no) exists; returns the new row or null. */
@@ -737,7 +747,8 @@ export async function billOverrides(db: Db, mchid: string, outTradeNos: string[]
 }
 
 export async function setOrderFee(db: Db, mchid: string, outTradeNo: string, feeFen: number): Promise<boolean> {
-  const rows = await db`update wechatpay_sim.orders set fee_fen = ${feeFen} where mchid = ${mchid} and out_trade_no = ${outTradeNo} and fee_fen is not null returning out_trade_no`;
+  const rows =
+    await db`update wechatpay_sim.orders set fee_fen = ${feeFen} where mchid = ${mchid} and out_trade_no = ${outTradeNo} and fee_fen is not null returning out_trade_no`;
   return rows.length > 0;
 }
 

@@ -21,8 +21,7 @@ function parse(raw: string | null): readonly CartLine[] {
     const data: unknown = JSON.parse(raw);
     if (!Array.isArray(data)) return EMPTY;
     const lines = data.filter(
-      (l): l is CartLine =>
-        typeof l === 'object' && l !== null && typeof l.productId === 'string' && Number.isInteger(l.quantity) && l.quantity >= 1,
+      (l): l is CartLine => typeof l === 'object' && l !== null && typeof l.productId === 'string' && Number.isInteger(l.quantity) && l.quantity >= 1,
     );
     return lines.map((l) => ({ productId: l.productId, quantity: Math.min(l.quantity, MAX_QUANTITY) }));
   } catch {

@@ -46,13 +46,25 @@ function Stepper({ productId, productName, quantity, focusOnMount }: { productId
     'grid size-9 place-items-center rounded-md border border-neutral-300 bg-white text-lg leading-none text-neutral-900 hover:bg-neutral-100 disabled:opacity-40';
   return (
     <div className="flex items-center gap-1" role="group" aria-label={t('quantityOf', { name: productName })}>
-      <button type="button" className={btn} aria-label={quantity === 1 ? t('remove', { name: productName }) : t('decrease', { name: productName })} onClick={() => setQuantity(productId, quantity - 1)}>
+      <button
+        type="button"
+        className={btn}
+        aria-label={quantity === 1 ? t('remove', { name: productName }) : t('decrease', { name: productName })}
+        onClick={() => setQuantity(productId, quantity - 1)}
+      >
         <span aria-hidden="true">−</span>
       </button>
       <output className="min-w-8 text-center font-medium tabular-nums" aria-live="polite" data-testid="quantity">
         {quantity}
       </output>
-      <button ref={plus} type="button" className={btn} aria-label={t('increase', { name: productName })} disabled={quantity >= MAX_QUANTITY} onClick={() => setQuantity(productId, quantity + 1)}>
+      <button
+        ref={plus}
+        type="button"
+        className={btn}
+        aria-label={t('increase', { name: productName })}
+        disabled={quantity >= MAX_QUANTITY}
+        onClick={() => setQuantity(productId, quantity + 1)}
+      >
         <span aria-hidden="true">+</span>
       </button>
     </div>
@@ -139,7 +151,12 @@ export function CartPanel() {
 
   return (
     <>
-      <aside id="cart" aria-labelledby="cart-heading" className="scroll-mt-4 rounded-xl border border-neutral-200 bg-white p-4 shadow-sm lg:sticky lg:top-4" data-testid="cart">
+      <aside
+        id="cart"
+        aria-labelledby="cart-heading"
+        className="scroll-mt-4 rounded-xl border border-neutral-200 bg-white p-4 shadow-sm lg:sticky lg:top-4"
+        data-testid="cart"
+      >
         <h2 id="cart-heading" className="flex items-baseline justify-between text-lg font-semibold">
           {t('cartHeading')}
           {count > 0 && <span className="text-sm font-normal text-neutral-600">{t('cartCount', { count })}</span>}
@@ -198,7 +215,10 @@ export function CartPanel() {
         </div>
       </aside>
       {count > 0 && !busy && (
-        <div className="cart-bar fixed inset-x-0 bottom-0 z-10 border-t border-neutral-200 bg-white/95 p-3 shadow-[0_-2px_8px_rgb(0_0_0/0.06)] backdrop-blur lg:hidden" data-testid="cart-bar">
+        <div
+          className="cart-bar fixed inset-x-0 bottom-0 z-10 border-t border-neutral-200 bg-white/95 p-3 shadow-[0_-2px_8px_rgb(0_0_0/0.06)] backdrop-blur lg:hidden"
+          data-testid="cart-bar"
+        >
           <a href="#cart" className="flex items-center justify-center gap-2 rounded-lg bg-neutral-900 px-4 py-2.5 font-medium text-white">
             {t('viewCart', { count, total: money(totalFen) })}
           </a>

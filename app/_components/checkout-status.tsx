@@ -246,9 +246,7 @@ function Countdown({ expiresAt, now }: { expiresAt: Date; now: number }) {
       >
         {clock}
       </span>
-      <span className="text-neutral-700">
-        ({t('expiresAt', { time: format.dateTime(expiresAt, 'time') })})
-      </span>
+      <span className="text-neutral-700">({t('expiresAt', { time: format.dateTime(expiresAt, 'time') })})</span>
     </p>
   );
 }
@@ -291,7 +289,15 @@ function Waiting({
       )}
       <figure className="flex flex-col items-center">
         <div className="w-full max-w-[17rem] rounded-xl border border-neutral-200 bg-white p-2" data-testid="qr" role="img" aria-label={qrAlt}>
-          <QRCodeSVG value={codeUrl} size={256} level="M" marginSize={4} aria-hidden="true" focusable="false" style={{ width: '100%', height: 'auto', display: 'block' }} />
+          <QRCodeSVG
+            value={codeUrl}
+            size={256}
+            level="M"
+            marginSize={4}
+            aria-hidden="true"
+            focusable="false"
+            style={{ width: '100%', height: 'auto', display: 'block' }}
+          />
         </div>
         <figcaption className="mt-4 w-full">
           <p className="text-center font-medium text-neutral-900" data-testid="instruction">
@@ -334,7 +340,11 @@ function Expired({ token, phase, onView }: { token: string; phase: 'expired' | '
         </button>
       ) : (
         // No code yet (WeChat did not answer when the order was made): ask for the current view again.
-        <button type="button" className={`${primaryButton} mt-5`} onClick={() => void queryClient.invalidateQueries({ queryKey: trpc.checkout.status.queryKey({ token }) })}>
+        <button
+          type="button"
+          className={`${primaryButton} mt-5`}
+          onClick={() => void queryClient.invalidateQueries({ queryKey: trpc.checkout.status.queryKey({ token }) })}
+        >
           {tc('tryAgain')}
         </button>
       )}
@@ -491,6 +501,10 @@ function OrderTitle({ view }: { view: CheckoutView }) {
   const name = itemName(first, locale);
   const count = view.items.reduce((n, item) => n + item.quantity, 0);
   const text =
-    view.items.length > 1 ? t('many', { name: name.text, count, more: count - 1 }) : count > 1 ? t('several', { name: name.text, count }) : t('single', { name: name.text });
+    view.items.length > 1
+      ? t('many', { name: name.text, count, more: count - 1 })
+      : count > 1
+        ? t('several', { name: name.text, count })
+        : t('single', { name: name.text });
   return <span lang={name.lang === locale ? undefined : name.lang}>{text}</span>;
 }

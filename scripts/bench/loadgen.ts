@@ -160,7 +160,14 @@ async function open(notes: SignedNotification[]): Promise<Omit<LoadOutput, 'sign
     late.push(nowMs() - scheduled);
     const target = targets[i % targets.length];
     const req = request(
-      { host: target.hostname, port: target.port, path: input.path, method: 'POST', agent, headers: { ...n.headers, 'content-length': Buffer.byteLength(n.body) } },
+      {
+        host: target.hostname,
+        port: target.port,
+        path: input.path,
+        method: 'POST',
+        agent,
+        headers: { ...n.headers, 'content-length': Buffer.byteLength(n.body) },
+      },
       (res) => {
         res.resume();
         res.on('end', () => {

@@ -67,13 +67,18 @@ async function main() {
   const startedAt = new Date();
   const loadAvgAtStart = os.loadavg()[0];
   // A hard ceiling on the whole run: a wedged scenario must not keep processes around forever.
-  const ceiling = setTimeout(() => {
-    console.error(`[bench] the run exceeded its time limit; stopping everything`);
-    void cleanupAll().finally(() => process.exit(1));
-  }, (opts.quick ? 10 : 30) * 60_000);
+  const ceiling = setTimeout(
+    () => {
+      console.error(`[bench] the run exceeded its time limit; stopping everything`);
+      void cleanupAll().finally(() => process.exit(1));
+    },
+    (opts.quick ? 10 : 30) * 60_000,
+  );
   ceiling.unref();
 
-  log(`${opts.quick ? 'quick' : 'full'} run: ${[...opts.only].join(', ')}; web: ${opts.server === 'serve' ? `scripts/serve.ts × ${opts.webs}` : `next start × ${opts.webs}`}, ${opts.workers ? `${opts.workers} worker process(es)` : 'worker in web process 0'}; load average ${loadAvgAtStart.toFixed(2)}`);
+  log(
+    `${opts.quick ? 'quick' : 'full'} run: ${[...opts.only].join(', ')}; web: ${opts.server === 'serve' ? `scripts/serve.ts × ${opts.webs}` : `next start × ${opts.webs}`}, ${opts.workers ? `${opts.workers} worker process(es)` : 'worker in web process 0'}; load average ${loadAvgAtStart.toFixed(2)}`,
+  );
   if (loadAvgAtStart > 1) log(`note: the machine is already busy (load ${loadAvgAtStart.toFixed(2)} on ${os.cpus().length} cores): figures will be noisy`);
   const distDir = ensureBuild({ rebuild: argv.includes('--no-build') ? 'never' : argv.includes('--rebuild') ? 'always' : 'auto' });
 

@@ -38,8 +38,14 @@ async function subscribe(base: string, token: string, onFirst: () => void): Prom
       const event = buffer.slice(0, idx);
       buffer = buffer.slice(idx + 2);
       const lines = event.split('\n');
-      const type = lines.find((l) => l.startsWith('event:'))?.slice(6).trim();
-      const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n');
+      const type = lines
+        .find((l) => l.startsWith('event:'))
+        ?.slice(6)
+        .trim();
+      const data = lines
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).trim())
+        .join('\n');
       if (!data || type === 'ping' || type === 'connected') continue;
       let view: { status?: string } | undefined;
       try {

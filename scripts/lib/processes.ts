@@ -58,7 +58,13 @@ export function spawnGroup(label: string, command: string, args: readonly string
       partial = lines.pop() ?? '';
       for (const line of lines) if (line) output.push(line);
       if (output.length > keep) output.splice(0, output.length - keep);
-      if (opts.echo) process.stdout.write(lines.filter(Boolean).map((l) => `  [${label}] ${l}\n`).join(''));
+      if (opts.echo)
+        process.stdout.write(
+          lines
+            .filter(Boolean)
+            .map((l) => `  [${label}] ${l}\n`)
+            .join(''),
+        );
     };
     child.stdout?.on('data', relay);
     child.stderr?.on('data', relay);

@@ -37,7 +37,7 @@ export function testRequirements(): SystemRequirement[] {
   ];
 }
 
-export type CommandRunner = (command: string, args: string[], env: Record<string, string>) => number
+export type CommandRunner = (command: string, args: string[], env: Record<string, string>) => number;
 
 const runInherit: CommandRunner = (command, args, env) => spawnSync(command, args, { stdio: 'inherit', env: { ...process.env, ...env } }).status ?? 1;
 

@@ -39,11 +39,22 @@ export async function createApiKey(db: DbOrTx, actor: AuditActor, input: CreateK
   if (input.scopes.length === 0) throw new AppError('BAD_REQUEST', 'A key needs at least one scope.');
   if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) throw new AppError('BAD_REQUEST', 'The expiry must be in the future.');
   const secret = newSecret(input.mode);
-  const inserted = await insertKey(db, actor, { name, scopes: [...new Set(input.scopes)], expiresAt: input.expiresAt ?? null, mode: input.mode, secret, rolledFrom: null });
+  const inserted = await insertKey(db, actor, {
+    name,
+    scopes: [...new Set(input.scopes)],
+    expiresAt: input.expiresAt ?? null,
+    mode: input.mode,
+    secret,
+    rolledFrom: null,
+  });
   return { key: inserted, secret };
 }
 
-async function insertKey(db: DbOrTx, actor: AuditActor, k: { name: string; scopes: ApiScope[]; expiresAt: Date | null; mode: ApiKeyMode; secret: string; rolledFrom: string | null }) {
+async function insertKey(
+  db: DbOrTx,
+  actor: AuditActor,
+  k: { name: string; scopes: ApiScope[]; expiresAt: Date | null; mode: ApiKeyMode; secret: string; rolledFrom: string | null },
+) {
   const [row] = await db
     .insert(apiKeys)
     .values({
@@ -59,7 +70,12 @@ async function insertKey(db: DbOrTx, actor: AuditActor, k: { name: string; scope
     .returning();
   if (!row) throw new Error('api key insert returned no row');
   const key = publicKey(row);
-  await appendAudit(db, actor, { action: k.rolledFrom ? 'api_key.roll' : 'api_key.create', objectType: 'api_key', objectId: row.id, after: { name: key.name, prefix: key.prefix, scopes: key.scopes, expiresAt: key.expiresAt, rolledFrom: k.rolledFrom } });
+  await appendAudit(db, actor, {
+    action: k.rolledFrom ? 'api_key.roll' : 'api_key.create',
+    objectType: 'api_key',
+    objectId: row.id,
+    after: { name: key.name, prefix: key.prefix, scopes: key.scopes, expiresAt: key.expiresAt, rolledFrom: k.rolledFrom },
+  });
   return key;
 }
 
@@ -87,7 +103,14 @@ export async function rollApiKey(db: DbOrTx, actor: AuditActor, id: string, over
   const ends = old.expiresAt && old.expiresAt < oldEnds ? old.expiresAt : oldEnds;
   await db.update(apiKeys).set({ expiresAt: ends }).where(eq(apiKeys.id, id));
   const secret = newSecret(old.mode as ApiKeyMode);
-  const key = await insertKey(db, actor, { name: old.name, scopes: old.scopes as ApiScope[], expiresAt: old.expiresAt, mode: old.mode as ApiKeyMode, secret, rolledFrom: old.id });
+  const key = await insertKey(db, actor, {
+    name: old.name,
+    scopes: old.scopes as ApiScope[],
+    expiresAt: old.expiresAt,
+    mode: old.mode as ApiKeyMode,
+    secret,
+    rolledFrom: old.id,
+  });
   return { key, secret };
 }
 

@@ -49,6 +49,7 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof AppError) return new ApiError(FROM_APP[err.code], err.message);
   // WeChat failing under a call we make for the request (query, close): retryable, not our bug.
-  if (err instanceof WechatPayError) return new ApiError('provider_unavailable', 'WeChat Pay is not answering right now. Retry in a moment (with the same Idempotency-Key).');
+  if (err instanceof WechatPayError)
+    return new ApiError('provider_unavailable', 'WeChat Pay is not answering right now. Retry in a moment (with the same Idempotency-Key).');
   return new ApiError('internal_error', 'Something went wrong on our side. Retry with the same Idempotency-Key.');
 }

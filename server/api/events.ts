@@ -29,7 +29,10 @@ export async function listApiEvents(deps: Pick<AppDeps, 'db' | 'env'>, q: z.infe
 }
 
 export async function getApiEvent(deps: Pick<AppDeps, 'db' | 'env'>, id: string): Promise<EventPayload> {
-  const [row] = await deps.db.select().from(outboxEvents).where(eq(outboxEvents.id, eventNumber(id)));
+  const [row] = await deps.db
+    .select()
+    .from(outboxEvents)
+    .where(eq(outboxEvents.id, eventNumber(id)));
   if (!row) throw new ApiError('not_found', 'No event with this id');
   return buildEventPayload(deps, row);
 }

@@ -46,7 +46,14 @@ function issues(error: z.ZodError, where: string) {
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
   if (!schema) return undefined as T;
   const r = schema.safeParse(value);
-  if (!r.success) throw new ApiError('invalid_request', `Invalid ${where}: ${issues(r.error, where).map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues(r.error, where));
+  if (!r.success)
+    throw new ApiError(
+      'invalid_request',
+      `Invalid ${where}: ${issues(r.error, where)
+        .map((i) => `${i.path}: ${i.message}`)
+        .join('; ')}`,
+      issues(r.error, where),
+    );
   return r.data;
 }
 
@@ -73,7 +80,13 @@ async function authenticate(deps: AppDeps, req: Request, ip: string | null): Pro
   const m = /^Bearer\s+(\S+)$/i.exec(header);
   const key = m ? await authenticateApiKey(deps.db, m[1]!, ip) : null;
   // One answer for a missing, malformed, unknown, revoked or expired key: no oracle for which it was.
-  if (!key) throw new ApiError('unauthorized', 'Missing or invalid API key: send Authorization: Bearer sk_… with a key that is neither revoked nor expired.', undefined, { 'www-authenticate': 'Bearer' });
+  if (!key)
+    throw new ApiError(
+      'unauthorized',
+      'Missing or invalid API key: send Authorization: Bearer sk_… with a key that is neither revoked nor expired.',
+      undefined,
+      { 'www-authenticate': 'Bearer' },
+    );
   return key;
 }
 
@@ -91,12 +104,15 @@ export async function handleApiRequest(deps: AppDeps, req: Request): Promise<Res
     if (!key.scopes.includes(route.scope)) throw new ApiError('insufficient_scope', `This key lacks the scope ${route.scope}.`, { required: route.scope });
     const limit = await hitRateLimit(deps.db, `api:${key.id}`, { limit: deps.env.API_RATE_LIMIT_PER_MINUTE, windowSeconds: 60 });
     if (!limit.allowed) {
-      throw new ApiError('rate_limited', `Too many requests for this key: at most ${deps.env.API_RATE_LIMIT_PER_MINUTE} a minute.`, undefined, { 'retry-after': String(limit.retryAfterSeconds) });
+      throw new ApiError('rate_limited', `Too many requests for this key: at most ${deps.env.API_RATE_LIMIT_PER_MINUTE} a minute.`, undefined, {
+        'retry-after': String(limit.retryAfterSeconds),
+      });
     }
     const raw = method === 'GET' || method === 'DELETE' ? '' : await req.text();
     const header = method === 'POST' ? req.headers.get('idempotency-key') : null;
     if (header !== null) {
-      if (header.length === 0 || header.length > MAX_IDEMPOTENCY_KEY) throw new ApiError('invalid_request', `Idempotency-Key must be 1–${MAX_IDEMPOTENCY_KEY} characters`);
+      if (header.length === 0 || header.length > MAX_IDEMPOTENCY_KEY)
+        throw new ApiError('invalid_request', `Idempotency-Key must be 1–${MAX_IDEMPOTENCY_KEY} characters`);
       const begun = await beginIdempotent(deps.db, { key: header, apiKeyId: key.id, method, path, hash: requestHash(method, path, raw) });
       if (begun.kind === 'replay') return json(begun.status, begun.body, { 'idempotent-replayed': 'true' });
       idempotencyKey = header;

@@ -38,7 +38,12 @@ export async function beginIdempotent(db: DbOrTx, k: { key: string; apiKeyId: st
     throw new ApiError('idempotency_key_reused', 'This Idempotency-Key was used with another request (method, path or body): use a new key for a new request.');
   }
   if (row.status === null) {
-    throw new ApiError('idempotency_in_progress', 'A request with this Idempotency-Key is still being processed: retry in a moment to get its answer.', undefined, { 'retry-after': '1' });
+    throw new ApiError(
+      'idempotency_in_progress',
+      'A request with this Idempotency-Key is still being processed: retry in a moment to get its answer.',
+      undefined,
+      { 'retry-after': '1' },
+    );
   }
   return { kind: 'replay', status: row.status, body: row.response_body };
 }

@@ -15,7 +15,9 @@ const registry = z.globalRegistry;
 
 function schemaOf(schema: z.ZodType, io: 'input' | 'output'): Json {
   // Named schemas (.meta({ id })) land in $defs; they become components, referenced from where they are used.
-  const s = JSON.parse(JSON.stringify(z.toJSONSchema(schema, { io, unrepresentable: 'any', metadata: registry })).replaceAll('"#/$defs/', '"#/components/schemas/')) as Json;
+  const s = JSON.parse(
+    JSON.stringify(z.toJSONSchema(schema, { io, unrepresentable: 'any', metadata: registry })).replaceAll('"#/$defs/', '"#/components/schemas/'),
+  ) as Json;
   delete s.$schema;
   const defs = s.$defs as Json | undefined;
   delete s.$defs;
@@ -26,15 +28,30 @@ let collected: Json = {};
 
 function parameters(route: ApiRoute<any, any, any>): Json[] {
   const out: Json[] = [];
-  for (const [where, schema] of [['path', route.params], ['query', route.query]] as const) {
+  for (const [where, schema] of [
+    ['path', route.params],
+    ['query', route.query],
+  ] as const) {
     if (!schema) continue;
     const s = schemaOf(schema as z.ZodType, 'input') as { properties?: Record<string, Json>; required?: string[] };
     for (const [name, prop] of Object.entries(s.properties ?? {})) {
-      out.push({ name, in: where, required: where === 'path' || (s.required ?? []).includes(name), schema: prop, ...(prop.description ? { description: prop.description } : {}) });
+      out.push({
+        name,
+        in: where,
+        required: where === 'path' || (s.required ?? []).includes(name),
+        schema: prop,
+        ...(prop.description ? { description: prop.description } : {}),
+      });
     }
   }
   if (route.method === 'POST') {
-    out.push({ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 }, description: 'The same key with the same body replays the first answer for 24 hours; with another body: 422.' });
+    out.push({
+      name: 'Idempotency-Key',
+      in: 'header',
+      required: false,
+      schema: { type: 'string', maxLength: 255 },
+      description: 'The same key with the same body replays the first answer for 24 hours; with another body: 422.',
+    });
   }
   return out;
 }

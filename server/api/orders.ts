@@ -110,7 +110,8 @@ function encodeCursor(row: { created_at: string; id: string }): string {
 }
 function decodeCursor(cursor: string): { createdAt: string; id: string } {
   const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !/^[0-9a-f-]{36}$/.test(id)) throw new ApiError('invalid_request', 'cursor is not one this API returned');
+  if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !/^[0-9a-f-]{36}$/.test(id))
+    throw new ApiError('invalid_request', 'cursor is not one this API returned');
   return { createdAt, id };
 }
 
@@ -133,7 +134,8 @@ export async function listApiOrders(deps: Pick<AppDeps, 'db' | 'env'>, q: z.infe
 
 export async function closeApiOrder(deps: AppDeps, id: string): Promise<ApiOrder> {
   const before = await getApiOrder(deps, id);
-  if (before.status !== 'awaiting_payment') throw new ApiError('conflict', `The order is ${before.status}: only an order awaiting payment can be closed`, { status: before.status });
+  if (before.status !== 'awaiting_payment')
+    throw new ApiError('conflict', `The order is ${before.status}: only an order awaiting payment can be closed`, { status: before.status });
   await closeOrderForMerchant(deps.db, deps.gateway(), id, paymentContext(deps, 'query'));
   const after = await getApiOrder(deps, id);
   // Found paid while closing (the payer was quicker): the order is paid, not closed.

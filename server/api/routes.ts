@@ -4,7 +4,20 @@ import { getApiEvent, listApiEvents } from './events';
 import { createApiRefund, getApiRefund } from './refunds';
 import { closeApiOrder, createApiOrder, getApiOrder, listApiOrders, syncApiOrder } from './orders';
 import { type ApiRoute, defineRoute } from './route';
-import { CreateOrderBody, CreateRefundBody, Event, EventList, EventParams, IdParams, ListEventsQuery, ListOrdersQuery, Order, OrderList, Refund, SyncResult } from './schemas';
+import {
+  CreateOrderBody,
+  CreateRefundBody,
+  Event,
+  EventList,
+  EventParams,
+  IdParams,
+  ListEventsQuery,
+  ListOrdersQuery,
+  Order,
+  OrderList,
+  Refund,
+  SyncResult,
+} from './schemas';
 import { WEBHOOK_ROUTES } from './webhook-routes';
 
 const ORDER_ROUTES = [
@@ -126,4 +139,3 @@ const EVENT_ROUTES = [
 ];
 
 export const API_ROUTES: readonly ApiRoute<any, any, any>[] = [...ORDER_ROUTES, ...REFUND_ROUTES, ...EVENT_ROUTES, ...WEBHOOK_ROUTES];
-

@@ -34,7 +34,12 @@ export const CreateOrderBody = z
       .meta({ description: 'Your order number: unique, a second create with it is a 409.' }),
     amountFen: z.number().int().positive().meta({ description: 'Amount in fen (1 yuan = 100 fen).' }),
     description: z.string().trim().min(1).max(127).meta({ description: 'What the payer reads in WeChat.' }),
-    expiresInMinutes: z.number().min(1).max(7 * 24 * 60).optional().meta({ description: 'How long the QR code can be paid (default: the shop setting).' }),
+    expiresInMinutes: z
+      .number()
+      .min(1)
+      .max(7 * 24 * 60)
+      .optional()
+      .meta({ description: 'How long the QR code can be paid (default: the shop setting).' }),
     metadata: Metadata.optional(),
   })
   .strict()
@@ -73,9 +78,7 @@ export const ListOrdersQuery = z
   })
   .strict();
 
-export const SyncResult = z
-  .object({ order: Order, results: z.array(z.object({ attemptId: uuid, outcome: z.string() })) })
-  .meta({ id: 'SyncResult' });
+export const SyncResult = z.object({ order: Order, results: z.array(z.object({ attemptId: uuid, outcome: z.string() })) }).meta({ id: 'SyncResult' });
 
 export const Event = z
   .object({
@@ -91,7 +94,11 @@ export const EventList = z.object({ data: z.array(Event), nextCursor: z.string()
 export const ListEventsQuery = z
   .object({
     type: z.enum(EVENT_TYPES).optional(),
-    after: z.string().regex(/^evt_\d+$/).optional().meta({ description: 'Events after this one (oldest first).' }),
+    after: z
+      .string()
+      .regex(/^evt_\d+$/)
+      .optional()
+      .meta({ description: 'Events after this one (oldest first).' }),
     limit: z.coerce.number().int().min(1).max(100).default(50),
   })
   .strict();
@@ -119,7 +126,7 @@ export const Refund = z
     orderId: uuid,
     status: z.enum(REFUND_STATUSES).meta({
       description:
-        'requested: accepted by us, being sent; processing: accepted by WeChat; succeeded / closed / abnormal: WeChat\'s result; pending_approval: above the approval threshold, waiting for a second person; rejected / failed: not sent or refused.',
+        "requested: accepted by us, being sent; processing: accepted by WeChat; succeeded / closed / abnormal: WeChat's result; pending_approval: above the approval threshold, waiting for a second person; rejected / failed: not sent or refused.",
     }),
     amountFen: z.number().int(),
     reason: z.string(),

@@ -1,16 +1,37 @@
 // The API's webhook routes: endpoint management, test, recover, resend (server/webhooks).
 import { z } from 'zod';
-import { deleteEndpoint, Endpoint, EndpointInput, EndpointPatch, createEndpoint, getEndpoint, listEndpoints, rotateSecret, updateEndpoint } from '@/server/webhooks/endpoints';
+import {
+  deleteEndpoint,
+  Endpoint,
+  EndpointInput,
+  EndpointPatch,
+  createEndpoint,
+  getEndpoint,
+  listEndpoints,
+  rotateSecret,
+  updateEndpoint,
+} from '@/server/webhooks/endpoints';
 import { getRecovery, resendEvent, sendTestEvent, startRecovery } from '@/server/webhooks/deliveries';
 import { defineRoute } from './route';
 import { EventParams, IdParams } from './schemas';
 
 const EndpointList = z.object({ data: z.array(Endpoint) }).meta({ id: 'WebhookEndpointList' });
 const Recovery = z
-  .object({ id: z.uuid(), endpointId: z.uuid(), since: z.string(), status: z.enum(['queued', 'running', 'done']), total: z.number().int().nullable(), done: z.number().int() })
+  .object({
+    id: z.uuid(),
+    endpointId: z.uuid(),
+    since: z.string(),
+    status: z.enum(['queued', 'running', 'done']),
+    total: z.number().int().nullable(),
+    done: z.number().int(),
+  })
   .meta({ id: 'WebhookRecovery' });
-const RecoverBody = z.object({ since: z.iso.datetime({ offset: true }).meta({ description: 'Failed deliveries of events since this time are sent again.' }) }).strict();
-const ResendBody = z.object({ endpointId: z.uuid().optional().meta({ description: 'Only to this endpoint (default: every active endpoint that takes the type).' }) }).strict();
+const RecoverBody = z
+  .object({ since: z.iso.datetime({ offset: true }).meta({ description: 'Failed deliveries of events since this time are sent again.' }) })
+  .strict();
+const ResendBody = z
+  .object({ endpointId: z.uuid().optional().meta({ description: 'Only to this endpoint (default: every active endpoint that takes the type).' }) })
+  .strict();
 const Resent = z.object({ eventId: z.string(), deliveries: z.array(z.object({ id: z.uuid(), endpointId: z.uuid() })) }).meta({ id: 'Resent' });
 const TestSent = z.object({ eventId: z.string(), deliveryId: z.uuid() }).meta({ id: 'TestEventSent' });
 const RecoveryParams = z.object({ id: z.uuid(), recoveryId: z.uuid() });

@@ -86,7 +86,10 @@ async function appendIn(tx: Tx, actor: AuditActor, input: AuditInput): Promise<R
     twoFactorFresh: actor.twoFactorFresh,
   };
   const hash = entryHash(prevHash, entry);
-  const [row] = await tx.insert(auditLog).values({ ...entry, prevHash, hash }).returning();
+  const [row] = await tx
+    .insert(auditLog)
+    .values({ ...entry, prevHash, hash })
+    .returning();
   return row!;
 }
 
@@ -102,7 +105,12 @@ export async function verifyAuditChain(db: DbOrTx): Promise<{ ok: boolean; check
   let checked = 0;
   let after = 0;
   for (;;) {
-    const rows = await db.select().from(auditLog).where(gte(auditLog.id, after + 1)).orderBy(asc(auditLog.id)).limit(1000);
+    const rows = await db
+      .select()
+      .from(auditLog)
+      .where(gte(auditLog.id, after + 1))
+      .orderBy(asc(auditLog.id))
+      .limit(1000);
     if (rows.length === 0) return { ok: true, checked, brokenAt: null };
     for (const r of rows) {
       if (r.prevHash !== prev || entryHash(prev, r) !== r.hash) return { ok: false, checked, brokenAt: r.id };

@@ -124,8 +124,16 @@ export function createAuth(db: Db, env: AppEnv) {
           const step = matchingStep(totpKey(await symmetricDecrypt({ key, data: row.secret })), ctx.body.code as string, Date.now());
           // A wrong code is left to better-auth (it counts the failure); a right one must be of a step not used yet.
           if (step !== null && !(await claimTotpStep(db, userId, step))) {
-            await appendAudit(db, await actorFor(userId, null, ctx.headers, false), { action: 'auth.totp_replay_refused', objectType: 'user', objectId: userId, after: { step } });
-            throw new APIError('UNAUTHORIZED', { code: TOTP_REPLAY_CODE, message: 'This code was already used. Wait for the next code from your authenticator app.' });
+            await appendAudit(db, await actorFor(userId, null, ctx.headers, false), {
+              action: 'auth.totp_replay_refused',
+              objectType: 'user',
+              objectId: userId,
+              after: { step },
+            });
+            throw new APIError('UNAUTHORIZED', {
+              code: TOTP_REPLAY_CODE,
+              message: 'This code was already used. Wait for the next code from your authenticator app.',
+            });
           }
         }
       }),
@@ -152,7 +160,11 @@ export function createAuth(db: Db, env: AppEnv) {
               objectId: newSession.session.id,
             });
           } else {
-            await appendAudit(db, await actorFor(null, email, headers, false), { action: 'auth.password_ok_second_factor_pending', objectType: 'user', objectId: email });
+            await appendAudit(db, await actorFor(null, email, headers, false), {
+              action: 'auth.password_ok_second_factor_pending',
+              objectType: 'user',
+              objectId: email,
+            });
           }
           return;
         }

@@ -36,7 +36,14 @@ export async function getAdminSession(db: Db, headers: Headers, resHeaders?: Hea
     return null;
   }
   const [u] = await db
-    .select({ id: authUsers.id, email: authUsers.email, name: authUsers.name, role: authUsers.role, active: authUsers.active, twoFactorEnabled: authUsers.twoFactorEnabled })
+    .select({
+      id: authUsers.id,
+      email: authUsers.email,
+      name: authUsers.name,
+      role: authUsers.role,
+      active: authUsers.active,
+      twoFactorEnabled: authUsers.twoFactorEnabled,
+    })
     .from(authUsers)
     .where(eq(authUsers.id, session.userId));
   if (!u?.active) return null;

@@ -36,7 +36,11 @@ export async function setupNeeded(db: Db): Promise<boolean> {
 }
 
 /** Creates the first owner if the token matches and still no user exists (serialised by a row lock). */
-export async function completeSetup(db: Db, input: { token: string; email: string; name?: string; password: string }, meta: Pick<AuditActor, 'ip' | 'userAgent'>) {
+export async function completeSetup(
+  db: Db,
+  input: { token: string; email: string; name?: string; password: string },
+  meta: Pick<AuditActor, 'ip' | 'userAgent'>,
+) {
   if (input.password.length < MIN_PASSWORD_LENGTH) throw new AppError('BAD_REQUEST', `The password must be at least ${MIN_PASSWORD_LENGTH} characters.`);
   const ok = await db.transaction(async (tx) => {
     const [row] = await tx.select().from(adminSetupTokens).where(eq(adminSetupTokens.id, 1)).for('update');
@@ -48,5 +52,9 @@ export async function completeSetup(db: Db, input: { token: string; email: strin
     return true;
   });
   if (!ok) throw new AppError('BAD_REQUEST', 'That setup token is not valid (it changes at every start while no user exists).');
-  return createAdminUser(db, { ...SYSTEM_ACTOR, email: 'setup-token', ip: meta.ip, userAgent: meta.userAgent }, { email: input.email, name: input.name, role: 'owner', password: input.password });
+  return createAdminUser(
+    db,
+    { ...SYSTEM_ACTOR, email: 'setup-token', ip: meta.ip, userAgent: meta.userAgent },
+    { email: input.email, name: input.name, role: 'owner', password: input.password },
+  );
 }

@@ -45,6 +45,10 @@ export async function stepUp(db: Db, s: AdminSession, headers: Headers, proof: {
     method = 'totp';
   }
   await markStepUp(db, s.session.id, method);
-  await appendAudit(db, { ...auditActor(s), twoFactorFresh: true }, { action: 'auth.step_up', objectType: 'session', objectId: s.session.id, after: { method } });
+  await appendAudit(
+    db,
+    { ...auditActor(s), twoFactorFresh: true },
+    { action: 'auth.step_up', objectType: 'session', objectId: s.session.id, after: { method } },
+  );
   return { method };
 }

@@ -32,8 +32,12 @@ export async function createAdminUser(db: Db, actor: AuditActor, input: NewUser)
     if (existing) throw new AppError('CONFLICT', 'A user with this email already exists.');
     const id = crypto.randomUUID();
     const now = new Date();
-    await tx.insert(authUsers).values({ id, email, name: input.name?.trim() || email.split('@')[0] || email, role: input.role, emailVerified: true, createdAt: now, updatedAt: now });
-    await tx.insert(authAccounts).values({ id: crypto.randomUUID(), accountId: id, providerId: 'credential', userId: id, password: hash, createdAt: now, updatedAt: now });
+    await tx
+      .insert(authUsers)
+      .values({ id, email, name: input.name?.trim() || email.split('@')[0] || email, role: input.role, emailVerified: true, createdAt: now, updatedAt: now });
+    await tx
+      .insert(authAccounts)
+      .values({ id: crypto.randomUUID(), accountId: id, providerId: 'credential', userId: id, password: hash, createdAt: now, updatedAt: now });
     await appendAudit(tx, actor, { action: 'user.create', objectType: 'user', objectId: id, after: { email, role: input.role } });
     return { id, email, role: input.role };
   });
@@ -49,7 +53,9 @@ export async function listUsers(db: DbOrTx) {
       active: authUsers.active,
       twoFactorEnabled: authUsers.twoFactorEnabled,
       createdAt: authUsers.createdAt,
-      lastSeenAt: sql<Date | null>`(select max(${authSessions.updatedAt}) from ${authSessions} where ${authSessions.userId} = ${authUsers.id})`.mapWith((v) => (v ? new Date(v as string) : null)),
+      lastSeenAt: sql<Date | null>`(select max(${authSessions.updatedAt}) from ${authSessions} where ${authSessions.userId} = ${authUsers.id})`.mapWith((v) =>
+        v ? new Date(v as string) : null,
+      ),
     })
     .from(authUsers)
     .orderBy(asc(authUsers.createdAt));
@@ -71,7 +77,8 @@ export async function changeRole(db: Db, actor: AuditActor, userId: string, role
     if (!u) throw new AppError('NOT_FOUND', 'No such user.');
     if (u.role === role) return;
     if ((u.role === 'owner' || role === 'owner') && actor.role !== 'owner') throw new AppError('BAD_REQUEST', 'Only an owner can make or unmake an owner.');
-    if (u.role === 'owner' && u.active && (await otherActiveOwners(tx, userId)) === 0) throw new AppError('CONFLICT', 'This is the last owner: make someone else an owner first.');
+    if (u.role === 'owner' && u.active && (await otherActiveOwners(tx, userId)) === 0)
+      throw new AppError('CONFLICT', 'This is the last owner: make someone else an owner first.');
     await tx.update(authUsers).set({ role, updatedAt: new Date() }).where(eq(authUsers.id, userId));
     // A new role means new permissions and maybe a 2FA duty: sign them in again.
     await tx.delete(authSessions).where(eq(authSessions.userId, userId));
@@ -91,7 +98,14 @@ export async function setActive(db: Db, actor: AuditActor, userId: string, activ
     }
     await tx.update(authUsers).set({ active, updatedAt: new Date() }).where(eq(authUsers.id, userId));
     if (!active) await tx.delete(authSessions).where(eq(authSessions.userId, userId));
-    await appendAudit(tx, actor, { action: active ? 'user.reactivate' : 'user.deactivate', objectType: 'user', objectId: userId, before: { active: u.active }, after: { active }, reason });
+    await appendAudit(tx, actor, {
+      action: active ? 'user.reactivate' : 'user.deactivate',
+      objectType: 'user',
+      objectId: userId,
+      before: { active: u.active },
+      after: { active },
+      reason,
+    });
   });
 }
 

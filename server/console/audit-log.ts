@@ -101,7 +101,12 @@ export function auditExportSource(db: DbOrTx, filter: AuditLogFilter): ExportSou
   return {
     header: AUDIT_CSV_HEADER,
     async count(cap) {
-      const inner = db.select({ one: sql`1` }).from(auditLog).where(where(filter)).limit(cap + 1).as('capped');
+      const inner = db
+        .select({ one: sql`1` })
+        .from(auditLog)
+        .where(where(filter))
+        .limit(cap + 1)
+        .as('capped');
       const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(inner);
       const n = row?.n ?? 0;
       return { count: Math.min(n, cap), capped: n > cap };

@@ -45,7 +45,11 @@ export async function loadOrderDetail(db: DbOrTx, orderId: string, opts: { fullP
     db.select().from(paymentAttempts).where(eq(paymentAttempts.orderId, orderId)).orderBy(asc(paymentAttempts.createdAt)),
     db.select().from(refunds).where(eq(refunds.orderId, orderId)).orderBy(asc(refunds.createdAt)),
     db.select().from(orderEvents).where(eq(orderEvents.orderId, orderId)).orderBy(asc(orderEvents.id)),
-    db.select().from(auditLog).where(and(eq(auditLog.objectType, 'order'), eq(auditLog.objectId, orderId))).orderBy(asc(auditLog.id)),
+    db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.objectType, 'order'), eq(auditLog.objectId, orderId)))
+      .orderBy(asc(auditLog.id)),
   ]);
   const outTradeNos = attempts.map((a) => a.outTradeNo);
   const attemptIds = attempts.map((a) => a.id);
@@ -63,7 +67,10 @@ export async function loadOrderDetail(db: DbOrTx, orderId: string, opts: { fullP
     select id, name, state, retry_count as "retryCount", created_on as "createdOn", started_on as "startedOn",
            completed_on as "completedOn", output, data
     from pgboss.job
-    where coalesce(data->>'attemptId', data->>'refundId', data->>'orderId') in (${sql.join(jobIds.map((id) => sql`${id}`), sql`, `)})
+    where coalesce(data->>'attemptId', data->>'refundId', data->>'orderId') in (${sql.join(
+      jobIds.map((id) => sql`${id}`),
+      sql`, `,
+    )})
     order by created_on`)) as unknown as Array<{
     id: string;
     name: string;
@@ -161,7 +168,19 @@ export async function loadOrderDetail(db: DbOrTx, orderId: string, opts: { fullP
       createdAt: a.createdAt,
       qr: qrState(a, now),
     })),
-    refunds: refundRows,
+    // What the page shows of each refund; the idempotency key and approvers' ids stay on the server.
+    refunds: refundRows.map((r) => ({
+      id: r.id,
+      outRefundNo: r.outRefundNo,
+      refundId: r.refundId,
+      amountFen: r.amountFen,
+      reason: r.reason,
+      kind: r.kind,
+      status: r.status,
+      initiatedBy: r.initiatedBy,
+      createdAt: r.createdAt,
+      succeededAt: r.succeededAt,
+    })),
     timeline,
   };
 }

@@ -37,4 +37,3 @@ export function recogniseSearch(raw: string): RecognisedSearch | null {
   }
   return { kind: 'text', value };
 }
-

@@ -70,7 +70,9 @@ function conditions(f: OrdersFilter): { where: SQL[]; search: RecognisedSearch |
     if (flag === 'mismatch') flagConds.push(eq(orders.reviewReason, 'mismatch'));
     else {
       const kind = flag === 'late' ? 'after_close' : 'double';
-      flagConds.push(sql`exists (select 1 from ${paymentAttempts} where ${paymentAttempts.orderId} = ${OUTER_ORDER_ID} and ${paymentAttempts.latePayment} = ${kind})`);
+      flagConds.push(
+        sql`exists (select 1 from ${paymentAttempts} where ${paymentAttempts.orderId} = ${OUTER_ORDER_ID} and ${paymentAttempts.latePayment} = ${kind})`,
+      );
     }
   }
   if (flagConds.length) where.push(or(...flagConds)!);
@@ -91,7 +93,11 @@ const OUTER_ORDER_ID = sql.raw('"orders"."id"');
 function attemptFacts(db: DbOrTx) {
   return db
     .select({
-      outTradeNo: sql<string | null>`(array_agg(${paymentAttempts.outTradeNo} order by (${paymentAttempts.status} = 'paid') desc, ${paymentAttempts.createdAt} desc))[1]`.as('af_out_trade_no'),
+      outTradeNo: sql<
+        string | null
+      >`(array_agg(${paymentAttempts.outTradeNo} order by (${paymentAttempts.status} = 'paid') desc, ${paymentAttempts.createdAt} desc))[1]`.as(
+        'af_out_trade_no',
+      ),
       attempts: sql<number>`count(*)::int`.as('af_attempts'),
       late: sql<boolean>`coalesce(bool_or(${paymentAttempts.latePayment} = 'after_close'), false)`.as('af_late'),
       double: sql<boolean>`coalesce(bool_or(${paymentAttempts.latePayment} = 'double'), false)`.as('af_double'),
@@ -171,7 +177,12 @@ export async function countOrders(db: DbOrTx, f: OrdersFilter, cap: number | nul
     const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(orders).where(w);
     return { count: row?.n ?? 0, capped: false };
   }
-  const inner = db.select({ one: sql`1` }).from(orders).where(w).limit(cap + 1).as('capped');
+  const inner = db
+    .select({ one: sql`1` })
+    .from(orders)
+    .where(w)
+    .limit(cap + 1)
+    .as('capped');
   const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(inner);
   const n = row?.n ?? 0;
   return { count: Math.min(n, cap), capped: n > cap };

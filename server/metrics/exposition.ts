@@ -17,7 +17,12 @@ class Out {
     this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
   }
   sample(name: string, labels: Record<string, string> | string, value: number) {
-    const text = typeof labels === 'string' ? labels : Object.entries(labels).map(([k, v]) => `${k}="${esc(v)}"`).join(',');
+    const text =
+      typeof labels === 'string'
+        ? labels
+        : Object.entries(labels)
+            .map(([k, v]) => `${k}="${esc(v)}"`)
+            .join(',');
     this.lines.push(`${name}${text ? `{${text}}` : ''} ${Number.isFinite(value) ? value : 0}`);
   }
 }
@@ -29,7 +34,7 @@ function histogram(out: Out, name: string, help: string, hist: number[]) {
   let sum = 0;
   BOUNDS_MS.forEach((le, i) => {
     cumulative += hist[i] ?? 0;
-    sum += (hist[i] ?? 0) * ((i === 0 ? 0 : BOUNDS_MS[i - 1]!) + le) / 2 / 1000;
+    sum += ((hist[i] ?? 0) * ((i === 0 ? 0 : BOUNDS_MS[i - 1]!) + le)) / 2 / 1000;
     out.sample(`${name}_bucket`, { le: String(le / 1000) }, cumulative);
   });
   const total = cumulative + (hist[BOUNDS_MS.length] ?? 0);
@@ -53,7 +58,10 @@ export async function renderMetrics(db: Db): Promise<string> {
   out.sample('scanpay_notify_received_total', '', Number(totals!.received));
   out.family('scanpay_notify_deliveries_total', 'counter', 'Deliveries of verified notifications, redeliveries included.');
   out.sample('scanpay_notify_deliveries_total', '', Number(totals!.deliveries));
-  const rejects = await q<{ reason: string; n: number }>(db, sql`select reason, sum(count)::float8 as n from wechatpay_notification_reject_counts group by reason order by reason`);
+  const rejects = await q<{ reason: string; n: number }>(
+    db,
+    sql`select reason, sum(count)::float8 as n from wechatpay_notification_reject_counts group by reason order by reason`,
+  );
   out.family('scanpay_notify_rejected_total', 'counter', 'Notifications refused, by reason.');
   for (const r of rejects) out.sample('scanpay_notify_rejected_total', { reason: r.reason }, Number(r.n));
   out.family('scanpay_payments_total', 'counter', 'Payments, by the path that first learned them.');
@@ -92,7 +100,10 @@ export async function renderMetrics(db: Db): Promise<string> {
     db,
     sql`select metric, labels, sum(value) as value from metrics_process_samples group by 1, 2 order by 1, 2`,
   );
-  const [procs] = await q<{ n: number }>(db, sql`select count(distinct process)::int as n from metrics_process_samples where updated_at > now() - interval '1 minute'`);
+  const [procs] = await q<{ n: number }>(
+    db,
+    sql`select count(distinct process)::int as n from metrics_process_samples where updated_at > now() - interval '1 minute'`,
+  );
   out.family('scanpay_http_request_duration_seconds', 'histogram', 'HTTP request durations (all routes but the notify endpoint), every web process.');
   for (const suffix of ['_bucket', '_sum', '_count']) {
     for (const h of http.filter((x) => x.metric === `scanpay_http_request_duration_seconds${suffix}`)) out.sample(h.metric, h.labels, Number(h.value));

@@ -160,7 +160,12 @@ export async function listDeadLetters(db: DbOrTx, limit = 200): Promise<DeadLett
     sourceQueue: r.source_name,
     sourceId: r.source_id,
     attempts: r.source_retry_count == null ? null : r.source_retry_count + 1,
-    lastError: typeof r.source_output?.error === 'string' ? r.source_output.error.slice(0, 500) : r.source_output ? JSON.stringify(redactPayload(r.source_output)).slice(0, 500) : null,
+    lastError:
+      typeof r.source_output?.error === 'string'
+        ? r.source_output.error.slice(0, 500)
+        : r.source_output
+          ? JSON.stringify(redactPayload(r.source_output)).slice(0, 500)
+          : null,
     payload: redactPayload(r.data),
     orderId: r.order_id,
     deadSince: new Date(r.created_on).toISOString(),
@@ -197,7 +202,14 @@ export async function retryDeadLetters(db: Db, actor: AuditActor, ids: readonly 
       await insertJob(rawTransaction(tx), source, { id: newId, data: row.data }, true);
       await tx.execute(sql`update pgboss.job set state = 'completed', completed_on = now(),
         output = ${JSON.stringify({ action: 'retried', as: newId, by: actor.email })}::jsonb where name = ${row.name} and id = ${row.id}::uuid`);
-      await appendAudit(tx, actor, { action: 'queue.dead_letter.retry', objectType: 'job', objectId: row.id, before: { queue: row.name }, after: { queue: source, jobId: newId, payload: redactPayload(row.data) }, reason });
+      await appendAudit(tx, actor, {
+        action: 'queue.dead_letter.retry',
+        objectType: 'job',
+        objectId: row.id,
+        before: { queue: row.name },
+        after: { queue: source, jobId: newId, payload: redactPayload(row.data) },
+        reason,
+      });
     }
     return { retried: rows.length };
   });
@@ -213,7 +225,13 @@ export async function discardDeadLetters(db: Db, actor: AuditActor, ids: readonl
     for (const row of rows) {
       await tx.execute(sql`update pgboss.job set state = 'cancelled', completed_on = now(),
         output = ${JSON.stringify({ action: 'discarded', reason: why.data, by: actor.email })}::jsonb where name = ${row.name} and id = ${row.id}::uuid`);
-      await appendAudit(tx, actor, { action: 'queue.dead_letter.discard', objectType: 'job', objectId: row.id, before: { queue: row.name, payload: redactPayload(row.data) }, reason: why.data });
+      await appendAudit(tx, actor, {
+        action: 'queue.dead_letter.discard',
+        objectType: 'job',
+        objectId: row.id,
+        before: { queue: row.name, payload: redactPayload(row.data) },
+        reason: why.data,
+      });
     }
     return { discarded: rows.length };
   });

@@ -72,7 +72,14 @@ const inboxUnprocessed: WatchRule = {
           where processed_at is null and received_at < ${minutesAgo(ctx, ctx.thresholds.inboxUnprocessedMinutes)}::timestamptz`,
     );
     if (!r?.n) return [];
-    return [{ key: 'inbox_unprocessed', kind: 'watch.inbox_unprocessed', message: `${r.n} verified notifications wait unprocessed for over ${ctx.thresholds.inboxUnprocessedMinutes} minutes`, data: { count: r.n, oldest: r.oldest } }];
+    return [
+      {
+        key: 'inbox_unprocessed',
+        kind: 'watch.inbox_unprocessed',
+        message: `${r.n} verified notifications wait unprocessed for over ${ctx.thresholds.inboxUnprocessedMinutes} minutes`,
+        data: { count: r.n, oldest: r.oldest },
+      },
+    ];
   },
 };
 
@@ -81,7 +88,10 @@ const notifySilence: WatchRule = {
   name: 'notify_silence',
   async find(tx, ctx) {
     const since = minutesAgo(ctx, ctx.thresholds.notifySilenceMinutes);
-    const [paid] = await q<{ n: number }>(tx, sql`select count(*)::int as n from orders where paid_at >= ${since}::timestamptz and paid_at <= ${ctx.now.toISOString()}::timestamptz`);
+    const [paid] = await q<{ n: number }>(
+      tx,
+      sql`select count(*)::int as n from orders where paid_at >= ${since}::timestamptz and paid_at <= ${ctx.now.toISOString()}::timestamptz`,
+    );
     if (!paid?.n) return [];
     // The newest rows by id (the inbox has no time index: its insert is the notify hot path), and their
     // latest delivery, so a redelivered notification counts as one arriving.
@@ -108,7 +118,12 @@ const deadLetters: WatchRule = {
       tx,
       sql`select name, count(*)::int as n from pgboss.job where name like '%.dead' and state in ('created', 'retry', 'active') group by name order by name`,
     );
-    return rows.map((r) => ({ key: `dead_letters:${r.name}`, kind: 'watch.dead_letters', message: `${r.n} dead letters in ${r.name}: retry or discard them in the queue monitor`, data: { queue: r.name, count: r.n } }));
+    return rows.map((r) => ({
+      key: `dead_letters:${r.name}`,
+      kind: 'watch.dead_letters',
+      message: `${r.n} dead letters in ${r.name}: retry or discard them in the queue monitor`,
+      data: { queue: r.name, count: r.n },
+    }));
   },
 };
 

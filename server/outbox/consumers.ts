@@ -11,5 +11,8 @@ export interface OutboxConsumer {
 
 export const OUTBOX_CONSUMERS: readonly OutboxConsumer[] = [
   { queue: QUEUE.webhooksFanout },
-  { queue: QUEUE.statsRollup, topics: ['payment.succeeded', 'payment.closed', 'payment.late_paid', 'payment.review', 'refund.succeeded', 'refund.closed', 'refund.abnormal'] },
+  {
+    queue: QUEUE.statsRollup,
+    topics: ['payment.succeeded', 'payment.closed', 'payment.late_paid', 'payment.review', 'refund.succeeded', 'refund.closed', 'refund.abnormal'],
+  },
 ];

@@ -196,7 +196,10 @@ export async function checkCheckout(deps: PaymentDeps, token: string): Promise<{
  * The shopper's "Pay": the per-IP rate limit, the order and its first attempt (committed), then the QR code
  * from WeChat (outside any transaction). Returns where the shopper goes next.
  */
-export async function startCheckout(deps: PaymentDeps, input: { items: CheckoutItems; clientIp: string | null }): Promise<{ token: string; checkoutUrl: string }> {
+export async function startCheckout(
+  deps: PaymentDeps,
+  input: { items: CheckoutItems; clientIp: string | null },
+): Promise<{ token: string; checkoutUrl: string }> {
   const { db, env } = deps;
   const gateway = deps.gateway(); // a credential problem fails here, before any row is written
   const limit = await hitRateLimit(db, `create:${input.clientIp ?? 'unknown'}`, { limit: env.CHECKOUT_RATE_LIMIT_PER_MINUTE, windowSeconds: 60 });

@@ -124,7 +124,13 @@ export async function closeAttemptIfUnpaid(
   return db.transaction(async (tx) => {
     const closed = await transitionAttempt(tx, attempt.id, 'closed', { closedAt: ctx.now() });
     if (!closed) return 'not_open' as const;
-    await recordEvent(tx, { orderId: attempt.orderId, attemptId: attempt.id, type: 'attempt.closed', source: 'system', data: { reason, outTradeNo: attempt.outTradeNo } });
+    await recordEvent(tx, {
+      orderId: attempt.orderId,
+      attemptId: attempt.id,
+      type: 'attempt.closed',
+      source: 'system',
+      data: { reason, outTradeNo: attempt.outTradeNo },
+    });
     if (reason === 'expired') {
       // The shopper may still ask for a new QR code for a while; after that the order closes.
       const due = new Date(attempt.expiresAt.getTime() + ctx.renewWindowMs);
@@ -192,7 +198,14 @@ export async function closeOrderForMerchant(db: Db, gateway: Gateway, orderId: s
     if (locked?.status !== 'awaiting_payment') return 'not_open' as const;
     const open = (await tx.select().from(paymentAttempts).where(eq(paymentAttempts.orderId, orderId))).filter(isOpen);
     if (open.length) return 'not_open' as const;
-    const moved = await transitionOrder(tx, { orderId, to: 'closed', from: ['awaiting_payment'], source: 'admin', event: 'order.closed', data: { reason: 'merchant_closed' } });
+    const moved = await transitionOrder(tx, {
+      orderId,
+      to: 'closed',
+      from: ['awaiting_payment'],
+      source: 'admin',
+      event: 'order.closed',
+      data: { reason: 'merchant_closed' },
+    });
     return moved ? ('closed' as const) : ('not_open' as const);
   });
 }

@@ -54,7 +54,8 @@ export async function ingestNotificationBytes(depsOf: () => IngestDeps, headers:
   try {
     const deps = depsOf();
     const contentType = headers.get('content-type') ?? '';
-    if (!/^application\/json\b/i.test(contentType)) return await reject(deps, headers, 'unsupported_content_type', 415, 'content type must be application/json');
+    if (!/^application\/json\b/i.test(contentType))
+      return await reject(deps, headers, 'unsupported_content_type', 415, 'content type must be application/json');
 
     const gateway = deps.gateway();
     const parsed = parseNotification({ headers, body, verifier: gateway.verifier, apiv3Key: gateway.apiv3Key, now: deps.now });

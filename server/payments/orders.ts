@@ -285,7 +285,16 @@ export async function createDirectOrder(db: Db, input: DirectOrderInput): Promis
     return await db.transaction(async (tx) => {
       const [order] = await tx
         .insert(orders)
-        .values({ token, amountFen, description, clientIp: input.clientIp ?? null, merchantOrderNo: input.merchantOrderNo, metadata: input.metadata ?? null, createdAt: now, updatedAt: now })
+        .values({
+          token,
+          amountFen,
+          description,
+          clientIp: input.clientIp ?? null,
+          merchantOrderNo: input.merchantOrderNo,
+          metadata: input.metadata ?? null,
+          createdAt: now,
+          updatedAt: now,
+        })
         .returning({ id: orders.id });
       if (!order) throw new Error('the order insert returned no row');
       await tx.insert(paymentAttempts).values({
@@ -300,7 +309,13 @@ export async function createDirectOrder(db: Db, input: DirectOrderInput): Promis
         updatedAt: attempt.createdAt,
       });
       await Promise.all([
-        tx.insert(orderEvents).values({ orderId: order.id, attemptId: attempt.id, type: 'order.created', source: 'system', data: { amountFen, outTradeNo: attempt.outTradeNo, merchantOrderNo: input.merchantOrderNo, via: 'api' } }),
+        tx.insert(orderEvents).values({
+          orderId: order.id,
+          attemptId: attempt.id,
+          type: 'order.created',
+          source: 'system',
+          data: { amountFen, outTradeNo: attempt.outTradeNo, merchantOrderNo: input.merchantOrderNo, via: 'api' },
+        }),
         scheduleNextCheck(tx, attempt, 0, input.scale),
         scheduleExpiry(tx, attempt),
       ]);

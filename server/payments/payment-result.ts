@@ -38,11 +38,7 @@ export interface PaymentContext {
 }
 
 /** Differences between WeChat's transaction and our attempt; empty when they agree. */
-export function crossCheck(
-  t: Transaction,
-  attempt: { outTradeNo: string; amountFen: number },
-  expected: PaymentContext['expected'],
-): string[] {
+export function crossCheck(t: Transaction, attempt: { outTradeNo: string; amountFen: number }, expected: PaymentContext['expected']): string[] {
   const problems: string[] = [];
   if (t.mchid !== expected.mchid) problems.push(`mchid ${t.mchid} ≠ ${expected.mchid}`);
   if (t.appid !== expected.appid) problems.push(`appid ${t.appid} ≠ ${expected.appid}`);
@@ -106,7 +102,9 @@ export async function applyPaymentResult(
   const otherPaid = await tx
     .select({ id: paymentAttempts.id })
     .from(paymentAttempts)
-    .where(and(eq(paymentAttempts.orderId, order.id), eq(paymentAttempts.status, 'paid'), isNull(paymentAttempts.latePayment), ne(paymentAttempts.id, attempt.id)))
+    .where(
+      and(eq(paymentAttempts.orderId, order.id), eq(paymentAttempts.status, 'paid'), isNull(paymentAttempts.latePayment), ne(paymentAttempts.id, attempt.id)),
+    )
     .limit(1);
 
   const verdict = classifyPayment(t, { attempt, order, otherAttemptPaid: otherPaid.length > 0 }, ctx);
@@ -152,13 +150,25 @@ async function closeOtherAttempts(tx: Tx, orderId: string): Promise<void> {
 
 const REVIEW = {
   mismatch: { event: 'payment.mismatch', reason: 'mismatch', alert: 'payment_mismatch', says: 'does not match ours' },
-  conflict: { event: 'payment.conflict', reason: 'transaction_conflict', alert: 'payment_conflict', says: 'names another transaction than the one we recorded' },
+  conflict: {
+    event: 'payment.conflict',
+    reason: 'transaction_conflict',
+    alert: 'payment_conflict',
+    says: 'names another transaction than the one we recorded',
+  },
 } as const;
 
 /** Mismatch or conflict: the order is frozen for a human, with a timeline event and an alert; never paid. */
 async function freezeForReview(
   tx: Tx,
-  args: { order: typeof orders.$inferSelect; attempt: typeof paymentAttempts.$inferSelect; t: Transaction; ctx: PaymentContext; kind: 'mismatch' | 'conflict'; problems: string[] },
+  args: {
+    order: typeof orders.$inferSelect;
+    attempt: typeof paymentAttempts.$inferSelect;
+    t: Transaction;
+    ctx: PaymentContext;
+    kind: 'mismatch' | 'conflict';
+    problems: string[];
+  },
 ): Promise<void> {
   const { order, attempt, t, ctx, problems } = args;
   const how = REVIEW[args.kind];
@@ -194,9 +204,18 @@ async function handleLatePayment(
   const { order, attempt, kind, ctx } = args;
   const data = { outTradeNo: attempt.outTradeNo, transactionId: args.transactionId, amountFen: attempt.amountFen, kind, policy: ctx.latePaymentPolicy };
   await recordEvent(tx, { orderId: order.id, attemptId: attempt.id, type: 'payment.late', source: ctx.source, data });
-  await writeOutboxEvent(tx, { topic: 'payment.late_paid', orderId: order.id, dedupeKey: `payment.late_paid:${attempt.id}`, payload: { orderId: order.id, status: order.status, source: ctx.source, ...data } });
+  await writeOutboxEvent(tx, {
+    topic: 'payment.late_paid',
+    orderId: order.id,
+    dedupeKey: `payment.late_paid:${attempt.id}`,
+    payload: { orderId: order.id, status: order.status, source: ctx.source, ...data },
+  });
   if (ctx.latePaymentPolicy === 'refund') {
-    await requestLatePaymentRefund(tx, { orderId: order.id, attempt, reason: kind === 'after_close' ? '订单已关闭，自动退款' : '重复支付，自动退款' }, ctx.now());
+    await requestLatePaymentRefund(
+      tx,
+      { orderId: order.id, attempt, reason: kind === 'after_close' ? '订单已关闭，自动退款' : '重复支付，自动退款' },
+      ctx.now(),
+    );
     return;
   }
   // Review policy: hold the order for a human. A paid order stays paid; the alert is what surfaces it.

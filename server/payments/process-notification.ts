@@ -29,7 +29,12 @@ export async function processNotification(db: Db, inboxId: number, ctx: PaymentC
       const parsed = parseRefundResource(row.resource);
       if (!parsed.success || !parsed.data.out_refund_no || !parsed.data.refund_status) outcome = 'malformed_resource';
       else {
-        const updated = await applyRefundStatus(tx, parsed.data.out_refund_no, { status: parsed.data.refund_status, refundId: parsed.data.refund_id }, 'notify');
+        const updated = await applyRefundStatus(
+          tx,
+          parsed.data.out_refund_no,
+          { status: parsed.data.refund_status, refundId: parsed.data.refund_id },
+          'notify',
+        );
         outcome = updated ? `refund_${updated.status}` : 'duplicate';
       }
     } else {
@@ -91,7 +96,13 @@ export async function processNotificationBatch(db: DbOrTx, inboxIds: readonly nu
       const t = parseTransactionResource(row.resource);
       if (!t.success) continue;
       const subject = {
-        attempt: { id: row.attempt_id, status: row.attempt_status, outTradeNo: row.out_trade_no, amountFen: row.amount_fen, transactionId: row.attempt_transaction_id },
+        attempt: {
+          id: row.attempt_id,
+          status: row.attempt_status,
+          outTradeNo: row.out_trade_no,
+          amountFen: row.amount_fen,
+          transactionId: row.attempt_transaction_id,
+        },
         order: { id: row.order_id, status: row.order_status },
         otherAttemptPaid: row.other_paid,
       };

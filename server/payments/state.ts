@@ -200,7 +200,9 @@ export async function markPaid(tx: Tx, facts: readonly PaidFact[]): Promise<{ at
   // The batch's rows travel as one JSON text read element by element over generate_series, and the
   // statement is planned at every run (not prepared): the planner then sees the batch's true size and
   // walks primary keys, whatever the tables held when a connection first ran it (docs/benchmarks.md).
-  const rows = await rawTransaction(tx).unsafe<{ attempt_id: string; order_paid: boolean }[]>(MARK_PAID, [input, topic, ORDER_STATUS_CHANNEL], { prepare: false });
+  const rows = await rawTransaction(tx).unsafe<{ attempt_id: string; order_paid: boolean }[]>(MARK_PAID, [input, topic, ORDER_STATUS_CHANNEL], {
+    prepare: false,
+  });
   return {
     attempts: new Set(rows.map((r) => r.attempt_id)),
     orders: new Set(facts.filter((f) => rows.some((r) => r.order_paid && r.attempt_id === f.attemptId)).map((f) => f.orderId)),

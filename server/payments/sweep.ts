@@ -4,6 +4,7 @@
 import { and, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '@/db/client';
 import { orders, paymentAttempts, rateLimits, refunds, wechatpayNotifications } from '@/db/schema';
+import { drivenByWorker } from '@/server/refunds/status';
 import { QUERY_SCHEDULE_SECONDS } from './compensation';
 import { OPEN_ATTEMPT_STATUSES } from './state';
 import { pruneRejects } from './notification-rejects';
@@ -60,7 +61,12 @@ export async function sweep(db: Db, opts: { now?: Date; graceSeconds?: number; r
       )
       .limit(LIMIT);
     for (const a of quiet) {
-      await enqueue(tx, QUEUE.queryAttempt, { version: 1, attemptId: a.id, step: QUERY_SCHEDULE_SECONDS.length }, { id: causeId('query', a.id, 'sweep', bucket) });
+      await enqueue(
+        tx,
+        QUEUE.queryAttempt,
+        { version: 1, attemptId: a.id, step: QUERY_SCHEDULE_SECONDS.length },
+        { id: causeId('query', a.id, 'sweep', bucket) },
+      );
     }
 
     // Open attempts of orders that are already decided: close them at WeChat so nobody pays twice.
@@ -87,7 +93,7 @@ export async function sweep(db: Db, opts: { now?: Date; graceSeconds?: number; r
     const pendingRefunds = await tx
       .select({ id: refunds.id, outRefundNo: refunds.outRefundNo })
       .from(refunds)
-      .where(and(inArray(refunds.status, ['requested', 'processing']), lt(refunds.updatedAt, before)))
+      .where(and(drivenByWorker, lt(refunds.updatedAt, before)))
       .limit(LIMIT);
     for (const r of pendingRefunds) {
       await enqueue(tx, QUEUE.executeRefund, { version: 1, refundId: r.id }, { id: causeId('refund', r.outRefundNo, 'sweep', bucket) });
@@ -97,6 +103,13 @@ export async function sweep(db: Db, opts: { now?: Date; graceSeconds?: number; r
     await tx.delete(rateLimits).where(lt(rateLimits.windowStart, new Date(now.getTime() - 24 * 3600_000)));
     await pruneRejects(tx, now);
 
-    return { abandoned: abandoned.length, notifications: stuckInbox.length, expiries: overdue.length, queries: quiet.length, strays: strays.length, refunds: pendingRefunds.length };
+    return {
+      abandoned: abandoned.length,
+      notifications: stuckInbox.length,
+      expiries: overdue.length,
+      queries: quiet.length,
+      strays: strays.length,
+      refunds: pendingRefunds.length,
+    };
   });
 }

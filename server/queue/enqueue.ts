@@ -15,5 +15,10 @@ export interface EnqueueOptions {
 /** Enqueues a validated payload inside `tx`. Returns the job id, or null if that id already existed. */
 export async function enqueue<Q extends QueueName>(tx: Tx, queue: Q, data: Payload<Q>, options: EnqueueOptions): Promise<string | null> {
   const payload = payloads[queue].parse(data);
-  return insertJob(rawTransaction(tx), queue, { id: options.id, data: payload, startAfter: options.startAfter, groupId: options.groupId }, queueDefinition(queue).notify === true);
+  return insertJob(
+    rawTransaction(tx),
+    queue,
+    { id: options.id, data: payload, startAfter: options.startAfter, groupId: options.groupId },
+    queueDefinition(queue).notify === true,
+  );
 }

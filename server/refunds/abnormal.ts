@@ -50,15 +50,26 @@ export async function resolveAbnormalRefund(
       const encryption = deps.gateway.sensitiveEncryption();
       answer = await deps.gateway.client.applyAbnormalRefund(
         r.type === 'USER_BANK_CARD'
-          ? { refund_id: claimed.refundId, out_refund_no: claimed.outRefundNo, type: r.type, bank_type: r.bankType as never, bank_account: r.bankAccount, real_name: r.realName }
+          ? {
+              refund_id: claimed.refundId,
+              out_refund_no: claimed.outRefundNo,
+              type: r.type,
+              bank_type: r.bankType as never,
+              bank_account: r.bankAccount,
+              real_name: r.realName,
+            }
           : { refund_id: claimed.refundId, out_refund_no: claimed.outRefundNo, type: r.type },
         encryption,
       );
     } catch (err) {
       // Not sent, or refused: the refund is still ABNORMAL and may be handled again.
-      await db.update(refunds).set({ abnormalResolution: null, lastError: err instanceof Error ? err.message.slice(0, 500) : 'error' }).where(eq(refunds.id, claimed.id));
+      await db
+        .update(refunds)
+        .set({ abnormalResolution: null, lastError: err instanceof Error ? err.message.slice(0, 500) : 'error' })
+        .where(eq(refunds.id, claimed.id));
       // Never the values themselves: the message names the field only.
-      if (err instanceof WechatPayRequestError) throw new RefundError('INVALID_BANK_DETAILS', 'Check the bank, the card number (12–30 digits) and the name.', { cause: err });
+      if (err instanceof WechatPayRequestError)
+        throw new RefundError('INVALID_BANK_DETAILS', 'Check the bank, the card number (12–30 digits) and the name.', { cause: err });
       if (err instanceof WechatPayApiError) throw new RefundError('WECHAT_REFUSED', `WeChat Pay refused: ${err.wechatMessage || err.code}`, { cause: err });
       throw err;
     }
@@ -76,7 +87,11 @@ export async function resolveAbnormalRefund(
       objectType: 'refund',
       objectId: claimed.id,
       before: { status: 'abnormal' },
-      after: { resolution: r.type, bankType: r.type === 'USER_BANK_CARD' ? r.bankType : null, account: r.type === 'USER_BANK_CARD' ? mask(r.bankAccount) : null },
+      after: {
+        resolution: r.type,
+        bankType: r.type === 'USER_BANK_CARD' ? r.bankType : null,
+        account: r.type === 'USER_BANK_CARD' ? mask(r.bankAccount) : null,
+      },
     });
     if (answer) await applyRefundStatus(tx, claimed.outRefundNo, { status: answer.status, refundId: answer.refund_id }, 'query', now);
     const [row] = await tx.select().from(refunds).where(eq(refunds.id, claimed.id));

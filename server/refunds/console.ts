@@ -19,7 +19,8 @@ export async function refundDialogFigures(db: DbOrTx, orderId: string, now: Date
   return {
     ...figures,
     orderStatus: order.status,
-    refundable: (order.status === 'paid' || order.status === 'partially_refunded') && figures.refundableFen > 0 && figures.daysLeft >= 0 && figures.refundsLeft > 0,
+    refundable:
+      (order.status === 'paid' || order.status === 'partially_refunded') && figures.refundableFen > 0 && figures.daysLeft >= 0 && figures.refundsLeft > 0,
     maxRefunds: MAX_REFUNDS_PER_PAYMENT,
     reasonHiddenAtOrBelowFen: REASON_HIDDEN_AT_OR_BELOW_FEN,
   };
@@ -80,5 +81,8 @@ export async function listRefunds(db: DbOrTx, input: { inbox: RefundInbox; limit
       stuck: sql<number>`count(*) filter (where ${refunds.status} in ('requested', 'processing') and ${refunds.createdAt} < ${new Date(now.getTime() - STUCK_AFTER_MS).toISOString()}::timestamptz)::int`,
     })
     .from(refunds);
-  return { rows: rows.map((r) => ({ ...r, ageMs: now.getTime() - r.createdAt.getTime() })), counts: counts[0] ?? { approval: 0, abnormal: 0, closed: 0, stuck: 0 } };
+  return {
+    rows: rows.map((r) => ({ ...r, ageMs: now.getTime() - r.createdAt.getTime() })),
+    counts: counts[0] ?? { approval: 0, abnormal: 0, closed: 0, stuck: 0 },
+  };
 }

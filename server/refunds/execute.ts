@@ -107,13 +107,27 @@ async function refused(db: Db, deps: ExecuteDeps, refund: RefundRow, err: Wechat
       .where(and(eq(refunds.id, refund.id), eq(refunds.status, 'requested')))
       .returning();
     if (!row) return refund.status;
-    await recordEvent(tx, { orderId: row.orderId, attemptId: row.attemptId, type: 'refund.failed', source: 'system', data: { refundRowId: row.id, outRefundNo: row.outRefundNo, code: err.code, message: err.wechatMessage } });
-    await tx.insert(alerts).values({ kind: 'refund_failed', orderId: row.orderId, message: `WeChat refused refund ${row.outRefundNo}: ${message}`, data: { outRefundNo: row.outRefundNo, refundRowId: row.id, code: err.code } });
+    await recordEvent(tx, {
+      orderId: row.orderId,
+      attemptId: row.attemptId,
+      type: 'refund.failed',
+      source: 'system',
+      data: { refundRowId: row.id, outRefundNo: row.outRefundNo, code: err.code, message: err.wechatMessage },
+    });
+    await tx.insert(alerts).values({
+      kind: 'refund_failed',
+      orderId: row.orderId,
+      message: `WeChat refused refund ${row.outRefundNo}: ${message}`,
+      data: { outRefundNo: row.outRefundNo, refundRowId: row.id, code: err.code },
+    });
     return row.status;
   });
 }
 
 async function noteError(db: Db, refundId: string, err: unknown): Promise<void> {
   const message = err instanceof WechatPayApiError ? `${err.code}: ${err.wechatMessage}` : err instanceof Error ? err.message : 'error';
-  await db.update(refunds).set({ lastError: clip(message) }).where(eq(refunds.id, refundId));
+  await db
+    .update(refunds)
+    .set({ lastError: clip(message) })
+    .where(eq(refunds.id, refundId));
 }

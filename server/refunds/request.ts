@@ -125,7 +125,14 @@ async function sendTime(tx: Tx, attemptId: string, now: Date, scale: number, exc
   const [last] = await tx
     .select({ at: sql<Date | null>`max(coalesce(${refunds.acceptedAt}, ${refunds.sendAfter}))` })
     .from(refunds)
-    .where(and(eq(refunds.attemptId, attemptId), isNotNull(refunds.sendAfter), notInArray(refunds.status, [...NOT_SENT]), excludeId ? sql`${refunds.id} <> ${excludeId}` : undefined));
+    .where(
+      and(
+        eq(refunds.attemptId, attemptId),
+        isNotNull(refunds.sendAfter),
+        notInArray(refunds.status, [...NOT_SENT]),
+        excludeId ? sql`${refunds.id} <> ${excludeId}` : undefined,
+      ),
+    );
   const lastAt = last?.at ? new Date(last.at) : null;
   if (!lastAt) return now;
   const earliest = new Date(lastAt.getTime() + spacingMs(scale));
@@ -182,7 +189,14 @@ async function insertRefund(tx: Tx, deps: RefundDeps, r: NewRefund, now: Date): 
     attemptId: r.attemptId,
     type: r.needsApproval ? 'refund.pending_approval' : 'refund.requested',
     source: r.initiatedBy === 'system' ? 'system' : 'admin',
-    data: { refundRowId: row.id, outRefundNo: r.outRefundNo, amountFen: r.amountFen, initiatedBy: r.initiatedBy, by: r.actor?.email ?? null, replaces: r.replacesRefundId ?? null },
+    data: {
+      refundRowId: row.id,
+      outRefundNo: r.outRefundNo,
+      amountFen: r.amountFen,
+      initiatedBy: r.initiatedBy,
+      by: r.actor?.email ?? null,
+      replaces: r.replacesRefundId ?? null,
+    },
   });
   return r.needsApproval ? row : scheduleSend(tx, row, now, deps.env.REFUND_TIME_SCALE);
 }
@@ -208,7 +222,10 @@ export async function requestRefund(db: Db, deps: RefundDeps, input: RequestRefu
     }
     const reason = normaliseReason(input.reason);
     if (order.status !== 'paid' && order.status !== 'partially_refunded') {
-      throw new RefundError('ORDER_NOT_REFUNDABLE', order.status === 'refunded' ? 'This order is already fully refunded.' : `An order that is ${order.status} cannot be refunded.`);
+      throw new RefundError(
+        'ORDER_NOT_REFUNDABLE',
+        order.status === 'refunded' ? 'This order is already fully refunded.' : `An order that is ${order.status} cannot be refunded.`,
+      );
     }
     const attempt = await paidAttemptOf(tx, order);
     if (!attempt?.paidAt) throw new RefundError('ORDER_NOT_REFUNDABLE', 'This order has no payment to refund.');
@@ -261,7 +278,10 @@ export async function requestLatePaymentRefund(
 ): Promise<void> {
   await lockOrder(tx, args.orderId);
   // One refund per late attempt (its own WeChat order): nothing to space it from, so the scale is moot.
-  const deps: RefundDeps = { env: { REFUND_TIME_SCALE: 1, REFUND_APPROVAL_THRESHOLD_FEN: Number.MAX_SAFE_INTEGER, REFUND_STEP_UP_THRESHOLD_FEN: Number.MAX_SAFE_INTEGER }, clock: { now: () => now } };
+  const deps: RefundDeps = {
+    env: { REFUND_TIME_SCALE: 1, REFUND_APPROVAL_THRESHOLD_FEN: Number.MAX_SAFE_INTEGER, REFUND_STEP_UP_THRESHOLD_FEN: Number.MAX_SAFE_INTEGER },
+    clock: { now: () => now },
+  };
   await insertRefund(
     tx,
     deps,
@@ -293,13 +313,18 @@ async function lockRefund(tx: Tx, refundId: string): Promise<RefundRow> {
  * Approved, it is scheduled like any refund (spacing from the order's previous refunds); rejected, it
  * frees its amount. Both audited, both on the timeline.
  */
-export async function decideRefund(db: Db, deps: RefundDeps, input: { refundId: string; actor: AuditActor; approve: boolean; note?: string | null }): Promise<RefundRow> {
+export async function decideRefund(
+  db: Db,
+  deps: RefundDeps,
+  input: { refundId: string; actor: AuditActor; approve: boolean; note?: string | null },
+): Promise<RefundRow> {
   const now = deps.clock.now();
   return db.transaction(async (tx) => {
     const row = await lockRefund(tx, input.refundId);
     if (row.status !== 'pending_approval') throw new RefundError('NOT_PENDING_APPROVAL', `This refund is ${row.status}, not waiting for approval.`);
     if (!isRole(input.actor.role) || !canApproveRefunds(input.actor.role)) throw new RefundError('MAY_NOT_APPROVE', 'Your role may not approve refunds.');
-    if (input.actor.id === null || input.actor.id === row.requestedById) throw new RefundError('OWN_REFUND', 'A refund must be approved by someone other than the person who asked for it.');
+    if (input.actor.id === null || input.actor.id === row.requestedById)
+      throw new RefundError('OWN_REFUND', 'A refund must be approved by someone other than the person who asked for it.');
     let decided: RefundRow;
     if (input.approve) {
       if (row.amountFen >= deps.env.REFUND_STEP_UP_THRESHOLD_FEN && !input.actor.twoFactorFresh) {
@@ -342,7 +367,11 @@ export async function decideRefund(db: Db, deps: RefundDeps, input: { refundId: 
  * (WeChat: the old number is finished). The new row links to the old; every rule applies again (the closed
  * refund's amount is refundable again, the closed one still counts towards the 50).
  */
-export async function reapplyClosedRefund(db: Db, deps: RefundDeps, input: { refundId: string; actor: AuditActor; initiatedBy?: RefundInitiator }): Promise<RefundRow> {
+export async function reapplyClosedRefund(
+  db: Db,
+  deps: RefundDeps,
+  input: { refundId: string; actor: AuditActor; initiatedBy?: RefundInitiator },
+): Promise<RefundRow> {
   const now = deps.clock.now();
   return db.transaction(async (tx) => {
     const old = await lockRefund(tx, input.refundId);

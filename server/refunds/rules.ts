@@ -52,10 +52,14 @@ export function paymentFigures(paidFen: number, paidAt: Date, rows: Pick<RefundR
 /** Throws the first WeChat rule a new refund of `amountFen` would break. */
 export function checkWechatRules(f: PaymentFigures, amountFen: number, now: Date): void {
   if (!Number.isSafeInteger(amountFen) || amountFen < 1) throw new RefundError('INVALID_AMOUNT', 'The amount must be at least 0.01 yuan, in whole fen.');
-  if (now.getTime() > f.windowEndsAt.getTime()) throw new RefundError('REFUND_WINDOW_PASSED', 'This payment is more than a year old: WeChat Pay no longer refunds it.');
+  if (now.getTime() > f.windowEndsAt.getTime())
+    throw new RefundError('REFUND_WINDOW_PASSED', 'This payment is more than a year old: WeChat Pay no longer refunds it.');
   if (f.refundsLeft <= 0) throw new RefundError('TOO_MANY_REFUNDS', `This payment already has ${MAX_REFUNDS_PER_PAYMENT} refunds, the most WeChat Pay allows.`);
   if (amountFen > f.refundableFen) {
-    throw new RefundError('EXCEEDS_REFUNDABLE', `At most ${(f.refundableFen / 100).toFixed(2)} yuan can still be refunded (paid ${(f.paidFen / 100).toFixed(2)}, refunded ${(f.refundedFen / 100).toFixed(2)}, in flight ${(f.inFlightFen / 100).toFixed(2)}).`);
+    throw new RefundError(
+      'EXCEEDS_REFUNDABLE',
+      `At most ${(f.refundableFen / 100).toFixed(2)} yuan can still be refunded (paid ${(f.paidFen / 100).toFixed(2)}, refunded ${(f.refundedFen / 100).toFixed(2)}, in flight ${(f.inFlightFen / 100).toFixed(2)}).`,
+    );
   }
 }
 

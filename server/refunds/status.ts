@@ -12,6 +12,11 @@ import { QUEUE } from '@/server/queue/catalogue';
 import type { RefundRow, RefundStatus } from './rules';
 import { nextQueryAt } from './schedule';
 
+/** An ABNORMAL refund someone handled: apply-abnormal-refund was accepted, and WeChat is paying it out. */
+const handledAbnormal = and(eq(refunds.status, 'abnormal'), sql`${refunds.abnormalResolution} is not null`);
+/** Refunds the worker still drives: to send (requested) or to query (PROCESSING, or ABNORMAL once handled). */
+export const drivenByWorker = or(inArray(refunds.status, ['requested', 'processing']), handledAbnormal);
+
 type WechatRefundStatus = 'SUCCESS' | 'CLOSED' | 'PROCESSING' | 'ABNORMAL' | (string & {});
 
 const STATUS_MAP: Record<string, RefundStatus> = {
@@ -43,7 +48,6 @@ export async function applyRefundStatus(
 ): Promise<RefundRow | null> {
   const next = fromWechatStatus(wechat.status);
   if (!next) return null;
-  const handledAbnormal = and(eq(refunds.status, 'abnormal'), sql`${refunds.abnormalResolution} is not null`);
   const where =
     next === 'processing'
       ? or(eq(refunds.status, 'requested'), handledAbnormal)
@@ -134,7 +138,11 @@ export async function settleOrderRefunds(tx: Tx, orderId: string, source: Source
     patch: { refundedFen },
   });
   // An order in a state refunds do not move (a review, say) still keeps the true refunded amount.
-  if (!moved) await tx.update(orders).set({ refundedFen, updatedAt: new Date() }).where(and(eq(orders.id, orderId), ne(orders.refundedFen, refundedFen)));
+  if (!moved)
+    await tx
+      .update(orders)
+      .set({ refundedFen, updatedAt: new Date() })
+      .where(and(eq(orders.id, orderId), ne(orders.refundedFen, refundedFen)));
 }
 
 /**

@@ -28,7 +28,10 @@ export interface DailyStat {
 export async function dailyStats(db: DbOrTx, from: string, to: string): Promise<DailyStat[]> {
   const range = DailyRange.safeParse({ from, to });
   if (!range.success) throw new AppError('BAD_REQUEST', `Invalid range: ${range.error.issues.map((i) => i.message).join('; ')}`);
-  const rows = await db.select().from(statsDaily).where(and(gte(statsDaily.day, from), lte(statsDaily.day, to)));
+  const rows = await db
+    .select()
+    .from(statsDaily)
+    .where(and(gte(statsDaily.day, from), lte(statsDaily.day, to)));
   const byDay = new Map(rows.map((r) => [r.day, r]));
   return daysBetween(from, to).map((date) => {
     const r = byDay.get(date);

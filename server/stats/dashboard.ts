@@ -53,7 +53,10 @@ function detail(f: HourFigures) {
 }
 
 async function daysOf(db: DbOrTx, from: string, to: string) {
-  return db.select().from(statsDaily).where(and(gte(statsDaily.day, from), lte(statsDaily.day, to)));
+  return db
+    .select()
+    .from(statsDaily)
+    .where(and(gte(statsDaily.day, from), lte(statsDaily.day, to)));
 }
 
 export async function dashboardStats(db: DbOrTx, range: { from: string; to: string }, now: Date = new Date()) {
@@ -62,7 +65,8 @@ export async function dashboardStats(db: DbOrTx, range: { from: string; to: stri
   const prevTo = addDays(from, -1);
   const prevFrom = addDays(from, -days.length);
   const [current, previous] = await Promise.all([daysOf(db, from, to), daysOf(db, prevFrom, prevTo)]);
-  const billed = (rows: typeof current) => (rows.some((r) => r.feesBilledFen != null) ? rows.reduce((a, r) => a + (r.feesBilledFen ?? r.feesEstimatedFen), 0) : null);
+  const billed = (rows: typeof current) =>
+    rows.some((r) => r.feesBilledFen != null) ? rows.reduce((a, r) => a + (r.feesBilledFen ?? r.feesEstimatedFen), 0) : null;
   const sum = sumFigures(current);
   const byDay = new Map(current.map((r) => [r.day, r]));
   let series = days.map((d) => {
@@ -78,11 +82,22 @@ export async function dashboardStats(db: DbOrTx, range: { from: string; to: stri
     const byHour = new Map(hours.map((h) => [new Date(h.bucketStart).getTime(), h]));
     series = Array.from({ length: 24 }, (_, i) => {
       const h = byHour.get(start.getTime() + i * HOUR_MS);
-      return { label: `${String(i).padStart(2, '0')}:00`, grossFen: h?.grossFen ?? 0, paidCount: h?.paidCount ?? 0, refundFen: h?.refundFen ?? 0, createdCount: h?.createdCount ?? 0 };
+      return {
+        label: `${String(i).padStart(2, '0')}:00`,
+        grossFen: h?.grossFen ?? 0,
+        paidCount: h?.paidCount ?? 0,
+        refundFen: h?.refundFen ?? 0,
+        createdCount: h?.createdCount ?? 0,
+      };
     });
   }
   // Notify health now: the last notification the rollups saw, and the payments of the last hour.
-  const [last] = await db.select({ at: statsHourly.lastNotifyAt }).from(statsHourly).where(isNotNull(statsHourly.lastNotifyAt)).orderBy(desc(statsHourly.bucketStart)).limit(1);
+  const [last] = await db
+    .select({ at: statsHourly.lastNotifyAt })
+    .from(statsHourly)
+    .where(isNotNull(statsHourly.lastNotifyAt))
+    .orderBy(desc(statsHourly.bucketStart))
+    .limit(1);
   const recent = await db
     .select({ paid: sql<number>`coalesce(sum(${statsHourly.paidCount}), 0)::int` })
     .from(statsHourly)

@@ -159,9 +159,24 @@ function isEmpty(f: HourFigures): boolean {
 }
 
 const SUMMED = [
-  'paidCount', 'grossFen', 'latePaidCount', 'latePaidFen', 'refundCount', 'refundFen', 'feesEstimatedFen',
-  'viaNotify', 'viaQuery', 'viaShopper', 'viaBill', 'createdCount', 'qrShownCount', 'createdPaidCount',
-  'expiredCount', 'attemptCount', 'notifyCount', 'notifyDeliveries',
+  'paidCount',
+  'grossFen',
+  'latePaidCount',
+  'latePaidFen',
+  'refundCount',
+  'refundFen',
+  'feesEstimatedFen',
+  'viaNotify',
+  'viaQuery',
+  'viaShopper',
+  'viaBill',
+  'createdCount',
+  'qrShownCount',
+  'createdPaidCount',
+  'expiredCount',
+  'attemptCount',
+  'notifyCount',
+  'notifyDeliveries',
 ] as const satisfies readonly (keyof HourFigures)[];
 const HISTS = ['timeToPayHist', 'wechatLatencyHist', 'ourLatencyHist'] as const satisfies readonly (keyof HourFigures)[];
 
@@ -173,7 +188,10 @@ export function sumFigures(parts: readonly HourFigures[]): HourFigures {
   const rejects: Record<string, number> = {};
   for (const p of parts) for (const [r, c] of Object.entries(p.rejects ?? {})) rejects[r] = (rejects[r] ?? 0) + c;
   out.rejects = rejects;
-  const last = parts.map((p) => p.lastNotifyAt).filter((d): d is Date => !!d).map((d) => new Date(d).getTime());
+  const last = parts
+    .map((p) => p.lastNotifyAt)
+    .filter((d): d is Date => !!d)
+    .map((d) => new Date(d).getTime());
   out.lastNotifyAt = last.length ? new Date(Math.max(...last)) : null;
   return out as HourFigures;
 }

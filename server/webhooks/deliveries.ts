@@ -27,12 +27,20 @@ export const TEST_EVENT_TYPE = 'webhook.test';
 const matches = (endpoint: Pick<EndpointRow, 'eventTypes'>, type: string) => endpoint.eventTypes.length === 0 || endpoint.eventTypes.includes(type);
 
 async function activeEndpoints(tx: Tx): Promise<EndpointRow[]> {
-  return tx.select().from(webhookEndpoints).where(and(isNull(webhookEndpoints.disabledAt), isNull(webhookEndpoints.deletedAt)));
+  return tx
+    .select()
+    .from(webhookEndpoints)
+    .where(and(isNull(webhookEndpoints.disabledAt), isNull(webhookEndpoints.deletedAt)));
 }
 
 /** Enqueues the first attempt of a delivery's round (in the caller's transaction). */
 async function enqueueAttempt(tx: Tx, d: { id: string; endpointId: string; round: number }, attempt: number, startAfter?: Date) {
-  await enqueue(tx, QUEUE.webhooksDeliver, { version: 1, deliveryId: d.id, round: d.round, attempt }, { id: causeId('webhook.deliver', d.id, d.round, attempt), startAfter, groupId: d.endpointId });
+  await enqueue(
+    tx,
+    QUEUE.webhooksDeliver,
+    { version: 1, deliveryId: d.id, round: d.round, attempt },
+    { id: causeId('webhook.deliver', d.id, d.round, attempt), startAfter, groupId: d.endpointId },
+  );
 }
 
 /** The message of an outbox event (written once: its body, and so its snapshot, never changes). */
@@ -41,14 +49,20 @@ async function ensureMessage(deps: Deps, tx: Tx, event: typeof outboxEvents.$inf
   const [existing] = await tx.select({ id: webhookMessages.id, type: webhookMessages.type }).from(webhookMessages).where(eq(webhookMessages.id, id));
   if (existing) return existing;
   const payload = await buildEventPayload({ ...deps, db: tx as never }, event);
-  await tx.insert(webhookMessages).values({ id, outboxEventId: event.id, type: event.topic, orderId: event.orderId, body: JSON.stringify(payload), createdAt: event.createdAt }).onConflictDoNothing();
+  await tx
+    .insert(webhookMessages)
+    .values({ id, outboxEventId: event.id, type: event.topic, orderId: event.orderId, body: JSON.stringify(payload), createdAt: event.createdAt })
+    .onConflictDoNothing();
   return { id, type: event.topic };
 }
 
 /** webhooks.fanout: one delivery per (event, matching endpoint), each with its first attempt enqueued. */
 export async function fanoutEvents(deps: Deps, eventIds: readonly number[]): Promise<{ messages: number; deliveries: number }> {
   return deps.db.transaction(async (tx) => {
-    const events = await tx.select().from(outboxEvents).where(inArray(outboxEvents.id, [...eventIds]));
+    const events = await tx
+      .select()
+      .from(outboxEvents)
+      .where(inArray(outboxEvents.id, [...eventIds]));
     const endpoints = await activeEndpoints(tx);
     let deliveries = 0;
     for (const event of events.sort((a, b) => a.id - b.id)) {
@@ -87,7 +101,10 @@ export async function deliverAttempt(deps: AppDeps, sender: Sender, job: { deliv
   const { d, e, m } = row;
   if (d.status !== 'pending' || d.round !== job.round || d.attempts !== job.attempt - 1) return 'stale';
   if (e.disabledAt || e.deletedAt) {
-    await db.update(webhookDeliveries).set({ status: 'failed', nextAttemptAt: null }).where(and(eq(webhookDeliveries.id, d.id), eq(webhookDeliveries.round, job.round), eq(webhookDeliveries.status, 'pending')));
+    await db
+      .update(webhookDeliveries)
+      .set({ status: 'failed', nextAttemptAt: null })
+      .where(and(eq(webhookDeliveries.id, d.id), eq(webhookDeliveries.round, job.round), eq(webhookDeliveries.status, 'pending')));
     return 'endpoint_disabled';
   }
 
@@ -121,7 +138,8 @@ export async function deliverAttempt(deps: AppDeps, sender: Sender, job: { deliv
       if (failingMs > env.WEBHOOK_DISABLE_AFTER_DAYS * 86_400_000 * scale) outcome = 'disabled';
       else {
         const throttled = r.status === 429 || r.status === 503;
-        const delay = job.attempt < MAX_ATTEMPTS ? retryDelayMs(job.attempt + 1, scale, throttled ? parseRetryAfter(r.headers['retry-after'], now.getTime()) : null) : null;
+        const delay =
+          job.attempt < MAX_ATTEMPTS ? retryDelayMs(job.attempt + 1, scale, throttled ? parseRetryAfter(r.headers['retry-after'], now.getTime()) : null) : null;
         if (delay === null) outcome = 'failed';
         else {
           outcome = 'retry';
@@ -138,7 +156,14 @@ export async function deliverAttempt(deps: AppDeps, sender: Sender, job: { deliv
         nextAttemptAt: next,
         succeededAt: ok ? now : null,
       })
-      .where(and(eq(webhookDeliveries.id, d.id), eq(webhookDeliveries.round, job.round), eq(webhookDeliveries.attempts, job.attempt - 1), eq(webhookDeliveries.status, 'pending')))
+      .where(
+        and(
+          eq(webhookDeliveries.id, d.id),
+          eq(webhookDeliveries.round, job.round),
+          eq(webhookDeliveries.attempts, job.attempt - 1),
+          eq(webhookDeliveries.status, 'pending'),
+        ),
+      )
       .returning({ id: webhookDeliveries.id });
     await tx.insert(webhookAttempts).values({
       deliveryId: d.id,
@@ -159,7 +184,8 @@ export async function deliverAttempt(deps: AppDeps, sender: Sender, job: { deliv
     if (!moved.length) return 'stale';
     if (ok) await tx.update(webhookEndpoints).set({ failingSince: null }).where(eq(webhookEndpoints.id, e.id));
     if (outcome === 'retry') await enqueueAttempt(tx, { id: d.id, endpointId: e.id, round: job.round }, job.attempt + 1, next!);
-    if (outcome === 'disabled') await disableEndpoint(tx, e, r.status === 410 ? 'the receiver answered 410 Gone' : `every delivery failed for ${env.WEBHOOK_DISABLE_AFTER_DAYS} days`);
+    if (outcome === 'disabled')
+      await disableEndpoint(tx, e, r.status === 410 ? 'the receiver answered 410 Gone' : `every delivery failed for ${env.WEBHOOK_DISABLE_AFTER_DAYS} days`);
     return outcome;
   });
 }
@@ -172,7 +198,12 @@ async function disableEndpoint(tx: Tx, e: EndpointRow, reason: string) {
     .returning({ id: webhookEndpoints.id });
   if (!done) return;
   // Its other pending deliveries stop at their next attempt; recover sends them once it is enabled again.
-  await tx.insert(alerts).values({ kind: 'webhook_endpoint_disabled', orderId: null, message: `Webhook endpoint ${e.url} was disabled: ${reason}`, data: { endpointId: e.id, url: e.url, reason } });
+  await tx.insert(alerts).values({
+    kind: 'webhook_endpoint_disabled',
+    orderId: null,
+    message: `Webhook endpoint ${e.url} was disabled: ${reason}`,
+    data: { endpointId: e.id, url: e.url, reason },
+  });
   log('webhooks').warn({ endpointId: e.id, reason }, 'webhook endpoint disabled');
 }
 
@@ -193,7 +224,10 @@ async function restartDelivery(tx: Tx, endpointId: string, messageId: string) {
 /** Sends an event again to one endpoint, or to every active endpoint that takes its type. */
 export async function resendEvent(deps: Deps, actor: AuditActor, eventId: string, endpointId?: string) {
   return deps.db.transaction(async (tx) => {
-    const [event] = await tx.select().from(outboxEvents).where(eq(outboxEvents.id, Number(eventId.slice(4))));
+    const [event] = await tx
+      .select()
+      .from(outboxEvents)
+      .where(eq(outboxEvents.id, Number(eventId.slice(4))));
     if (!event) throw new ApiError('not_found', 'No event with this id');
     let targets = await activeEndpoints(tx);
     if (endpointId) {
@@ -211,12 +245,22 @@ export async function resendEvent(deps: Deps, actor: AuditActor, eventId: string
 /** "Send test event": a `webhook.test` message to this endpoint only, delivered like any other. */
 export async function sendTestEvent(deps: Deps, actor: AuditActor, endpointId: string) {
   return deps.db.transaction(async (tx) => {
-    const [e] = await tx.select().from(webhookEndpoints).where(and(eq(webhookEndpoints.id, endpointId), isNull(webhookEndpoints.deletedAt)));
+    const [e] = await tx
+      .select()
+      .from(webhookEndpoints)
+      .where(and(eq(webhookEndpoints.id, endpointId), isNull(webhookEndpoints.deletedAt)));
     if (!e) throw new ApiError('not_found', 'No webhook endpoint with this id');
     if (e.disabledAt) throw new ApiError('conflict', 'The endpoint is disabled: enable it first');
     const id = `evt_test_${crypto.randomUUID().replaceAll('-', '')}`;
     const createdAt = new Date();
-    const body = JSON.stringify({ id, type: TEST_EVENT_TYPE, createdAt: createdAt.toISOString(), orderId: null, data: { message: 'A test event from Scanpay: your endpoint is reachable and verifies signatures.' }, version: 1 });
+    const body = JSON.stringify({
+      id,
+      type: TEST_EVENT_TYPE,
+      createdAt: createdAt.toISOString(),
+      orderId: null,
+      data: { message: 'A test event from Scanpay: your endpoint is reachable and verifies signatures.' },
+      version: 1,
+    });
     await tx.insert(webhookMessages).values({ id, type: TEST_EVENT_TYPE, body, createdAt });
     const d = await restartDelivery(tx, endpointId, id);
     await appendAudit(tx, actor, { action: 'webhook.test', objectType: 'webhook_endpoint', objectId: endpointId, after: { messageId: id } });
@@ -225,23 +269,41 @@ export async function sendTestEvent(deps: Deps, actor: AuditActor, endpointId: s
 }
 
 export type RecoveryView = { id: string; endpointId: string; since: string; status: string; total: number | null; done: number };
-const recoveryView = (r: typeof webhookRecoveries.$inferSelect): RecoveryView => ({ id: r.id, endpointId: r.endpointId, since: r.since.toISOString(), status: r.status, total: r.total, done: r.done });
+const recoveryView = (r: typeof webhookRecoveries.$inferSelect): RecoveryView => ({
+  id: r.id,
+  endpointId: r.endpointId,
+  since: r.since.toISOString(),
+  status: r.status,
+  total: r.total,
+  done: r.done,
+});
 
 /** "Recover": every failed delivery to the endpoint since a time is sent again, by a job with progress. */
 export async function startRecovery(deps: Deps, actor: AuditActor, endpointId: string, since: Date): Promise<RecoveryView> {
   return deps.db.transaction(async (tx) => {
-    const [e] = await tx.select().from(webhookEndpoints).where(and(eq(webhookEndpoints.id, endpointId), isNull(webhookEndpoints.deletedAt)));
+    const [e] = await tx
+      .select()
+      .from(webhookEndpoints)
+      .where(and(eq(webhookEndpoints.id, endpointId), isNull(webhookEndpoints.deletedAt)));
     if (!e) throw new ApiError('not_found', 'No webhook endpoint with this id');
     if (e.disabledAt) throw new ApiError('conflict', 'The endpoint is disabled: enable it first');
     const [r] = await tx.insert(webhookRecoveries).values({ endpointId, since }).returning();
     await enqueue(tx, QUEUE.webhooksRecover, { version: 1, recoveryId: r!.id }, { id: causeId('webhook.recover', r!.id) });
-    await appendAudit(tx, actor, { action: 'webhook.recover', objectType: 'webhook_endpoint', objectId: endpointId, after: { since: since.toISOString(), recoveryId: r!.id } });
+    await appendAudit(tx, actor, {
+      action: 'webhook.recover',
+      objectType: 'webhook_endpoint',
+      objectId: endpointId,
+      after: { since: since.toISOString(), recoveryId: r!.id },
+    });
     return recoveryView(r!);
   });
 }
 
 export async function getRecovery(deps: Deps, endpointId: string, recoveryId: string): Promise<RecoveryView> {
-  const [r] = await deps.db.select().from(webhookRecoveries).where(and(eq(webhookRecoveries.id, recoveryId), eq(webhookRecoveries.endpointId, endpointId)));
+  const [r] = await deps.db
+    .select()
+    .from(webhookRecoveries)
+    .where(and(eq(webhookRecoveries.id, recoveryId), eq(webhookRecoveries.endpointId, endpointId)));
   if (!r) throw new ApiError('not_found', 'No recovery with this id');
   return recoveryView(r);
 }
@@ -254,20 +316,33 @@ export async function runRecovery(deps: Deps, recoveryId: string): Promise<Recov
   if (!r) throw new Error(`recovery ${recoveryId} not found`);
   if (r.status === 'done') return recoveryView(r);
   const failed = sql`d.endpoint_id = ${r.endpointId} and d.status = 'failed' and m.created_at >= ${r.since.toISOString()}::timestamptz and d.created_at <= ${r.createdAt.toISOString()}::timestamptz`;
-  const [count] = await deps.db.execute<{ n: number }>(sql`select count(*)::int as n from webhook_deliveries d join webhook_messages m on m.id = d.message_id where ${failed}`);
-  await deps.db.update(webhookRecoveries).set({ status: 'running', total: r.done + (count?.n ?? 0) }).where(eq(webhookRecoveries.id, recoveryId));
+  const [count] = await deps.db.execute<{ n: number }>(
+    sql`select count(*)::int as n from webhook_deliveries d join webhook_messages m on m.id = d.message_id where ${failed}`,
+  );
+  await deps.db
+    .update(webhookRecoveries)
+    .set({ status: 'running', total: r.done + (count?.n ?? 0) })
+    .where(eq(webhookRecoveries.id, recoveryId));
   for (;;) {
     const moved = await deps.db.transaction(async (tx) => {
       const rows = await tx.execute<{ message_id: string }>(sql`
         select d.message_id from webhook_deliveries d join webhook_messages m on m.id = d.message_id
         where ${failed} order by m.created_at limit ${RECOVERY_CHUNK} for update of d skip locked`);
       for (const row of rows) await restartDelivery(tx, r.endpointId, row.message_id);
-      if (rows.length) await tx.update(webhookRecoveries).set({ done: sql`${webhookRecoveries.done} + ${rows.length}` }).where(eq(webhookRecoveries.id, recoveryId));
+      if (rows.length)
+        await tx
+          .update(webhookRecoveries)
+          .set({ done: sql`${webhookRecoveries.done} + ${rows.length}` })
+          .where(eq(webhookRecoveries.id, recoveryId));
       return rows.length;
     });
     if (moved < RECOVERY_CHUNK) break;
   }
-  const [finished] = await deps.db.update(webhookRecoveries).set({ status: 'done', finishedAt: new Date() }).where(eq(webhookRecoveries.id, recoveryId)).returning();
+  const [finished] = await deps.db
+    .update(webhookRecoveries)
+    .set({ status: 'done', finishedAt: new Date() })
+    .where(eq(webhookRecoveries.id, recoveryId))
+    .returning();
   return recoveryView(finished!);
 }
 

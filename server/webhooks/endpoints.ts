@@ -17,7 +17,10 @@ const RESERVED_HEADERS = /^(webhook-|content-|host$|connection$|transfer-encodin
 const Headers = z
   .record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'a header name is letters, digits and dashes'), z.string().max(1000))
   .refine((h) => Object.keys(h).length <= 10, 'at most 10 headers')
-  .refine((h) => !Object.keys(h).some((k) => RESERVED_HEADERS.test(k)), 'webhook-*, content-*, host, connection, transfer-encoding and user-agent are set by Scanpay')
+  .refine(
+    (h) => !Object.keys(h).some((k) => RESERVED_HEADERS.test(k)),
+    'webhook-*, content-*, host, connection, transfer-encoding and user-agent are set by Scanpay',
+  )
   .meta({ description: 'Extra headers sent with every request (e.g. an auth header of your gateway).' });
 
 const Url = z
@@ -75,9 +78,12 @@ type Row = typeof webhookEndpoints.$inferSelect;
 function checkUrl(url: string, mode: 'simulator' | 'live') {
   if (mode !== 'live') return;
   const u = new URL(url);
-  if (u.protocol !== 'https:') throw new ApiError('invalid_request', 'In live mode a webhook URL must be https', [{ path: 'body.url', message: 'must be https' }]);
+  if (u.protocol !== 'https:')
+    throw new ApiError('invalid_request', 'In live mode a webhook URL must be https', [{ path: 'body.url', message: 'must be https' }]);
   if (/^(localhost|127\.|10\.|192\.168\.|169\.254\.|172\.(1[6-9]|2\d|3[01])\.|\[)/i.test(u.hostname)) {
-    throw new ApiError('invalid_request', 'A webhook URL must be a public address', [{ path: 'body.url', message: 'private, loopback and link-local addresses are refused' }]);
+    throw new ApiError('invalid_request', 'A webhook URL must be a public address', [
+      { path: 'body.url', message: 'private, loopback and link-local addresses are refused' },
+    ]);
   }
 }
 
@@ -93,7 +99,7 @@ export async function endpointHealth(db: DbOrTx, id: string): Promise<EndpointVi
   const n = stats?.n ?? 0;
   return {
     attempts24h: n,
-    successRate24h: n ? (stats!.ok / n) : null,
+    successRate24h: n ? stats!.ok / n : null,
     p95LatencyMs24h: stats?.p95 ?? null,
     lastError: last ? { at: new Date(last.created_at).toISOString(), status: last.response_status, error: last.error } : null,
   };
@@ -116,7 +122,10 @@ async function view(db: DbOrTx, row: Row, secret?: string): Promise<EndpointView
 }
 
 async function requireEndpoint(db: DbOrTx, id: string): Promise<Row> {
-  const [row] = await db.select().from(webhookEndpoints).where(and(eq(webhookEndpoints.id, id), isNull(webhookEndpoints.deletedAt)));
+  const [row] = await db
+    .select()
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.id, id), isNull(webhookEndpoints.deletedAt)));
   if (!row) throw new ApiError('not_found', 'No webhook endpoint with this id');
   return row;
 }
@@ -128,7 +137,12 @@ export async function createEndpoint(db: DbOrTx, actor: AuditActor, input: z.inf
     .insert(webhookEndpoints)
     .values({ url: input.url, description: input.description ?? '', eventTypes: [...new Set(input.events ?? [])], headers: input.headers ?? {}, secret })
     .returning();
-  await appendAudit(db, actor, { action: 'webhook_endpoint.create', objectType: 'webhook_endpoint', objectId: row!.id, after: { url: row!.url, events: row!.eventTypes } });
+  await appendAudit(db, actor, {
+    action: 'webhook_endpoint.create',
+    objectType: 'webhook_endpoint',
+    objectId: row!.id,
+    after: { url: row!.url, events: row!.eventTypes },
+  });
   return view(db, row!, secret);
 }
 
@@ -141,7 +155,13 @@ export async function getEndpoint(db: DbOrTx, id: string): Promise<EndpointView>
   return view(db, await requireEndpoint(db, id));
 }
 
-export async function updateEndpoint(db: DbOrTx, actor: AuditActor, id: string, patch: z.infer<typeof EndpointPatch>, mode: 'simulator' | 'live'): Promise<EndpointView> {
+export async function updateEndpoint(
+  db: DbOrTx,
+  actor: AuditActor,
+  id: string,
+  patch: z.infer<typeof EndpointPatch>,
+  mode: 'simulator' | 'live',
+): Promise<EndpointView> {
   const before = await requireEndpoint(db, id);
   if (patch.url) checkUrl(patch.url, mode);
   const enable = patch.disabled === false && before.disabledAt !== null;
@@ -158,14 +178,23 @@ export async function updateEndpoint(db: DbOrTx, actor: AuditActor, id: string, 
     })
     .where(eq(webhookEndpoints.id, id))
     .returning();
-  await appendAudit(db, actor, { action: 'webhook_endpoint.update', objectType: 'webhook_endpoint', objectId: id, before: { url: before.url, events: before.eventTypes, disabled: before.disabledAt !== null }, after: { url: row!.url, events: row!.eventTypes, disabled: row!.disabledAt !== null } });
+  await appendAudit(db, actor, {
+    action: 'webhook_endpoint.update',
+    objectType: 'webhook_endpoint',
+    objectId: id,
+    before: { url: before.url, events: before.eventTypes, disabled: before.disabledAt !== null },
+    after: { url: row!.url, events: row!.eventTypes, disabled: row!.disabledAt !== null },
+  });
   return view(db, row!);
 }
 
 /** Deleted endpoints get nothing more; their attempt log stays (the order timelines keep showing it). */
 export async function deleteEndpoint(db: DbOrTx, actor: AuditActor, id: string): Promise<void> {
   const before = await requireEndpoint(db, id);
-  await db.update(webhookEndpoints).set({ deletedAt: new Date(), disabledAt: before.disabledAt ?? new Date(), disabledReason: before.disabledReason ?? 'deleted' }).where(eq(webhookEndpoints.id, id));
+  await db
+    .update(webhookEndpoints)
+    .set({ deletedAt: new Date(), disabledAt: before.disabledAt ?? new Date(), disabledReason: before.disabledReason ?? 'deleted' })
+    .where(eq(webhookEndpoints.id, id));
   await appendAudit(db, actor, { action: 'webhook_endpoint.delete', objectType: 'webhook_endpoint', objectId: id, before: { url: before.url } });
 }
 
@@ -175,7 +204,12 @@ export async function rotateSecret(db: DbOrTx, actor: AuditActor, id: string): P
   const secret = newWebhookSecret();
   const [row] = await db
     .update(webhookEndpoints)
-    .set({ previousSecret: sql`${webhookEndpoints.secret}`, previousSecretExpiresAt: new Date(Date.now() + ROTATION_OVERLAP_HOURS * 3600_000), secret, updatedAt: new Date() })
+    .set({
+      previousSecret: sql`${webhookEndpoints.secret}`,
+      previousSecretExpiresAt: new Date(Date.now() + ROTATION_OVERLAP_HOURS * 3600_000),
+      secret,
+      updatedAt: new Date(),
+    })
     .where(eq(webhookEndpoints.id, id))
     .returning();
   await appendAudit(db, actor, { action: 'webhook_endpoint.rotate_secret', objectType: 'webhook_endpoint', objectId: id });

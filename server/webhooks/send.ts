@@ -65,7 +65,12 @@ export function createSender(opts: { allowPrivate: boolean }): Sender {
             });
             res.on('end', () => {
               const responseHeaders = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v ?? '')]));
-              finish({ status: res.statusCode ?? null, headers: responseHeaders, body: Buffer.concat(chunks).subarray(0, RESPONSE_KEEP_BYTES).toString('utf8'), error: null });
+              finish({
+                status: res.statusCode ?? null,
+                headers: responseHeaders,
+                body: Buffer.concat(chunks).subarray(0, RESPONSE_KEEP_BYTES).toString('utf8'),
+                error: null,
+              });
             });
             res.on('error', (err) => finish({ status: res.statusCode ?? null, headers: {}, body: null, error: err.message }));
           },

@@ -255,10 +255,7 @@ export class WechatPayClient {
    * certificate's key — whose id/serial `encryptionSerial` goes in `Wechatpay-Serial` so WeChat knows which of
    * its keys decrypts (§1.4). Answers the Refund (PROCESSING again). Not retried (see IDEMPOTENT).
    */
-  async applyAbnormalRefund(
-    params: AbnormalRefundRequest,
-    encryption: { encryptionKey: KeyObject; encryptionSerial: string },
-  ): Promise<Refund> {
+  async applyAbnormalRefund(params: AbnormalRefundRequest, encryption: { encryptionKey: KeyObject; encryptionSerial: string }): Promise<Refund> {
     const op = 'applyAbnormalRefund';
     const p = this.validate(op, AbnormalRefundRequest, params);
     const body = JSON.stringify(

@@ -160,8 +160,7 @@ export interface AuthorizationParams {
 /** Builds the Authorization header value (parameter order is free; this is the GO/JAVA order). */
 export function formatAuthorization(p: AuthorizationParams): string {
   return (
-    `${SIGNATURE_SCHEME} mchid="${p.mchid}",nonce_str="${p.nonce_str}",timestamp="${p.timestamp}",` +
-    `serial_no="${p.serial_no}",signature="${p.signature}"`
+    `${SIGNATURE_SCHEME} mchid="${p.mchid}",nonce_str="${p.nonce_str}",timestamp="${p.timestamp}",` + `serial_no="${p.serial_no}",signature="${p.signature}"`
   );
 }
 
@@ -216,7 +215,9 @@ export function isTimestampFresh(timestamp: string, now: number = Date.now(), to
  * the same plaintext never encrypts to the same ciphertext twice.
  */
 export function encryptSensitive(publicKey: KeyObject, plaintext: string): string {
-  return publicEncrypt({ key: publicKey, padding: cryptoConstants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' }, Buffer.from(plaintext, 'utf8')).toString('base64');
+  return publicEncrypt({ key: publicKey, padding: cryptoConstants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' }, Buffer.from(plaintext, 'utf8')).toString(
+    'base64',
+  );
 }
 
 /** The inverse of encryptSensitive, with the private key (WeChat's side; throws on a wrong key or bad input). */

@@ -9,12 +9,7 @@ import { readSignatureHeaders, type VerificationFailure, type WechatPayVerifier 
 
 export const NOTIFICATION_ALGORITHM = 'AEAD_AES_256_GCM';
 
-export type NotificationFailure =
-  | VerificationFailure
-  | 'malformed_envelope'
-  | 'unsupported_algorithm'
-  | 'decrypt_failed'
-  | 'malformed_resource';
+export type NotificationFailure = VerificationFailure | 'malformed_envelope' | 'unsupported_algorithm' | 'decrypt_failed' | 'malformed_resource';
 
 export type NotificationResult =
   | {

@@ -101,8 +101,21 @@ export type CreateRefundRequest = z.infer<typeof CreateRefundRequest>;
 
 /** The 15 debit-card banks apply-abnormal-refund accepts for USER_BANK_CARD. */
 export const ABNORMAL_REFUND_BANK_TYPES = [
-  'ICBC_DEBIT', 'CCB_DEBIT', 'ABC_DEBIT', 'BOC_DEBIT', 'COMM_DEBIT', 'CMB_DEBIT', 'PAB_DEBIT', 'SPDB_DEBIT',
-  'CITIC_DEBIT', 'CEB_DEBIT', 'CMBC_DEBIT', 'CIB_DEBIT', 'GDB_DEBIT', 'PSBC_DEBIT', 'NBCB_DEBIT',
+  'ICBC_DEBIT',
+  'CCB_DEBIT',
+  'ABC_DEBIT',
+  'BOC_DEBIT',
+  'COMM_DEBIT',
+  'CMB_DEBIT',
+  'PAB_DEBIT',
+  'SPDB_DEBIT',
+  'CITIC_DEBIT',
+  'CEB_DEBIT',
+  'CMBC_DEBIT',
+  'CIB_DEBIT',
+  'GDB_DEBIT',
+  'PSBC_DEBIT',
+  'NBCB_DEBIT',
 ] as const;
 
 /**

@@ -5,13 +5,7 @@
 import type { KeyObject } from 'node:crypto';
 import { isTimestampFresh, responseMessage, SIGNTEST_PREFIX, SIGNATURE_TYPE, verifyMessage } from './crypto';
 
-export type VerificationFailure =
-  | 'missing_headers'
-  | 'unsupported_signature_type'
-  | 'stale_timestamp'
-  | 'unknown_serial'
-  | 'signature_probe'
-  | 'bad_signature';
+export type VerificationFailure = 'missing_headers' | 'unsupported_signature_type' | 'stale_timestamp' | 'unknown_serial' | 'signature_probe' | 'bad_signature';
 
 export type VerificationResult = { ok: true; serial: string } | { ok: false; reason: VerificationFailure; serial?: string };
 

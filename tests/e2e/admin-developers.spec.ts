@@ -53,9 +53,15 @@ test('a developer creates an API key after step-up, uses it once shown, and revo
   expect(ok.status()).toBe(200);
   await page.reload();
   // Its last use is shown now (time and IP).
-  await expect(page.getByTestId('api-key-row').filter({ hasText: name })).not.toContainText(`${msg(lang, 'developers.keys.lastUsed')}: ${msg(lang, 'developers.keys.never')}`);
+  await expect(page.getByTestId('api-key-row').filter({ hasText: name })).not.toContainText(
+    `${msg(lang, 'developers.keys.lastUsed')}: ${msg(lang, 'developers.keys.never')}`,
+  );
 
-  await page.getByTestId('api-key-row').filter({ hasText: name }).getByRole('button', { name: msg(lang, 'developers.keys.revoke') }).click();
+  await page
+    .getByTestId('api-key-row')
+    .filter({ hasText: name })
+    .getByRole('button', { name: msg(lang, 'developers.keys.revoke') })
+    .click();
   await stepUpIfAsked(page);
   await expect(page.getByTestId('api-key-row').filter({ hasText: name })).toContainText(msg(lang, 'developers.keys.state.revoked'));
   const denied = await request.get('/api/v1/orders?limit=1', { headers: { authorization: `Bearer ${secret}` } });
@@ -100,14 +106,21 @@ test('a viewer is refused the developers area', async ({ page }) => {
 });
 
 test('`npm run admin -- api-keys:create` prints a working secret once, with the scopes asked for', async ({ request }) => {
-  const res = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', 'api-keys:create', '--name', `cli-${Date.now()}`, '--scopes', 'orders:read'], {
-    env: { ...process.env, DATABASE_URL: E2E.databaseUrl, DATA_DIR: E2E.serverEnv.DATA_DIR, WECHATPAY_MODE: 'simulator' },
-    encoding: 'utf8',
-  });
+  const res = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'scripts/admin.ts', 'api-keys:create', '--name', `cli-${Date.now()}`, '--scopes', 'orders:read'],
+    {
+      env: { ...process.env, DATABASE_URL: E2E.databaseUrl, DATA_DIR: E2E.serverEnv.DATA_DIR, WECHATPAY_MODE: 'simulator' },
+      encoding: 'utf8',
+    },
+  );
   expect(res.status, res.stderr).toBe(0);
   const secret = /Secret \(shown once\): (sk_test_\S+)/.exec(res.stdout)?.[1];
   expect(secret).toBeTruthy();
   expect((await request.get('/api/v1/orders?limit=1', { headers: { authorization: `Bearer ${secret}` } })).status()).toBe(200);
-  const write = await request.post('/api/v1/orders', { headers: { authorization: `Bearer ${secret}` }, data: { merchantOrderNo: `CLI${Date.now()}`, amountFen: 1, description: 'x' } });
+  const write = await request.post('/api/v1/orders', {
+    headers: { authorization: `Bearer ${secret}` },
+    data: { merchantOrderNo: `CLI${Date.now()}`, amountFen: 1, description: 'x' },
+  });
   expect(write.status()).toBe(403);
 });

@@ -31,7 +31,10 @@ test.beforeEach(async ({ context }, testInfo) => {
 async function openProducts(page: Page) {
   await signIn(page, lang, owner.email, PASSWORD, owner.totp ?? undefined);
   await page.waitForURL(/\/admin\/orders/);
-  await page.getByRole('navigation', { name: msg(lang, 'admin.nav.menu') }).getByRole('link', { name: msg(lang, 'admin.nav.products') }).click();
+  await page
+    .getByRole('navigation', { name: msg(lang, 'admin.nav.menu') })
+    .getByRole('link', { name: msg(lang, 'admin.nav.products') })
+    .click();
   await expect(page.getByRole('heading', { name: msg(lang, 'consoleMore.products.heading'), level: 1 })).toBeVisible();
 }
 
@@ -64,7 +67,9 @@ test('an owner creates a product with an image; a fake PNG is refused by its con
 
   await page.getByLabel(t('price')).fill('26.80');
   // An SVG with a .png name and type: refused by what it is.
-  await page.getByLabel(t('image')).setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>') });
+  await page
+    .getByLabel(t('image'))
+    .setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>') });
   await page.getByRole('button', { name: t('create') }).click();
   await expect(page.getByText(msg(lang, 'consoleMore.products.errors.IMAGE_TYPE'))).toBeVisible();
   // The texts were saved: the form is now editing the product, and a real PNG goes in.

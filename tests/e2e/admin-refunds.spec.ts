@@ -40,7 +40,12 @@ async function openOrder(page: Page, outTradeNo: string): Promise<void> {
   await box.press('Enter');
   const isPhone = test.info().project.name === 'phone';
   await expect(page.getByTestId(isPhone ? 'order-card' : 'order-row')).toHaveCount(1);
-  await page.getByTestId(isPhone ? 'order-card' : 'order-row').first().getByRole('link').first().click();
+  await page
+    .getByTestId(isPhone ? 'order-card' : 'order-row')
+    .first()
+    .getByRole('link')
+    .first()
+    .click();
   await page.waitForURL(/\/admin\/orders\/[0-9a-f-]{36}$/);
 }
 
@@ -119,7 +124,9 @@ test('a partial refund: partially refunded, what is left refundable, the ¥1 not
   await expectOrderStatus(page, 'partially_refunded');
   await page.getByTestId('refund-open').click();
   await expect(page.getByTestId('refund-dialog').getByTestId('refund-refundable')).toHaveText('¥50.00');
-  await expect(page.getByTestId('refund-dialog').getByTestId('refund-refunds-left')).toHaveText(msg(lang, 'refunds.dialog.refundsLeftValue', { left: 49, max: 50 }));
+  await expect(page.getByTestId('refund-dialog').getByTestId('refund-refunds-left')).toHaveText(
+    msg(lang, 'refunds.dialog.refundsLeftValue', { left: 49, max: 50 }),
+  );
 
   await page.goto(`/checkout/${token}`);
   await expect(page.getByTestId('refund')).toContainText(msg(lang, 'checkout.refund.partial', { refunded: '¥19.00', amount: '¥69.00' }));

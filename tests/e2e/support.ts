@@ -101,7 +101,10 @@ export async function onPhone(context: BrowserContext, codeUrl: string, action: 
 }
 
 /** What the simulator holds of an order's notifications and their delivery attempts. */
-export async function simNotifications(request: APIRequestContext, outTradeNo: string): Promise<{ notifications: Array<{ status: string }>; attempts: Array<{ dropped: boolean }> }> {
+export async function simNotifications(
+  request: APIRequestContext,
+  outTradeNo: string,
+): Promise<{ notifications: Array<{ status: string }>; attempts: Array<{ dropped: boolean }> }> {
   const res = await request.get(`${E2E.simulatorUrl}/_sim/notifications?out_trade_no=${encodeURIComponent(outTradeNo)}`);
   expect(res.status(), await res.text()).toBe(200);
   return res.json();

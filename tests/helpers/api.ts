@@ -12,8 +12,16 @@ export interface ApiAnswer<T = any> {
   headers: Headers;
 }
 
-export async function makeKey(db: Db, scopes: readonly ApiScope[] = API_SCOPES, opts: { expiresAt?: Date; name?: string } = {}): Promise<{ id: string; secret: string }> {
-  const { key, secret } = await createApiKey(db, { ...SYSTEM_ACTOR, email: 'test' }, { name: opts.name ?? 'test key', scopes, mode: 'simulator', expiresAt: opts.expiresAt });
+export async function makeKey(
+  db: Db,
+  scopes: readonly ApiScope[] = API_SCOPES,
+  opts: { expiresAt?: Date; name?: string } = {},
+): Promise<{ id: string; secret: string }> {
+  const { key, secret } = await createApiKey(
+    db,
+    { ...SYSTEM_ACTOR, email: 'test' },
+    { name: opts.name ?? 'test key', scopes, mode: 'simulator', expiresAt: opts.expiresAt },
+  );
   return { id: key.id, secret };
 }
 

@@ -49,9 +49,7 @@ export interface Harness {
 }
 
 function listen(server: Server): Promise<string> {
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
-  );
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
 }
 
 export async function startHarness(
@@ -238,7 +236,13 @@ function abortOnClose(req: IncomingMessage, res: ServerResponse): AbortSignal {
 }
 
 /** tRPC over plain HTTP, as another tool would call it (superjson envelope). */
-export async function trpcCall<T = any>(appUrl: string, path: string, input: unknown, kind: 'query' | 'mutation' = 'query', headers: Record<string, string> = {}): Promise<{ status: number; data?: T; error?: any }> {
+export async function trpcCall<T = any>(
+  appUrl: string,
+  path: string,
+  input: unknown,
+  kind: 'query' | 'mutation' = 'query',
+  headers: Record<string, string> = {},
+): Promise<{ status: number; data?: T; error?: any }> {
   const url = `${appUrl}/api/trpc/${path}`;
   const res =
     kind === 'query'
@@ -263,8 +267,16 @@ export async function* sseEvents(appUrl: string, path: string, input: unknown, s
     while ((idx = buffer.indexOf('\n\n')) >= 0) {
       const event = buffer.slice(0, idx);
       buffer = buffer.slice(idx + 2);
-      const data = event.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n');
-      const type = event.split('\n').find((l) => l.startsWith('event:'))?.slice(6).trim();
+      const data = event
+        .split('\n')
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).trim())
+        .join('\n');
+      const type = event
+        .split('\n')
+        .find((l) => l.startsWith('event:'))
+        ?.slice(6)
+        .trim();
       if (!data || type === 'ping' || type === 'connected') continue;
       const parsed = JSON.parse(data);
       yield parsed?.json ?? parsed;

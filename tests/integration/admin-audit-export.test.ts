@@ -17,14 +17,22 @@ import { closeDb, getDb } from '../helpers/db';
 let owner: SignedIn;
 const tag = `audit-test-${process.pid}-${Date.now()}`;
 const beijingToday = () => new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Shanghai' }).format(new Date());
-const beijingDay = (offsetDays: number) => new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Shanghai' }).format(new Date(Date.now() + offsetDays * 86_400_000));
+const beijingDay = (offsetDays: number) =>
+  new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Shanghai' }).format(new Date(Date.now() + offsetDays * 86_400_000));
 
 beforeAll(async () => {
   owner = await signedInUser('owner');
   const db = getDb();
   const alice = { ...SYSTEM_ACTOR, id: 'alice', email: `alice-${tag}@example.test`, role: 'admin' };
   const bob = { ...SYSTEM_ACTOR, id: 'bob', email: `bob-${tag}@example.test`, role: 'finance' };
-  await appendAudit(db, alice, { action: 'product.update', objectType: 'product', objectId: tag, before: { priceFen: 100 }, after: { priceFen: 200 }, reason: '=cmd|calc' });
+  await appendAudit(db, alice, {
+    action: 'product.update',
+    objectType: 'product',
+    objectId: tag,
+    before: { priceFen: 100 },
+    after: { priceFen: 200 },
+    reason: '=cmd|calc',
+  });
   await appendAudit(db, alice, { action: 'product.deactivate', objectType: 'product', objectId: tag });
   await appendAudit(db, bob, { action: 'product.update', objectType: 'product', objectId: `${tag}-other` });
 }, 60_000);
@@ -38,7 +46,8 @@ test('Beijing days bound the range: midnight +08:00 inclusive, the next midnight
 
 test('the list filters by actor, action, object and Beijing dates', async () => {
   const audit = callerFor(owner.headers()).admin.audit;
-  const ids = async (filter: Record<string, string>) => (await audit.list({ filter })).rows.map((r) => `${r.actorEmail?.split('-')[0]}:${r.action}:${r.objectId}`);
+  const ids = async (filter: Record<string, string>) =>
+    (await audit.list({ filter })).rows.map((r) => `${r.actorEmail?.split('-')[0]}:${r.action}:${r.objectId}`);
   expect(await ids({ objectType: 'product', objectId: tag })).toEqual([`alice:product.deactivate:${tag}`, `alice:product.update:${tag}`]);
   expect(await ids({ actor: `bob-${tag}@example.test` })).toEqual([`bob:product.update:${tag}-other`]);
   expect(await ids({ actor: `alice-${tag}@example.test`, action: 'product.update' })).toEqual([`alice:product.update:${tag}`]);
@@ -56,7 +65,10 @@ test('the filtered log exports as CSV through the export job, audited, downloada
   const { id } = await caller.admin.audit.export({ filter });
   const [job] = await db.execute<{ name: string }>(sql`select name from pgboss.job where id = ${id}::uuid`);
   expect(job?.name).toBe('console.export');
-  const [request] = await db.select().from(auditLog).where(and(eq(auditLog.objectId, id), eq(auditLog.action, 'export.request')));
+  const [request] = await db
+    .select()
+    .from(auditLog)
+    .where(and(eq(auditLog.objectId, id), eq(auditLog.action, 'export.request')));
   expect(request).toMatchObject({ actorEmail: owner.email, after: { kind: 'audit', filter } });
 
   const env = loadEnv();
@@ -78,7 +90,10 @@ test('the filtered log exports as CSV through the export job, audited, downloada
   expect(res.status).toBe(200);
   expect(res.headers.get('content-disposition')).toBe(`attachment; filename="audit-log-${id}.csv"`);
   expect(Buffer.from(await res.arrayBuffer()).toString('utf8')).toBe(text); // bytes: Response.text() would drop the BOM
-  const downloads = await db.select().from(auditLog).where(and(eq(auditLog.objectId, id), eq(auditLog.action, 'export.download')));
+  const downloads = await db
+    .select()
+    .from(auditLog)
+    .where(and(eq(auditLog.objectId, id), eq(auditLog.action, 'export.download')));
   expect(downloads).toHaveLength(1);
 
   // Someone else cannot read it, even with audit:view.

@@ -112,7 +112,9 @@ test('step-up: a sensitive action needs a password or TOTP proof from the last 5
   const caller = callerFor(admin.headers());
   await caller.admin.users.create({ email: `fresh-${Date.now()}@example.test`, role: 'viewer', password: 'another long password' });
   await getDb().update(authStepUps).set({ at: sql`now() - interval '6 minutes'` });
-  await expect(caller.admin.users.create({ email: `stale-${Date.now()}@example.test`, role: 'viewer', password: 'another long password' })).rejects.toMatchObject({
+  await expect(
+    caller.admin.users.create({ email: `stale-${Date.now()}@example.test`, role: 'viewer', password: 'another long password' }),
+  ).rejects.toMatchObject({
     code: 'PRECONDITION_FAILED',
   });
   await expect(caller.admin.me.stepUp({ password: 'not it at all' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
@@ -155,21 +157,29 @@ test('the last owner can be neither demoted nor deactivated; only owners make ow
 test('the audit log refuses UPDATE and DELETE and its hash chain verifies', async () => {
   const db = getDb();
   expect((await db.select({ id: auditLog.id }).from(auditLog)).length).toBeGreaterThan(5);
-  const cause = (p: Promise<unknown>) => p.then(() => 'no error', (e: Error) => String(e.cause ?? e));
+  const cause = (p: Promise<unknown>) =>
+    p.then(
+      () => 'no error',
+      (e: Error) => String(e.cause ?? e),
+    );
   expect(await cause(db.execute(sql`update audit_log set action = 'x'`))).toMatch(/append-only/);
   expect(await cause(db.execute(sql`delete from audit_log`))).toMatch(/append-only/);
   expect(await verifyAuditChain(db)).toMatchObject({ ok: true, brokenAt: null });
   const entries = await db.select().from(auditLog);
-  expect(entries.map((e) => e.action)).toEqual(expect.arrayContaining(['user.create', 'auth.sign_in', 'auth.sign_in_failed', 'auth.step_up', 'session.revoke', 'user.role_change']));
+  expect(entries.map((e) => e.action)).toEqual(
+    expect.arrayContaining(['user.create', 'auth.sign_in', 'auth.sign_in_failed', 'auth.step_up', 'session.revoke', 'user.role_change']),
+  );
   // Tampering behind the trigger's back (as a superuser disabling it) breaks the chain.
-  await db.transaction(async (tx) => {
-    await tx.execute(sql`alter table audit_log disable trigger audit_log_no_update_delete`);
-    await tx.execute(sql`update audit_log set reason = 'edited' where id = (select min(id) + 2 from audit_log)`);
-    const check = await verifyAuditChain(tx);
-    expect(check.ok).toBe(false);
-    tx.rollback();
-  }).catch((e) => {
-    if (!String(e).includes('Rollback')) throw e;
-  });
+  await db
+    .transaction(async (tx) => {
+      await tx.execute(sql`alter table audit_log disable trigger audit_log_no_update_delete`);
+      await tx.execute(sql`update audit_log set reason = 'edited' where id = (select min(id) + 2 from audit_log)`);
+      const check = await verifyAuditChain(tx);
+      expect(check.ok).toBe(false);
+      tx.rollback();
+    })
+    .catch((e) => {
+      if (!String(e).includes('Rollback')) throw e;
+    });
   expect((await verifyAuditChain(db)).ok).toBe(true);
 });

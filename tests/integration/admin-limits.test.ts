@@ -17,7 +17,9 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   // Back to the defaults for the roles this file changed (other files read the limits too).
-  await getDb().delete(roleLimits).where(inArray(roleLimits.role, ['finance', 'admin', 'viewer']));
+  await getDb()
+    .delete(roleLimits)
+    .where(inArray(roleLimits.role, ['finance', 'admin', 'viewer']));
   await closeDb();
 });
 
@@ -33,7 +35,13 @@ test('an owner sets a role’s limits with a reason; the change is audited with 
     .where(and(eq(auditLog.action, 'role.limits_change'), eq(auditLog.objectId, 'finance')))
     .orderBy(desc(auditLog.id))
     .limit(1);
-  expect(entry).toMatchObject({ actorEmail: owner.email, reason: 'new policy', before, after: { singleRefundMaxFen: 300_00, dailyRefundMaxFen: 3_000_00 }, twoFactorFresh: true });
+  expect(entry).toMatchObject({
+    actorEmail: owner.email,
+    reason: 'new policy',
+    before,
+    after: { singleRefundMaxFen: 300_00, dailyRefundMaxFen: 3_000_00 },
+    twoFactorFresh: true,
+  });
   // null is "no limit".
   await users.setLimits({ role: 'admin', singleRefundMaxFen: null, dailyRefundMaxFen: null, reason: 'trusted' });
   expect(await refundLimitsFor(getDb(), 'admin')).toEqual({ singleRefundMaxFen: null, dailyRefundMaxFen: null });
@@ -46,7 +54,9 @@ test('a reason is required, and a single refund limit above the daily one is ref
     code: 'BAD_REQUEST',
     message: 'LIMITS_SINGLE_ABOVE_DAILY',
   });
-  await expect(users.setLimits({ role: 'support', singleRefundMaxFen: -1, dailyRefundMaxFen: 0, reason: 'negative' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  await expect(users.setLimits({ role: 'support', singleRefundMaxFen: -1, dailyRefundMaxFen: 0, reason: 'negative' })).rejects.toMatchObject({
+    code: 'BAD_REQUEST',
+  });
   expect(await refundLimitsFor(getDb(), 'support')).toEqual({ singleRefundMaxFen: 0, dailyRefundMaxFen: 0 });
 });
 
@@ -55,19 +65,25 @@ test('admins edit other roles but not the owner or admin limits', async () => {
   await users.setLimits({ role: 'finance', singleRefundMaxFen: 100_00, dailyRefundMaxFen: 1_000_00, reason: 'admin edit' });
   expect(await refundLimitsFor(getDb(), 'finance')).toEqual({ singleRefundMaxFen: 100_00, dailyRefundMaxFen: 1_000_00 });
   for (const role of ['admin', 'owner'] as const) {
-    await expect(users.setLimits({ role, singleRefundMaxFen: null, dailyRefundMaxFen: null, reason: 'lift my own' })).rejects.toMatchObject({ message: 'LIMITS_OWNER_ONLY' });
+    await expect(users.setLimits({ role, singleRefundMaxFen: null, dailyRefundMaxFen: null, reason: 'lift my own' })).rejects.toMatchObject({
+      message: 'LIMITS_OWNER_ONLY',
+    });
   }
 });
 
 test('a stale step-up blocks the change until the user confirms again; other roles are refused outright', async () => {
   const users = callerFor(admin.headers()).admin.users;
   await getDb().update(authStepUps).set({ at: sql`now() - interval '6 minutes'` });
-  await expect(users.setLimits({ role: 'viewer', singleRefundMaxFen: 0, dailyRefundMaxFen: 0, reason: 'stale' })).rejects.toMatchObject({ code: 'PRECONDITION_FAILED' });
+  await expect(users.setLimits({ role: 'viewer', singleRefundMaxFen: 0, dailyRefundMaxFen: 0, reason: 'stale' })).rejects.toMatchObject({
+    code: 'PRECONDITION_FAILED',
+  });
   await callerFor(admin.headers()).admin.me.stepUp({ code: await freshCode(admin.totp!) });
   await users.setLimits({ role: 'viewer', singleRefundMaxFen: 0, dailyRefundMaxFen: 0, reason: 'confirmed' });
   for (const role of ['finance', 'support', 'viewer', 'auditor', 'developer'] as const) {
     const someone = await signedInUser(role);
-    await expect(callerFor(someone.headers()).admin.users.setLimits({ role: 'viewer', singleRefundMaxFen: 1, dailyRefundMaxFen: 1, reason: 'x' })).rejects.toMatchObject({
+    await expect(
+      callerFor(someone.headers()).admin.users.setLimits({ role: 'viewer', singleRefundMaxFen: 1, dailyRefundMaxFen: 1, reason: 'x' }),
+    ).rejects.toMatchObject({
       code: 'FORBIDDEN',
     });
   }

@@ -121,7 +121,10 @@ const CASES: Record<string, Case> = {
     not_found: async () => ({ path: '/events/evt_999999999' }),
   },
   createWebhookEndpoint: {
-    valid: async () => ({ path: '/webhook-endpoints', body: { url: 'https://example.com/hooks', events: ['payment.succeeded'], description: 'erp', headers: { 'X-Token': 't' } } }),
+    valid: async () => ({
+      path: '/webhook-endpoints',
+      body: { url: 'https://example.com/hooks', events: ['payment.succeeded'], description: 'erp', headers: { 'X-Token': 't' } },
+    }),
     invalid_request: async () => ({ path: '/webhook-endpoints', body: { url: 'ftp://x', headers: { 'webhook-id': 'no' } } }),
   },
   listWebhookEndpoints: { valid: async () => ({ path: '/webhook-endpoints' }) },
@@ -182,7 +185,9 @@ interface Operation {
   op: any;
 }
 function operations(): Operation[] {
-  return Object.entries(doc.paths).flatMap(([path, item]: [string, any]) => Object.entries(item).map(([m, op]) => ({ method: m.toUpperCase() as Method, path, op })));
+  return Object.entries(doc.paths).flatMap(([path, item]: [string, any]) =>
+    Object.entries(item).map(([m, op]) => ({ method: m.toUpperCase() as Method, path, op })),
+  );
 }
 const routeOf = (o: Operation) => API_ROUTES.find((r) => r.operationId === o.op.operationId)!;
 const SPECIFIC = ['invalid_request', 'not_found', 'conflict', 'provider_unavailable'] as const;
@@ -229,7 +234,16 @@ it('every operation answers its documented success with the documented schema', 
 it('every operation answers each documented error with its status and code', async () => {
   // Per operation, a key with every scope but the one the operation needs.
   const withoutScope = new Map<string, string>();
-  for (const scope of API_SCOPES) withoutScope.set(scope, (await makeKey(h.db, API_SCOPES.filter((s) => s !== scope))).secret);
+  for (const scope of API_SCOPES)
+    withoutScope.set(
+      scope,
+      (
+        await makeKey(
+          h.db,
+          API_SCOPES.filter((s) => s !== scope),
+        )
+      ).secret,
+    );
   for (const o of operations()) {
     const c = CASES[o.op.operationId]!;
     const codes: string[] = Object.values(o.op.responses).flatMap((r: any) => r['x-error-codes'] ?? []);
@@ -258,12 +272,21 @@ it('every operation answers each documented error with its status and code', asy
         const idem = crypto.randomUUID();
         const raw = call.body === undefined ? '' : JSON.stringify(call.body);
         const path = call.path.split('?')[0]!;
-        await h.db.insert(apiIdempotencyKeys).values({ key: idem, requestHash: code === 'idempotency_key_reused' ? 'another request' : requestHash(o.method, path, raw), method: o.method, path, apiKeyId: missing });
+        await h.db.insert(apiIdempotencyKeys).values({
+          key: idem,
+          requestHash: code === 'idempotency_key_reused' ? 'another request' : requestHash(o.method, path, raw),
+          method: o.method,
+          path,
+          apiKeyId: missing,
+        });
         res = await api(o.method, call.path, { key, body: call.body, idempotencyKey: idem });
       } else {
         const provoke = c[code as (typeof SPECIFIC)[number]]!;
         const call = code === 'provider_unavailable' ? await provoke() : await provoke();
-        res = code === 'provider_unavailable' ? await withProviderDown(() => api(o.method, call.path, { key, body: call.body })) : await api(o.method, call.path, { key, body: call.body });
+        res =
+          code === 'provider_unavailable'
+            ? await withProviderDown(() => api(o.method, call.path, { key, body: call.body }))
+            : await api(o.method, call.path, { key, body: call.body });
       }
       expect(res.status, `${label}: ${JSON.stringify(res.body)}`).toBeGreaterThanOrEqual(400);
       expectError(o, res, code);

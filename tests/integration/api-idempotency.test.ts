@@ -89,7 +89,14 @@ it('two concurrent requests with one key never both execute', async () => {
 it('takes over a key whose request never finished (its process died), after the lock time', async () => {
   const idem = crypto.randomUUID();
   const no = uniq();
-  await h.db.insert(apiIdempotencyKeys).values({ key: idem, requestHash: 'x', method: 'POST', path: '/orders', apiKeyId: crypto.randomUUID(), createdAt: sql`now() - interval '10 minutes'` as never });
+  await h.db.insert(apiIdempotencyKeys).values({
+    key: idem,
+    requestHash: 'x',
+    method: 'POST',
+    path: '/orders',
+    apiKeyId: crypto.randomUUID(),
+    createdAt: sql`now() - interval '10 minutes'` as never,
+  });
   const res = await api('POST', '/orders', { key, body: body(no), idempotencyKey: idem });
   expect(res.status).toBe(201);
   expect((await api('POST', '/orders', { key, body: body(no), idempotencyKey: idem })).body).toEqual(res.body);

@@ -88,7 +88,11 @@ it('lists with filters and cursor pages that neither skip nor repeat', async () 
   const seen: string[] = [];
   let cursor: string | null = null;
   do {
-    const page: { status: number; body: { data: { id: string }[]; nextCursor: string | null } } = await api('GET', `/orders?limit=2&createdFrom=${encodeURIComponent(since)}${cursor ? `&cursor=${cursor}` : ''}`, { key });
+    const page: { status: number; body: { data: { id: string }[]; nextCursor: string | null } } = await api(
+      'GET',
+      `/orders?limit=2&createdFrom=${encodeURIComponent(since)}${cursor ? `&cursor=${cursor}` : ''}`,
+      { key },
+    );
     expect(page.status).toBe(200);
     OrderList.parse(page.body);
     seen.push(...page.body.data.map((o) => o.id));
@@ -113,7 +117,10 @@ it('answers 401 for a missing, unknown, revoked or expired key, and 403 without 
   expect(r.headers.get('www-authenticate')).toBe('Bearer');
 
   const expiring = await makeKey(h.db, undefined, { expiresAt: new Date(Date.now() + 60_000) });
-  await h.db.update(apiKeys).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(apiKeys.id, expiring.id));
+  await h.db
+    .update(apiKeys)
+    .set({ expiresAt: new Date(Date.now() - 1000) })
+    .where(eq(apiKeys.id, expiring.id));
   expect((await api('GET', '/orders', { key: expiring.secret })).status).toBe(401);
 
   const readOnly = await makeKey(h.db, ['orders:read']);
@@ -137,7 +144,10 @@ it('records last use (time and IP) and rolls a key with an overlap', async () =>
   expect((await api('GET', '/orders', { key: k.secret })).status).toBe(200);
   expect((await api('GET', '/orders', { key: rolled.secret })).status).toBe(200);
   // …and the old one stops at its end.
-  await h.db.update(apiKeys).set({ expiresAt: new Date(Date.now() - 1) }).where(eq(apiKeys.id, k.id));
+  await h.db
+    .update(apiKeys)
+    .set({ expiresAt: new Date(Date.now() - 1) })
+    .where(eq(apiKeys.id, k.id));
   expect((await api('GET', '/orders', { key: k.secret })).status).toBe(401);
   const immediate = await rollApiKey(h.db, SYSTEM_ACTOR, rolled.key.id, 0);
   await eventually(async () => (await api('GET', '/orders', { key: rolled.secret })).status === 401);

@@ -64,7 +64,10 @@ describe('compensation', () => {
     const sim = await simOrder(view.outTradeNo);
     expect(JSON.stringify(sim)).toMatch(/"trade_state":"CLOSED"/);
     const order = await orderOf(token);
-    const outbox = await h.db.select().from(outboxEvents).where(and(eq(outboxEvents.orderId, order.id), eq(outboxEvents.topic, 'payment.closed')));
+    const outbox = await h.db
+      .select()
+      .from(outboxEvents)
+      .where(and(eq(outboxEvents.orderId, order.id), eq(outboxEvents.topic, 'payment.closed')));
     expect(outbox).toHaveLength(1);
     const events = await h.db.select().from(orderEvents).where(eq(orderEvents.orderId, order.id));
     expect(events.map((e) => e.type)).toContain('order.closed');
@@ -153,7 +156,10 @@ describe('compensation', () => {
     await h.simPay(renewed.data.codeUrl);
     const paid = await waitForStatus(token, 'paid');
     expect(paid.outTradeNo).toBe(renewed.data.outTradeNo);
-    const [r] = await h.db.select().from(refunds).where(eq(refunds.outRefundNo, `LR${view.outTradeNo}`));
+    const [r] = await h.db
+      .select()
+      .from(refunds)
+      .where(eq(refunds.outRefundNo, `LR${view.outTradeNo}`));
     expect(r).toBeDefined(); // the old attempt's money goes back
   });
 

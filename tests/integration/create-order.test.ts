@@ -34,7 +34,14 @@ it('writes order, lines, attempt, event and both compensation jobs together', as
   });
 
   const [order] = await db.select().from(orders).where(eq(orders.id, created.orderId));
-  expect(order).toMatchObject({ token: created.token, status: 'awaiting_payment', amountFen: created.amountFen, currency: 'CNY', clientIp: '203.0.113.7', paidAt: null });
+  expect(order).toMatchObject({
+    token: created.token,
+    status: 'awaiting_payment',
+    amountFen: created.amountFen,
+    currency: 'CNY',
+    clientIp: '203.0.113.7',
+    paidAt: null,
+  });
   expect(order.createdAt.toISOString()).toBe(now.toISOString());
   expect(order.description).toBe('青瓷马克杯 等4件');
 

@@ -65,11 +65,11 @@ async function measured<T>(fn: (db: Db) => Promise<T>): Promise<{ result: T; row
   return probeDb.transaction(async (tx) => {
     const sql = rawTransaction(tx);
     const rowsRead = async () => {
-    const [row] = await sql.unsafe(
-      `select coalesce(sum(coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)), 0)::int as n from pg_stat_xact_user_tables where schemaname = $1`,
-      [SCHEMA],
-    );
-    return Number(row!.n);
+      const [row] = await sql.unsafe(
+        `select coalesce(sum(coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)), 0)::int as n from pg_stat_xact_user_tables where schemaname = $1`,
+        [SCHEMA],
+      );
+      return Number(row!.n);
     };
     const before = await rowsRead();
     const result = await fn(tx as unknown as Db);
@@ -89,9 +89,7 @@ it('reads only the rows of its batch after the tables grew, however small they w
 
   // The shop gets busy: 5,000 more waiting orders, open attempts and stored notifications.
   const admin = h.db.$client;
-  await admin.unsafe(
-    `insert into ${SCHEMA}.orders (token, amount_fen, description) select 'filler-' || g, 100, 'filler' from generate_series(1, ${FILLER}) g`,
-  );
+  await admin.unsafe(`insert into ${SCHEMA}.orders (token, amount_fen, description) select 'filler-' || g, 100, 'filler' from generate_series(1, ${FILLER}) g`);
   await admin.unsafe(
     `insert into ${SCHEMA}.payment_attempts (order_id, out_trade_no, status, amount_fen, description, time_expire, expires_at)
      select id, 'F' || token, 'awaiting_payment', 100, 'filler', 'x', now() + interval '1 hour' from ${SCHEMA}.orders where description = 'filler'`,

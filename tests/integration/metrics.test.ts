@@ -68,7 +68,9 @@ it('is disabled without METRICS_TOKEN and refuses a missing or wrong token', asy
 
 it('exposes queue, notify, payment and HTTP metrics that parse', async () => {
   // Requests through the production HTTP listener, as a web process serves them.
-  const server = createServer(createRequestListener({ app: (_req, res) => void res.end('ok'), notify: async (_r, res) => void res.end(), limits: { maxBodyBytes: 1024 } }));
+  const server = createServer(
+    createRequestListener({ app: (_req, res) => void res.end('ok'), notify: async (_r, res) => void res.end(), limits: { maxBodyBytes: 1024 } }),
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   for (let i = 0; i < 3; i++) await (await fetch(`${url}/x`)).text();
@@ -81,8 +83,17 @@ it('exposes queue, notify, payment and HTTP metrics that parse', async () => {
   expect(types.get('scanpay_queue_ready')).toBe('gauge');
   expect(types.get('scanpay_notify_to_paid_seconds')).toBe('histogram');
   const queues = samples.filter((s) => s.name === 'scanpay_queue_oldest_ready_seconds').map((s) => s.labels.queue);
-  expect(queues.sort()).toEqual(allQueueDefinitions().map((q) => q.name).sort());
-  expect(samples.filter((s) => s.name === 'scanpay_payments_total').map((s) => s.labels.via).sort()).toEqual(['bill', 'notify', 'query', 'shopper']);
+  expect(queues.sort()).toEqual(
+    allQueueDefinitions()
+      .map((q) => q.name)
+      .sort(),
+  );
+  expect(
+    samples
+      .filter((s) => s.name === 'scanpay_payments_total')
+      .map((s) => s.labels.via)
+      .sort(),
+  ).toEqual(['bill', 'notify', 'query', 'shopper']);
   const http = samples.find((s) => s.name === 'scanpay_http_request_duration_seconds_count' && s.labels.method === 'GET' && s.labels.status === '2xx');
   expect(http?.value).toBeGreaterThanOrEqual(3);
   const inf = samples.find((s) => s.name === 'scanpay_http_request_duration_seconds_bucket' && s.labels.le === '+Inf' && s.labels.method === 'GET');

@@ -36,12 +36,24 @@ async function pay(o: { outTradeNo: string; amountFen: number }, source: Payment
 async function notification(receivedAt: Date, processed: boolean) {
   const [row] = await h.db
     .insert(wechatpayNotifications)
-    .values({ notificationId: `W-${randomUUID()}`, eventType: 'TRANSACTION.SUCCESS', resourceType: 'encrypt-resource', serial: 'test', resource: {}, receivedAt, lastReceivedAt: receivedAt, processedAt: processed ? receivedAt : null })
+    .values({
+      notificationId: `W-${randomUUID()}`,
+      eventType: 'TRANSACTION.SUCCESS',
+      resourceType: 'encrypt-resource',
+      serial: 'test',
+      resource: {},
+      receivedAt,
+      lastReceivedAt: receivedAt,
+      processedAt: processed ? receivedAt : null,
+    })
     .returning();
   return row!;
 }
 async function alertEvents(alertId: number) {
-  const rows = await h.db.select().from(outboxEvents).where(sql`${outboxEvents.payload}->>'alertId' = ${String(alertId)}`);
+  const rows = await h.db
+    .select()
+    .from(outboxEvents)
+    .where(sql`${outboxEvents.payload}->>'alertId' = ${String(alertId)}`);
   return rows.map((r) => r.topic).sort();
 }
 async function alertOf(key: string) {
@@ -73,7 +85,9 @@ async function expectResolved(key: string) {
 it('a payment taken twice and its refund stuck: raised, then resolved when the refund succeeds', async () => {
   const o = await createOrder(h.db, { items: [{ productId: 'ceramic-mug', quantity: 1 }], expireMinutes: 15, scale: 1000 });
   const [order] = await h.db.select().from(orders).where(eq(orders.id, o.orderId));
-  const second = await h.db.transaction((tx) => insertAttempt(tx, { orderId: o.orderId, amountFen: o.amountFen, description: order!.description }, { expireMinutes: 15, scale: 1000 }));
+  const second = await h.db.transaction((tx) =>
+    insertAttempt(tx, { orderId: o.orderId, amountFen: o.amountFen, description: order!.description }, { expireMinutes: 15, scale: 1000 }),
+  );
   await pay(o, 'notify');
   const [att] = await h.db.select().from(paymentAttempts).where(eq(paymentAttempts.id, second.id));
   await pay({ outTradeNo: att!.outTradeNo, amountFen: o.amountFen }, 'query');
@@ -84,7 +98,10 @@ it('a payment taken twice and its refund stuck: raised, then resolved when the r
   expect(late.orderId).toBe(o.orderId);
   // A fresh refund is not stuck; one requested 10 minutes ago is.
   expect((await evaluate()).raised).not.toContain(`refund_stuck:${refund!.id}`);
-  await h.db.update(refunds).set({ createdAt: minutesAgo(10) }).where(eq(refunds.id, refund!.id));
+  await h.db
+    .update(refunds)
+    .set({ createdAt: minutesAgo(10) })
+    .where(eq(refunds.id, refund!.id));
   await expectRaised(`refund_stuck:${refund!.id}`);
 
   await h.db.transaction((tx) => applyRefundStatus(tx, refundNo, { status: 'SUCCESS', refundId: 'R-W1' }, 'notify'));
@@ -104,7 +121,10 @@ it('unprocessed inbox rows and notification silence while payments happen', asyn
   await expectResolved('inbox_unprocessed');
 
   // The last notification is 30 minutes old and payments are made (learned by the shopper): silence.
-  await h.db.update(wechatpayNotifications).set({ receivedAt: minutesAgo(30), lastReceivedAt: minutesAgo(30) }).where(eq(wechatpayNotifications.id, fresh.id));
+  await h.db
+    .update(wechatpayNotifications)
+    .set({ receivedAt: minutesAgo(30), lastReceivedAt: minutesAgo(30) })
+    .where(eq(wechatpayNotifications.id, fresh.id));
   const o = await createOrder(h.db, { items: [{ productId: 'ceramic-mug', quantity: 1 }], expireMinutes: 15, scale: 1000 });
   await pay(o, 'shopper');
   const silent = await expectRaised('notify_silence');
@@ -140,7 +160,9 @@ it('dead letters, a stuck queue and a failure rate over the threshold', async ()
   await raw(`insert into pgboss.job (name, data, state, started_on, completed_on) select $1, '{}', 'failed', now(), now() from generate_series(1, 20)`, [q]);
   await expectRaised(`failure_rate:${q}`);
   // 20 failures out of 120 runs: 16.7 %, under the default 20 %.
-  await raw(`insert into pgboss.job (name, data, state, started_on, completed_on) select $1, '{}', 'completed', now(), now() from generate_series(1, 100)`, [q]);
+  await raw(`insert into pgboss.job (name, data, state, started_on, completed_on) select $1, '{}', 'completed', now(), now() from generate_series(1, 100)`, [
+    q,
+  ]);
   await expectResolved(`failure_rate:${q}`);
   // The threshold is the console's: at 10 % the same runs are over it again.
   await setThresholds(h.db, SYSTEM_ACTOR, { ...(await getThresholds(h.db)), failureRatePercent: 10 }, 'stricter');

@@ -33,13 +33,10 @@ async function deliver(n: { headers: Record<string, string>; body: string }) {
 }
 
 const paid = (orderIds: string[]) =>
-  eventually(
-    async () => {
-      const rows = await h.db.select({ status: orders.status }).from(orders).where(inArray(orders.id, orderIds));
-      return rows.length === orderIds.length && rows.every((r) => r.status === 'paid');
-    },
-    10_000,
-  );
+  eventually(async () => {
+    const rows = await h.db.select({ status: orders.status }).from(orders).where(inArray(orders.id, orderIds));
+    return rows.length === orderIds.length && rows.every((r) => r.status === 'paid');
+  }, 10_000);
 
 async function fetchedAt(jobId: string): Promise<number> {
   const [row] = await h.db.$client.unsafe(`select started_on from pgboss.job where id = $1`, [jobId]);

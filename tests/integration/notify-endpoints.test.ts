@@ -43,7 +43,10 @@ describe.each([0, 1])('notify entry %i', (index) => {
     const post = () => fetch(entry.url, { method: 'POST', headers: { ...n.headers, 'content-type': 'application/json' }, body: n.body });
     expect((await post()).status).toBe(204);
     expect((await post()).status).toBe(204);
-    const [row] = await h.db.select().from(wechatpayNotifications).where(eq(wechatpayNotifications.notificationId, JSON.parse(n.body).id));
+    const [row] = await h.db
+      .select()
+      .from(wechatpayNotifications)
+      .where(eq(wechatpayNotifications.notificationId, JSON.parse(n.body).id));
     expect(row!.deliveries).toBe(2);
   });
 
@@ -51,14 +54,22 @@ describe.each([0, 1])('notify entry %i', (index) => {
     const entry = entries()[index];
     const view = await newAttempt();
     const n = buildSignedNotification(h.credentials, { out_trade_no: view.outTradeNo, amount: view.amountFen });
-    const tampered = await fetch(entry.url, { method: 'POST', headers: { ...n.headers, 'content-type': 'application/json' }, body: n.body.replace('"summary":"支付成功"', '"summary":"x"') });
+    const tampered = await fetch(entry.url, {
+      method: 'POST',
+      headers: { ...n.headers, 'content-type': 'application/json' },
+      body: n.body.replace('"summary":"支付成功"', '"summary":"x"'),
+    });
     expect(tampered.status).toBe(401);
     expect(await tampered.json()).toEqual({ code: 'FAIL', message: 'notification rejected: bad_signature' });
 
     const big = await fetch(entry.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(65 * 1024) });
     expect(big.status).toBe(413);
 
-    const count = async () => (await h.db.select().from(wechatpayNotificationRejects).where(eq(wechatpayNotificationRejects.reason, 'unsupported_content_type'))).reduce((n, r) => n + r.count, 0);
+    const count = async () =>
+      (await h.db.select().from(wechatpayNotificationRejects).where(eq(wechatpayNotificationRejects.reason, 'unsupported_content_type'))).reduce(
+        (n, r) => n + r.count,
+        0,
+      );
     const before = await count();
     const text = await fetch(entry.url, { method: 'POST', headers: { ...n.headers, 'content-type': 'text/plain' }, body: n.body });
     expect(text.status).toBe(415);

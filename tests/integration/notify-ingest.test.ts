@@ -22,7 +22,9 @@ afterAll(async () => {
   await h?.close();
 });
 
-const headers = (n: Record<string, string>, contentType = 'application/json') => ({ get: (name: string) => ({ ...n, 'content-type': contentType })[name.toLowerCase()] ?? null });
+const headers = (n: Record<string, string>, contentType = 'application/json') => ({
+  get: (name: string) => ({ ...n, 'content-type': contentType })[name.toLowerCase()] ?? null,
+});
 const ingest = (n: { headers: Record<string, string>; body: string }, contentType?: string) =>
   ingestNotificationBytes(() => ({ db: h.db, gateway: h.deps.gateway }), headers(n.headers, contentType), Buffer.from(n.body));
 
@@ -43,7 +45,13 @@ it('stores the notification and enqueues exactly the job enqueue() would, with t
   expect(await ingest(n)).toMatchObject({ status: 204, outcome: 'accepted' });
 
   const [row] = await h.db.select().from(wechatpayNotifications).where(eq(wechatpayNotifications.notificationId, notificationId));
-  expect(row).toMatchObject({ eventType: 'TRANSACTION.SUCCESS', resourceType: 'encrypt-resource', deliveries: 1, processedAt: null, serial: h.credentials.wechatpayPublicKey.id });
+  expect(row).toMatchObject({
+    eventType: 'TRANSACTION.SUCCESS',
+    resourceType: 'encrypt-resource',
+    deliveries: 1,
+    processedAt: null,
+    serial: h.credentials.wechatpayPublicKey.id,
+  });
   expect(row!.resource).toEqual(n.resource);
 
   const ingested = await job(causeId('notification', notificationId));
@@ -62,7 +70,8 @@ it('counts a redelivery on the same row and enqueues no second job', async () =>
   const rows = await h.db.select().from(wechatpayNotifications).where(eq(wechatpayNotifications.notificationId, notificationId));
   expect(rows).toHaveLength(1);
   expect(rows[0]!.deliveries).toBe(3);
-  const [jobs] = await h.db.$client`select count(*)::int as n from pgboss.job where name = ${QUEUE.processNotification} and data->>'inboxId' = ${String(rows[0]!.id)}`;
+  const [jobs] = await h.db
+    .$client`select count(*)::int as n from pgboss.job where name = ${QUEUE.processNotification} and data->>'inboxId' = ${String(rows[0]!.id)}`;
   expect(jobs!.n).toBe(1);
 });
 
@@ -79,7 +88,7 @@ it('stores nothing when its job cannot be written: inbox row and job are one sta
   expect((await ingest(n)).outcome).toBe('accepted');
 });
 
-it('commits without a NOTIFY, then wakes the workers on pg-boss\'s channel once the job is visible', async () => {
+it("commits without a NOTIFY, then wakes the workers on pg-boss's channel once the job is visible", async () => {
   const [{ channel }] = (await h.db.$client.unsafe(`select ${WAKE_CHANNEL_SQL} as channel`)) as unknown as [{ channel: string }];
   const { n, notificationId } = await signedForNewOrder();
   const jobId = causeId('notification', notificationId);
@@ -90,7 +99,9 @@ it('commits without a NOTIFY, then wakes the workers on pg-boss\'s channel once 
     await listener.listen(channel, (payload) => {
       // When the wake-up arrives, the job it announces must already be committed.
       checks.push(
-        h.db.$client.unsafe(`select count(*)::int as n from pgboss.job where id = $1`, [jobId]).then(([row]) => void wakes.push({ payload, jobs: Number(row!.n) })),
+        h.db.$client
+          .unsafe(`select count(*)::int as n from pgboss.job where id = $1`, [jobId])
+          .then(([row]) => void wakes.push({ payload, jobs: Number(row!.n) })),
       );
     });
     expect((await ingest(n)).outcome).toBe('accepted');

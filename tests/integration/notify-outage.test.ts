@@ -64,7 +64,11 @@ it('answers 503 on both entries while the inbox cannot be written, stores nothin
     const refused = await eventually(async () => h.captured.find((c) => c.status === 503 && c.body.includes('"event_type"')));
     expect(refused).toBeDefined();
     // The same bytes on the production server's entry: the same answer.
-    const direct = await fetch(nodeUrl, { method: 'POST', headers: { ...replayable(refused.headers), 'content-type': 'application/json' }, body: refused.body });
+    const direct = await fetch(nodeUrl, {
+      method: 'POST',
+      headers: { ...replayable(refused.headers), 'content-type': 'application/json' },
+      body: refused.body,
+    });
     expect(direct.status).toBe(503);
     expect(await direct.json()).toEqual({ code: 'FAIL', message: 'temporarily unavailable' });
     const id = JSON.parse(refused.body).id as string;

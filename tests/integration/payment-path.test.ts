@@ -44,10 +44,7 @@ describe('payment path', () => {
     expect(attempt.timeExpire).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$/);
     const [o] = await db.select().from(orders).where(eq(orders.id, order.orderId));
     expect(o.paidVia).toBe('notify');
-    const inbox = await db
-      .select()
-      .from(wechatpayNotifications)
-      .where(sql`${wechatpayNotifications.resource}->>'out_trade_no' = ${order.outTradeNo}`);
+    const inbox = await db.select().from(wechatpayNotifications).where(sql`${wechatpayNotifications.resource}->>'out_trade_no' = ${order.outTradeNo}`);
     expect(inbox).toHaveLength(1);
     expect(inbox[0].processedAt).not.toBeNull();
     expect(inbox[0].outcome).toBe('paid');
@@ -66,7 +63,8 @@ describe('payment path', () => {
     const [row] = await db.select().from(wechatpayNotifications).where(eq(wechatpayNotifications.notificationId, notificationId));
     expect(row!.deliveries).toBe(2);
     // The redelivery enqueued no second job (so nothing can run twice).
-    const [jobs] = await db.$client`select count(*)::int as n from pgboss.job where name = 'payment.process-notification' and data->>'inboxId' = ${String(row!.id)}`;
+    const [jobs] =
+      await db.$client`select count(*)::int as n from pgboss.job where name = 'payment.process-notification' and data->>'inboxId' = ${String(row!.id)}`;
     expect(jobs!.n).toBe(1);
     const paidEvents = await db
       .select()
@@ -81,7 +79,8 @@ describe('payment path', () => {
     await requestPrepay(db, h.deps.gateway(), order.attemptId, loadEnv().notifyUrl);
     const template = h.captured.find((c) => c.status === 204)!;
     const forgedBody = template.body.replace(/"id":"[^"]+"/, '"id":"forged-notification-1"');
-    const counted = async () => (await db.select().from(wechatpayNotificationRejects).where(eq(wechatpayNotificationRejects.reason, 'bad_signature'))).reduce((n, r) => n + r.count, 0);
+    const counted = async () =>
+      (await db.select().from(wechatpayNotificationRejects).where(eq(wechatpayNotificationRejects.reason, 'bad_signature'))).reduce((n, r) => n + r.count, 0);
     const before = await counted();
 
     const res = await h.postNotify(template.headers, forgedBody);

@@ -94,7 +94,11 @@ const SCENES: Record<string, Scene> = {
     const o = await newOrder();
     const tx = transactionId();
     const unknown = `SPUNKNOWN${randomUUID().slice(0, 8)}`;
-    return { orderId: o.orderId, inboxIds: [await store('TRANSACTION.SUCCESS', payment({ outTradeNo: unknown, amountFen: o.amountFen }, tx))], ids: [o.outTradeNo, unknown, tx] };
+    return {
+      orderId: o.orderId,
+      inboxIds: [await store('TRANSACTION.SUCCESS', payment({ outTradeNo: unknown, amountFen: o.amountFen }, tx))],
+      ids: [o.outTradeNo, unknown, tx],
+    };
   },
   'malformed resource': async () => {
     const o = await newOrder();
@@ -118,7 +122,11 @@ const SCENES: Record<string, Scene> = {
     await h.db.update(paymentAttempts).set({ status: 'awaiting_payment', closedAt: null }).where(eq(paymentAttempts.id, second.id)); // still open when paid
     const other = transactionId();
     const ids = [o.outTradeNo, second.outTradeNo, first, other, String(firstId), latePaymentRefundNo(second.outTradeNo)];
-    return { orderId: o.orderId, inboxIds: [await store('TRANSACTION.SUCCESS', payment({ outTradeNo: second.outTradeNo, amountFen: o.amountFen }, other))], ids };
+    return {
+      orderId: o.orderId,
+      inboxIds: [await store('TRANSACTION.SUCCESS', payment({ outTradeNo: second.outTradeNo, amountFen: o.amountFen }, other))],
+      ids,
+    };
   },
   'paid while another attempt is open (it gets closed)': async () => {
     const o = await newOrder();
@@ -136,7 +144,14 @@ const SCENES: Record<string, Scene> = {
     await processNotification(h.db, lateId, ctx());
     const outRefundNo = latePaymentRefundNo(o.outTradeNo);
     const refundId = `50300${String(++seq).padStart(25, '0')}`;
-    const inbox = await store('REFUND.SUCCESS', { mchid: h.credentials.mchid, out_trade_no: o.outTradeNo, transaction_id: tx, out_refund_no: outRefundNo, refund_id: refundId, refund_status: 'SUCCESS' });
+    const inbox = await store('REFUND.SUCCESS', {
+      mchid: h.credentials.mchid,
+      out_trade_no: o.outTradeNo,
+      transaction_id: tx,
+      out_refund_no: outRefundNo,
+      refund_id: refundId,
+      refund_status: 'SUCCESS',
+    });
     return { orderId: o.orderId, inboxIds: [inbox], ids: [o.outTradeNo, tx, outRefundNo, refundId, String(lateId)] };
   },
 };
@@ -151,7 +166,18 @@ async function viaOneByOne(f: Fixture): Promise<void> {
   for (const id of f.inboxIds) await processNotification(h.db, id, ctx());
 }
 
-const DB_TIMES = new Set(['createdAt', 'updatedAt', 'lastCheckedAt', 'processedAt', 'receivedAt', 'lastReceivedAt', 'closedAt', 'acceptedAt', 'succeededAt', 'nextQueryAt']);
+const DB_TIMES = new Set([
+  'createdAt',
+  'updatedAt',
+  'lastCheckedAt',
+  'processedAt',
+  'receivedAt',
+  'lastReceivedAt',
+  'closedAt',
+  'acceptedAt',
+  'succeededAt',
+  'nextQueryAt',
+]);
 
 /** Every row of the order's world, ids and database-set times replaced by placeholders. */
 async function snapshot(f: Fixture) {
@@ -176,7 +202,9 @@ async function snapshot(f: Fixture) {
   };
   // Text ids are replaced wherever they appear; numeric ones (serial ids) by their keys.
   const ids = [f.orderId, order!.token, ...attemptIds, ...rows.refunds.map((r) => r.id), ...f.ids.filter((id) => !/^\d{1,12}$/.test(id))];
-  let text = JSON.stringify(rows, (key, value) => (DB_TIMES.has(key) ? (value === null ? null : '<time>') : key === "id" || key === "inboxId" || key === "notificationId" ? "<id>" : value));
+  let text = JSON.stringify(rows, (key, value) =>
+    DB_TIMES.has(key) ? (value === null ? null : '<time>') : key === 'id' || key === 'inboxId' || key === 'notificationId' ? '<id>' : value,
+  );
   // Longest first, so an id that contains another (LR + out_trade_no) is replaced whole.
   for (const [i, id] of [...new Set(ids)].sort((a, b) => b.length - a.length).entries()) text = text.split(id).join(`<id${i}>`);
   const normalised = JSON.parse(text);

@@ -53,7 +53,10 @@ it('retries a dead letter into its source queue, once, audited', async () => {
   const again = await eventually(async () => (await listDeadLetters(h.db)).find((x) => x.sourceId === newId), 20_000);
   expect(again.sourceQueue).toBe(QUEUE);
   expect((await listDeadLetters(h.db)).some((x) => x.id === d.id)).toBe(false);
-  const [entry] = await h.db.select().from(auditLog).where(and(eq(auditLog.action, 'queue.dead_letter.retry'), eq(auditLog.objectId, d.id)));
+  const [entry] = await h.db
+    .select()
+    .from(auditLog)
+    .where(and(eq(auditLog.action, 'queue.dead_letter.retry'), eq(auditLog.objectId, d.id)));
   expect(entry).toMatchObject({ actorEmail: 'dev@example.com', reason: 'fixed the cause' });
   expect(entry!.after).toMatchObject({ queue: QUEUE, jobId: newId });
 });

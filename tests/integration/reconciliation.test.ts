@@ -20,7 +20,10 @@ let sim: SimControl;
 let day: string;
 
 beforeAll(async () => {
-  h = await startHarness({ ownDatabase: true, env: { ORDER_EXPIRE_MINUTES: String(3 * 24 * 60), CHECKOUT_RATE_LIMIT_PER_MINUTE: '1000', LATE_PAYMENT_POLICY: 'refund' } });
+  h = await startHarness({
+    ownDatabase: true,
+    env: { ORDER_EXPIRE_MINUTES: String(3 * 24 * 60), CHECKOUT_RATE_LIMIT_PER_MINUTE: '1000', LATE_PAYMENT_POLICY: 'refund' },
+  });
   sim = new SimControl(h.simUrl);
   // Every trade of the test day happens in its last two minutes (Beijing): cross-midnight by construction.
   const now = Date.parse((await sim.clock()).now);

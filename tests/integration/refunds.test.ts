@@ -7,6 +7,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { alerts, auditLog, orderEvents, orders, outboxEvents, paymentAttempts, refunds } from '@/db/schema';
 import type { AuditActor } from '@/server/auth/audit';
 import { setRefundLimits } from '@/server/auth/limits';
+import { loadOrderDetail } from '@/server/console/order-detail';
+import { sweep } from '@/server/payments/sweep';
+import { QUEUE } from '@/server/queue/catalogue';
 import { causeId } from '@/server/queue/ids';
 import {
   decideRefund,
@@ -49,7 +52,11 @@ afterEach(async () => {
 });
 
 async function sim(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${h.simUrl}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${h.simUrl}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
@@ -120,10 +127,22 @@ async function jobStartAfter(id: string): Promise<Date | null> {
 
 /** A refund row with no job, for driving the worker's function by hand against a given WeChat answer. */
 async function bareRefund(order: { id: string }, amountFen: number, outRefundNo: string): Promise<RefundRow> {
-  const [attempt] = await h.db.select().from(paymentAttempts).where(and(eq(paymentAttempts.orderId, order.id), eq(paymentAttempts.status, 'paid')));
+  const [attempt] = await h.db
+    .select()
+    .from(paymentAttempts)
+    .where(and(eq(paymentAttempts.orderId, order.id), eq(paymentAttempts.status, 'paid')));
   const [row] = await h.db
     .insert(refunds)
-    .values({ orderId: order.id, attemptId: attempt!.id, outRefundNo, amountFen, reason: 'test', kind: 'merchant', initiatedBy: 'merchant', sendAfter: new Date(0) })
+    .values({
+      orderId: order.id,
+      attemptId: attempt!.id,
+      outRefundNo,
+      amountFen,
+      reason: 'test',
+      kind: 'merchant',
+      initiatedBy: 'merchant',
+      sendAfter: new Date(0),
+    })
     .returning();
   return row!;
 }
@@ -131,7 +150,13 @@ async function bareRefund(order: { id: string }, amountFen: number, outRefundNo:
 describe('a refund from request to money back', () => {
   it('refunds an order in full: row and job first, WeChat once, order refunded from the sum, events and timeline', async () => {
     const order = await paidOrder();
-    const { refund, created } = await requestRefund(h.db, deps(), { orderId: order.id, amountFen: order.amountFen, reason: '客户退货', actor: owner(), initiatedBy: 'merchant' });
+    const { refund, created } = await requestRefund(h.db, deps(), {
+      orderId: order.id,
+      amountFen: order.amountFen,
+      reason: '客户退货',
+      actor: owner(),
+      initiatedBy: 'merchant',
+    });
     expect(created).toBe(true);
     expect(refund.status).toBe('requested');
     expect(refund.outRefundNo).toMatch(/^RF[0-9A-Z]{22}$/);
@@ -151,7 +176,10 @@ describe('a refund from request to money back', () => {
     expect(outbox.some((e) => e.topic.startsWith('order.'))).toBe(false);
     const types = (await h.db.select().from(orderEvents).where(eq(orderEvents.orderId, order.id))).map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['refund.requested', 'refund.succeeded', 'order.refunded']));
-    const audit = await h.db.select().from(auditLog).where(and(eq(auditLog.objectType, 'refund'), eq(auditLog.objectId, refund.id)));
+    const audit = await h.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.objectType, 'refund'), eq(auditLog.objectId, refund.id)));
     expect(audit.map((a) => a.action)).toEqual(['refund.request']);
   });
 
@@ -192,7 +220,8 @@ describe('WeChat’s rules, checked before anything is written', () => {
 
   it('refuses a bad amount, a bad reason, an unpaid order, a payment over a year old and a 51st refund', async () => {
     const order = await paidOrder();
-    const ask = (amountFen: number, reason = '退款', orderId = order.id) => rejection(requestRefund(h.db, deps(), { orderId, amountFen, reason, actor: owner(), initiatedBy: 'merchant' }));
+    const ask = (amountFen: number, reason = '退款', orderId = order.id) =>
+      rejection(requestRefund(h.db, deps(), { orderId, amountFen, reason, actor: owner(), initiatedBy: 'merchant' }));
     expect((await ask(0)).rule).toBe('INVALID_AMOUNT');
     expect((await ask(1.5)).rule).toBe('INVALID_AMOUNT');
     expect((await ask(100, 'x'.repeat(81))).rule).toBe('INVALID_REASON');
@@ -208,13 +237,24 @@ describe('WeChat’s rules, checked before anything is written', () => {
     expect((await ask(100, '退款', '00000000-0000-4000-8000-000000000000')).rule).toBe('ORDER_NOT_FOUND');
 
     const old = await paidOrder();
-    await h.db.update(paymentAttempts).set({ paidAt: new Date(Date.now() - 366 * 86_400_000) }).where(eq(paymentAttempts.orderId, old.id));
+    await h.db
+      .update(paymentAttempts)
+      .set({ paidAt: new Date(Date.now() - 366 * 86_400_000) })
+      .where(eq(paymentAttempts.orderId, old.id));
     expect((await ask(100, '退款', old.id)).rule).toBe('REFUND_WINDOW_PASSED');
 
     const many = await paidOrder();
     const [attempt] = await h.db.select().from(paymentAttempts).where(eq(paymentAttempts.orderId, many.id));
     await h.db.insert(refunds).values(
-      Array.from({ length: 50 }, (_, i) => ({ orderId: many.id, attemptId: attempt!.id, outRefundNo: `FIXTURE${many.outTradeNo}${i}`, amountFen: 1, reason: 'x', kind: 'merchant', status: 'succeeded' as const })),
+      Array.from({ length: 50 }, (_, i) => ({
+        orderId: many.id,
+        attemptId: attempt!.id,
+        outRefundNo: `FIXTURE${many.outTradeNo}${i}`,
+        amountFen: 1,
+        reason: 'x',
+        kind: 'merchant',
+        status: 'succeeded' as const,
+      })),
     );
     const figures = await paymentFiguresOf(h.db, many.id, new Date());
     expect(figures!.refundsLeft).toBe(0);
@@ -235,6 +275,10 @@ describe('idempotency', () => {
     expect((await rejection(requestRefund(h.db, deps(), { ...input, amountFen: 501 }))).rule).toBe('IDEMPOTENCY_KEY_REUSED');
     await until(results[0]!.refund.id, 'succeeded');
     expect(await simRefunds(order.outTradeNo)).toHaveLength(1);
+    // The order page (orders:view) shows the refund but not the key a client chose for it.
+    const detail = await loadOrderDetail(h.db, order.id, { fullPayerId: false });
+    expect(detail!.refunds).toEqual([expect.objectContaining({ id: results[0]!.refund.id, status: 'succeeded', amountFen: 500 })]);
+    expect(JSON.stringify(detail!.refunds)).not.toContain(key);
   });
 });
 
@@ -263,7 +307,11 @@ describe('the worker’s call to WeChat, for each answer the simulator gives', (
     // Another refund of the order, made "just before" ours in simulated time (the simulator's scaled minute is
     // 60 ms, less than a test step takes): made 10 s ahead, then the clock set back for our request.
     await sim('POST', '/_sim/clock', { advanceMs: 10_000 });
-    await h.deps.gateway().client.createRefund({ out_trade_no: order.outTradeNo, out_refund_no: `O${order.outTradeNo}`, amount: { refund: 100, total: order.amountFen, currency: 'CNY' } });
+    await h.deps.gateway().client.createRefund({
+      out_trade_no: order.outTradeNo,
+      out_refund_no: `O${order.outTradeNo}`,
+      amount: { refund: 100, total: order.amountFen, currency: 'CNY' },
+    });
     const { offset_ms: offset } = (await sim('GET', '/_sim/clock')).body;
     await sim('POST', '/_sim/clock', { offsetMs: offset - 10_000, allowBackwards: true });
     const row = await bareRefund(order, 200, `F${order.outTradeNo}`);
@@ -280,7 +328,11 @@ describe('the worker’s call to WeChat, for each answer the simulator gives', (
     const order = await paidOrder();
     const row = await bareRefund(order, 400, `P${order.outTradeNo}`);
     // The same number with other parameters reached WeChat first (WeChat: 请求重入时，参数与首次请求时不一致).
-    await h.deps.gateway().client.createRefund({ out_trade_no: order.outTradeNo, out_refund_no: row.outRefundNo, amount: { refund: 401, total: order.amountFen, currency: 'CNY' } });
+    await h.deps.gateway().client.createRefund({
+      out_trade_no: order.outTradeNo,
+      out_refund_no: row.outRefundNo,
+      amount: { refund: 401, total: order.amountFen, currency: 'CNY' },
+    });
     await sim('POST', '/_sim/clock', { advanceMs: 61_000 });
     const status = await executeRefund(h.db, execDeps(), row.id);
     expect(status).toMatch(/processing|succeeded/);
@@ -295,7 +347,12 @@ describe('the worker’s call to WeChat, for each answer the simulator gives', (
     expect(await executeRefund(h.db, execDeps(), row.id)).toBe('failed');
     const failed = await refundRow(row.id);
     expect(failed.lastError).toMatch(/^INVALID_REQUEST: 申请退款金额超过订单可退金额/);
-    expect(await h.db.select().from(alerts).where(and(eq(alerts.orderId, order.id), eq(alerts.kind, 'refund_failed')))).toHaveLength(1);
+    expect(
+      await h.db
+        .select()
+        .from(alerts)
+        .where(and(eq(alerts.orderId, order.id), eq(alerts.kind, 'refund_failed'))),
+    ).toHaveLength(1);
     expect((await paymentFiguresOf(h.db, order.id, new Date()))!.inFlightFen).toBe(0);
 
     const old = await paidOrder();
@@ -330,11 +387,17 @@ describe('the worker’s call to WeChat, for each answer the simulator gives', (
     const b = await paidOrder();
     const viaQuery = await requestRefund(h.db, deps(), { orderId: b.id, amountFen: 100, reason: '退款', actor: owner(), initiatedBy: 'merchant' });
     await until(viaQuery.refund.id, 'succeeded');
-    const sources = await h.db.select().from(orderEvents).where(and(eq(orderEvents.orderId, b.id), eq(orderEvents.type, 'refund.succeeded')));
+    const sources = await h.db
+      .select()
+      .from(orderEvents)
+      .where(and(eq(orderEvents.orderId, b.id), eq(orderEvents.type, 'refund.succeeded')));
     expect(sources.map((e) => e.source)).toEqual(['query']);
     h.notifyOutage = false;
     for (const o of [a, b]) {
-      const events = await h.db.select().from(outboxEvents).where(and(eq(outboxEvents.orderId, o.id), eq(outboxEvents.topic, 'refund.succeeded')));
+      const events = await h.db
+        .select()
+        .from(outboxEvents)
+        .where(and(eq(outboxEvents.orderId, o.id), eq(outboxEvents.topic, 'refund.succeeded')));
       expect(events).toHaveLength(1);
     }
   });
@@ -347,8 +410,18 @@ describe('CLOSED and ABNORMAL refunds', () => {
     const { refund } = await requestRefund(h.db, deps(), { orderId: order.id, amountFen: 1200, reason: '退款', actor: owner(), initiatedBy: 'merchant' });
     await until(refund.id, 'closed');
     await sim('DELETE', '/_sim/refund-plans/default');
-    expect(await h.db.select().from(outboxEvents).where(and(eq(outboxEvents.orderId, order.id), eq(outboxEvents.topic, 'refund.closed')))).toHaveLength(1);
-    expect(await h.db.select().from(alerts).where(and(eq(alerts.orderId, order.id), eq(alerts.kind, 'refund_closed')))).toHaveLength(1);
+    expect(
+      await h.db
+        .select()
+        .from(outboxEvents)
+        .where(and(eq(outboxEvents.orderId, order.id), eq(outboxEvents.topic, 'refund.closed'))),
+    ).toHaveLength(1);
+    expect(
+      await h.db
+        .select()
+        .from(alerts)
+        .where(and(eq(alerts.orderId, order.id), eq(alerts.kind, 'refund_closed'))),
+    ).toHaveLength(1);
     expect((await paymentFiguresOf(h.db, order.id, new Date()))!.refundableFen).toBe(order.amountFen);
 
     const again = await reapplyClosedRefund(h.db, deps(), { refundId: refund.id, actor: owner() });
@@ -375,43 +448,91 @@ describe('CLOSED and ABNORMAL refunds', () => {
     }
     await sim('DELETE', '/_sim/refund-plans/default');
     const [card, merchant, platform] = rows as [RefundRow, RefundRow, RefundRow];
-    expect(await h.db.select().from(outboxEvents).where(and(eq(outboxEvents.orderId, card.orderId), eq(outboxEvents.topic, 'refund.abnormal')))).toHaveLength(1);
+    expect(
+      await h.db
+        .select()
+        .from(outboxEvents)
+        .where(and(eq(outboxEvents.orderId, card.orderId), eq(outboxEvents.topic, 'refund.abnormal'))),
+    ).toHaveLength(1);
 
     const bad = await rejection(
-      resolveAbnormalRefund(h.db, { ...deps(), gateway: h.deps.gateway() }, { refundId: card.id, actor: owner(), resolution: { type: 'USER_BANK_CARD', bankType: 'CMB_DEBIT', bankAccount: '12', realName: '张三' } }),
+      resolveAbnormalRefund(
+        h.db,
+        { ...deps(), gateway: h.deps.gateway() },
+        { refundId: card.id, actor: owner(), resolution: { type: 'USER_BANK_CARD', bankType: 'CMB_DEBIT', bankAccount: '12', realName: '张三' } },
+      ),
     );
     expect(bad.rule).toBe('INVALID_BANK_DETAILS');
     expect(bad.message).not.toContain('张三');
     expect((await refundRow(card.id)).abnormalResolution).toBeNull(); // refused: may be handled again
 
-    await resolveAbnormalRefund(h.db, { ...deps(), gateway: h.deps.gateway() }, {
-      refundId: card.id,
-      actor: owner(),
-      resolution: { type: 'USER_BANK_CARD', bankType: 'CMB_DEBIT', bankAccount: '6225880112345678', realName: '张三' },
-    });
-    await resolveAbnormalRefund(h.db, { ...deps(), gateway: h.deps.gateway() }, { refundId: merchant.id, actor: owner(), resolution: { type: 'MERCHANT_BANK_CARD' } });
-    expect((await rejection(resolveAbnormalRefund(h.db, { ...deps(), gateway: h.deps.gateway() }, { refundId: merchant.id, actor: owner(), resolution: { type: 'MERCHANT_BANK_CARD' } }))).rule).toBe(
-      'NOT_ABNORMAL',
+    await resolveAbnormalRefund(
+      h.db,
+      { ...deps(), gateway: h.deps.gateway() },
+      {
+        refundId: card.id,
+        actor: owner(),
+        resolution: { type: 'USER_BANK_CARD', bankType: 'CMB_DEBIT', bankAccount: '6225880112345678', realName: '张三' },
+      },
     );
+    await resolveAbnormalRefund(
+      h.db,
+      { ...deps(), gateway: h.deps.gateway() },
+      { refundId: merchant.id, actor: owner(), resolution: { type: 'MERCHANT_BANK_CARD' } },
+    );
+    expect(
+      (
+        await rejection(
+          resolveAbnormalRefund(
+            h.db,
+            { ...deps(), gateway: h.deps.gateway() },
+            { refundId: merchant.id, actor: owner(), resolution: { type: 'MERCHANT_BANK_CARD' } },
+          ),
+        )
+      ).rule,
+    ).toBe('NOT_ABNORMAL');
     await until(card.id, 'succeeded');
     await until(merchant.id, 'succeeded');
     const atWechat = (await sim('GET', `/_sim/refunds/${card.outRefundNo}`)).body;
     expect(JSON.stringify(atWechat)).toContain('5678');
     expect(JSON.stringify(atWechat)).not.toContain('6225880112345678');
 
-    const handled = await resolveAbnormalRefund(h.db, { ...deps(), gateway: h.deps.gateway() }, { refundId: platform.id, actor: owner(), resolution: { type: 'MERCHANT_PLATFORM' } });
+    const handled = await resolveAbnormalRefund(
+      h.db,
+      { ...deps(), gateway: h.deps.gateway() },
+      { refundId: platform.id, actor: owner(), resolution: { type: 'MERCHANT_PLATFORM' } },
+    );
     expect(handled).toMatchObject({ status: 'abnormal', abnormalResolution: 'MERCHANT_PLATFORM' });
     expect(handled.nextQueryAt).not.toBeNull(); // queried until WeChat says what the merchant platform did
-    const audit = await h.db.select().from(auditLog).where(and(eq(auditLog.action, 'refund.abnormal_resolve'), eq(auditLog.objectId, card.id)));
+    const audit = await h.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, 'refund.abnormal_resolve'), eq(auditLog.objectId, card.id)));
     expect(audit).toHaveLength(1);
     expect(JSON.stringify(audit[0]!.after)).not.toContain('6225880112345678');
+
+    // A handled ABNORMAL refund whose query job was lost is picked up again by the sweep, like a PROCESSING one.
+    const jobsOf = async (refundId: string) =>
+      Number(
+        (
+          await h.db.execute<{ n: string }>(sql`select count(*) as n from pgboss.job where name = ${QUEUE.executeRefund} and data->>'refundId' = ${refundId}`)
+        )[0]!.n,
+      );
+    await h.db
+      .update(refunds)
+      .set({ updatedAt: new Date(Date.now() - 24 * 3600_000) })
+      .where(eq(refunds.id, platform.id));
+    const before = await jobsOf(platform.id);
+    expect((await sweep(h.db)).refunds).toBeGreaterThanOrEqual(1);
+    expect(await jobsOf(platform.id)).toBe(before + 1);
   });
 });
 
 describe('who may refund: roles, limits, step-up, maker-checker', () => {
   it('a viewer or support user cannot refund; limits per role (single, Beijing-day total per user); step-up for large refunds', async () => {
     const order = await paidOrder('mooncake-box', 2);
-    const ask = (a: AuditActor, amountFen: number) => rejection(requestRefund(h.db, deps(), { orderId: order.id, amountFen, reason: '退款', actor: a, initiatedBy: 'merchant' }));
+    const ask = (a: AuditActor, amountFen: number) =>
+      rejection(requestRefund(h.db, deps(), { orderId: order.id, amountFen, reason: '退款', actor: a, initiatedBy: 'merchant' }));
     expect((await ask(actor('viewer'), 100)).rule).toBe('ROLE_MAY_NOT_REFUND');
     expect((await ask(actor('support'), 100)).rule).toBe('ROLE_MAY_NOT_REFUND');
     expect((await ask(actor('owner', { fresh: false }), 15000)).rule).toBe('STEP_UP_REQUIRED');
@@ -452,7 +573,11 @@ describe('who may refund: roles, limits, step-up, maker-checker', () => {
     expect(approved).toMatchObject({ status: 'requested', decidedById: checker.id });
     expect((await decide(actor('owner'))).rule).toBe('NOT_PENDING_APPROVAL');
     await until(refund.id, 'succeeded');
-    const audit = await h.db.select().from(auditLog).where(and(eq(auditLog.objectType, 'refund'), eq(auditLog.objectId, refund.id))).orderBy(auditLog.id);
+    const audit = await h.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.objectType, 'refund'), eq(auditLog.objectId, refund.id)))
+      .orderBy(auditLog.id);
     expect(audit.map((a) => [a.action, a.actorId])).toEqual([
       ['refund.request_approval', maker.id],
       ['refund.approve', checker.id],
@@ -462,7 +587,14 @@ describe('who may refund: roles, limits, step-up, maker-checker', () => {
 
   it('a rejected refund is never sent and frees its amount', async () => {
     const order = await paidOrder('mooncake-box', 2);
-    const { refund } = await requestRefund(h.db, deps(), { orderId: order.id, amountFen: 20000, reason: '退款', actor: actor('owner'), initiatedBy: 'api', idempotencyKey: `api:k1:${order.id}` });
+    const { refund } = await requestRefund(h.db, deps(), {
+      orderId: order.id,
+      amountFen: 20000,
+      reason: '退款',
+      actor: actor('owner'),
+      initiatedBy: 'api',
+      idempotencyKey: `api:k1:${order.id}`,
+    });
     expect(refund.status).toBe('pending_approval');
     const rejected = await decideRefund(h.db, deps(), { refundId: refund.id, actor: actor('finance'), approve: false, note: '金额有误' });
     expect(rejected.status).toBe('rejected');
@@ -479,7 +611,15 @@ describe('refunds found in a bill (made in the merchant platform)', () => {
     const made = (await sim('POST', '/_sim/bills/anomalies', { kind: 'external_refund', out_trade_no: order.outTradeNo, amount_fen: 1800 })).body;
     const atWechat = (await simRefunds(order.outTradeNo))[0]!;
     const [attempt] = await h.db.select().from(paymentAttempts).where(eq(paymentAttempts.orderId, order.id));
-    const input = { orderId: order.id, attemptId: attempt!.id, outRefundNo: atWechat.out_refund_no, refundId: atWechat.refund_id, amountFen: 1800, status: 'SUCCESS', source: 'bill' as const };
+    const input = {
+      orderId: order.id,
+      attemptId: attempt!.id,
+      outRefundNo: atWechat.out_refund_no,
+      refundId: atWechat.refund_id,
+      amountFen: 1800,
+      status: 'SUCCESS',
+      source: 'bill' as const,
+    };
     expect(made).toBeTruthy();
     const first = await h.db.transaction((tx) => recordExternalRefund(tx, input));
     const second = await h.db.transaction((tx) => recordExternalRefund(tx, input));
@@ -487,7 +627,12 @@ describe('refunds found in a bill (made in the merchant platform)', () => {
     expect(second.created).toBe(false);
     const [after] = await h.db.select().from(orders).where(eq(orders.id, order.id));
     expect(after).toMatchObject({ status: 'partially_refunded', refundedFen: 1800 });
-    expect(await h.db.select().from(outboxEvents).where(and(eq(outboxEvents.orderId, order.id), eq(outboxEvents.topic, 'refund.succeeded')))).toHaveLength(1);
+    expect(
+      await h.db
+        .select()
+        .from(outboxEvents)
+        .where(and(eq(outboxEvents.orderId, order.id), eq(outboxEvents.topic, 'refund.succeeded'))),
+    ).toHaveLength(1);
     expect((await paymentFiguresOf(h.db, order.id, new Date()))!.refundableFen).toBe(order.amountFen - 1800);
   });
 });

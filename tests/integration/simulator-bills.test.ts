@@ -82,7 +82,12 @@ function nextDate(date: string): string {
 
 async function order(total: number, coupon?: number): Promise<{ no: string; transactionId: string }> {
   const no = unique('BL');
-  const { code_url } = await client.nativePrepay({ description: '账单, 测试', out_trade_no: no, notify_url: 'https://merchant.invalid/notify', amount: { total, currency: 'CNY' } });
+  const { code_url } = await client.nativePrepay({
+    description: '账单, 测试',
+    out_trade_no: no,
+    notify_url: 'https://merchant.invalid/notify',
+    amount: { total, currency: 'CNY' },
+  });
   const paid = await control.pay({ code_url, coupon_fen: coupon });
   return { no, transactionId: paid.transaction_id! };
 }
@@ -198,8 +203,17 @@ describe('bills agree with the trades', () => {
     const expense = flow.rows.filter((r) => r.direction === 'expense');
     expect(sum(income.map((r) => r.amountFen))).toBe(10_000 + 83 + 84 + 4_000 + 15);
     expect(sum(expense.map((r) => r.amountFen))).toBe(60 + 1 + 24 + 2_500);
-    expect(flow.summary).toMatchObject({ count: flow.rows.length, incomeFen: sum(income.map((r) => r.amountFen)), expenseFen: sum(expense.map((r) => r.amountFen)) });
-    expect(flow.rows.filter((r) => r.type === '扣除交易手续费').map((r) => r.amountFen).sort((x, y) => x - y)).toEqual([1, 24, 60]);
+    expect(flow.summary).toMatchObject({
+      count: flow.rows.length,
+      incomeFen: sum(income.map((r) => r.amountFen)),
+      expenseFen: sum(expense.map((r) => r.amountFen)),
+    });
+    expect(
+      flow.rows
+        .filter((r) => r.type === '扣除交易手续费')
+        .map((r) => r.amountFen)
+        .sort((x, y) => x - y),
+    ).toEqual([1, 24, 60]);
     expect(flow.rows.find((r) => r.type === '退还交易手续费')?.amountFen).toBe(15);
     // Net of the trade bill (settlement − refunds − fees + fee refunds) = the fund flow's change over the day.
     const fees = sum(pay.map((r) => r.feeMilliFen)) / 1000;
@@ -213,8 +227,20 @@ describe('bills agree with the trades', () => {
 
     // The truth endpoint says the same (no injected discrepancies here).
     const truth = await control.billTruth(day);
-    expect(truth.trade).toMatchObject({ paid_count: 4, gross_fen: bill.summary.totalFen, settlement_gross_fen: bill.summary.settlementTotalFen, refunds_fen: 2_500, fees_fen: 85, fee_refunds_fen: 15, net_fen: net });
-    expect(truth.fund_basic).toMatchObject({ income_fen: flow.summary.incomeFen, expense_fen: flow.summary.expenseFen, closing_fen: flow.rows.at(-1)!.balanceFen });
+    expect(truth.trade).toMatchObject({
+      paid_count: 4,
+      gross_fen: bill.summary.totalFen,
+      settlement_gross_fen: bill.summary.settlementTotalFen,
+      refunds_fen: 2_500,
+      fees_fen: 85,
+      fee_refunds_fen: 15,
+      net_fen: net,
+    });
+    expect(truth.fund_basic).toMatchObject({
+      income_fen: flow.summary.incomeFen,
+      expense_fen: flow.summary.expenseFen,
+      closing_fen: flow.rows.at(-1)!.balanceFen,
+    });
 
     // The next day opens with the closing balance: one more payment there.
     const closing = flow.rows.at(-1)!.balanceFen;
@@ -234,7 +260,7 @@ describe('bills agree with the trades', () => {
     expect(await apiCode(client.applyFundFlowBill({ bill_date: day, account_type: 'OPERATION' }))).toBe('NO_STATEMENT_EXIST');
   });
 
-  it('cross-midnight: a refund accepted at 23:59:30 is in that day\'s trade bill and the next day\'s fund flow', async () => {
+  it("cross-midnight: a refund accepted at 23:59:30 is in that day's trade bill and the next day's fund flow", async () => {
     const day = nextDate(beijingDate(await simNow()));
     await advanceTo(day, 23, 59);
     const p = await order(2_000);
@@ -242,7 +268,12 @@ describe('bills agree with the trades', () => {
     const r = await client.createRefund({ out_trade_no: p.no, out_refund_no: unique('BX'), amount: { refund: 2_000, total: 2_000, currency: 'CNY' } });
     await advanceTo(nextDate(nextDate(day)), 10);
     const bill = await tradeBill(day);
-    expect(bill.rows.filter((x) => x.outTradeNo === p.no).map((x) => x.tradeState).sort()).toEqual(['REFUND', 'SUCCESS']);
+    expect(
+      bill.rows
+        .filter((x) => x.outTradeNo === p.no)
+        .map((x) => x.tradeState)
+        .sort(),
+    ).toEqual(['REFUND', 'SUCCESS']);
     expect(bill.rows.find((x) => x.tradeState === 'REFUND')!.tradeTime).toMatch(/ 23:59:3\d$/);
     const flowD = await fundBill(day);
     expect(flowD.rows.filter((x) => x.voucher === r.out_refund_no)).toHaveLength(0);
@@ -295,7 +326,12 @@ describe('discrepancy injection (POST /_sim/bills/anomalies)', () => {
 
     // A payment we never heard of: the app's order, paid, no notification, queries say NOTPAY; a close "works".
     const unheardNo = unique('UH');
-    await client.nativePrepay({ description: '没收到通知', out_trade_no: unheardNo, notify_url: 'https://merchant.invalid/notify', amount: { total: 990, currency: 'CNY' } });
+    await client.nativePrepay({
+      description: '没收到通知',
+      out_trade_no: unheardNo,
+      notify_url: 'https://merchant.invalid/notify',
+      amount: { total: 990, currency: 'CNY' },
+    });
     const unheard = await control.injectAnomaly({ kind: 'unheard_payment', out_trade_no: unheardNo });
     expect((await client.queryByOutTradeNo(unheardNo)).trade_state).toBe('NOTPAY');
     await client.closeOrder(unheardNo);
@@ -322,7 +358,11 @@ describe('discrepancy injection (POST /_sim/bills/anomalies)', () => {
     const row = (no: string) => bill.rows.find((r) => r.outTradeNo === no && r.tradeState === 'SUCCESS');
     expect(row(unknownNo)).toMatchObject({ totalFen: 1_234 });
     expect(row(unheardNo)).toMatchObject({ totalFen: 990, transactionId: unheard.transaction_id });
-    expect(bill.rows.find((r) => r.tradeState === 'REFUND' && r.outTradeNo === refunded.no)).toMatchObject({ outRefundNo: outside.out_refund_no, refundFen: 500, refundStatus: 'SUCCESS' });
+    expect(bill.rows.find((r) => r.tradeState === 'REFUND' && r.outTradeNo === refunded.no)).toMatchObject({
+      outRefundNo: outside.out_refund_no,
+      refundFen: 500,
+      refundStatus: 'SUCCESS',
+    });
     expect(row(amount.no)).toMatchObject({ totalFen: 3_001, settlementTotalFen: 3_001 });
     expect(row(missing.no)).toBeUndefined();
     // The truth still has the missing row and the real amount.
@@ -345,7 +385,12 @@ describe('discrepancy injection (POST /_sim/bills/anomalies)', () => {
   });
 
   it('refuses malformed anomalies', async () => {
-    for (const body of [{ kind: 'nope' }, { kind: 'missing_row' }, { kind: 'amount_difference', out_trade_no: 'X', bill_amount_fen: 1 }, { kind: 'unknown_trade', amount_fen: 0 }]) {
+    for (const body of [
+      { kind: 'nope' },
+      { kind: 'missing_row' },
+      { kind: 'amount_difference', out_trade_no: 'X', bill_amount_fen: 1 },
+      { kind: 'unknown_trade', amount_fen: 0 },
+    ]) {
       const res = await fetch(`${sim.url}/_sim/bills/anomalies`, { method: 'POST', body: JSON.stringify(body) });
       expect(res.status, JSON.stringify(body)).toBe(400);
     }

@@ -65,7 +65,12 @@ function outTradeNo(): string {
 }
 
 async function order(no = outTradeNo(), c = client()): Promise<{ no: string; codeUrl: string }> {
-  const { code_url } = await c.nativePrepay({ description: '故障注入', out_trade_no: no, notify_url: `${receiver.url}/n/${no}`, amount: { total: 100, currency: 'CNY' } });
+  const { code_url } = await c.nativePrepay({
+    description: '故障注入',
+    out_trade_no: no,
+    notify_url: `${receiver.url}/n/${no}`,
+    amount: { total: 100, currency: 'CNY' },
+  });
   return { no, codeUrl: code_url };
 }
 
@@ -130,7 +135,9 @@ describe('API faults', () => {
     expect(err).toBeInstanceOf(WechatPayApiError);
     expect(err).toMatchObject({ httpStatus: 500, code: 'SYSTEM_ERROR', retryable: true, requestId: expect.stringMatching(/-\d+$/) });
     await control.setFaults({});
-    const query = await client().queryByOutTradeNo(no).catch((e: unknown) => e);
+    const query = await client()
+      .queryByOutTradeNo(no)
+      .catch((e: unknown) => e);
     expect(query).toMatchObject({ httpStatus: 404, code: 'ORDER_NOT_EXIST' });
   });
 
@@ -224,7 +231,9 @@ describe('key modes', () => {
   it('public-key: everything is signed with the WeChat Pay public key, and there are no certificates', async () => {
     await control.setFaults({ keyMode: 'public-key' });
     expect(await signedBy(cert())).toBe(pub());
-    const err = await client().downloadCertificates(creds.apiv3Key).catch((e: unknown) => e);
+    const err = await client()
+      .downloadCertificates(creds.apiv3Key)
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ httpStatus: 404, code: 'NOT_FOUND' });
     const { no, codeUrl } = await order();
     await control.pay({ code_url: codeUrl });

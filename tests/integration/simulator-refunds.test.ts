@@ -72,7 +72,12 @@ const unique = (prefix: string) => `${prefix}${Date.now().toString(36)}${(seq++)
 
 async function paidOrder(total = 1000): Promise<string> {
   const no = unique('SR');
-  const { code_url } = await client().nativePrepay({ description: '退款规则', out_trade_no: no, notify_url: `${receiver.url}/pay/${no}`, amount: { total, currency: 'CNY' } });
+  const { code_url } = await client().nativePrepay({
+    description: '退款规则',
+    out_trade_no: no,
+    notify_url: `${receiver.url}/pay/${no}`,
+    amount: { total, currency: 'CNY' },
+  });
   await control.pay({ code_url });
   return no;
 }
@@ -101,7 +106,12 @@ function received(outRefundNo: string): ReceivedNotification[] {
 }
 
 function decoded(n: ReceivedNotification) {
-  const parsed = parseNotification({ headers: new Headers(n.headers as Record<string, string>), body: n.body, verifier: simulatorVerifier(creds), apiv3Key: creds.apiv3Key });
+  const parsed = parseNotification({
+    headers: new Headers(n.headers as Record<string, string>),
+    body: n.body,
+    verifier: simulatorVerifier(creds),
+    apiv3Key: creds.apiv3Key,
+  });
   if (!parsed.ok) throw new Error(`notification did not parse: ${parsed.reason}`);
   const resource = parseRefundResource(parsed.resource);
   if (!resource.success) throw new Error('refund resource did not parse');
@@ -297,12 +307,22 @@ describe('apply-abnormal-refund', () => {
 
   it('MERCHANT_BANK_CARD needs no bank fields; the platform certificate key works for encryption too', async () => {
     const first = await abnormalRefund(200);
-    const merchant = await client().applyAbnormalRefund({ refund_id: first.refundId, out_refund_no: first.outRefundNo, type: 'MERCHANT_BANK_CARD' }, publicKey());
+    const merchant = await client().applyAbnormalRefund(
+      { refund_id: first.refundId, out_refund_no: first.outRefundNo, type: 'MERCHANT_BANK_CARD' },
+      publicKey(),
+    );
     expect(merchant).toMatchObject({ status: 'PROCESSING', user_received_account: '商户结算银行账户' });
 
     const second = await abnormalRefund(200);
     const byCertificate = await client().applyAbnormalRefund(
-      { refund_id: second.refundId, out_refund_no: second.outRefundNo, type: 'USER_BANK_CARD', bank_type: 'ICBC_DEBIT', bank_account: '622202123456789012', real_name: '李四' },
+      {
+        refund_id: second.refundId,
+        out_refund_no: second.outRefundNo,
+        type: 'USER_BANK_CARD',
+        bank_type: 'ICBC_DEBIT',
+        bank_account: '622202123456789012',
+        real_name: '李四',
+      },
       { encryptionKey: loadPublicKey(creds.platformCertificate.certificatePem), encryptionSerial: creds.platformCertificate.serial },
     );
     expect(byCertificate.user_received_account).toBe('工商银行借记卡9012');
@@ -310,7 +330,14 @@ describe('apply-abnormal-refund', () => {
 
   it("refuses what WeChat refuses: not ABNORMAL, another refund's number, unknown serial, wrong key, bad plaintext", async () => {
     const { no, outRefundNo, refundId } = await abnormalRefund(300);
-    const params = { refund_id: refundId, out_refund_no: outRefundNo, type: 'USER_BANK_CARD' as const, bank_type: 'CMB_DEBIT' as const, bank_account: '6214830012345678', real_name: '张三' };
+    const params = {
+      refund_id: refundId,
+      out_refund_no: outRefundNo,
+      type: 'USER_BANK_CARD' as const,
+      bank_type: 'CMB_DEBIT' as const,
+      bank_account: '6214830012345678',
+      real_name: '张三',
+    };
 
     const mismatch = await apiError(client().applyAbnormalRefund({ ...params, out_refund_no: 'SOMEONE-ELSE' }, publicKey()));
     expect(mismatch).toMatchObject({ httpStatus: 400, code: 'PARAM_ERROR' });
@@ -323,7 +350,11 @@ describe('apply-abnormal-refund', () => {
     expect(wrongKey).toMatchObject({ httpStatus: 400, code: 'PARAM_ERROR' });
     expect(wrongKey.wechatMessage).toContain('解密');
     // The client refuses a malformed account number before anything is sent.
-    expect(await client().applyAbnormalRefund({ ...params, bank_account: '12ab' }, publicKey()).catch((e: unknown) => e)).toBeInstanceOf(WechatPayRequestError);
+    expect(
+      await client()
+        .applyAbnormalRefund({ ...params, bank_account: '12ab' }, publicKey())
+        .catch((e: unknown) => e),
+    ).toBeInstanceOf(WechatPayRequestError);
     // A refund that is not ABNORMAL cannot be redirected.
     await control.advanceClock(MINUTE);
     const fineNo = unique('RF');
@@ -400,7 +431,11 @@ describe('refund faults and notifications', () => {
     await control.setFaults({ notifyDropRate: 1 });
     await refund(no, outRefundNo, 100, 100);
     await client().queryRefund(outRefundNo);
-    await eventually(async () => (await control.notifications(no)).attempts.filter((x) => x.out_refund_no === outRefundNo && x.dropped).length >= 2, 10_000, 'two dropped attempts');
+    await eventually(
+      async () => (await control.notifications(no)).attempts.filter((x) => x.out_refund_no === outRefundNo && x.dropped).length >= 2,
+      10_000,
+      'two dropped attempts',
+    );
     await control.setFaults({});
     await eventually(() => received(outRefundNo).length >= 1, 10_000, 'the retry after the drops');
     expect(decoded(received(outRefundNo)[0]!).event).toBe('REFUND.SUCCESS');

@@ -44,7 +44,10 @@ async function order(createdMin: number, product = 'ceramic-mug') {
   return createOrder(h.db, { items: [{ productId: product, quantity: 1 }], expireMinutes: 15, scale: 1000, now: at(createdMin) });
 }
 async function showQr(attemptId: string) {
-  await h.db.update(paymentAttempts).set({ codeUrl: `weixin://wxpay/bizpayurl?pr=${attemptId.slice(0, 8)}` }).where(eq(paymentAttempts.id, attemptId));
+  await h.db
+    .update(paymentAttempts)
+    .set({ codeUrl: `weixin://wxpay/bizpayurl?pr=${attemptId.slice(0, 8)}` })
+    .where(eq(paymentAttempts.id, attemptId));
 }
 async function pay(o: { outTradeNo: string; amountFen: number }, source: PaymentSource, paidMin: number) {
   const t = successfulTransaction(h.credentials, { out_trade_no: o.outTradeNo, amount: o.amountFen, transaction_id: txId() }, at(paidMin).getTime());
@@ -53,7 +56,16 @@ async function pay(o: { outTradeNo: string; amountFen: number }, source: Payment
     const received = new Date(at(paidMin).getTime() + 2_000);
     const [row] = await h.db
       .insert(wechatpayNotifications)
-      .values({ notificationId: `ST-${randomUUID()}`, eventType: 'TRANSACTION.SUCCESS', resourceType: 'encrypt-resource', serial: 'test', resource: t, receivedAt: received, lastReceivedAt: received, deliveries: 2 })
+      .values({
+        notificationId: `ST-${randomUUID()}`,
+        eventType: 'TRANSACTION.SUCCESS',
+        resourceType: 'encrypt-resource',
+        serial: 'test',
+        resource: t,
+        receivedAt: received,
+        lastReceivedAt: received,
+        deliveries: 2,
+      })
       .returning({ id: wechatpayNotifications.id });
     await processNotification(h.db, row!.id, { ...paymentContext(h.deps, 'notify'), now: () => at(paidMin) });
     await h.db.execute(sql`update wechatpay_notifications set processed_at = received_at + interval '300 milliseconds' where id = ${row!.id}`);
@@ -166,15 +178,22 @@ it('keeps hourly and daily rollups equal to a recomputation from the raw tables,
   const e = await order(20);
   await showQr(e.attemptId);
   const [eRow] = await h.db.select().from(orders).where(eq(orders.id, e.orderId));
-  const renewed = await h.db.transaction((tx) => insertAttempt(tx, { orderId: e.orderId, amountFen: e.amountFen, description: eRow!.description }, { expireMinutes: 15, scale: 1000, now: at(25) }));
+  const renewed = await h.db.transaction((tx) =>
+    insertAttempt(tx, { orderId: e.orderId, amountFen: e.amountFen, description: eRow!.description }, { expireMinutes: 15, scale: 1000, now: at(25) }),
+  );
   await pay(e, 'notify', 26);
   const second = await h.db.select().from(paymentAttempts).where(eq(paymentAttempts.id, renewed.id));
   await pay({ outTradeNo: second[0]!.outTradeNo, amountFen: e.amountFen }, 'query', 28);
   const refundNo = latePaymentRefundNo(second[0]!.outTradeNo);
   await h.db.transaction((tx) => applyRefundStatus(tx, refundNo, { status: 'SUCCESS', refundId: 'R-1' }, 'notify'));
-  await h.db.update(refunds).set({ updatedAt: at(40) }).where(eq(refunds.outRefundNo, refundNo));
+  await h.db
+    .update(refunds)
+    .set({ updatedAt: at(40) })
+    .where(eq(refunds.outRefundNo, refundNo));
   // The refunds domain's event (its producer is another issue's): the consumer recomputes by the order.
-  await h.db.transaction((tx) => writeOutboxEvent(tx, { topic: 'refund.succeeded', orderId: e.orderId, dedupeKey: `refund.succeeded:${refundNo}`, payload: { outRefundNo: refundNo } }));
+  await h.db.transaction((tx) =>
+    writeOutboxEvent(tx, { topic: 'refund.succeeded', orderId: e.orderId, dedupeKey: `refund.succeeded:${refundNo}`, payload: { outRefundNo: refundNo } }),
+  );
   const secondBatch = await consume();
   // Only the consumer has run: every hour an event touched is recomputed whole (inbox and rejects too).
   const expected = await direct();
@@ -184,8 +203,26 @@ it('keeps hourly and daily rollups equal to a recomputation from the raw tables,
   // The figures themselves, so the comparison cannot pass on two empty sides.
   const days = await dailyStats(h.db, '2026-11-29', '2026-11-30');
   expect(days).toEqual([
-    { date: '2026-11-29', paidCount: 3, grossFen: a.amountFen + b.amountFen + c.amountFen, refundCount: 0, refundFen: 0, netFen: expect.any(Number), feesFen: expect.any(Number), learnedVia: { notify: 1, query: 1, shopper: 1, bill: 0 } },
-    { date: '2026-11-30', paidCount: 3, grossFen: d.amountFen + 2 * e.amountFen, refundCount: 1, refundFen: e.amountFen, netFen: expect.any(Number), feesFen: expect.any(Number), learnedVia: { notify: 2, query: 1, shopper: 0, bill: 0 } },
+    {
+      date: '2026-11-29',
+      paidCount: 3,
+      grossFen: a.amountFen + b.amountFen + c.amountFen,
+      refundCount: 0,
+      refundFen: 0,
+      netFen: expect.any(Number),
+      feesFen: expect.any(Number),
+      learnedVia: { notify: 1, query: 1, shopper: 1, bill: 0 },
+    },
+    {
+      date: '2026-11-30',
+      paidCount: 3,
+      grossFen: d.amountFen + 2 * e.amountFen,
+      refundCount: 1,
+      refundFen: e.amountFen,
+      netFen: expect.any(Number),
+      feesFen: expect.any(Number),
+      learnedVia: { notify: 2, query: 1, shopper: 0, bill: 0 },
+    },
   ]);
   for (const day of days) expect(day.netFen).toBe(day.grossFen - day.refundFen - day.feesFen);
   const [d29] = await h.db.select().from(statsDaily).where(eq(statsDaily.day, '2026-11-29'));

@@ -17,7 +17,10 @@ let key: string;
 let rx: Receiver;
 beforeAll(async () => {
   // A database of its own: another file's payments would otherwise be fanned out to this file's endpoints.
-  h = await startHarness({ ownDatabase: true, env: { API_RATE_LIMIT_PER_MINUTE: '100000', WEBHOOK_RETRY_SCALE: String(SCALE), WEBHOOK_TIMEOUT_MS: '1000', OUTBOX_RELAY_INTERVAL_MS: '50' } });
+  h = await startHarness({
+    ownDatabase: true,
+    env: { API_RATE_LIMIT_PER_MINUTE: '100000', WEBHOOK_RETRY_SCALE: String(SCALE), WEBHOOK_TIMEOUT_MS: '1000', OUTBOX_RELAY_INTERVAL_MS: '50' },
+  });
   key = (await makeKey(h.db)).secret;
 });
 beforeEach(async () => {
@@ -71,7 +74,11 @@ it('filters by event type: an endpoint for refunds gets no payment event', async
   const all = await endpoint();
   const orderId = await paidOrder();
   await eventually(async () => rx.received.some((r) => JSON.parse(r.body).data?.order?.id === orderId));
-  const deliveries = await h.db.select().from(webhookDeliveries).innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId)).where(eq(webhookEndpoints.url, rx.url));
+  const deliveries = await h.db
+    .select()
+    .from(webhookDeliveries)
+    .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
+    .where(eq(webhookEndpoints.url, rx.url));
   expect(deliveries.map((d) => d.webhook_deliveries.endpointId)).toEqual([all.id]);
 });
 
@@ -144,7 +151,10 @@ it('during a rotation both secrets verify; the old one alone once the overlap en
   expect(got.headers['webhook-signature'].split(' ')).toHaveLength(2);
   expect(verify(rotated.body.secret, got).id).toBe(test.body.eventId);
   expect(verify(ep.secret, got).id).toBe(test.body.eventId);
-  await h.db.update(webhookEndpoints).set({ previousSecretExpiresAt: new Date(Date.now() - 1000) }).where(eq(webhookEndpoints.id, ep.id));
+  await h.db
+    .update(webhookEndpoints)
+    .set({ previousSecretExpiresAt: new Date(Date.now() - 1000) })
+    .where(eq(webhookEndpoints.id, ep.id));
   const later = await api('POST', `/webhook-endpoints/${ep.id}/test`, { key });
   const got2 = await eventually(async () => rx.received.find((r) => r.headers['webhook-id'] === later.body.eventId));
   expect(got2.headers['webhook-signature'].split(' ')).toHaveLength(1);
@@ -183,7 +193,10 @@ it('resends one event, and recovers every failed delivery since a time with prog
   expect(resend.status).toBe(202);
   const again = await eventually(async () => rx.received.find((r) => r.headers['webhook-id'] === eventId));
   expect(verify(ep.secret, again).id).toBe(eventId);
-  const [delivery] = await h.db.select().from(webhookDeliveries).where(and(eq(webhookDeliveries.endpointId, ep.id), eq(webhookDeliveries.messageId, eventId)));
+  const [delivery] = await h.db
+    .select()
+    .from(webhookDeliveries)
+    .where(and(eq(webhookDeliveries.endpointId, ep.id), eq(webhookDeliveries.messageId, eventId)));
   expect(delivery!.round).toBe(2);
   void deliveries;
 });
@@ -204,7 +217,10 @@ it('caps the attempts in flight to one endpoint, so a slow receiver does not hol
     // The fast receiver was served while the slow one still had most of its events to go.
     expect(rx.received.length).toBeLessThan(n);
     await eventually(async () => rx.received.length === n, 30_000);
-    const timedOut = await h.db.select().from(webhookAttempts).where(and(eq(webhookAttempts.endpointId, slow.id), eq(webhookAttempts.outcome, 'retry')));
+    const timedOut = await h.db
+      .select()
+      .from(webhookAttempts)
+      .where(and(eq(webhookAttempts.endpointId, slow.id), eq(webhookAttempts.outcome, 'retry')));
     expect(timedOut).toEqual([]);
     expect(rx.maxInFlight).toBeLessThanOrEqual(cap);
     expect(rx.maxInFlight).toBeGreaterThan(1);

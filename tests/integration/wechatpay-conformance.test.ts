@@ -142,7 +142,15 @@ let seq = 0;
 const unique = (prefix = 'CF') => `${prefix}${Date.now().toString(36)}${(seq++).toString().padStart(4, '0')}`.toUpperCase();
 
 function prepayBody(no: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { appid: creds.appid, mchid: creds.mchid, description: '一致性', out_trade_no: no, notify_url: `${receiver.url}/c/${no}`, amount: { total: 100, currency: 'CNY' }, ...overrides };
+  return {
+    appid: creds.appid,
+    mchid: creds.mchid,
+    description: '一致性',
+    out_trade_no: no,
+    notify_url: `${receiver.url}/c/${no}`,
+    amount: { total: 100, currency: 'CNY' },
+    ...overrides,
+  };
 }
 
 async function order(no = unique()): Promise<{ no: string; codeUrl: string }> {
@@ -181,8 +189,12 @@ describe('§14 #1 the signed message ends every line, the last one included, wit
 
   it('simulator: refuses a signature without the final \\n, or with \\r\\n', async () => {
     const body = JSON.stringify(prepayBody(unique()));
-    const noFinal = await raw('POST', '/v3/pay/transactions/native', body, { message: (m) => `${m.method}\n${m.target}\n${m.timestamp}\n${m.nonce}\n${m.body}` });
-    const crlf = await raw('POST', '/v3/pay/transactions/native', body, { message: (m) => `${m.method}\r\n${m.target}\r\n${m.timestamp}\r\n${m.nonce}\r\n${m.body}\r\n` });
+    const noFinal = await raw('POST', '/v3/pay/transactions/native', body, {
+      message: (m) => `${m.method}\n${m.target}\n${m.timestamp}\n${m.nonce}\n${m.body}`,
+    });
+    const crlf = await raw('POST', '/v3/pay/transactions/native', body, {
+      message: (m) => `${m.method}\r\n${m.target}\r\n${m.timestamp}\r\n${m.nonce}\r\n${m.body}\r\n`,
+    });
     for (const r of [noFinal, crlf]) expect(r).toMatchObject({ status: 401, json: { code: 'SIGN_ERROR' } });
   });
 });
@@ -225,7 +237,9 @@ describe('§14 #3 the exact body bytes are signed, never a re-serialisation', ()
       (b: string) => b.replace('一致性', '\\u4e00\\u81f4\\u6027'),
     ];
     for (const reserialise of variants) {
-      const r = await raw('POST', '/v3/pay/transactions/native', body, { message: (m) => requestMessage(m.method, m.target, m.timestamp, m.nonce, reserialise(m.body)) });
+      const r = await raw('POST', '/v3/pay/transactions/native', body, {
+        message: (m) => requestMessage(m.method, m.target, m.timestamp, m.nonce, reserialise(m.body)),
+      });
       expect(r.status).toBe(401);
     }
   });
@@ -236,7 +250,9 @@ describe('§14 #4 timestamps are whole seconds within 5 minutes', () => {
     const { no } = await order();
     await client().queryByOutTradeNo(no);
     expect(parseAuthorization(captured[0].headers.get('authorization'))!.timestamp).toMatch(/^\d{10}$/);
-    const skewed = await client({ now: () => Date.now() - 6 * 60_000 }).queryByOutTradeNo(no).catch((e: unknown) => e);
+    const skewed = await client({ now: () => Date.now() - 6 * 60_000 })
+      .queryByOutTradeNo(no)
+      .catch((e: unknown) => e);
     expect(skewed).toMatchObject({ httpStatus: 401, code: 'SIGN_ERROR' });
   });
 
@@ -257,7 +273,11 @@ describe('§14 #5 Authorization names the merchant certificate; answers are veri
       [creds.wechatpayPublicKey.id, merchantPublic()],
       [creds.platformCertificate.serial, merchantPublic()],
     ]);
-    expect(await client({ verifier: wrong }).queryByOutTradeNo(no).catch((e: unknown) => e)).toMatchObject({ reason: 'bad_signature' });
+    expect(
+      await client({ verifier: wrong })
+        .queryByOutTradeNo(no)
+        .catch((e: unknown) => e),
+    ).toMatchObject({ reason: 'bad_signature' });
   });
 
   it('simulator: refuses the platform serial or the public-key id in serial_no', async () => {
@@ -271,9 +291,12 @@ describe('§14 #5 Authorization names the merchant certificate; answers are veri
 describe('§14 #6 Authorization parameters come in any order', () => {
   it('simulator: accepts GO, PHP and official-sample orders; refuses a missing parameter', async () => {
     const orders = [
-      (p: Record<string, string>) => `WECHATPAY2-SHA256-RSA2048 mchid="${p.mchid}",serial_no="${p.serial_no}",timestamp="${p.timestamp}",nonce_str="${p.nonce_str}",signature="${p.signature}"`,
-      (p: Record<string, string>) => `WECHATPAY2-SHA256-RSA2048 mchid="${p.mchid}",nonce_str="${p.nonce_str}",signature="${p.signature}",timestamp="${p.timestamp}",serial_no="${p.serial_no}"`,
-      (p: Record<string, string>) => `WECHATPAY2-SHA256-RSA2048 signature="${p.signature}",timestamp="${p.timestamp}",serial_no="${p.serial_no}",nonce_str="${p.nonce_str}",mchid="${p.mchid}"`,
+      (p: Record<string, string>) =>
+        `WECHATPAY2-SHA256-RSA2048 mchid="${p.mchid}",serial_no="${p.serial_no}",timestamp="${p.timestamp}",nonce_str="${p.nonce_str}",signature="${p.signature}"`,
+      (p: Record<string, string>) =>
+        `WECHATPAY2-SHA256-RSA2048 mchid="${p.mchid}",nonce_str="${p.nonce_str}",signature="${p.signature}",timestamp="${p.timestamp}",serial_no="${p.serial_no}"`,
+      (p: Record<string, string>) =>
+        `WECHATPAY2-SHA256-RSA2048 signature="${p.signature}",timestamp="${p.timestamp}",serial_no="${p.serial_no}",nonce_str="${p.nonce_str}",mchid="${p.mchid}"`,
     ];
     for (const authorization of orders) {
       expect((await raw('POST', '/v3/pay/transactions/native', JSON.stringify(prepayBody(unique())), { authorization })).status).toBe(200);
@@ -293,7 +316,10 @@ describe('§14 #7 every 2xx answer is verified; non-2xx answers never crash', ()
     proxy = createServer(async (req, res) => {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
-      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'content-length', 'connection'].includes(k))) as Record<string, string>;
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'content-length', 'connection'].includes(k))) as Record<
+        string,
+        string
+      >;
       const upstream = await fetch(`${sim.url}${req.url}`, { method: req.method, headers, body: req.method === 'GET' ? undefined : Buffer.concat(chunks) });
       const out = Buffer.from(await upstream.arrayBuffer());
       const kept = Object.fromEntries([...upstream.headers].filter(([k]) => !k.startsWith('wechatpay-') && k !== 'content-length'));
@@ -328,7 +354,17 @@ describe('§14 #7 every 2xx answer is verified; non-2xx answers never crash', ()
     expect(replies.map((r) => r.status)).toEqual([200, 204, 404, 500]);
     for (const r of replies) {
       const h = r.headers;
-      expect(simulatorVerifier(creds).verify({ timestamp: h.get('wechatpay-timestamp'), nonce: h.get('wechatpay-nonce'), signature: h.get('wechatpay-signature'), serial: h.get('wechatpay-serial') }, r.text).ok).toBe(true);
+      expect(
+        simulatorVerifier(creds).verify(
+          {
+            timestamp: h.get('wechatpay-timestamp'),
+            nonce: h.get('wechatpay-nonce'),
+            signature: h.get('wechatpay-signature'),
+            serial: h.get('wechatpay-serial'),
+          },
+          r.text,
+        ).ok,
+      ).toBe(true);
     }
   });
 });
@@ -354,7 +390,8 @@ describe('§14 #8 key rotation and migration', () => {
     const results = got.map((n) => parseNotification({ headers: headersOf(n), body: n.body, verifier: onlyPublicKey, apiv3Key: creds.apiv3Key }));
     expect(results.some((r) => r.ok)).toBe(true);
     expect(results.some((r) => !r.ok && r.reason === 'unknown_serial')).toBe(true);
-    for (const n of got) expect(parseNotification({ headers: headersOf(n), body: n.body, verifier: simulatorVerifier(creds), apiv3Key: creds.apiv3Key }).ok).toBe(true);
+    for (const n of got)
+      expect(parseNotification({ headers: headersOf(n), body: n.body, verifier: simulatorVerifier(creds), apiv3Key: creds.apiv3Key }).ok).toBe(true);
   });
 });
 
@@ -362,12 +399,19 @@ describe('§14 #9 WECHATPAY/SIGNTEST probes fail cleanly, and a refused probe is
   it('client and notification parser: a probe is a verification failure, not a crash, never trusted', async () => {
     const { no, codeUrl } = await order();
     await control.setFaults({ probeSignatureRate: 1 });
-    expect(await client().queryByOutTradeNo(no).catch((e: unknown) => e)).toMatchObject({ reason: 'signature_probe' });
+    expect(
+      await client()
+        .queryByOutTradeNo(no)
+        .catch((e: unknown) => e),
+    ).toMatchObject({ reason: 'signature_probe' });
     answers.set(`/c/${no}`, 401);
     await control.pay({ code_url: codeUrl });
     const probe = await delivered(`/c/${no}`);
     expect(probe.headers['wechatpay-signature']).toMatch(/^WECHATPAY\/SIGNTEST\//);
-    expect(parseNotification({ headers: headersOf(probe), body: probe.body, verifier: simulatorVerifier(creds), apiv3Key: creds.apiv3Key })).toEqual({ ok: false, reason: 'signature_probe' });
+    expect(parseNotification({ headers: headersOf(probe), body: probe.body, verifier: simulatorVerifier(creds), apiv3Key: creds.apiv3Key })).toEqual({
+      ok: false,
+      reason: 'signature_probe',
+    });
   });
 
   it('simulator: after a refused probe the next attempt is correctly signed', async () => {
@@ -418,7 +462,12 @@ describe('§14 #11 AES-GCM: associated_data as given, 12-byte nonce, tag checked
     expect(parsed.ok && parseTransactionResource(parsed.resource).success).toBe(true);
 
     const outRefundNo = unique('CR');
-    await client().createRefund({ out_trade_no: no, out_refund_no: outRefundNo, notify_url: `${receiver.url}/r/${outRefundNo}`, amount: { refund: 1, total: 100, currency: 'CNY' } });
+    await client().createRefund({
+      out_trade_no: no,
+      out_refund_no: outRefundNo,
+      notify_url: `${receiver.url}/r/${outRefundNo}`,
+      amount: { refund: 1, total: 100, currency: 'CNY' },
+    });
     const refund = await delivered(`/r/${outRefundNo}`);
     expect(JSON.parse(refund.body).resource).toMatchObject({ associated_data: 'refund', original_type: 'refund' });
     const parsedRefund = parseNotification({ headers: headersOf(refund), body: refund.body, verifier: simulatorVerifier(creds), apiv3Key: creds.apiv3Key });
@@ -433,8 +482,16 @@ describe('§14 #11 AES-GCM: associated_data as given, 12-byte nonce, tag checked
     const ts = unixSeconds();
     const nonce = 'a'.repeat(32);
     const signature = signMessage(loadPrivateKey(creds.wechatpayPublicKey.privateKeyPem), responseMessage(ts, nonce, body));
-    const headers = new Headers({ 'wechatpay-timestamp': ts, 'wechatpay-nonce': nonce, 'wechatpay-signature': signature, 'wechatpay-serial': creds.wechatpayPublicKey.id });
-    expect(parseNotification({ headers, body, verifier: simulatorVerifier(creds), apiv3Key: creds.apiv3Key })).toMatchObject({ ok: false, reason: 'decrypt_failed' });
+    const headers = new Headers({
+      'wechatpay-timestamp': ts,
+      'wechatpay-nonce': nonce,
+      'wechatpay-signature': signature,
+      'wechatpay-serial': creds.wechatpayPublicKey.id,
+    });
+    expect(parseNotification({ headers, body, verifier: simulatorVerifier(creds), apiv3Key: creds.apiv3Key })).toMatchObject({
+      ok: false,
+      reason: 'decrypt_failed',
+    });
   });
 });
 
@@ -492,7 +549,12 @@ describe('§14 #15 refund status is `status` in the API and `refund_status` in n
     const { no, codeUrl } = await order();
     await control.pay({ code_url: codeUrl });
     const outRefundNo = unique('CR');
-    const created = await client().createRefund({ out_trade_no: no, out_refund_no: outRefundNo, notify_url: `${receiver.url}/r/${outRefundNo}`, amount: { refund: 100, total: 100, currency: 'CNY' } });
+    const created = await client().createRefund({
+      out_trade_no: no,
+      out_refund_no: outRefundNo,
+      notify_url: `${receiver.url}/r/${outRefundNo}`,
+      amount: { refund: 100, total: 100, currency: 'CNY' },
+    });
     expect(created).toHaveProperty('status');
     expect(created).not.toHaveProperty('refund_status');
     const n = await delivered(`/r/${outRefundNo}`);
@@ -507,21 +569,33 @@ describe('§14 #15 refund status is `status` in the API and `refund_status` in n
 
 describe('§14 #16 amounts are integer fen; a refund names the original total', () => {
   it('client: refuses fractional and string amounts before sending', async () => {
-    const bad = [{ total: 12.5, currency: 'CNY' }, { total: '100', currency: 'CNY' }];
+    const bad = [
+      { total: 12.5, currency: 'CNY' },
+      { total: '100', currency: 'CNY' },
+    ];
     for (const amount of bad) {
-      const err = await client().nativePrepay({ description: 'x', out_trade_no: unique(), notify_url: `${receiver.url}/c/x`, amount: amount as never }).catch((e: unknown) => e);
+      const err = await client()
+        .nativePrepay({ description: 'x', out_trade_no: unique(), notify_url: `${receiver.url}/c/x`, amount: amount as never })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WechatPayRequestError);
     }
     expect(captured).toHaveLength(0);
   });
 
   it('simulator: refuses fractional/string amounts and a refund whose total is not the order total', async () => {
-    for (const amount of [{ total: 12.5, currency: 'CNY' }, { total: '100', currency: 'CNY' }]) {
+    for (const amount of [
+      { total: 12.5, currency: 'CNY' },
+      { total: '100', currency: 'CNY' },
+    ]) {
       expect((await raw('POST', '/v3/pay/transactions/native', JSON.stringify(prepayBody(unique(), { amount })))).json.code).toBe('PARAM_ERROR');
     }
     const { no, codeUrl } = await order();
     await control.pay({ code_url: codeUrl });
-    const r = await raw('POST', '/v3/refund/domestic/refunds', JSON.stringify({ out_trade_no: no, out_refund_no: unique('CR'), amount: { refund: 10, total: 90, currency: 'CNY' } }));
+    const r = await raw(
+      'POST',
+      '/v3/refund/domestic/refunds',
+      JSON.stringify({ out_trade_no: no, out_refund_no: unique('CR'), amount: { refund: 10, total: 90, currency: 'CNY' } }),
+    );
     expect(r.json).toMatchObject({ code: 'PARAM_ERROR', detail: { field: '/amount/total' } });
   });
 });
@@ -541,7 +615,9 @@ describe('§14 #17 identifiers and parameters are reused exactly on retries', ()
 
   it('simulator: changed parameters are OUT_TRADE_NO_USED, a closed order is ORDER_CLOSED, a new out_refund_no is a new refund', async () => {
     const { no } = await order();
-    expect((await raw('POST', '/v3/pay/transactions/native', JSON.stringify(prepayBody(no, { amount: { total: 101, currency: 'CNY' } })))).json.code).toBe('OUT_TRADE_NO_USED');
+    expect((await raw('POST', '/v3/pay/transactions/native', JSON.stringify(prepayBody(no, { amount: { total: 101, currency: 'CNY' } })))).json.code).toBe(
+      'OUT_TRADE_NO_USED',
+    );
     await raw('POST', `/v3/pay/transactions/out-trade-no/${no}/close`, JSON.stringify({ mchid: creds.mchid }));
     expect((await raw('POST', '/v3/pay/transactions/native', JSON.stringify(prepayBody(no)))).json.code).toBe('ORDER_CLOSED');
 
@@ -551,7 +627,11 @@ describe('§14 #17 identifiers and parameters are reused exactly on retries', ()
       // A retry a minute later (WeChat refuses a second refund of one order within a minute: FREQUENCY_LIMITED).
       if (i > 0) await control.advanceClock(60_000);
       // The mistake: a fresh out_refund_no per "retry" — WeChat refunds twice.
-      const r = await raw('POST', '/v3/refund/domestic/refunds', JSON.stringify({ out_trade_no: paid.no, out_refund_no: unique('CR'), amount: { refund: 50, total: 100, currency: 'CNY' } }));
+      const r = await raw(
+        'POST',
+        '/v3/refund/domestic/refunds',
+        JSON.stringify({ out_trade_no: paid.no, out_refund_no: unique('CR'), amount: { refund: 50, total: 100, currency: 'CNY' } }),
+      );
       expect(r.status).toBe(200);
     }
     expect((await control.order(paid.no)).refunds).toHaveLength(2);
@@ -560,7 +640,9 @@ describe('§14 #17 identifiers and parameters are reused exactly on retries', ()
 
 describe('§14 #18 notify_url has no query string', () => {
   it('client refuses it before sending; the simulator refuses it too', async () => {
-    const err = await client().nativePrepay({ description: 'x', out_trade_no: unique(), notify_url: `${receiver.url}/c/x?order=1`, amount: { total: 1, currency: 'CNY' } }).catch((e: unknown) => e);
+    const err = await client()
+      .nativePrepay({ description: 'x', out_trade_no: unique(), notify_url: `${receiver.url}/c/x?order=1`, amount: { total: 1, currency: 'CNY' } })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WechatPayRequestError);
     expect(captured).toHaveLength(0);
     const r = await raw('POST', '/v3/pay/transactions/native', JSON.stringify(prepayBody(unique(), { notify_url: `${receiver.url}/c/x?order=1` })));
@@ -591,7 +673,11 @@ describe('§14 #19 bill downloads are unsigned and hashed uncompressed', () => {
             const ts = unixSeconds();
             const nonce = randomNonce();
             const sig = signMessage(merchantKey(), requestMessage('GET', target.pathname + target.search, ts, nonce, ''));
-            return { Authorization: formatAuthorization({ mchid: creds.mchid, nonce_str: nonce, timestamp: ts, serial_no: creds.merchant.serial, signature: sig }), Accept: '*/*', 'User-Agent': 't' };
+            return {
+              Authorization: formatAuthorization({ mchid: creds.mchid, nonce_str: nonce, timestamp: ts, serial_no: creds.merchant.serial, signature: sig }),
+              Accept: '*/*',
+              'User-Agent': 't',
+            };
           })(),
         })
       ).arrayBuffer(),
@@ -602,7 +688,10 @@ describe('§14 #19 bill downloads are unsigned and hashed uncompressed', () => {
 
   it('simulator: today is STATEMENT_CREATING, a quiet day NO_STATEMENT_EXIST, the future and >3 months PARAM_ERROR', async () => {
     const day = (offsetDays: number) => new Date(Date.now() + 8 * 3600_000 + offsetDays * 86_400_000).toISOString().slice(0, 10);
-    const codes = async (bill_date: string) => (await client().applyTradeBill({ bill_date }).catch((e: WechatPayApiError) => e)) as WechatPayApiError;
+    const codes = async (bill_date: string) =>
+      (await client()
+        .applyTradeBill({ bill_date })
+        .catch((e: WechatPayApiError) => e)) as WechatPayApiError;
     expect(await codes(day(0))).toMatchObject({ httpStatus: 400, code: 'STATEMENT_CREATING' });
     expect(await codes(day(-80))).toMatchObject({ httpStatus: 400, code: 'NO_STATEMENT_EXIST' });
     expect(await codes(day(1))).toMatchObject({ code: 'PARAM_ERROR' });
@@ -622,7 +711,11 @@ describe('§14 #19 bill downloads are unsigned and hashed uncompressed', () => {
     } finally {
       await sql.end();
     }
-    expect(await client().downloadBill(applied).catch((e: unknown) => e)).toMatchObject({ httpStatus: 400, code: 'INVALID_REQUEST' });
+    expect(
+      await client()
+        .downloadBill(applied)
+        .catch((e: unknown) => e),
+    ).toMatchObject({ httpStatus: 400, code: 'INVALID_REQUEST' });
   });
 });
 
@@ -635,7 +728,13 @@ describe('§14 #20 Accept and User-Agent, no null, no 4-byte UTF-8', () => {
     captured = [];
     for (const params of [{ attach: null }, { description: '咖啡 ☕ 和蛋糕 🍰' }]) {
       const err = await client()
-        .nativePrepay({ description: 'x', out_trade_no: unique(), notify_url: `${receiver.url}/c/x`, amount: { total: 1, currency: 'CNY' }, ...(params as object) })
+        .nativePrepay({
+          description: 'x',
+          out_trade_no: unique(),
+          notify_url: `${receiver.url}/c/x`,
+          amount: { total: 1, currency: 'CNY' },
+          ...(params as object),
+        })
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WechatPayRequestError);
     }
@@ -645,7 +744,10 @@ describe('§14 #20 Accept and User-Agent, no null, no 4-byte UTF-8', () => {
   it('simulator: refuses a missing Accept or User-Agent, null values and 4-byte characters', async () => {
     const body = JSON.stringify(prepayBody(unique()));
     for (const headers of [{ Accept: '' }, { 'User-Agent': '' }] as Record<string, string>[]) {
-      expect((await raw('POST', '/v3/pay/transactions/native', body, { headers })).json).toEqual({ code: 'INVALID_REQUEST', message: 'Http头缺少Accept或User-Agent' });
+      expect((await raw('POST', '/v3/pay/transactions/native', body, { headers })).json).toEqual({
+        code: 'INVALID_REQUEST',
+        message: 'Http头缺少Accept或User-Agent',
+      });
     }
     expect((await raw('POST', '/v3/pay/transactions/native', JSON.stringify(prepayBody(unique(), { attach: null })))).json.code).toBe('PARAM_ERROR');
     expect((await raw('POST', '/v3/pay/transactions/native', JSON.stringify(prepayBody(unique(), { description: '蛋糕🍰' })))).json.code).toBe('PARAM_ERROR');

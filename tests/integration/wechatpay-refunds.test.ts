@@ -59,7 +59,12 @@ const unique = (prefix: string) => `${prefix}${Date.now().toString(36)}${(seq++)
 /** A paid order of `total` fen. */
 async function paidOrder(total = 1000): Promise<{ no: string; transactionId: string }> {
   const no = unique('RF');
-  const { code_url } = await client().nativePrepay({ description: '退款测试', out_trade_no: no, notify_url: `${receiver.url}/pay/${no}`, amount: { total, currency: 'CNY' } });
+  const { code_url } = await client().nativePrepay({
+    description: '退款测试',
+    out_trade_no: no,
+    notify_url: `${receiver.url}/pay/${no}`,
+    amount: { total, currency: 'CNY' },
+  });
   const paid = await control.pay({ code_url });
   return { no, transactionId: paid.transaction_id! };
 }
@@ -69,7 +74,12 @@ function refundNotifications(outRefundNo: string): ReceivedNotification[] {
 }
 
 function parseReceived(n: ReceivedNotification) {
-  const parsed = parseNotification({ headers: new Headers(n.headers as Record<string, string>), body: n.body, verifier: simulatorVerifier(creds), apiv3Key: creds.apiv3Key });
+  const parsed = parseNotification({
+    headers: new Headers(n.headers as Record<string, string>),
+    body: n.body,
+    verifier: simulatorVerifier(creds),
+    apiv3Key: creds.apiv3Key,
+  });
   if (!parsed.ok) throw new Error(`notification did not parse: ${parsed.reason}`);
   return parsed;
 }
@@ -109,7 +119,11 @@ describe('refund round trip', () => {
 
     const [n] = await eventually(() => (refundNotifications(outRefundNo).length ? refundNotifications(outRefundNo) : null));
     const parsed = parseReceived(n);
-    expect(parsed.envelope).toMatchObject({ event_type: 'REFUND.SUCCESS', summary: '退款成功', resource: { original_type: 'refund', associated_data: 'refund' } });
+    expect(parsed.envelope).toMatchObject({
+      event_type: 'REFUND.SUCCESS',
+      summary: '退款成功',
+      resource: { original_type: 'refund', associated_data: 'refund' },
+    });
     const resource = parseRefundResource(parsed.resource);
     expect(resource.success).toBe(true);
     expect(resource.data).toMatchObject({
@@ -147,7 +161,10 @@ describe('refund round trip', () => {
     await control.setFaults({ apiTimeoutRate: 1 });
     try {
       const body = { out_trade_no: no, out_refund_no: outRefundNo, amount: { refund: 500, total: 500, currency: 'CNY' as const } };
-      for (let i = 0; i < 4; i++) await client(sim.url, { timeoutMs: 200 }).createRefund(body).catch(() => {});
+      for (let i = 0; i < 4; i++)
+        await client(sim.url, { timeoutMs: 200 })
+          .createRefund(body)
+          .catch(() => {});
       await control.setFaults({ apiErrorRate: 0.5 });
       const refund = await client(sim.url, { retries: 12, retryBaseDelayMs: 5 }).createRefund(body);
       expect(refund.amount.refund).toBe(500);
@@ -160,7 +177,11 @@ describe('refund round trip', () => {
 
   it('refunds by transaction_id too', async () => {
     const { no, transactionId } = await paidOrder(200);
-    const refund = await client().createRefund({ transaction_id: transactionId, out_refund_no: unique('R'), amount: { refund: 200, total: 200, currency: 'CNY' } });
+    const refund = await client().createRefund({
+      transaction_id: transactionId,
+      out_refund_no: unique('R'),
+      amount: { refund: 200, total: 200, currency: 'CNY' },
+    });
     expect(refund).toMatchObject({ out_trade_no: no, transaction_id: transactionId });
   });
 
@@ -169,11 +190,23 @@ describe('refund round trip', () => {
     const slow = client(slowSim.url);
     const abnormalNo = unique('R');
     const closedNo = unique('R');
-    await slow.createRefund({ out_trade_no: no, out_refund_no: abnormalNo, notify_url: `${receiver.url}/refund/${abnormalNo}`, amount: { refund: 400, total: 1000, currency: 'CNY' } });
-    await slow.createRefund({ out_trade_no: no, out_refund_no: closedNo, notify_url: `${receiver.url}/refund/${closedNo}`, amount: { refund: 600, total: 1000, currency: 'CNY' } });
+    await slow.createRefund({
+      out_trade_no: no,
+      out_refund_no: abnormalNo,
+      notify_url: `${receiver.url}/refund/${abnormalNo}`,
+      amount: { refund: 400, total: 1000, currency: 'CNY' },
+    });
+    await slow.createRefund({
+      out_trade_no: no,
+      out_refund_no: closedNo,
+      notify_url: `${receiver.url}/refund/${closedNo}`,
+      amount: { refund: 600, total: 1000, currency: 'CNY' },
+    });
     expect((await slow.queryRefund(abnormalNo)).status).toBe('PROCESSING');
     // Nothing left to refund while both are pending.
-    const over = await slow.createRefund({ out_trade_no: no, out_refund_no: unique('R'), amount: { refund: 1, total: 1000, currency: 'CNY' } }).catch((e: unknown) => e);
+    const over = await slow
+      .createRefund({ out_trade_no: no, out_refund_no: unique('R'), amount: { refund: 1, total: 1000, currency: 'CNY' } })
+      .catch((e: unknown) => e);
     expect(over).toMatchObject({ httpStatus: 400, code: 'INVALID_REQUEST' });
 
     await control.refundOutcome(abnormalNo, 'ABNORMAL');
@@ -201,7 +234,9 @@ describe('refund round trip', () => {
 describe('refund rules', () => {
   it('amount.total must be the order total', async () => {
     const { no } = await paidOrder(1000);
-    const err = await client().createRefund({ out_trade_no: no, out_refund_no: unique('R'), amount: { refund: 100, total: 900, currency: 'CNY' } }).catch((e: unknown) => e);
+    const err = await client()
+      .createRefund({ out_trade_no: no, out_refund_no: unique('R'), amount: { refund: 100, total: 900, currency: 'CNY' } })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ httpStatus: 400, code: 'PARAM_ERROR', detail: { field: '/amount/total' } });
   });
 
@@ -210,7 +245,9 @@ describe('refund rules', () => {
     for (const part of [30, 30, 40]) {
       await client().createRefund({ out_trade_no: no, out_refund_no: unique('R'), amount: { refund: part, total: 100, currency: 'CNY' } });
     }
-    const err = await client().createRefund({ out_trade_no: no, out_refund_no: unique('R'), amount: { refund: 1, total: 100, currency: 'CNY' } }).catch((e: unknown) => e);
+    const err = await client()
+      .createRefund({ out_trade_no: no, out_refund_no: unique('R'), amount: { refund: 1, total: 100, currency: 'CNY' } })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ httpStatus: 400, code: 'INVALID_REQUEST', wechatMessage: '申请退款金额超过订单可退金额' });
   });
 
@@ -218,7 +255,9 @@ describe('refund rules', () => {
     const { no } = await paidOrder(100);
     const c = client();
     for (let i = 0; i < 50; i++) await c.createRefund({ out_trade_no: no, out_refund_no: unique('R'), amount: { refund: 1, total: 100, currency: 'CNY' } });
-    const err = await c.createRefund({ out_trade_no: no, out_refund_no: unique('R'), amount: { refund: 1, total: 100, currency: 'CNY' } }).catch((e: unknown) => e);
+    const err = await c
+      .createRefund({ out_trade_no: no, out_refund_no: unique('R'), amount: { refund: 1, total: 100, currency: 'CNY' } })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ httpStatus: 400, code: 'INVALID_REQUEST' });
     expect((err as WechatPayApiError).wechatMessage).toContain('50');
   });
@@ -226,7 +265,9 @@ describe('refund rules', () => {
   it('only within a year of payment', async () => {
     const { no } = await paidOrder(100);
     await control.backdate(no, 366);
-    const err = await client().createRefund({ out_trade_no: no, out_refund_no: unique('R'), amount: { refund: 1, total: 100, currency: 'CNY' } }).catch((e: unknown) => e);
+    const err = await client()
+      .createRefund({ out_trade_no: no, out_refund_no: unique('R'), amount: { refund: 1, total: 100, currency: 'CNY' } })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ httpStatus: 400, code: 'INVALID_REQUEST' });
   });
 
@@ -234,10 +275,16 @@ describe('refund rules', () => {
     const no = unique('RF');
     await client().nativePrepay({ description: '未支付', out_trade_no: no, notify_url: `${receiver.url}/pay/${no}`, amount: { total: 100, currency: 'CNY' } });
     for (const outTradeNo of [no, 'NO_SUCH_ORDER']) {
-      const err = await client().createRefund({ out_trade_no: outTradeNo, out_refund_no: unique('R'), amount: { refund: 1, total: 100, currency: 'CNY' } }).catch((e: unknown) => e);
+      const err = await client()
+        .createRefund({ out_trade_no: outTradeNo, out_refund_no: unique('R'), amount: { refund: 1, total: 100, currency: 'CNY' } })
+        .catch((e: unknown) => e);
       expect(err).toMatchObject({ httpStatus: 404, code: 'RESOURCE_NOT_EXISTS' });
     }
-    expect(await client().queryRefund('NO_SUCH_REFUND').catch((e: unknown) => e)).toMatchObject({ httpStatus: 404, code: 'RESOURCE_NOT_EXISTS' });
+    expect(
+      await client()
+        .queryRefund('NO_SUCH_REFUND')
+        .catch((e: unknown) => e),
+    ).toMatchObject({ httpStatus: 404, code: 'RESOURCE_NOT_EXISTS' });
   });
 
   it('the client validates before sending: one order identifier, refund ≤ total, integer fen, CNY', async () => {
@@ -251,7 +298,11 @@ describe('refund rules', () => {
       { out_trade_no: 'ORDER123', out_refund_no: 'R1', reason: '退款🙂', amount: { refund: 1, total: 1, currency: 'CNY' } },
     ];
     for (const params of bad) {
-      expect(await client().createRefund(params as never).catch((e: unknown) => e)).toBeInstanceOf(WechatPayRequestError);
+      expect(
+        await client()
+          .createRefund(params as never)
+          .catch((e: unknown) => e),
+      ).toBeInstanceOf(WechatPayRequestError);
     }
   });
 

@@ -114,7 +114,13 @@ describe.each(['certificate', 'public-key', 'migrating'] as const)('round trip i
       // Prepay (retried through errors, probes and hangs with the same out_trade_no) and query.
       const no = unique(`RT${mode[0].toUpperCase()}`);
       const notifyUrl = `${receiver.url}/pay/${no}`;
-      const { code_url } = await client.nativePrepay({ description: `往返 ${mode}`, out_trade_no: no, notify_url: notifyUrl, attach: mode, amount: { total: 2345, currency: 'CNY' } });
+      const { code_url } = await client.nativePrepay({
+        description: `往返 ${mode}`,
+        out_trade_no: no,
+        notify_url: notifyUrl,
+        attach: mode,
+        amount: { total: 2345, currency: 'CNY' },
+      });
       expect(code_url).toMatch(/^weixin:\/\//);
       expect((await client.queryByOutTradeNo(no)).trade_state).toBe('NOTPAY');
 
@@ -162,7 +168,11 @@ describe.each(['certificate', 'public-key', 'migrating'] as const)('round trip i
         const applied = await client.applyTradeBill({ bill_date: payDay, tar_type: tar });
         const bill = parseTradeBill(await client.downloadBill(applied));
         expect(bill.kind).toBe('ALL');
-        expect(bill.rows.find((r) => r.outTradeNo === no && r.tradeState === 'SUCCESS')).toMatchObject({ totalFen: 2345, settlementTotalFen: 2345, attach: mode });
+        expect(bill.rows.find((r) => r.outTradeNo === no && r.tradeState === 'SUCCESS')).toMatchObject({
+          totalFen: 2345,
+          settlementTotalFen: 2345,
+          attach: mode,
+        });
       }
       const refundBill = parseTradeBill(await client.downloadBill(await client.applyTradeBill({ bill_date: refundDay, bill_type: 'REFUND' })));
       expect(refundBill.rows.find((r) => r.outRefundNo === outRefundNo)).toMatchObject({ refundFen: 345, refundStatus: 'SUCCESS', outTradeNo: no });

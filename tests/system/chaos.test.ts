@@ -105,7 +105,9 @@ it(`${N} orders converge to the right state exactly once under faults, worker ki
     Array.from({ length: N }, (_, i) => i),
     8,
     async (i) => {
-      const created = await retry('checkout.create', () => trpc('checkout.create', { items: [{ productId: 'red-envelope', quantity: 1 + (i % 3) }] }, 'mutation'));
+      const created = await retry('checkout.create', () =>
+        trpc('checkout.create', { items: [{ productId: 'red-envelope', quantity: 1 + (i % 3) }] }, 'mutation'),
+      );
       const view = await retry('checkout.status', () => trpc('checkout.status', { token: created.token }));
       list.push({ i, kind: kindOf(i), token: created.token, outTradeNo: view.outTradeNo, codeUrl: view.codeUrl, createdAt: Date.now() });
     },
@@ -137,17 +139,29 @@ it(`${N} orders converge to the right state exactly once under faults, worker ki
   }
   for (const o of list.filter((x) => x.kind === 'late' || x.kind === 'double')) {
     // Wait until we have closed the old attempt, then "WeChat" takes the money anyway.
-    await retry('closed', async () => {
-      const [a] = await c.db.select().from(paymentAttempts).where(eq(paymentAttempts.outTradeNo, o.outTradeNo));
-      if (a.status !== 'closed') throw new Error(`attempt ${a.status}`);
-    }, 120);
+    await retry(
+      'closed',
+      async () => {
+        const [a] = await c.db.select().from(paymentAttempts).where(eq(paymentAttempts.outTradeNo, o.outTradeNo));
+        if (a.status !== 'closed') throw new Error(`attempt ${a.status}`);
+      },
+      120,
+    );
     await retry('late pay', () => simPay({ out_trade_no: o.outTradeNo, allowClosed: true }));
   }
 
   // 4. Convergence.
   const expectation = async (): Promise<string[]> => {
     const problems: string[] = [];
-    const rows = await c.db.select().from(orders).where(inArray(orders.token, list.map((o) => o.token)));
+    const rows = await c.db
+      .select()
+      .from(orders)
+      .where(
+        inArray(
+          orders.token,
+          list.map((o) => o.token),
+        ),
+      );
     const byToken = new Map(rows.map((r) => [r.token, r]));
     const refundRows = await c.db.select().from(refunds);
     const succeededRefund = new Set(refundRows.filter((r) => r.status === 'succeeded').map((r) => r.outRefundNo));

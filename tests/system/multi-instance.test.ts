@@ -48,7 +48,11 @@ it('a subscriber on web A sees a payment notified to web B within one second', a
   expect((await stream.next()).value.status).toBe('awaiting_payment');
 
   const paidAt = Date.now();
-  const pay = await fetch(`${c.simUrl}/_sim/pay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code_url: view.codeUrl }) });
+  const pay = await fetch(`${c.simUrl}/_sim/pay`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code_url: view.codeUrl }),
+  });
   expect(pay.status).toBe(200);
   let seenAfterMs = -1;
   for await (const v of stream) {
@@ -83,7 +87,15 @@ it('two workers never do the same work twice', async () => {
   const counts = await c.db
     .select({ n: sql<number>`count(*)::int` })
     .from(orderEvents)
-    .where(and(inArray(orderEvents.orderId, rows.map((r) => r.id)), eq(orderEvents.type, 'order.paid')))
+    .where(
+      and(
+        inArray(
+          orderEvents.orderId,
+          rows.map((r) => r.id),
+        ),
+        eq(orderEvents.type, 'order.paid'),
+      ),
+    )
     .groupBy(orderEvents.orderId);
   expect(counts).toHaveLength(20);
   expect(counts.every((x) => x.n === 1)).toBe(true);

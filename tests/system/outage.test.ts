@@ -35,17 +35,32 @@ async function order(appUrl: string): Promise<{ token: string; codeUrl: string }
 const simPay = (simUrl: string, codeUrl: string) =>
   fetch(`${simUrl}/_sim/pay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code_url: codeUrl }) });
 
-const statusOf = async (appUrl: string, token: string) => (await trpcCall(appUrl, 'checkout.status', { token }).catch(() => ({ data: undefined }))).data?.status;
+const statusOf = async (appUrl: string, token: string) =>
+  (await trpcCall(appUrl, 'checkout.status', { token }).catch(() => ({ data: undefined }))).data?.status;
 
 it('survives a Postgres restart: Postgres and worker come back, payments resume, errors are not flooded', async () => {
-  run = npmRun({ mode: 'start', port: PORT, simPort: SIM_PORT, pgPort: PG_PORT, dataDir, env: { SIM_TIME_SCALE: '0.01', CHECKOUT_RATE_LIMIT_PER_MINUTE: '100000' } });
+  run = npmRun({
+    mode: 'start',
+    port: PORT,
+    simPort: SIM_PORT,
+    pgPort: PG_PORT,
+    dataDir,
+    env: { SIM_TIME_SCALE: '0.01', CHECKOUT_RATE_LIMIT_PER_MINUTE: '100000' },
+  });
   await waitHealthy(run.appUrl, run);
   const r = run;
 
   // A standalone worker beside it, as an operator scaling workers apart would run it.
   const standalone = spawn('npm', ['run', 'worker'], {
     cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'production', WECHATPAY_MODE: 'simulator', DATABASE_URL: `postgres://scanpay:scanpay@127.0.0.1:${PG_PORT}/scanpay`, DATA_DIR: dataDir, SCANPAY_PROCESS_NAME: 'scanpay-standalone-worker' },
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      WECHATPAY_MODE: 'simulator',
+      DATABASE_URL: `postgres://scanpay:scanpay@127.0.0.1:${PG_PORT}/scanpay`,
+      DATA_DIR: dataDir,
+      SCANPAY_PROCESS_NAME: 'scanpay-standalone-worker',
+    },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

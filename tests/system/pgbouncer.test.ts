@@ -35,7 +35,9 @@ beforeAll(async () => {
   const bouncerDir = path.join(base, 'pgbouncer');
   mkdirSync(bouncerDir, { recursive: true });
   const asRoot = process.getuid?.() === 0;
-  const ids = asRoot ? { uid: Number(execFileSync('id', ['-u', 'postgres']).toString()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString()) } : undefined;
+  const ids = asRoot
+    ? { uid: Number(execFileSync('id', ['-u', 'postgres']).toString()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString()) }
+    : undefined;
   writeFileSync(path.join(bouncerDir, 'users.txt'), `"${EMBEDDED_USER}" "${EMBEDDED_PASSWORD}"\n`, { mode: 0o600 });
   writeFileSync(
     path.join(bouncerDir, 'pgbouncer.ini'),
@@ -102,7 +104,11 @@ it('pays orders with live status, every app connection going through PgBouncer (
   expect((await stream.next()).value.status).toBe('awaiting_payment');
 
   for (const v of views) {
-    const pay = await fetch(`${c.simUrl}/_sim/pay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code_url: v.codeUrl }) });
+    const pay = await fetch(`${c.simUrl}/_sim/pay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code_url: v.codeUrl }),
+    });
     expect(pay.status).toBe(200);
   }
   let live: string | undefined;
@@ -114,10 +120,15 @@ it('pays orders with live status, every app connection going through PgBouncer (
   }
   controller.abort();
   expect(live).toBe('paid');
-  for (const token of tokens) expect(await eventually(async () => (await trpcCall(web, 'checkout.status', { token })).data?.status === 'paid', 30_000)).toBe(true);
+  for (const token of tokens)
+    expect(await eventually(async () => (await trpcCall(web, 'checkout.status', { token })).data?.status === 'paid', 30_000)).toBe(true);
 
   // The app's connections really are PgBouncer's clients.
-  const admin = postgres(`postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${BOUNCER_PORT}/pgbouncer`, { max: 1, prepare: false, fetch_types: false });
+  const admin = postgres(`postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${BOUNCER_PORT}/pgbouncer`, {
+    max: 1,
+    prepare: false,
+    fetch_types: false,
+  });
   try {
     const clients = await admin`show clients`.simple();
     const appClients = clients.filter((r) => r.database === 'scanpay');

@@ -46,7 +46,11 @@ async function trpc(p: string, input: unknown, kind: 'query' | 'mutation' = 'que
 }
 
 const sim = async (method: string, p: string, body?: unknown) => {
-  const res = await fetch(`${c.simUrl}${p}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${c.simUrl}${p}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   if (!res.ok) throw new Error(`sim ${method} ${p}: ${res.status} ${await res.text()}`);
   return res.json();
 };
@@ -82,7 +86,10 @@ function planFor(k: number): number[] {
 }
 
 it(`${N} refunds end exactly once, each as WeChat holds it, under refund faults, lost and duplicated notifications and worker kills`, async () => {
-  const deps: RefundDeps = { env: { REFUND_TIME_SCALE, REFUND_APPROVAL_THRESHOLD_FEN: Number.MAX_SAFE_INTEGER, REFUND_STEP_UP_THRESHOLD_FEN: Number.MAX_SAFE_INTEGER }, clock: { now: () => new Date() } };
+  const deps: RefundDeps = {
+    env: { REFUND_TIME_SCALE, REFUND_APPROVAL_THRESHOLD_FEN: Number.MAX_SAFE_INTEGER, REFUND_STEP_UP_THRESHOLD_FEN: Number.MAX_SAFE_INTEGER },
+    clock: { now: () => new Date() },
+  };
   const actor = { ...SYSTEM_ACTOR, id: 'chaos-owner', email: 'owner@chaos.test', role: 'owner', twoFactorFresh: true };
 
   // 1. Orders, paid without faults (the payment side has its own chaos test).
@@ -97,17 +104,28 @@ it(`${N} refunds end exactly once, each as WeChat holds it, under refund faults,
     const created = await retry('create', () => trpc('checkout.create', { items: [{ productId: 'longjing-tea', quantity: 1 }] }, 'mutation'));
     const view = await retry('status', () => trpc('checkout.status', { token: created.token }));
     await retry('pay', () => sim('POST', '/_sim/pay', { code_url: view.codeUrl }));
-    const order = await retry('paid', async () => {
-      const [o] = await c.db.select().from(orders).where(eq(orders.token, created.token));
-      if (o?.status !== 'paid') throw new Error(`order ${o?.status}`);
-      return o;
-    }, 120);
+    const order = await retry(
+      'paid',
+      async () => {
+        const [o] = await c.db.select().from(orders).where(eq(orders.token, created.token));
+        if (o?.status !== 'paid') throw new Error(`order ${o?.status}`);
+        return o;
+      },
+      120,
+    );
     paid.push({ id: order.id, outTradeNo: view.outTradeNo, plan });
   }
 
   // 2. Faults on, then the refunds: each order's asked one after the other (as a merchant would), every
   // fourth asked twice at once with the same key (a double click), and one over-refund per order refused.
-  await sim('PUT', '/_sim/faults', { refundErrorRate: 0.2, refundTimeoutRate: 0.1, notifyDropRate: 0.3, notifyDuplicateRate: 0.5, notifyDelayMs: [0, 300], notifyReorder: true });
+  await sim('PUT', '/_sim/faults', {
+    refundErrorRate: 0.2,
+    refundTimeoutRate: 0.1,
+    notifyDropRate: 0.3,
+    notifyDuplicateRate: 0.5,
+    notifyDelayMs: [0, 300],
+    notifyReorder: true,
+  });
   const started = Date.now();
   let asked = 0;
   let refused = 0;

@@ -56,7 +56,11 @@ function startStrayPostmaster(pgDir: string): number {
   const asRoot = process.getuid?.() === 0;
   const ids = asRoot ? { uid: Number(execFileSync('id', ['-u', 'postgres']).toString()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString()) } : {};
   rmSync(path.join(pgDir, 'postmaster.pid'), { force: true });
-  const child = spawn(postgres, ['-D', pgDir, '-p', String(PG_PORT), '-k', pgDir, '-c', 'listen_addresses=127.0.0.1'], { ...ids, detached: true, stdio: 'ignore' });
+  const child = spawn(postgres, ['-D', pgDir, '-p', String(PG_PORT), '-k', pgDir, '-c', 'listen_addresses=127.0.0.1'], {
+    ...ids,
+    detached: true,
+    stdio: 'ignore',
+  });
   child.unref();
   return child.pid!;
 }
@@ -100,7 +104,11 @@ it('a SIGKILLed supervisor leaves nothing that blocks the next start', async () 
   await waitPortOpen(PG_PORT);
 
   // Something of ours left holding the web port (as a killed run's web process would until it notices).
-  const squatter = spawn(process.execPath, ['-e', `require('http').createServer().listen(${PORT}, '127.0.0.1')`, 'scripts/serve.ts'], { cwd: ROOT, detached: true, stdio: 'ignore' });
+  const squatter = spawn(process.execPath, ['-e', `require('http').createServer().listen(${PORT}, '127.0.0.1')`, 'scripts/serve.ts'], {
+    cwd: ROOT,
+    detached: true,
+    stdio: 'ignore',
+  });
   const squatterUp = Date.now() + 10_000;
   while (listenersOf(PORT).length === 0 && Date.now() < squatterUp) await new Promise((r) => setTimeout(r, 50));
   expect(listenersOf(PORT).map((p) => p.pid)).toEqual([squatter.pid]);
@@ -115,7 +123,10 @@ it('a SIGKILLed supervisor leaves nothing that blocks the next start', async () 
   expect(kinds(second)).toEqual(['npm', 'supervisor', 'web', 'worker', 'postgres']);
   // The production server's body limit, on the real entry: an oversized tRPC body is refused while read.
   const big = await new Promise<number | undefined>((resolve, reject) => {
-    const req = request(`${second.appUrl}/api/trpc/checkout.create`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(2 * 1024 * 1024) } });
+    const req = request(`${second.appUrl}/api/trpc/checkout.create`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': String(2 * 1024 * 1024) },
+    });
     req.once('response', (res) => {
       res.resume();
       resolve(res.statusCode);

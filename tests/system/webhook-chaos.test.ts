@@ -99,7 +99,11 @@ it(`${N} payment events reach a flaky receiver at least once, through a worker S
   for (let i = 0; i < N; i++) {
     const o = await call('POST', '/orders', { merchantOrderNo: `CHAOS-${Date.now()}-${i}`, amountFen: 100 + i, description: 'chaos' });
     orderIds.push(o.id);
-    const paid = await fetch(`${c.simUrl}/_sim/pay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code_url: o.codeUrl }) });
+    const paid = await fetch(`${c.simUrl}/_sim/pay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code_url: o.codeUrl }),
+    });
     expect(paid.ok).toBe(true);
   }
   await sleep(2500);

@@ -24,12 +24,21 @@ it('refuses NODE_ENV=production without an explicit WECHATPAY_MODE', () => {
 
 it('names the variable of a malformed live credential, without echoing it', () => {
   const garbage = '-----BEGIN PRIVATE KEY-----\nnot a key at all\n-----END PRIVATE KEY-----';
-  const attempt = () => buildGateway(loadEnv({ ...live, WECHATPAY_MERCHANT_PRIVATE_KEY: garbage, WECHATPAY_PUBLIC_KEY: live.WECHATPAY_MERCHANT_PRIVATE_KEY, WECHATPAY_PUBLIC_KEY_ID: 'PUB_KEY_ID_0114232134912410000000000000' }));
+  const attempt = () =>
+    buildGateway(
+      loadEnv({
+        ...live,
+        WECHATPAY_MERCHANT_PRIVATE_KEY: garbage,
+        WECHATPAY_PUBLIC_KEY: live.WECHATPAY_MERCHANT_PRIVATE_KEY,
+        WECHATPAY_PUBLIC_KEY_ID: 'PUB_KEY_ID_0114232134912410000000000000',
+      }),
+    );
   expect(attempt).toThrow(ConfigError);
   expect(attempt).toThrow(/WECHATPAY_MERCHANT_PRIVATE_KEY is not/);
   expect(() => attempt()).not.toThrow(/not a key at all/);
 
-  const badPublic = () => buildGateway(loadEnv({ ...live, WECHATPAY_PUBLIC_KEY: 'PUBLIC KEY?', WECHATPAY_PUBLIC_KEY_ID: 'PUB_KEY_ID_0114232134912410000000000000' }));
+  const badPublic = () =>
+    buildGateway(loadEnv({ ...live, WECHATPAY_PUBLIC_KEY: 'PUBLIC KEY?', WECHATPAY_PUBLIC_KEY_ID: 'PUB_KEY_ID_0114232134912410000000000000' }));
   expect(badPublic).toThrow(/WECHATPAY_PUBLIC_KEY is not/);
   expect(() => loadEnv({ ...live, WECHATPAY_APIV3_KEY: 'short' })).toThrow(/WECHATPAY_APIV3_KEY must be exactly 32/);
 });

@@ -88,7 +88,9 @@ const status = (text: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]);
 describe('body limit on every route', () => {
   it('a declared Content-Length over the limit is answered 413 before any byte is read, and the connection closed', async () => {
     const before = seen.length;
-    const r = await raw(`POST /api/trpc/checkout.create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${MAX + 1}\r\n\r\n`, ['x'.repeat(1000)]);
+    const r = await raw(`POST /api/trpc/checkout.create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${MAX + 1}\r\n\r\n`, [
+      'x'.repeat(1000),
+    ]);
     expect(status(r.text)).toBe(413);
     expect(r.text.toLowerCase()).toContain('connection: close');
     expect(r.closed).toBe(true);
@@ -115,7 +117,9 @@ describe('body limit on every route', () => {
   it('the notify route has its own 64 KB cap, answered in WeChat shape, and the connection closed', async () => {
     const chunk = 'n'.repeat(16 * 1024);
     const body = Array.from({ length: 8 }, () => `${chunk.length.toString(16)}\r\n${chunk}\r\n`);
-    const r = await raw(`POST /api/wechatpay/notify?real=1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`, body, { gapMs: 5 });
+    const r = await raw(`POST /api/wechatpay/notify?real=1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`, body, {
+      gapMs: 5,
+    });
     expect(status(r.text)).toBe(413);
     expect(r.text).toContain('{"code":"FAIL","message":"body too large"}');
     expect(r.closed).toBe(true);
@@ -131,7 +135,11 @@ describe('timeouts', () => {
   });
 
   it('headers that never finish are cut too', async () => {
-    const r = await raw(`GET / HTTP/1.1\r\nHost: x\r\n`, Array.from({ length: 40 }, () => 'X-A: b\r\n'), { gapMs: 200 });
+    const r = await raw(
+      `GET / HTTP/1.1\r\nHost: x\r\n`,
+      Array.from({ length: 40 }, () => 'X-A: b\r\n'),
+      { gapMs: 200 },
+    );
     expect(status(r.text)).toBe(408);
     expect(r.closed).toBe(true);
   });

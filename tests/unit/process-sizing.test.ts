@@ -4,7 +4,16 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultWebProcesses, WEB_DB_POOL_PER_PROCESS, WEB_HEAP_FLAGS, WORKER_HEAP_FLAGS, webArgs, webProcessEnv, webProcesses, workerArgs } from '../../scripts/lib/process-sizing';
+import {
+  defaultWebProcesses,
+  WEB_DB_POOL_PER_PROCESS,
+  WEB_HEAP_FLAGS,
+  WORKER_HEAP_FLAGS,
+  webArgs,
+  webProcessEnv,
+  webProcesses,
+  workerArgs,
+} from '../../scripts/lib/process-sizing';
 import { Backoff } from '../../scripts/lib/processes';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -50,7 +59,13 @@ describe('web processes', () => {
   });
 
   it('gives each cluster process small pools, and the worker only to the first unless RUN_WORKER=false', () => {
-    expect(webProcessEnv(0, {})).toEqual({ WEB_PROCESS_INDEX: '0', SCANPAY_PROCESS_NAME: 'scanpay-web0', RUN_WORKER: 'true', DB_POOL_MAX: String(WEB_DB_POOL_PER_PROCESS), PGBOSS_POOL_MAX: '4' });
+    expect(webProcessEnv(0, {})).toEqual({
+      WEB_PROCESS_INDEX: '0',
+      SCANPAY_PROCESS_NAME: 'scanpay-web0',
+      RUN_WORKER: 'true',
+      DB_POOL_MAX: String(WEB_DB_POOL_PER_PROCESS),
+      PGBOSS_POOL_MAX: '4',
+    });
     expect(webProcessEnv(1, {})).toMatchObject({ RUN_WORKER: 'false', PGBOSS_POOL_MAX: '2' });
     expect(webProcessEnv(0, { RUN_WORKER: 'false' })).toMatchObject({ RUN_WORKER: 'false', PGBOSS_POOL_MAX: '2' });
     expect(webProcessEnv(1, { DB_POOL_MAX: '7', PGBOSS_POOL_MAX: '3' })).toMatchObject({ DB_POOL_MAX: '7', PGBOSS_POOL_MAX: '3' });

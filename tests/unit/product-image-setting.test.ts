@@ -10,7 +10,9 @@ test('the default image cap fits the default body limit', () => {
 
 test('an image cap that cannot travel within the body limit is refused at start, naming both settings', () => {
   expect(() => loadEnv({ NODE_ENV: 'test', PRODUCT_IMAGE_MAX_BYTES: String(2 * 1024 * 1024) })).toThrow(ConfigError);
-  expect(() => loadEnv({ NODE_ENV: 'test', PRODUCT_IMAGE_MAX_BYTES: String(2 * 1024 * 1024) })).toThrow(/PRODUCT_IMAGE_MAX_BYTES .* MAX_BODY_BYTES .* at least 2800300/);
+  expect(() => loadEnv({ NODE_ENV: 'test', PRODUCT_IMAGE_MAX_BYTES: String(2 * 1024 * 1024) })).toThrow(
+    /PRODUCT_IMAGE_MAX_BYTES .* MAX_BODY_BYTES .* at least 2800300/,
+  );
   const raised = loadEnv({ NODE_ENV: 'test', PRODUCT_IMAGE_MAX_BYTES: String(2 * 1024 * 1024), MAX_BODY_BYTES: '3000000' });
   expect(raised.PRODUCT_IMAGE_MAX_BYTES).toBe(2 * 1024 * 1024);
 });

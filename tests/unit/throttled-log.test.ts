@@ -34,7 +34,9 @@ describe('throttledErrorLog', () => {
   });
 
   it('groups causes by code and message without numbers', () => {
-    expect(causeOf(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }))).toBe(causeOf(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:2'), { code: 'ECONNREFUSED' })));
+    expect(causeOf(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }))).toBe(
+      causeOf(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:2'), { code: 'ECONNREFUSED' })),
+    );
     expect(causeOf(new Error('a'))).not.toBe(causeOf(new TypeError('a')));
   });
 });

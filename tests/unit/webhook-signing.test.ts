@@ -18,7 +18,9 @@ it('signs so the reference library verifies, with the new and the old secret dur
   expect(signPayload(newSecret, id, ts, body)).toBe(new Webhook(newSecret).sign(id, new Date(ts * 1000), body));
   // A stale timestamp is refused by receivers: hence a fresh timestamp on every attempt.
   const old = ts - 301;
-  expect(() => new Webhook(newSecret).verify(body, { ...headers, 'webhook-timestamp': String(old), 'webhook-signature': signPayload(newSecret, id, old, body) })).toThrow(/too old/);
+  expect(() =>
+    new Webhook(newSecret).verify(body, { ...headers, 'webhook-timestamp': String(old), 'webhook-signature': signPayload(newSecret, id, old, body) }),
+  ).toThrow(/too old/);
 });
 
 it('retries over more than 3 days, scaled, with ±10% jitter, Retry-After as a floor', () => {

@@ -8,14 +8,62 @@ const ALL_HEADER =
   '交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注';
 const row = (values: string[]) => values.map((v) => `\`${v}`).join(',');
 const PAY = row([
-  '2026-03-01 10:00:01', 'wx0000000000000001', '1900000001', '0', '', '4200000001202603010000000001', 'SP2026030100001', 'oUser1',
-  'NATIVE', 'SUCCESS', 'OTHERS', 'CNY', '19.99', '0.00', '0', '0', '0.00', '0.00', '', '', '龙井茶, 250g', 'cart-7', '0.11994', '0.60%',
-  '19.99', '0.00', '',
+  '2026-03-01 10:00:01',
+  'wx0000000000000001',
+  '1900000001',
+  '0',
+  '',
+  '4200000001202603010000000001',
+  'SP2026030100001',
+  'oUser1',
+  'NATIVE',
+  'SUCCESS',
+  'OTHERS',
+  'CNY',
+  '19.99',
+  '0.00',
+  '0',
+  '0',
+  '0.00',
+  '0.00',
+  '',
+  '',
+  '龙井茶, 250g',
+  'cart-7',
+  '0.11994',
+  '0.60%',
+  '19.99',
+  '0.00',
+  '',
 ]);
 const REFUND = row([
-  '2026-03-01 12:30:00', 'wx0000000000000001', '1900000001', '0', '', '4200000001202603010000000001', 'SP2026030100001', 'oUser1',
-  'NATIVE', 'REFUND', 'OTHERS', 'CNY', '0.00', '0.00', '50300000012026030100000001', 'RF1', '0.07', '0.00', 'ORIGINAL', 'SUCCESS',
-  '龙井茶, 250g', 'cart-7', '-0.00042', '0.60%', '0.00', '0.07', '',
+  '2026-03-01 12:30:00',
+  'wx0000000000000001',
+  '1900000001',
+  '0',
+  '',
+  '4200000001202603010000000001',
+  'SP2026030100001',
+  'oUser1',
+  'NATIVE',
+  'REFUND',
+  'OTHERS',
+  'CNY',
+  '0.00',
+  '0.00',
+  '50300000012026030100000001',
+  'RF1',
+  '0.07',
+  '0.00',
+  'ORIGINAL',
+  'SUCCESS',
+  '龙井茶, 250g',
+  'cart-7',
+  '-0.00042',
+  '0.60%',
+  '0.00',
+  '0.07',
+  '',
 ]);
 const ALL_SUMMARY = '总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额';
 
@@ -83,7 +131,15 @@ describe('parseTradeBill', () => {
       rateRemark: '',
       refundApplyTime: null,
     });
-    expect(refund).toMatchObject({ tradeState: 'REFUND', refundId: '50300000012026030100000001', outRefundNo: 'RF1', refundFen: 7, applyRefundFen: 7, refundStatus: 'SUCCESS', feeMilliFen: -42 });
+    expect(refund).toMatchObject({
+      tradeState: 'REFUND',
+      refundId: '50300000012026030100000001',
+      outRefundNo: 'RF1',
+      refundFen: 7,
+      applyRefundFen: 7,
+      refundStatus: 'SUCCESS',
+      feeMilliFen: -42,
+    });
     expect(bill.summary).toMatchObject({ count: 2, settlementTotalFen: 1999, refundFen: 7, feeMilliFen: 11952, totalFen: 1999, applyRefundFen: 7 });
   });
 
@@ -114,8 +170,30 @@ describe('parseTradeBill', () => {
   });
 
   it('recognises the SUCCESS column set', () => {
-    const header = '交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,商品名称,商户数据包,手续费,费率,订单金额,费率备注';
-    const line = row(['2026-03-01 10:00:01', 'wx1', '1900000001', '0', '', '4200', 'SP1', 'o1', 'NATIVE', 'SUCCESS', 'OTHERS', 'CNY', '0.01', '0.00', 'tea', '', '0.00006', '0.60%', '0.01', '']);
+    const header =
+      '交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,商品名称,商户数据包,手续费,费率,订单金额,费率备注';
+    const line = row([
+      '2026-03-01 10:00:01',
+      'wx1',
+      '1900000001',
+      '0',
+      '',
+      '4200',
+      'SP1',
+      'o1',
+      'NATIVE',
+      'SUCCESS',
+      'OTHERS',
+      'CNY',
+      '0.01',
+      '0.00',
+      'tea',
+      '',
+      '0.00006',
+      '0.60%',
+      '0.01',
+      '',
+    ]);
     const bill = parseTradeBill(file([header, line, '总交易单数,应结订单总金额,手续费总金额,订单总金额', row(['1', '0.01', '0.00006', '0.01'])]));
     expect(bill.kind).toBe('SUCCESS');
     expect(bill.rows[0]).toMatchObject({ totalFen: 1, refundId: null, refundFen: 0, feeMilliFen: 6 });

@@ -77,7 +77,7 @@ describe('CertificateManager', () => {
     expect(calls.count).toBe(2);
   });
 
-  it('attach(): a notification with an unknown serial triggers a background refresh, so WeChat\'s retry verifies', async () => {
+  it("attach(): a notification with an unknown serial triggers a background refresh, so WeChat's retry verifies", async () => {
     const { manager: m, verifier, calls } = manager([[cert('ROTATED')]]);
     m.attach();
     const result = verifier.verify({ timestamp: String(Math.floor(Date.now() / 1000)), nonce: 'n', signature: 'AAAA', serial: 'ROTATED' }, '{}');

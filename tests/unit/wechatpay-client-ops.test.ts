@@ -7,7 +7,16 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WechatPayClient, type WechatPayClientOptions } from '../../server/wechatpay/client';
-import { aesGcmEncrypt, decryptSensitive, parseAuthorization, randomHexNonce, requestMessage, responseMessage, signMessage, verifyMessage } from '../../server/wechatpay/crypto';
+import {
+  aesGcmEncrypt,
+  decryptSensitive,
+  parseAuthorization,
+  randomHexNonce,
+  requestMessage,
+  responseMessage,
+  signMessage,
+  verifyMessage,
+} from '../../server/wechatpay/crypto';
 import { WechatPayRequestError, WechatPayResponseError, WechatPayVerificationError } from '../../server/wechatpay/errors';
 import { WechatPayVerifier } from '../../server/wechatpay/verifier';
 import { keys, pem, vectors } from './wechatpay-vectors';
@@ -106,7 +115,18 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
 }
 
 const REFUND_ANSWER = JSON.stringify({
-  amount: { currency: 'CNY', discount_refund: 0, from: [], payer_refund: 10, payer_total: 10, refund: 10, refund_fee: 0, settlement_refund: 10, settlement_total: 10, total: 10 },
+  amount: {
+    currency: 'CNY',
+    discount_refund: 0,
+    from: [],
+    payer_refund: 10,
+    payer_total: 10,
+    refund: 10,
+    refund_fee: 0,
+    settlement_refund: 10,
+    settlement_total: 10,
+    total: 10,
+  },
   channel: 'ORIGINAL',
   create_time: '2024-07-31T16:55:39+08:00',
   funds_account: 'AVAILABLE',
@@ -122,7 +142,11 @@ const REFUND_ANSWER = JSON.stringify({
 describe('refunds', () => {
   it('createRefund sends exactly the documented fields, in a stable order, never null', async () => {
     handler = () => ({ status: 200, body: REFUND_ANSWER });
-    const refund = await client().createRefund({ out_trade_no: 'SP20240731001', out_refund_no: 'R1|x*y@z', amount: { refund: 10, total: 10, currency: 'CNY' } });
+    const refund = await client().createRefund({
+      out_trade_no: 'SP20240731001',
+      out_refund_no: 'R1|x*y@z',
+      amount: { refund: 10, total: 10, currency: 'CNY' },
+    });
     expect(seen[0]).toMatchObject({ method: 'POST', target: '/v3/refund/domestic/refunds' });
     expect(seen[0].body).toBe('{"out_trade_no":"SP20240731001","out_refund_no":"R1|x*y@z","amount":{"refund":10,"total":10,"currency":"CNY"}}');
     expect(refund).toMatchObject({ status: 'PROCESSING', refund_id: '50303400132024073135461150169', amount: { refund: 10, total: 10 } });
@@ -131,7 +155,12 @@ describe('refunds', () => {
   it('createRefund retries a 500 with the identical body (same out_refund_no)', async () => {
     let n = 0;
     handler = () => (n++ === 0 ? { status: 500, body: '{"code":"SYSTEM_ERROR","message":"系统繁忙"}' } : { status: 200, body: REFUND_ANSWER });
-    await client().createRefund({ transaction_id: '4200001863202305068344507881', out_refund_no: 'R1', reason: '缺货', amount: { refund: 10, total: 10, currency: 'CNY' } });
+    await client().createRefund({
+      transaction_id: '4200001863202305068344507881',
+      out_refund_no: 'R1',
+      reason: '缺货',
+      amount: { refund: 10, total: 10, currency: 'CNY' },
+    });
     expect(seen).toHaveLength(2);
     expect(seen[1].body).toBe(seen[0].body);
     expect(seen[1].nonce).not.toBe(seen[0].nonce);
@@ -148,7 +177,14 @@ describe('refunds', () => {
     handler = () => ({ status: 200, body: REFUND_ANSWER });
     const encryption = { encryptionKey: keys.platformCertPublic, encryptionSerial: vectors.platform_serial };
     const refund = await client().applyAbnormalRefund(
-      { refund_id: '50303400132024073135461150169', out_refund_no: 'R1|x*y@z', type: 'USER_BANK_CARD', bank_type: 'CMB_DEBIT', bank_account: '6214830012345678', real_name: '张三' },
+      {
+        refund_id: '50303400132024073135461150169',
+        out_refund_no: 'R1|x*y@z',
+        type: 'USER_BANK_CARD',
+        bank_type: 'CMB_DEBIT',
+        bank_account: '6214830012345678',
+        real_name: '张三',
+      },
       encryption,
     );
     expect(refund.status).toBe('PROCESSING');
@@ -262,7 +298,11 @@ describe('bills', () => {
     const gz = gzipSync(content);
     handler = () => ({ status: 200, body: gz, sign: 'none' });
     const err = await rejection(
-      client().downloadBill({ hash_type: 'SHA1', hash_value: createHash('sha1').update(gz).digest('hex'), download_url: `${baseUrl}/v3/billdownload/file?token=abc` }),
+      client().downloadBill({
+        hash_type: 'SHA1',
+        hash_value: createHash('sha1').update(gz).digest('hex'),
+        download_url: `${baseUrl}/v3/billdownload/file?token=abc`,
+      }),
     );
     expect(err).toBeInstanceOf(WechatPayResponseError);
     expect((err as Error).message).toMatch(/SHA-1/);

@@ -67,9 +67,7 @@ describe('response signatures (platform key)', () => {
 
 describe('AES-GCM (§6.3, V5)', () => {
   it('GO vector: 16-byte key decrypts to "Hello World"', () => {
-    expect(aesGcmDecrypt('testAPIv3Key0000', 'wCq51qZv4Yfg', 'Dl56FrqWQJF1t9LtC3vEUsniZKvbqdR8', 'FsdXzxryWfKwvLJKf8LG/ToRPTRh8RN9wROC')).toBe(
-      'Hello World',
-    );
+    expect(aesGcmDecrypt('testAPIv3Key0000', 'wCq51qZv4Yfg', 'Dl56FrqWQJF1t9LtC3vEUsniZKvbqdR8', 'FsdXzxryWfKwvLJKf8LG/ToRPTRh8RN9wROC')).toBe('Hello World');
   });
 
   it('JAVA vector: 32-byte key encrypts "message" byte-exactly and round-trips', () => {

@@ -85,7 +85,13 @@ describe('D5 payment notification vector', () => {
   });
 
   it('parseNotification also accepts it as a Uint8Array body and under a PUB_KEY_ID_ serial', () => {
-    const r1 = parseNotification({ headers: headersOf(baseHeaders), body: new TextEncoder().encode(n.body), verifier: certVerifier, apiv3Key: APIV3, now: NOW });
+    const r1 = parseNotification({
+      headers: headersOf(baseHeaders),
+      body: new TextEncoder().encode(n.body),
+      verifier: certVerifier,
+      apiv3Key: APIV3,
+      now: NOW,
+    });
     expect(r1.ok).toBe(true);
     const r2 = parseNotification({
       headers: headersOf({ ...baseHeaders, 'Wechatpay-Serial': PUB_KEY_ID }),

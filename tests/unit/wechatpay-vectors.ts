@@ -7,11 +7,9 @@ import type { KeyObject } from 'node:crypto';
 import { loadPrivateKey, loadPublicKey } from '../../server/wechatpay/crypto';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const candidates = [
-  process.env.WECHATPAY_VECTORS_DIR,
-  resolve(here, '../fixtures/wechatpay-vectors'),
-  '/work/shared/wechatpay-vectors',
-].filter((d): d is string => !!d);
+const candidates = [process.env.WECHATPAY_VECTORS_DIR, resolve(here, '../fixtures/wechatpay-vectors'), '/work/shared/wechatpay-vectors'].filter(
+  (d): d is string => !!d,
+);
 export const VECTORS_DIR = candidates.find((d) => existsSync(join(d, 'vectors.json'))) ?? candidates[candidates.length - 1];
 
 interface SignedVector {

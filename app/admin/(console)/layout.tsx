@@ -44,7 +44,11 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
         </div>
       </div>
       {counts.open > 0 ? (
-        <div role="status" data-testid="alert-banner" className="mb-4 flex flex-wrap items-center justify-between gap-2 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-900">
+        <div
+          role="status"
+          data-testid="alert-banner"
+          className="mb-4 flex flex-wrap items-center justify-between gap-2 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-900"
+        >
           <span>{tm('banner', { count: counts.open })}</span>
           <Link href="/admin/alerts" className="font-medium underline">
             {tm('bannerLink')}

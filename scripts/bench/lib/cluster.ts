@@ -225,11 +225,19 @@ export async function startCluster(opts: BenchOptions, distDir: string): Promise
       // The pools of one web process as npm start sizes them (serve.ts: 4 + 2, or 4 + 4 for a first process
       // that also runs the worker).
       const e = l.env;
-      const pools = opts.webs > 1 ? { DB_POOL_MAX: e.DB_POOL_MAX ?? String(WEB_DB_POOL_PER_PROCESS), PGBOSS_POOL_MAX: e.PGBOSS_POOL_MAX ?? (opts.workers === 0 ? '4' : '2') } : {};
-      const m = spawnManaged('baseline', NODE, [...(heapFlagsOff ? [] : WEB_HEAP_FLAGS), '--import', 'tsx', kind === 'inline' ? 'scripts/bench/peer-server.ts' : 'scripts/bench/baseline-server.ts'], {
-        env: { ...e, ...pools, ...nodeOptions('baseline'), PORT: String(PORTS.baseline), SCANPAY_PROCESS_NAME: 'scanpay-baseline' },
-        verbose: opts.verbose,
-      });
+      const pools =
+        opts.webs > 1
+          ? { DB_POOL_MAX: e.DB_POOL_MAX ?? String(WEB_DB_POOL_PER_PROCESS), PGBOSS_POOL_MAX: e.PGBOSS_POOL_MAX ?? (opts.workers === 0 ? '4' : '2') }
+          : {};
+      const m = spawnManaged(
+        'baseline',
+        NODE,
+        [...(heapFlagsOff ? [] : WEB_HEAP_FLAGS), '--import', 'tsx', kind === 'inline' ? 'scripts/bench/peer-server.ts' : 'scripts/bench/baseline-server.ts'],
+        {
+          env: { ...e, ...pools, ...nodeOptions('baseline'), PORT: String(PORTS.baseline), SCANPAY_PROCESS_NAME: 'scanpay-baseline' },
+          verbose: opts.verbose,
+        },
+      );
       await waitUntil('baseline', httpOk(`${cluster.baselineUrl}/health`), m);
       cluster.baseline = m;
       return m;

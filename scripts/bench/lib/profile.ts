@@ -20,7 +20,8 @@ export async function topStatements(cluster: Cluster, limit = 15): Promise<strin
     where s.query not ilike '%pg_stat_statements%'
     order by s.total_exec_time + s.total_plan_time desc limit ${limit}`);
   const lines = rows.map(
-    (r) => `  ${String(round(Number(r.total))).padStart(9)} ms total  ${String(r.calls).padStart(7)} calls  ${String(round(Number(r.mean))).padStart(7)} ms mean  ${String(round(Number(r.plan))).padStart(6)} ms plan  ${r.query.slice(0, 150)}`,
+    (r) =>
+      `  ${String(round(Number(r.total))).padStart(9)} ms total  ${String(r.calls).padStart(7)} calls  ${String(round(Number(r.mean))).padStart(7)} ms mean  ${String(round(Number(r.plan))).padStart(6)} ms plan  ${r.query.slice(0, 150)}`,
   );
   return lines.join('\n');
 }
@@ -51,7 +52,11 @@ function packageOf(url: string, fn: string): string {
   if (/\.next[^/]*\/server\/chunks/.test(url)) return 'app bundle (.next server chunks: our code + bundled deps)';
   if (url.includes('/server/')) return 'server/ (ours)';
   if (url.includes('/db/')) return 'db/ (ours)';
-  return url.replace(/^file:\/\//, '').split('/').slice(-2).join('/');
+  return url
+    .replace(/^file:\/\//, '')
+    .split('/')
+    .slice(-2)
+    .join('/');
 }
 
 const sources = new Map<string, string[]>();

@@ -53,7 +53,9 @@ function fmt(n: number): string {
 
 function mdTable(header: string[], rows: (string | number)[][]): string {
   const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)));
-  return [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`, ...cells.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  return [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`, ...cells.map((r) => `| ${r.join(' | ')} |`)].join(
+    '\n',
+  );
 }
 
 interface Section {
@@ -79,14 +81,30 @@ function notifySection(r: Results): Section | undefined {
     const b = r.notify!.rows.find((x) => x.system === 'baseline' && x.concurrency === c)!;
     // In-process worker: the web's CPU during the baseline run is the worker's share; subtract it.
     const nextIngest = inProcess ? s.cpu.web - b.cpu.web : s.cpu.web;
-    return [`c${c}`, nextIngest, b.cpu.baseline, nextIngest / b.cpu.baseline, inProcess ? b.cpu.web : (s.cpu.worker + b.cpu.worker) / 2, s.cpu.postgres, b.cpu.postgres];
+    return [
+      `c${c}`,
+      nextIngest,
+      b.cpu.baseline,
+      nextIngest / b.cpu.baseline,
+      inProcess ? b.cpu.web : (s.cpu.worker + b.cpu.worker) / 2,
+      s.cpu.postgres,
+      b.cpu.postgres,
+    ];
   });
   return {
     title: 'Notify ingestion (closed loop, distinct signed + encrypted notifications for real orders)',
     header: ['concurrency', 'Scanpay req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'non-2xx', 'baseline req/s', 'base p50', 'base p99', 'base non-2xx', 'ratio'],
     rows,
     extra: {
-      header: ['concurrency', 'Scanpay web CPU ms/notification', 'baseline CPU ms/notification', 'Scanpay / baseline', 'worker CPU ms/job', 'Postgres CPU ms (Scanpay run)', 'Postgres CPU ms (baseline run)'],
+      header: [
+        'concurrency',
+        'Scanpay web CPU ms/notification',
+        'baseline CPU ms/notification',
+        'Scanpay / baseline',
+        'worker CPU ms/job',
+        'Postgres CPU ms (Scanpay run)',
+        'Postgres CPU ms (baseline run)',
+      ],
       rows: cpuRows,
     },
     note:
@@ -136,16 +154,54 @@ function paidSection(r: Results): Section | undefined {
   if (!r.paid) return undefined;
   return {
     title: 'Notify → paid seen by a checkout.onStatus SSE subscriber (open loop)',
-    header: ['rate/s', 'notifications', 'subscribers', 'p50 ms', 'p99 ms', 'max ms', 'not seen in 60 s', 'non-2xx', 'notify p99 ms', 'p50 queue wait', 'p50 processing', 'p50 to stream', 'CPU ms/notif. web', 'worker', 'Postgres'],
-    rows: r.paid.map((p) => [p.rate, p.notifications, p.subscribers, p.p50, p.p99, p.max, p.lost, p.non2xx, p.notifyP99, p.legs.queueWait, p.legs.processing, p.legs.delivery, p.cpu.web, p.cpu.worker, p.cpu.postgres]),
-    note: 'Legs (p50 of each, so they need not add up): queue wait = 2xx → pg-boss job started_on; processing = started_on → inbox processed_at; to stream = processed_at → the `paid` view read off the SSE stream (commit, NOTIFY, LISTEN, the view query, SSE). CPU per notification covers ingestion, processing and the subscribers\' updates, from the first send to the drained queue; at 10/s and 100/s it is dominated by the idle background work (pg-boss polling, open SSE streams) and means little. With the worker in a web process, its CPU is in the web column.',
+    header: [
+      'rate/s',
+      'notifications',
+      'subscribers',
+      'p50 ms',
+      'p99 ms',
+      'max ms',
+      'not seen in 60 s',
+      'non-2xx',
+      'notify p99 ms',
+      'p50 queue wait',
+      'p50 processing',
+      'p50 to stream',
+      'CPU ms/notif. web',
+      'worker',
+      'Postgres',
+    ],
+    rows: r.paid.map((p) => [
+      p.rate,
+      p.notifications,
+      p.subscribers,
+      p.p50,
+      p.p99,
+      p.max,
+      p.lost,
+      p.non2xx,
+      p.notifyP99,
+      p.legs.queueWait,
+      p.legs.processing,
+      p.legs.delivery,
+      p.cpu.web,
+      p.cpu.worker,
+      p.cpu.postgres,
+    ]),
+    note: "Legs (p50 of each, so they need not add up): queue wait = 2xx → pg-boss job started_on; processing = started_on → inbox processed_at; to stream = processed_at → the `paid` view read off the SSE stream (commit, NOTIFY, LISTEN, the view query, SSE). CPU per notification covers ingestion, processing and the subscribers' updates, from the first send to the drained queue; at 10/s and 100/s it is dominated by the idle background work (pg-boss polling, open SSE streams) and means little. With the worker in a web process, its CPU is in the web column.",
   };
 }
 
 function checkoutSection(r: Results): Section | undefined {
   if (!r.checkout) return undefined;
   const c = r.checkout;
-  const rows: (string | number)[][] = c.create.map((x) => [`checkout.create, sim API latency ${x.latencyMs} ms`, x.summary.p50, x.summary.p95, x.summary.p99, x.summary.count]);
+  const rows: (string | number)[][] = c.create.map((x) => [
+    `checkout.create, sim API latency ${x.latencyMs} ms`,
+    x.summary.p50,
+    x.summary.p95,
+    x.summary.p99,
+    x.summary.count,
+  ]);
   rows.push([`GET /checkout/<token> TTFB (HTTP)`, c.page.ttfb.p50, c.page.ttfb.p95, c.page.ttfb.p99, c.page.samples]);
   rows.push([`GET /checkout/<token> QR's bytes received`, c.page.qrBytes.p50, c.page.qrBytes.p95, c.page.qrBytes.p99, c.page.qrBytes.count]);
   rows.push([`GET /checkout/<token> full HTML`, c.page.full.p50, c.page.full.p95, c.page.full.p99, c.page.samples]);
@@ -186,7 +242,9 @@ function resourcesSection(r: Results): Section | undefined {
 }
 
 export function sections(r: Results): Section[] {
-  return [notifySection(r), ceilingSection(r), openLoopSection(r), paidSection(r), checkoutSection(r), queueSection(r), resourcesSection(r)].filter((s): s is Section => !!s);
+  return [notifySection(r), ceilingSection(r), openLoopSection(r), paidSection(r), checkoutSection(r), queueSection(r), resourcesSection(r)].filter(
+    (s): s is Section => !!s,
+  );
 }
 
 export function printTables(r: Results): void {
@@ -195,7 +253,14 @@ export function printTables(r: Results): void {
     if (s.extra) console.log(table('', s.extra.header, s.extra.rows));
   }
   const t = targets(r);
-  if (t.length) console.log(table('Targets (issue 6)', ['target', 'measured', 'result'], t.map((x) => [x.target, x.measured, x.pass === null ? 'n/a' : x.pass ? 'PASS' : 'FAIL'])));
+  if (t.length)
+    console.log(
+      table(
+        'Targets (issue 6)',
+        ['target', 'measured', 'result'],
+        t.map((x) => [x.target, x.measured, x.pass === null ? 'n/a' : x.pass ? 'PASS' : 'FAIL']),
+      ),
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -291,24 +356,52 @@ export function targets(r: Results): TargetResult[] {
     }
   }
   const ol = r.openLoop?.find((o) => o.system === 'scanpay');
-  if (ol) out.push({ target: `notify open loop ${ol.rate}/s: p99 < 30 ms`, measured: `p99 ${f(ol.p99, ' ms')}, ${ol.non2xx + ol.errors} non-2xx`, pass: ol.p99 < 30 && ol.non2xx + ol.errors === 0 });
+  if (ol)
+    out.push({
+      target: `notify open loop ${ol.rate}/s: p99 < 30 ms`,
+      measured: `p99 ${f(ol.p99, ' ms')}, ${ol.non2xx + ol.errors} non-2xx`,
+      pass: ol.p99 < 30 && ol.non2xx + ol.errors === 0,
+    });
   const r100 = r.paid?.find((p) => p.rate === 100);
-  if (r100) out.push({ target: 'notify → paid at 100/s: p50 < 30 ms, p99 < 150 ms', measured: `p50 ${f(r100.p50, ' ms')}, p99 ${f(r100.p99, ' ms')}${r100.lost ? `, ${r100.lost} not seen within 60 s` : ''}`, pass: r100.p50 < 30 && r100.p99 < 150 && r100.lost === 0 });
+  if (r100)
+    out.push({
+      target: 'notify → paid at 100/s: p50 < 30 ms, p99 < 150 ms',
+      measured: `p50 ${f(r100.p50, ' ms')}, p99 ${f(r100.p99, ' ms')}${r100.lost ? `, ${r100.lost} not seen within 60 s` : ''}`,
+      pass: r100.p50 < 30 && r100.p99 < 150 && r100.lost === 0,
+    });
   const r500 = r.paid?.find((p) => p.rate === 500);
-  if (r500) out.push({ target: 'notify → paid at 500/s: p99 < 500 ms', measured: `p99 ${f(r500.p99, ' ms')}${r500.lost ? `, ${r500.lost} not seen within 60 s` : ''}`, pass: r500.p99 < 500 && r500.lost === 0 });
+  if (r500)
+    out.push({
+      target: 'notify → paid at 500/s: p99 < 500 ms',
+      measured: `p99 ${f(r500.p99, ' ms')}${r500.lost ? `, ${r500.lost} not seen within 60 s` : ''}`,
+      pass: r500.p99 < 500 && r500.lost === 0,
+    });
   const q2 = r.queue?.find((q) => q.workers === 2);
-  if (q2) out.push({ target: 'queue: ≥ 2,000 payment jobs/s with 2 worker processes', measured: `${f(q2.jobsPerSecond)} jobs/s`, pass: q2.jobsPerSecond >= 2000 });
+  if (q2)
+    out.push({ target: 'queue: ≥ 2,000 payment jobs/s with 2 worker processes', measured: `${f(q2.jobsPerSecond)} jobs/s`, pass: q2.jobsPerSecond >= 2000 });
   if (r.checkout) {
     const c = r.checkout;
-    out.push({ target: 'checkout page: TTFB p50 < 50 ms with the QR in the first HTML', measured: `TTFB p50 ${f(c.page.ttfb.p50, ' ms')}, QR in first HTML: ${c.page.qrInFirstHtml ? 'yes' : 'no'}`, pass: c.page.ttfb.p50 < 50 && c.page.qrInFirstHtml });
+    out.push({
+      target: 'checkout page: TTFB p50 < 50 ms with the QR in the first HTML',
+      measured: `TTFB p50 ${f(c.page.ttfb.p50, ' ms')}, QR in first HTML: ${c.page.qrInFirstHtml ? 'yes' : 'no'}`,
+      pass: c.page.ttfb.p50 < 50 && c.page.qrInFirstHtml,
+    });
     for (const x of c.create) {
-      out.push({ target: `checkout.create p50 < 30 ms + ${x.latencyMs} ms simulator API latency`, measured: `p50 ${f(x.summary.p50, ' ms')}`, pass: x.summary.p50 < 30 + x.latencyMs && x.failures === 0 });
+      out.push({
+        target: `checkout.create p50 < 30 ms + ${x.latencyMs} ms simulator API latency`,
+        measured: `p50 ${f(x.summary.p50, ' ms')}`,
+        pass: x.summary.p50 < 30 + x.latencyMs && x.failures === 0,
+      });
     }
   }
   if (r.notify) {
     const json = resultsJson(r).resources as { web_rss_mb: number; worker_rss_mb: number; pg_connections: number };
     out.push({ target: 'web RSS < 300 MB (per web process)', measured: `${f(json.web_rss_mb, ' MB')}`, pass: json.web_rss_mb < 300 });
-    out.push({ target: 'worker RSS < 200 MB (per worker process)', measured: `${f(json.worker_rss_mb, ' MB')}${r.opts.workers ? '' : ' (worker in the web process during notify; figure from the queue run)'}`, pass: json.worker_rss_mb > 0 ? json.worker_rss_mb < 200 : null });
+    out.push({
+      target: 'worker RSS < 200 MB (per worker process)',
+      measured: `${f(json.worker_rss_mb, ' MB')}${r.opts.workers ? '' : ' (worker in the web process during notify; figure from the queue run)'}`,
+      pass: json.worker_rss_mb > 0 ? json.worker_rss_mb < 200 : null,
+    });
     out.push({ target: 'Postgres connections ≤ 30 in total during the notify run', measured: `${f(json.pg_connections)}`, pass: json.pg_connections <= 30 });
   }
   return out;
@@ -327,7 +420,10 @@ export function chartSvg(r: Results): string {
 
   // Left: notify requests/s, Scanpay vs baseline, per concurrency.
   if (r.notify) {
-    const x0 = 60, y0 = 300, w = 380, h = 240;
+    const x0 = 60,
+      y0 = 300,
+      w = 380,
+      h = 240;
     const levels = [1, 16, 64, 256];
     const vals = levels.map((c) => ({
       c,
@@ -343,7 +439,9 @@ export function chartSvg(r: Results): string {
     for (let t = 0; t <= 4; t++) {
       const v = (max / 4) * t;
       const y = y0 - (h * t) / 4;
-      parts.push(`<line x1="${x0}" x2="${x0 + w}" y1="${y}" y2="${y}" stroke="#e5e5e5"/><text x="${x0 - 6}" y="${y + 4}" text-anchor="end" fill="#555">${Math.round(v)}</text>`);
+      parts.push(
+        `<line x1="${x0}" x2="${x0 + w}" y1="${y}" y2="${y}" stroke="#e5e5e5"/><text x="${x0 - 6}" y="${y + 4}" text-anchor="end" fill="#555">${Math.round(v)}</text>`,
+      );
     }
     const gw = w / levels.length;
     vals.forEach((v, i) => {
@@ -361,19 +459,29 @@ export function chartSvg(r: Results): string {
         parts.push(`<line x1="${gx - 3}" x2="${gx + bw + 3}" y1="${yt}" y2="${yt}" stroke="#dc2626" stroke-dasharray="4 2"/>`);
       }
     });
-    parts.push(`<rect x="${x0}" y="${y0 + 30}" width="10" height="10" fill="#2563eb"/><text x="${x0 + 14}" y="${y0 + 39}">${r.opts.server === 'serve' ? 'Scanpay (npm start)' : 'Scanpay (next start)'}</text>`);
+    parts.push(
+      `<rect x="${x0}" y="${y0 + 30}" width="10" height="10" fill="#2563eb"/><text x="${x0 + 14}" y="${y0 + 39}">${r.opts.server === 'serve' ? 'Scanpay (npm start)' : 'Scanpay (next start)'}</text>`,
+    );
     parts.push(`<rect x="${x0 + 152}" y="${y0 + 30}" width="10" height="10" fill="#9ca3af"/><text x="${x0 + 166}" y="${y0 + 39}">one bare process</text>`);
-    parts.push(`<line x1="${x0 + 300}" x2="${x0 + 316}" y1="${y0 + 35}" y2="${y0 + 35}" stroke="#dc2626" stroke-dasharray="4 2"/><text x="${x0 + 320}" y="${y0 + 39}">0.85 × bare</text>`);
+    parts.push(
+      `<line x1="${x0 + 300}" x2="${x0 + 316}" y1="${y0 + 35}" y2="${y0 + 35}" stroke="#dc2626" stroke-dasharray="4 2"/><text x="${x0 + 320}" y="${y0 + 39}">0.85 × bare</text>`,
+    );
   }
 
   // Right: notify → paid latency (p50, p99, max) per rate, log scale, with the targets.
   if (r.paid?.length) {
-    const x0 = 530, y0 = 300, w = 340, h = 240;
-    const lo = 1, hi = Math.max(1000, ...r.paid.map((p) => (Number.isFinite(p.max) ? p.max : 0))) * 1.2;
+    const x0 = 530,
+      y0 = 300,
+      w = 340,
+      h = 240;
+    const lo = 1,
+      hi = Math.max(1000, ...r.paid.map((p) => (Number.isFinite(p.max) ? p.max : 0))) * 1.2;
     const ly = (v: number) => y0 - (h * (Math.log10(Math.max(lo, v)) - Math.log10(lo))) / (Math.log10(hi) - Math.log10(lo));
     parts.push(`<text x="${x0}" y="30" font-size="14" font-weight="600">Notify → paid on the SSE stream (ms, log)</text>`);
     for (const v of [1, 10, 100, 1000, 10000].filter((v) => v <= hi)) {
-      parts.push(`<line x1="${x0}" x2="${x0 + w}" y1="${ly(v)}" y2="${ly(v)}" stroke="#e5e5e5"/><text x="${x0 - 6}" y="${ly(v) + 4}" text-anchor="end" fill="#555">${v}</text>`);
+      parts.push(
+        `<line x1="${x0}" x2="${x0 + w}" y1="${ly(v)}" y2="${ly(v)}" stroke="#e5e5e5"/><text x="${x0 - 6}" y="${ly(v) + 4}" text-anchor="end" fill="#555">${v}</text>`,
+      );
     }
     const gw = w / r.paid.length;
     r.paid.forEach((p, i) => {
@@ -391,15 +499,22 @@ export function chartSvg(r: Results): string {
       });
       parts.push(`<text x="${gx + 1.5 * bw}" y="${y0 + 16}" text-anchor="middle">${p.rate}/s</text>`);
       const target = p.rate === 100 ? 150 : p.rate === 500 ? 500 : undefined;
-      if (target) parts.push(`<line x1="${gx - 3}" x2="${gx + 3 * bw + 7}" y1="${ly(target)}" y2="${ly(target)}" stroke="#111" stroke-dasharray="4 2"><title>p99 target ${target} ms</title></line>`);
+      if (target)
+        parts.push(
+          `<line x1="${gx - 3}" x2="${gx + 3 * bw + 7}" y1="${ly(target)}" y2="${ly(target)}" stroke="#111" stroke-dasharray="4 2"><title>p99 target ${target} ms</title></line>`,
+        );
     });
     const lx = x0;
     parts.push(`<rect x="${lx}" y="${y0 + 30}" width="10" height="10" fill="#16a34a"/><text x="${lx + 14}" y="${y0 + 39}">p50</text>`);
     parts.push(`<rect x="${lx + 50}" y="${y0 + 30}" width="10" height="10" fill="#f59e0b"/><text x="${lx + 64}" y="${y0 + 39}">p99</text>`);
     parts.push(`<rect x="${lx + 100}" y="${y0 + 30}" width="10" height="10" fill="#dc2626"/><text x="${lx + 114}" y="${y0 + 39}">max</text>`);
-    parts.push(`<line x1="${lx + 150}" x2="${lx + 166}" y1="${y0 + 35}" y2="${y0 + 35}" stroke="#111" stroke-dasharray="4 2"/><text x="${lx + 170}" y="${y0 + 39}">p99 target</text>`);
+    parts.push(
+      `<line x1="${lx + 150}" x2="${lx + 166}" y1="${y0 + 35}" y2="${y0 + 35}" stroke="#111" stroke-dasharray="4 2"/><text x="${lx + 170}" y="${y0 + 39}">p99 target</text>`,
+    );
   }
-  parts.push(`<text x="${W - 8}" y="${H - 6}" text-anchor="end" fill="#888" font-size="10">${esc(`${r.machine.cores} cores · Node ${r.machine.node} · PostgreSQL ${r.machine.postgres} · ${r.startedAt.toISOString().slice(0, 16)}Z${r.opts.quick ? ' · --quick' : ''}`)}</text>`);
+  parts.push(
+    `<text x="${W - 8}" y="${H - 6}" text-anchor="end" fill="#888" font-size="10">${esc(`${r.machine.cores} cores · Node ${r.machine.node} · PostgreSQL ${r.machine.postgres} · ${r.startedAt.toISOString().slice(0, 16)}Z${r.opts.quick ? ' · --quick' : ''}`)}</text>`,
+  );
   parts.push('</svg>');
   return parts.join('\n');
 }
@@ -445,18 +560,25 @@ export function markdown(r: Results, docsDir: string, extraNotes: string[]): str
   lines.push('# Benchmarks');
   lines.push('');
   lines.push('Generated by `npm run bench` (`scripts/bench/run.ts`); do not edit the figures by hand — rerun it.');
-  lines.push(`Last run: ${r.startedAt.toISOString().slice(0, 19).replace('T', ' ')} UTC, ${r.opts.quick ? '**--quick** (short run, noisier)' : 'full run'}, ${Math.round(r.durationS)} s.`);
+  lines.push(
+    `Last run: ${r.startedAt.toISOString().slice(0, 19).replace('T', ' ')} UTC, ${r.opts.quick ? '**--quick** (short run, noisier)' : 'full run'}, ${Math.round(r.durationS)} s.`,
+  );
   lines.push('');
   lines.push('## Machine');
   lines.push('');
-  lines.push(mdTable(['', ''], [
-    ['CPU', `${m.cores} cores (${m.cpuModel})`],
-    ['memory', `${(m.memoryMb / 1024).toFixed(1)} GB`],
-    ['load average (1 min) at start', `${m.loadAvgAtStart.toFixed(2)} — other work on the machine shares these cores`],
-    ['Node', m.node],
-    ['PostgreSQL', `${m.postgres} (embedded, fresh data dir per run, default settings, synchronous_commit on)`],
-    ['Next / pg-boss', `${m.nextVersion} / ${m.pgBossVersion}`],
-  ]));
+  lines.push(
+    mdTable(
+      ['', ''],
+      [
+        ['CPU', `${m.cores} cores (${m.cpuModel})`],
+        ['memory', `${(m.memoryMb / 1024).toFixed(1)} GB`],
+        ['load average (1 min) at start', `${m.loadAvgAtStart.toFixed(2)} — other work on the machine shares these cores`],
+        ['Node', m.node],
+        ['PostgreSQL', `${m.postgres} (embedded, fresh data dir per run, default settings, synchronous_commit on)`],
+        ['Next / pg-boss', `${m.nextVersion} / ${m.pgBossVersion}`],
+      ],
+    ),
+  );
   lines.push('');
   lines.push('## What runs');
   lines.push('');
@@ -504,7 +626,12 @@ export function markdown(r: Results, docsDir: string, extraNotes: string[]): str
   if (t.length) {
     lines.push('## Targets (issue 6)');
     lines.push('');
-    lines.push(mdTable(['target', 'measured', 'result'], t.map((x) => [x.target, x.measured, x.pass === null ? 'n/a' : x.pass ? '✅ pass' : '❌ fail'])));
+    lines.push(
+      mdTable(
+        ['target', 'measured', 'result'],
+        t.map((x) => [x.target, x.measured, x.pass === null ? 'n/a' : x.pass ? '✅ pass' : '❌ fail']),
+      ),
+    );
     lines.push('');
   }
   if (extraNotes.length) {
@@ -515,14 +642,19 @@ export function markdown(r: Results, docsDir: string, extraNotes: string[]): str
   }
   lines.push('## Analysis');
   lines.push('');
-  lines.push(previousAnalysis(path.join(docsDir, 'benchmarks.md')) ?? `${ANALYSIS_START}\n_What limits each missed target, and what to change (edit by hand; kept when the benchmark rewrites this file)._\n${ANALYSIS_END}`);
+  lines.push(
+    previousAnalysis(path.join(docsDir, 'benchmarks.md')) ??
+      `${ANALYSIS_START}\n_What limits each missed target, and what to change (edit by hand; kept when the benchmark rewrites this file)._\n${ANALYSIS_END}`,
+  );
   lines.push('');
   lines.push('## History (before / after)');
   lines.push('');
   lines.push('One row per run that wrote this file; older rows are kept. Notify cells are Scanpay / baseline req/s (ratio).');
   lines.push('');
   lines.push(HISTORY_START);
-  lines.push('| run | topology | notify c64 | notify c256 | →paid 100/s p50 / p99 ms | →paid 500/s p99 ms | queue 2w jobs/s | TTFB p50 ms | create p50 ms | load avg |');
+  lines.push(
+    '| run | topology | notify c64 | notify c256 | →paid 100/s p50 / p99 ms | →paid 500/s p99 ms | queue 2w jobs/s | TTFB p50 ms | create p50 ms | load avg |',
+  );
   lines.push('|---|---|---|---|---|---|---|---|---|---|');
   const row = historyRow(r);
   for (const line of [...previousHistory(path.join(docsDir, 'benchmarks.md')).filter((l) => l !== row), row].slice(-30)) lines.push(line);

@@ -101,7 +101,9 @@ export async function runCheckout(ctx: Ctx): Promise<CheckoutResult> {
     else qrBytes.push(p.qrAt);
   }
   const page = { ttfb: summarize(ttfb), qrBytes: summarize(qrBytes), full: summarize(full), qrInFirstHtml, samples: tokens.length };
-  log(`checkout page: TTFB p50 ${page.ttfb.p50.toFixed(1)} ms, QR bytes p50 ${page.qrBytes.p50.toFixed(1)} ms, full HTML p50 ${page.full.p50.toFixed(1)} ms, QR in first HTML: ${qrInFirstHtml ? 'yes' : 'NO'}`);
+  log(
+    `checkout page: TTFB p50 ${page.ttfb.p50.toFixed(1)} ms, QR bytes p50 ${page.qrBytes.p50.toFixed(1)} ms, full HTML p50 ${page.full.p50.toFixed(1)} ms, QR in first HTML: ${qrInFirstHtml ? 'yes' : 'NO'}`,
+  );
 
   // Chromium: a fresh context (cold cache, as a new shopper) per page.
   let browserResult: CheckoutResult['browser'];
@@ -132,7 +134,9 @@ export async function runCheckout(ctx: Ctx): Promise<CheckoutResult> {
       bQr.push(t.qr);
     }
     browserResult = { ttfb: summarize(bTtfb), qrRendered: summarize(bQr), samples: bQr.length };
-    log(`Chromium: TTFB p50 ${browserResult.ttfb.p50.toFixed(1)} ms, QR rendered p50 ${browserResult.qrRendered.p50.toFixed(1)} ms p99 ${browserResult.qrRendered.p99.toFixed(1)} ms (${bQr.length} cold page loads)`);
+    log(
+      `Chromium: TTFB p50 ${browserResult.ttfb.p50.toFixed(1)} ms, QR rendered p50 ${browserResult.qrRendered.p50.toFixed(1)} ms p99 ${browserResult.qrRendered.p99.toFixed(1)} ms (${bQr.length} cold page loads)`,
+    );
   } catch (err) {
     browserResult = { error: err instanceof Error ? err.message.split('\n')[0] : String(err) };
     log(`Chromium measurement failed: ${browserResult.error}`);

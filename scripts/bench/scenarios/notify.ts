@@ -59,7 +59,12 @@ export async function runNotify(ctx: Ctx): Promise<NotifyResult> {
   let unpaid = 0;
   try {
     // Warm both (JIT, pools, pg-boss, prepared statements) with the same work; results discarded.
-    await warmUp(ctx, targets.scanpay, cluster.webs.map((m) => m.child.pid), sz.notifyWarmup);
+    await warmUp(
+      ctx,
+      targets.scanpay,
+      cluster.webs.map((m) => m.child.pid),
+      sz.notifyWarmup,
+    );
     await warmUp(ctx, targets.baseline, [cluster.baseline?.child.pid], sz.notifyWarmup);
     log(`warmed up (${sz.notifyWarmup} notifications each)`);
 

@@ -51,7 +51,9 @@ export async function runOpenLoop(ctx: Ctx): Promise<OpenLoopRow[]> {
       };
       rows.push(r);
       if (system !== 'scanpay') await cluster.stopBaseline();
-      log(`open loop ${system.padEnd(8)} ${rate}/s × ${seconds} s: p50 ${r.p50.toFixed(1)} p95 ${r.p95.toFixed(1)} p99 ${r.p99.toFixed(1)} max ${r.max.toFixed(1)} ms  non-2xx ${r.non2xx}  errors ${r.errors}  (sent late p99 ${r.sendLateP99} max ${r.sendLateMax} ms)`);
+      log(
+        `open loop ${system.padEnd(8)} ${rate}/s × ${seconds} s: p50 ${r.p50.toFixed(1)} p95 ${r.p95.toFixed(1)} p99 ${r.p99.toFixed(1)} max ${r.max.toFixed(1)} ms  non-2xx ${r.non2xx}  errors ${r.errors}  (sent late p99 ${r.sendLateP99} max ${r.sendLateMax} ms)`,
+      );
     }
   } finally {
     await cluster.stopBaseline();

@@ -71,7 +71,12 @@ export async function runPaid(ctx: Ctx): Promise<PaidRow[]> {
   const { cluster, log } = ctx;
   const sz = sizes(ctx.opts.quick);
   const rows: PaidRow[] = [];
-  await warmUp(ctx, cluster.webUrls, cluster.webs.map((m) => m.child.pid), sz.notifyWarmup);
+  await warmUp(
+    ctx,
+    cluster.webUrls,
+    cluster.webs.map((m) => m.child.pid),
+    sz.notifyWarmup,
+  );
   for (const rate of RATES) {
     const n = rate * sz.paid[rate];
     const orders = await createOrders(cluster.db, n);
@@ -80,12 +85,22 @@ export async function runPaid(ctx: Ctx): Promise<PaidRow[]> {
     const watched = orders.filter((_, i) => i % step === 0);
     const sub = spawnManaged(`subscriber-${rate}`, NODE, ['--import', 'tsx', 'scripts/bench/subscriber.ts'], { ipc: true, verbose: ctx.opts.verbose });
     try {
-      const ready = await request<{ failures: number }>(sub.child, { type: 'start', tokens: watched.map((o) => o.token), targets: cluster.webUrls }, 'ready', 120_000);
+      const ready = await request<{ failures: number }>(
+        sub.child,
+        { type: 'start', tokens: watched.map((o) => o.token), targets: cluster.webUrls },
+        'ready',
+        120_000,
+      );
       if (ready.failures) log(`warning: ${ready.failures} subscriptions failed to open`);
       const cpuBefore = cpuSnapshot(ctx);
       const out = await runLoad(ctx, { mode: 'open', targets: cluster.webUrls, orders, rate, timeoutMs: 30_000 });
       // Wait for every paid view (a backlog can take a while to drain), up to GRACE_MS after the last 2xx.
-      const result = await request<{ paidAt: Record<string, number>; failures: string[] }>(sub.child, { type: 'finish', graceMs: GRACE_MS }, 'result', GRACE_MS + 30_000);
+      const result = await request<{ paidAt: Record<string, number>; failures: string[] }>(
+        sub.child,
+        { type: 'finish', graceMs: GRACE_MS },
+        'result',
+        GRACE_MS + 30_000,
+      );
       await waitForDrain(ctx);
       const cpu = cpuPerItem(cpuBefore, cpuSnapshot(ctx), out.completed);
       const ackAt = new Map(out.done!.filter((d) => d.status >= 200 && d.status < 300).map((d) => [d.outTradeNo, d.at]));
@@ -102,7 +117,12 @@ export async function runPaid(ctx: Ctx): Promise<PaidRow[]> {
         } else latencies.push(seen - acked);
       }
       const s = summarize(latencies);
-      const legs = await decompose(ctx, watched.map((o) => o.outTradeNo), ackAt, new Map(watched.map((o) => [o.outTradeNo, result.paidAt[o.token]])));
+      const legs = await decompose(
+        ctx,
+        watched.map((o) => o.outTradeNo),
+        ackAt,
+        new Map(watched.map((o) => [o.outTradeNo, result.paidAt[o.token]])),
+      );
       const r: PaidRow = {
         rate,
         legs,

@@ -88,9 +88,20 @@ export async function runQueue(ctx: Ctx): Promise<QueueRow[]> {
       );
       const seconds = (Number(row.last) - committedAt) / 1000;
       const unpaid = await unpaidAmong(ctx, orders);
-      const r: QueueRow = { workers, jobs: n, seconds, jobsPerSecond: n / seconds, workerRssMb: peaks.rss ?? 0, unpaid, workerCpuMs: cpu.worker, postgresCpuMs: cpu.postgres };
+      const r: QueueRow = {
+        workers,
+        jobs: n,
+        seconds,
+        jobsPerSecond: n / seconds,
+        workerRssMb: peaks.rss ?? 0,
+        unpaid,
+        workerCpuMs: cpu.worker,
+        postgresCpuMs: cpu.postgres,
+      };
       rows.push(r);
-      log(`queue ${workers} worker process${workers > 1 ? 'es' : ''}: ${n} jobs in ${seconds.toFixed(2)} s = ${r.jobsPerSecond.toFixed(0)} jobs/s; CPU ms/job: workers ${cpu.worker.toFixed(2)}, Postgres ${cpu.postgres.toFixed(2)} (of which background ${cpu.postgresBackground.toFixed(2)}) (unpaid after: ${unpaid})`);
+      log(
+        `queue ${workers} worker process${workers > 1 ? 'es' : ''}: ${n} jobs in ${seconds.toFixed(2)} s = ${r.jobsPerSecond.toFixed(0)} jobs/s; CPU ms/job: workers ${cpu.worker.toFixed(2)}, Postgres ${cpu.postgres.toFixed(2)} (of which background ${cpu.postgresBackground.toFixed(2)}) (unpaid after: ${unpaid})`,
+      );
       await cluster.stopWorkers();
     }
   } finally {

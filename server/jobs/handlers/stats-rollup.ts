@@ -11,7 +11,10 @@ export default defineHandler({
   run: (p, deps) => consumeEvents(deps.db, p.eventIds),
   async batch(jobs, deps) {
     try {
-      const hours = await consumeEvents(deps.db, jobs.flatMap((j) => j.payload.eventIds));
+      const hours = await consumeEvents(
+        deps.db,
+        jobs.flatMap((j) => j.payload.eventIds),
+      );
       return new Map(jobs.map((j) => [j.id, hours]));
     } catch (err) {
       log('stats').warn({ err: err instanceof Error ? err.message : String(err) }, 'batched rollup failed: jobs run one by one');

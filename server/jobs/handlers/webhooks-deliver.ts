@@ -11,7 +11,13 @@ let senderAllowsPrivate: boolean | undefined;
 
 export default defineHandler({
   queue: QUEUE.webhooksDeliver,
-  work: (deps) => ({ batchSize: 1, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1, localConcurrency: deps.env.WEBHOOK_WORKER_CONCURRENCY, groupConcurrency: deps.env.WEBHOOK_ENDPOINT_CONCURRENCY }),
+  work: (deps) => ({
+    batchSize: 1,
+    pollingIntervalSeconds: 1,
+    notifyPollingIntervalSeconds: 1,
+    localConcurrency: deps.env.WEBHOOK_WORKER_CONCURRENCY,
+    groupConcurrency: deps.env.WEBHOOK_ENDPOINT_CONCURRENCY,
+  }),
   run: (p, deps) => {
     // Live mode never reaches private addresses; the simulator's local receivers are allowed.
     const allowPrivate = deps.env.wechatpayMode !== 'live';

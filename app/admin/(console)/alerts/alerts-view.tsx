@@ -7,7 +7,14 @@ import { useTRPC } from '@/app/_trpc/client';
 import { BeijingTime } from '../../_components/time';
 import { Alert, Badge, Button, Card, EmptyState, ErrorState, Field, Input, Loading } from '../../_components/ui';
 
-const THRESHOLD_KEYS = ['refundProcessingMinutes', 'inboxUnprocessedMinutes', 'notifySilenceMinutes', 'oldestReadyMinutes', 'failureRatePercent', 'failureRateMinRuns'] as const;
+const THRESHOLD_KEYS = [
+  'refundProcessingMinutes',
+  'inboxUnprocessedMinutes',
+  'notifySilenceMinutes',
+  'oldestReadyMinutes',
+  'failureRatePercent',
+  'failureRateMinRuns',
+] as const;
 
 export function AlertsView({ canManage, canConfigure }: { canManage: boolean; canConfigure: boolean }) {
   const t = useTranslations('monitoring.alerts');
@@ -46,7 +53,11 @@ export function AlertsView({ canManage, canConfigure }: { canManage: boolean; ca
     <div className="space-y-4">
       <h1 className="text-xl font-semibold">{t('heading')}</h1>
       <p className="text-sm text-neutral-600">{t('help')}</p>
-      {message ? <Alert tone={message.tone} testId="alerts-message">{message.text}</Alert> : null}
+      {message ? (
+        <Alert tone={message.tone} testId="alerts-message">
+          {message.text}
+        </Alert>
+      ) : null}
       {list.isPending ? (
         <Loading label={ta('loading')} />
       ) : list.isError ? (
@@ -93,7 +104,16 @@ export function AlertsView({ canManage, canConfigure }: { canManage: boolean; ca
           <form onSubmit={onSave} className="grid gap-3 sm:grid-cols-3 sm:items-end">
             {THRESHOLD_KEYS.map((k) => (
               <Field key={k} label={t(k)} htmlFor={k}>
-                <Input id={k} name={k} type="number" min={1} step={k === 'failureRatePercent' ? 0.1 : 1} defaultValue={thresholds.data[k]} disabled={!canConfigure} required />
+                <Input
+                  id={k}
+                  name={k}
+                  type="number"
+                  min={1}
+                  step={k === 'failureRatePercent' ? 0.1 : 1}
+                  defaultValue={thresholds.data[k]}
+                  disabled={!canConfigure}
+                  required
+                />
               </Field>
             ))}
             {canConfigure ? (

@@ -69,11 +69,21 @@ export function AuditView() {
             <Input id="from" name="from" type="date" defaultValue={p.from} />
           </Field>
           <Field label={tf('toDay')} htmlFor="to">
-            <Input id="to" name="to" type="date" defaultValue={p.to} aria-invalid={badRange || undefined} aria-describedby={badRange ? 'range-error' : undefined} />
+            <Input
+              id="to"
+              name="to"
+              type="date"
+              defaultValue={p.to}
+              aria-invalid={badRange || undefined}
+              aria-describedby={badRange ? 'range-error' : undefined}
+            />
           </Field>
           <div className="flex flex-wrap gap-2 sm:col-span-2 lg:col-span-3">
             <Button type="submit">{t('apply')}</Button>
-            <Button variant="secondary" onClick={() => void setP({ actor: null, action: null, objectType: null, objectId: null, from: null, to: null, before: null })}>
+            <Button
+              variant="secondary"
+              onClick={() => void setP({ actor: null, action: null, objectType: null, objectId: null, from: null, to: null, before: null })}
+            >
               {tf('clear')}
             </Button>
             <Button variant="secondary" onClick={() => (verify ? void chain.refetch() : setVerify(true))}>
@@ -88,7 +98,7 @@ export function AuditView() {
             {tf('badRange')}
           </p>
         ) : null}
-      {chain.data ? (
+        {chain.data ? (
           <div className="mt-3">
             <Alert tone={chain.data.ok ? 'green' : 'red'} testId="chain-result">
               {chain.data.ok ? t('chainOk', { count: chain.data.checked }) : t('chainBroken', { id: chain.data.brokenAt ?? 0 })}

@@ -27,7 +27,12 @@ export function AuditExportButton({ filter, disabled }: { filter: AuditLogFilter
   return (
     <>
       {dialog}
-      <Button variant="secondary" data-testid="audit-export" disabled={disabled || create.isPending || running} onClick={() => void run(async () => setId((await create.mutateAsync({ filter })).id))}>
+      <Button
+        variant="secondary"
+        data-testid="audit-export"
+        disabled={disabled || create.isPending || running}
+        onClick={() => void run(async () => setId((await create.mutateAsync({ filter })).id))}
+      >
         {tf('export')}
       </Button>
       <span className="flex flex-wrap items-center gap-2 text-sm" aria-live="polite">

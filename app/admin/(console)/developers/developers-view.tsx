@@ -256,13 +256,17 @@ function EndpointsCard({ canManage, act, onSecret, onMessage }: { canManage: boo
               </p>
               {canManage ? (
                 <div className="flex flex-wrap gap-2">
-                  <Button variant="secondary" disabled={e.disabled} onClick={() =>
+                  <Button
+                    variant="secondary"
+                    disabled={e.disabled}
+                    onClick={() =>
                       void act(async () => {
                         await test.mutateAsync({ id: e.id });
                         onMessage({ tone: 'green', text: t('endpoints.testSent') });
                         refresh();
                       })
-                    }>
+                    }
+                  >
                     {t('endpoints.test')}
                   </Button>
                   <Button
@@ -289,20 +293,26 @@ function EndpointsCard({ canManage, act, onSecret, onMessage }: { canManage: boo
                   >
                     {t('endpoints.rotate')}
                   </Button>
-                  <Button variant="secondary" onClick={() =>
+                  <Button
+                    variant="secondary"
+                    onClick={() =>
                       void act(async () => {
                         await update.mutateAsync({ id: e.id, patch: { disabled: !e.disabled } });
                         refresh();
                       })
-                    }>
+                    }
+                  >
                     {e.disabled ? t('endpoints.enable') : t('endpoints.disable')}
                   </Button>
-                  <Button variant="danger" onClick={() =>
+                  <Button
+                    variant="danger"
+                    onClick={() =>
                       void act(async () => {
                         await remove.mutateAsync({ id: e.id });
                         refresh();
                       })
-                    }>
+                    }
+                  >
                     {t('endpoints.delete')}
                   </Button>
                 </div>

@@ -88,10 +88,22 @@ export function LimitsView({ canManage, isOwner }: { canManage: boolean; isOwner
                   {editable ? (
                     <form onSubmit={(e) => onSave(l.role, e)} className="grid gap-2 sm:grid-cols-2" aria-label={t('formLabel', { role: name })}>
                       <Field label={t('singleYuan')} htmlFor={`single-${l.role}`}>
-                        <Input id={`single-${l.role}`} name="single" inputMode="decimal" autoComplete="off" defaultValue={l.singleRefundMaxFen === null ? '' : fenToYuanText(l.singleRefundMaxFen)} />
+                        <Input
+                          id={`single-${l.role}`}
+                          name="single"
+                          inputMode="decimal"
+                          autoComplete="off"
+                          defaultValue={l.singleRefundMaxFen === null ? '' : fenToYuanText(l.singleRefundMaxFen)}
+                        />
                       </Field>
                       <Field label={t('dailyYuan')} htmlFor={`daily-${l.role}`}>
-                        <Input id={`daily-${l.role}`} name="daily" inputMode="decimal" autoComplete="off" defaultValue={l.dailyRefundMaxFen === null ? '' : fenToYuanText(l.dailyRefundMaxFen)} />
+                        <Input
+                          id={`daily-${l.role}`}
+                          name="daily"
+                          inputMode="decimal"
+                          autoComplete="off"
+                          defaultValue={l.dailyRefundMaxFen === null ? '' : fenToYuanText(l.dailyRefundMaxFen)}
+                        />
                       </Field>
                       <div className="sm:col-span-2">
                         <Field label={t('reason')} htmlFor={`reason-${l.role}`}>

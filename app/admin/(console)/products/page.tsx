@@ -8,5 +8,7 @@ export default async function ProductsPage() {
   const { session, allowed } = await requireAdmin('products:view');
   if (!allowed) return <Forbidden role={session.user.role} />;
   const env = loadEnv();
-  return <ProductsView canManage={can(session.user.role, 'products:manage')} maxImageBytes={env.PRODUCT_IMAGE_MAX_BYTES} maxPriceFen={env.MAX_ORDER_AMOUNT_FEN} />;
+  return (
+    <ProductsView canManage={can(session.user.role, 'products:manage')} maxImageBytes={env.PRODUCT_IMAGE_MAX_BYTES} maxPriceFen={env.MAX_ORDER_AMOUNT_FEN} />
+  );
 }

@@ -84,7 +84,11 @@ export function RefundsView({ canManage }: { canManage: boolean }) {
                 {list.data.rows.map((r) => (
                   <tr key={r.id} className="border-b border-neutral-100" data-testid="refund-row" data-status={r.status} data-out-refund-no={r.outRefundNo}>
                     <td className="p-2">
-                      <Badge tone={r.status === 'succeeded' ? 'green' : r.status === 'abnormal' || r.status === 'closed' || r.status === 'failed' ? 'red' : 'amber'}>{t(`statuses.${r.status}`)}</Badge>
+                      <Badge
+                        tone={r.status === 'succeeded' ? 'green' : r.status === 'abnormal' || r.status === 'closed' || r.status === 'failed' ? 'red' : 'amber'}
+                      >
+                        {t(`statuses.${r.status}`)}
+                      </Badge>
                     </td>
                     <td className="p-2">
                       <Money fen={r.amountFen} />
@@ -99,17 +103,28 @@ export function RefundsView({ canManage }: { canManage: boolean }) {
                       {t(`initiators.${r.initiatedBy as Initiator}`)}
                       {r.requestedByEmail ? <div className="text-neutral-600">{t('by', { email: r.requestedByEmail })}</div> : null}
                     </td>
-                    <td className="p-2 text-xs">{r.ageMs >= 3600_000 ? t('age', { hours: Math.floor(r.ageMs / 3600_000) }) : t('ageMinutes', { minutes: Math.floor(r.ageMs / 60_000) })}</td>
+                    <td className="p-2 text-xs">
+                      {r.ageMs >= 3600_000 ? t('age', { hours: Math.floor(r.ageMs / 3600_000) }) : t('ageMinutes', { minutes: Math.floor(r.ageMs / 60_000) })}
+                    </td>
                     <td className="p-2 text-xs">{r.nextQueryAt ? <BeijingTime value={r.nextQueryAt} /> : '—'}</td>
                     {canManage ? (
                       <td className="p-2">
                         <div className="flex flex-wrap gap-1">
                           {r.status === 'pending_approval' ? (
                             <>
-                              <Button data-testid="approve" onClick={() => void run(() => decide.mutateAsync({ refundId: r.id, approve: true })).catch(() => {})} disabled={decide.isPending}>
+                              <Button
+                                data-testid="approve"
+                                onClick={() => void run(() => decide.mutateAsync({ refundId: r.id, approve: true })).catch(() => {})}
+                                disabled={decide.isPending}
+                              >
                                 {t('approve')}
                               </Button>
-                              <Button variant="secondary" data-testid="reject" onClick={() => decide.mutate({ refundId: r.id, approve: false })} disabled={decide.isPending}>
+                              <Button
+                                variant="secondary"
+                                data-testid="reject"
+                                onClick={() => decide.mutate({ refundId: r.id, approve: false })}
+                                disabled={decide.isPending}
+                              >
                                 {t('reject')}
                               </Button>
                             </>
@@ -124,7 +139,9 @@ export function RefundsView({ canManage }: { canManage: boolean }) {
                               {t('handle')}
                             </Button>
                           ) : null}
-                          {r.status === 'abnormal' && r.abnormalResolution ? <span className="text-xs">{t('handled', { how: r.abnormalResolution })}</span> : null}
+                          {r.status === 'abnormal' && r.abnormalResolution ? (
+                            <span className="text-xs">{t('handled', { how: r.abnormalResolution })}</span>
+                          ) : null}
                         </div>
                       </td>
                     ) : null}
@@ -141,7 +158,17 @@ export function RefundsView({ canManage }: { canManage: boolean }) {
   );
 }
 
-function AbnormalDialog({ refundId, onClose, onDone, run }: { refundId: string; onClose: () => void; onDone: () => void; run: (a: () => Promise<unknown>) => Promise<void> }) {
+function AbnormalDialog({
+  refundId,
+  onClose,
+  onDone,
+  run,
+}: {
+  refundId: string;
+  onClose: () => void;
+  onDone: () => void;
+  run: (a: () => Promise<unknown>) => Promise<void>;
+}) {
   const t = useTranslations('refunds.abnormal');
   const te = useTranslations('refunds.errors');
   const td = useTranslations('refunds.dialog');
@@ -154,7 +181,12 @@ function AbnormalDialog({ refundId, onClose, onDone, run }: { refundId: string; 
     const d = new FormData(e.currentTarget);
     const resolution =
       kind === 'USER_BANK_CARD'
-        ? { type: kind, bankType: String(d.get('bankType')) as (typeof ABNORMAL_REFUND_BANK_TYPES)[number], bankAccount: String(d.get('account') ?? '').replace(/\s/g, ''), realName: String(d.get('name') ?? '') }
+        ? {
+            type: kind,
+            bankType: String(d.get('bankType')) as (typeof ABNORMAL_REFUND_BANK_TYPES)[number],
+            bankAccount: String(d.get('account') ?? '').replace(/\s/g, ''),
+            realName: String(d.get('name') ?? ''),
+          }
         : { type: kind };
     await run(() => resolve.mutateAsync({ refundId, resolution })).catch(() => {});
   }

@@ -26,7 +26,8 @@ async function serve(request: Request): Promise<Response> {
   if (!admin || admin.mustEnrolTwoFactor) return Response.redirect(new URL('/admin/sign-in', request.url), 303);
   const writes = request.method !== 'GET' && request.method !== 'HEAD';
   if (!can(admin.user.role, writes ? 'queues:manage' : 'queues:view')) return new Response('forbidden', { status: 403 });
-  if (writes) await appendAudit(db, auditActor(admin), { action: 'queue.pgboss_dashboard.action', objectType: 'pgboss', objectId: new URL(request.url).pathname });
+  if (writes)
+    await appendAudit(db, auditActor(admin), { action: 'queue.pgboss_dashboard.action', objectType: 'pgboss', objectId: new URL(request.url).pathname });
   return handler()(request);
 }
 

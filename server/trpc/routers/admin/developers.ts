@@ -26,12 +26,28 @@ async function asApp<T>(fn: () => Promise<T>): Promise<T> {
 export const adminDevelopersRouter = router({
   keys: adminProcedure('keys:view').query(({ ctx }) => listApiKeys(ctx.db)),
   createKey: sensitiveProcedure('keys:manage')
-    .input(z.object({ name: z.string().trim().min(1).max(100), scopes: z.array(ApiScopeSchema).min(1), expiresInDays: z.number().positive().max(3650).nullable() }))
+    .input(
+      z.object({ name: z.string().trim().min(1).max(100), scopes: z.array(ApiScopeSchema).min(1), expiresInDays: z.number().positive().max(3650).nullable() }),
+    )
     .mutation(({ ctx, input }) =>
-      createApiKey(ctx.db, auditActor(ctx.admin), { name: input.name, scopes: input.scopes, mode: ctx.deps.env.wechatpayMode, expiresAt: input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86_400_000) : null }),
+      createApiKey(ctx.db, auditActor(ctx.admin), {
+        name: input.name,
+        scopes: input.scopes,
+        mode: ctx.deps.env.wechatpayMode,
+        expiresAt: input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86_400_000) : null,
+      }),
     ),
   rollKey: sensitiveProcedure('keys:manage')
-    .input(z.object({ id, overlapHours: z.number().min(0).max(24 * 30).optional() }))
+    .input(
+      z.object({
+        id,
+        overlapHours: z
+          .number()
+          .min(0)
+          .max(24 * 30)
+          .optional(),
+      }),
+    )
     .mutation(({ ctx, input }) => rollApiKey(ctx.db, auditActor(ctx.admin), input.id, input.overlapHours ?? ctx.deps.env.API_KEY_ROLL_OVERLAP_HOURS)),
   revokeKey: sensitiveProcedure('keys:manage')
     .input(z.object({ id }))

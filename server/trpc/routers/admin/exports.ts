@@ -18,7 +18,8 @@ export const adminExportsRouter = router({
       const row = await getExport(ctx.db, input.id, ctx.admin.user.id);
       if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such export.' });
       // An audit-log export stays readable only while its creator may read the audit log.
-      if (!can(ctx.admin.user.role, EXPORT_PERMISSION[row.kind as ExportKind] ?? 'audit:view')) throw new TRPCError({ code: 'FORBIDDEN', message: 'Your role does not allow this.' });
+      if (!can(ctx.admin.user.role, EXPORT_PERMISSION[row.kind as ExportKind] ?? 'audit:view'))
+        throw new TRPCError({ code: 'FORBIDDEN', message: 'Your role does not allow this.' });
       return row;
     }),
   list: adminProcedure('orders:view').query(({ ctx }) => listExports(ctx.db, ctx.admin.user.id)),

@@ -59,7 +59,12 @@ export const adminRefundsRouter = router({
     .input(z.object({ refundId: z.uuid(), approve: z.boolean(), note: z.string().max(200).optional() }))
     .mutation(({ ctx, input }) =>
       refundCall(async () => {
-        const r = await decideRefund(ctx.db, ctx.deps, { refundId: input.refundId, approve: input.approve, note: input.note ?? null, actor: auditActor(ctx.admin) });
+        const r = await decideRefund(ctx.db, ctx.deps, {
+          refundId: input.refundId,
+          approve: input.approve,
+          note: input.note ?? null,
+          actor: auditActor(ctx.admin),
+        });
         return { id: r.id, status: r.status };
       }),
     ),
@@ -77,7 +82,12 @@ export const adminRefundsRouter = router({
       z.object({
         refundId: z.uuid(),
         resolution: z.discriminatedUnion('type', [
-          z.object({ type: z.literal('USER_BANK_CARD'), bankType: z.enum(ABNORMAL_REFUND_BANK_TYPES), bankAccount: z.string().regex(/^\d{12,30}$/), realName: z.string().trim().min(1).max(50) }),
+          z.object({
+            type: z.literal('USER_BANK_CARD'),
+            bankType: z.enum(ABNORMAL_REFUND_BANK_TYPES),
+            bankAccount: z.string().regex(/^\d{12,30}$/),
+            realName: z.string().trim().min(1).max(50),
+          }),
           z.object({ type: z.literal('MERCHANT_BANK_CARD') }),
           z.object({ type: z.literal('MERCHANT_PLATFORM') }),
         ]),
@@ -85,7 +95,11 @@ export const adminRefundsRouter = router({
     )
     .mutation(({ ctx, input }) =>
       refundCall(async () => {
-        const r = await resolveAbnormalRefund(ctx.db, { env: ctx.deps.env, clock: ctx.deps.clock, gateway: ctx.deps.gateway() }, { refundId: input.refundId, actor: auditActor(ctx.admin), resolution: input.resolution });
+        const r = await resolveAbnormalRefund(
+          ctx.db,
+          { env: ctx.deps.env, clock: ctx.deps.clock, gateway: ctx.deps.gateway() },
+          { refundId: input.refundId, actor: auditActor(ctx.admin), resolution: input.resolution },
+        );
         return { id: r.id, status: r.status, abnormalResolution: r.abnormalResolution };
       }),
     ),

@@ -29,6 +29,12 @@ export const adminUsersRouter = router({
   setLimits: sensitiveProcedure('users:manage')
     .input(z.object({ role: RoleSchema, singleRefundMaxFen: fen, dailyRefundMaxFen: fen, reason: z.string().trim().min(1, 'REASON_REQUIRED').max(500) }))
     .mutation(({ ctx, input }) =>
-      setRefundLimits(ctx.db, auditActor(ctx.admin), input.role, { singleRefundMaxFen: input.singleRefundMaxFen, dailyRefundMaxFen: input.dailyRefundMaxFen }, input.reason),
+      setRefundLimits(
+        ctx.db,
+        auditActor(ctx.admin),
+        input.role,
+        { singleRefundMaxFen: input.singleRefundMaxFen, dailyRefundMaxFen: input.dailyRefundMaxFen },
+        input.reason,
+      ),
     ),
 });

@@ -22,7 +22,9 @@ export default async function ApiReferencePage() {
   if (!(can(role, 'keys:view') || can(role, 'webhooks:view'))) return <Forbidden role={role} />;
   const t = await getTranslations('developers.reference');
   const doc = openApiDocument(loadEnv().appUrl) as Json;
-  const ops = Object.entries(doc.paths as Json).flatMap(([path, item]) => Object.entries(item as Json).map(([method, op]) => ({ path, method: method.toUpperCase(), op: op as Json })));
+  const ops = Object.entries(doc.paths as Json).flatMap(([path, item]) =>
+    Object.entries(item as Json).map(([method, op]) => ({ path, method: method.toUpperCase(), op: op as Json })),
+  );
   return (
     <div className="space-y-4">
       <h1 className="text-xl font-semibold">{t('heading')}</h1>

@@ -9,9 +9,26 @@ import { BeijingTime, Money } from '../../../_components/time';
 import { Alert, Badge, Button, Card, EmptyState, ErrorState, Loading } from '../../../_components/ui';
 import { RefundDialog } from './refund-dialog';
 
-const KIND_TONE: Record<TimelineKind, 'blue' | 'green' | 'neutral' | 'amber' | 'red'> = { event: 'green', notification: 'blue', job: 'neutral', refund: 'amber', admin: 'red', webhook: 'blue' };
+const KIND_TONE: Record<TimelineKind, 'blue' | 'green' | 'neutral' | 'amber' | 'red'> = {
+  event: 'green',
+  notification: 'blue',
+  job: 'neutral',
+  refund: 'amber',
+  admin: 'red',
+  webhook: 'blue',
+};
 
-export function OrderView({ id, canSync, canRefund, approvalThresholdFen }: { id: string; canSync: boolean; canRefund: boolean; approvalThresholdFen: number }) {
+export function OrderView({
+  id,
+  canSync,
+  canRefund,
+  approvalThresholdFen,
+}: {
+  id: string;
+  canSync: boolean;
+  canRefund: boolean;
+  approvalThresholdFen: number;
+}) {
   const t = useTranslations('admin.order');
   const to = useTranslations('admin.orders');
   const ta = useTranslations('admin');
@@ -41,12 +58,14 @@ export function OrderView({ id, canSync, canRefund, approvalThresholdFen }: { id
       <div className="flex flex-wrap items-center justify-between gap-2">
         <h1 className="font-mono text-lg font-semibold break-all">{t('heading', { id: order.id })}</h1>
         <div className="flex flex-wrap gap-2">
-        {canRefund && (order.status === 'paid' || order.status === 'partially_refunded') ? <RefundDialog orderId={id} approvalThresholdFen={approvalThresholdFen} /> : null}
-        {canSync ? (
-          <Button onClick={() => sync.mutate({ id })} disabled={sync.isPending} data-testid="sync-now">
-            {sync.isPending ? t('syncing') : t('sync')}
-          </Button>
-        ) : null}
+          {canRefund && (order.status === 'paid' || order.status === 'partially_refunded') ? (
+            <RefundDialog orderId={id} approvalThresholdFen={approvalThresholdFen} />
+          ) : null}
+          {canSync ? (
+            <Button onClick={() => sync.mutate({ id })} disabled={sync.isPending} data-testid="sync-now">
+              {sync.isPending ? t('syncing') : t('sync')}
+            </Button>
+          ) : null}
         </div>
       </div>
       {sync.data ? (
@@ -142,7 +161,11 @@ export function OrderView({ id, canSync, canRefund, approvalThresholdFen }: { id
                 <li key={r.id} className="flex flex-wrap gap-2" data-testid="order-refund" data-status={r.status}>
                   <span className="font-mono text-xs">{r.outRefundNo}</span>
                   <Money fen={r.amountFen} />
-                  <Badge tone={r.status === 'succeeded' ? 'green' : r.status === 'abnormal' || r.status === 'closed' || r.status === 'failed' ? 'red' : 'amber'}>{tr(`statuses.${r.status}`)}</Badge>
+                  <Badge
+                    tone={r.status === 'succeeded' ? 'green' : r.status === 'abnormal' || r.status === 'closed' || r.status === 'failed' ? 'red' : 'amber'}
+                  >
+                    {tr(`statuses.${r.status}`)}
+                  </Badge>
                   <span className="text-xs text-neutral-600">{tr(`initiators.${r.initiatedBy as 'merchant' | 'api' | 'system' | 'bill'}`)}</span>
                 </li>
               ))}

@@ -14,7 +14,7 @@ import { Alert, Button, Field, Input, Select } from '../../../_components/ui';
 
 const PRESETS = ['returned', 'notDelivered', 'duplicate', 'priceAdjust', 'customerRequest', 'other'] as const;
 
-type RefundErrorKey = keyof (typeof import('@/messages/en.json'))['refunds']['errors'];
+type RefundErrorKey = keyof typeof import('@/messages/en.json')['refunds']['errors'];
 
 /** The translation key of a refused refund action: its rule, or "generic". */
 export function refundErrorKey(err: unknown): RefundErrorKey {
@@ -81,18 +81,30 @@ export function RefundDialog({ orderId, approvalThresholdFen }: { orderId: strin
       </Button>
       <Dialog open={open} onOpenChange={setOpen} title={t('title')}>
         {!f ? (
-          figures.isError ? <Alert>{te('generic')}</Alert> : <p className="text-sm">…</p>
+          figures.isError ? (
+            <Alert>{te('generic')}</Alert>
+          ) : (
+            <p className="text-sm">…</p>
+          )
         ) : (
           <form onSubmit={onSubmit} className="space-y-3" data-testid="refund-dialog">
             <dl className="grid grid-cols-2 gap-x-3 gap-y-1 text-sm">
               <dt className="text-neutral-600">{t('paid')}</dt>
-              <dd data-testid="refund-paid"><Money fen={f.paidFen} /></dd>
+              <dd data-testid="refund-paid">
+                <Money fen={f.paidFen} />
+              </dd>
               <dt className="text-neutral-600">{t('refunded')}</dt>
-              <dd data-testid="refund-refunded"><Money fen={f.refundedFen} /></dd>
+              <dd data-testid="refund-refunded">
+                <Money fen={f.refundedFen} />
+              </dd>
               <dt className="text-neutral-600">{t('inFlight')}</dt>
-              <dd data-testid="refund-in-flight"><Money fen={f.inFlightFen} /></dd>
+              <dd data-testid="refund-in-flight">
+                <Money fen={f.inFlightFen} />
+              </dd>
               <dt className="text-neutral-600">{t('refundable')}</dt>
-              <dd data-testid="refund-refundable"><Money fen={f.refundableFen} /></dd>
+              <dd data-testid="refund-refundable">
+                <Money fen={f.refundableFen} />
+              </dd>
               <dt className="text-neutral-600">{t('daysLeft')}</dt>
               <dd data-testid="refund-days-left">{t('daysLeftValue', { days: Math.max(0, f.daysLeft) })}</dd>
               <dt className="text-neutral-600">{t('refundsLeft')}</dt>
@@ -108,7 +120,14 @@ export function RefundDialog({ orderId, approvalThresholdFen }: { orderId: strin
             ) : (
               <>
                 <Field label={t('amount')} htmlFor="refund-amount" hint={t('amountHint', { max: (f.refundableFen / 100).toFixed(2) })}>
-                  <Input id="refund-amount" name="amount" inputMode="decimal" value={amountText} onChange={(e) => setAmount(e.target.value)} aria-invalid={badAmount} />
+                  <Input
+                    id="refund-amount"
+                    name="amount"
+                    inputMode="decimal"
+                    value={amountText}
+                    onChange={(e) => setAmount(e.target.value)}
+                    aria-invalid={badAmount}
+                  />
                 </Field>
                 {badAmount ? <Alert>{t('badAmount')}</Alert> : null}
                 <Field label={t('reasonPreset')} htmlFor="refund-preset">
@@ -121,9 +140,20 @@ export function RefundDialog({ orderId, approvalThresholdFen }: { orderId: strin
                   </Select>
                 </Field>
                 <Field label={t('reasonText')} htmlFor="refund-reason">
-                  <Input id="refund-reason" name="reason" maxLength={80} value={text} placeholder={preset === 'other' ? '' : t(`presets.${preset}`)} onChange={(e) => setText(e.target.value)} />
+                  <Input
+                    id="refund-reason"
+                    name="reason"
+                    maxLength={80}
+                    value={text}
+                    placeholder={preset === 'other' ? '' : t(`presets.${preset}`)}
+                    onChange={(e) => setText(e.target.value)}
+                  />
                 </Field>
-                {fen !== null && fen <= 100 && fen < f.paidFen ? <p className="text-xs text-neutral-600" data-testid="reason-hidden">{t('reasonHidden')}</p> : null}
+                {fen !== null && fen <= 100 && fen < f.paidFen ? (
+                  <p className="text-xs text-neutral-600" data-testid="reason-hidden">
+                    {t('reasonHidden')}
+                  </p>
+                ) : null}
                 {fen !== null && fen >= approvalThresholdFen ? (
                   <p className="text-xs text-amber-800" data-testid="approval-note">
                     {t('approvalNote', { amount: `¥${(approvalThresholdFen / 100).toFixed(2)}` })}
