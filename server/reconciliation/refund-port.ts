@@ -14,7 +14,7 @@ export async function importExternalRefund(tx: Tx, r: ExternalRefund): Promise<b
   return (await recordExternalRefund(tx, r)).created;
 }
 
-/** WeChat's current word on one of our refunds (a query after the bill's snapshot disagreed). */
+/** WeChat's current word on one of our refunds (a query after the bill's snapshot disagreed), on the timeline as path `bill`. */
 export async function applyQueriedRefundStatus(tx: Tx, outRefundNo: string, wechat: { status: string; refundId?: string | null }): Promise<boolean> {
-  return (await applyRefundStatus(tx, outRefundNo, wechat, 'query')) !== null;
+  return (await applyRefundStatus(tx, outRefundNo, wechat, 'bill')) !== null;
 }
