@@ -15,3 +15,10 @@ export type DiscrepancyClass = (typeof DISCREPANCY_CLASSES)[number];
 
 export const DISCREPANCY_STATES = ['open', 'auto_resolved', 'received', 'ignored', 'force_posted'] as const;
 export type DiscrepancyState = (typeof DISCREPANCY_STATES)[number];
+
+/**
+ * Classes a person may force-post: book WeChat's payment in our ledger by rebuilding the order from a query
+ * (a lost order whose automatic rebuild failed, or a trade someone decides is ours). Frozen orders are
+ * settled by the order's review, not here.
+ */
+export const FORCE_POSTABLE_CLASSES = ['order_missing', 'external_trade'] as const satisfies readonly DiscrepancyClass[];

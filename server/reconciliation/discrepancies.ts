@@ -52,7 +52,16 @@ export async function recordFinding(tx: Tx, f: Finding): Promise<{ id: string; w
     .values({ ...f, resolution: f.resolution ?? null, resolvedBy: f.state === 'auto_resolved' ? 'system' : null, resolvedAt })
     .onConflictDoUpdate({
       target: [discrepancies.class, discrepancies.subjectKey],
-      set: { state: f.state, resolution: f.resolution ?? null, resolvedBy: f.state === 'auto_resolved' ? 'system' : null, resolvedAt, updatedAt: new Date() },
+      set: {
+        state: f.state,
+        resolution: f.resolution ?? null,
+        resolvedBy: f.state === 'auto_resolved' ? 'system' : null,
+        resolvedAt,
+        // A repair may have made the order (a lost order rebuilt): the finding then points at it.
+        orderId: sql`coalesce(excluded.order_id, ${discrepancies.orderId})`,
+        attemptId: sql`coalesce(excluded.attempt_id, ${discrepancies.attemptId})`,
+        updatedAt: new Date(),
+      },
       setWhere: sql`${discrepancies.state} = 'open' and excluded.state <> 'open'`,
     })
     .returning({ id: discrepancies.id, inserted: sql<boolean>`(xmax = 0)` });
@@ -86,44 +95,65 @@ export async function recordFinding(tx: Tx, f: Finding): Promise<{ id: string; w
 }
 
 /** A person's decision on an open discrepancy: a reason is required; audited with both states. */
+/** What a force-post booked (in the decision's transaction); the decision is refused if it throws. */
+export type PostInLedger = (
+  tx: Tx,
+  before: typeof discrepancies.$inferSelect,
+) => Promise<{ orderId: string; attemptId?: string | null; did: Record<string, unknown> }>;
+
 export async function decideDiscrepancy(
   db: DbOrTx,
   actor: AuditActor,
   input: { id: string; action: keyof typeof HUMAN_ACTIONS; reason: string },
+  post?: PostInLedger,
 ): Promise<typeof discrepancies.$inferSelect> {
   const reason = input.reason.trim();
   if (reason.length < 3) throw new AppError('BAD_REQUEST', 'A reason is required');
+  // Force-post means something was booked: never a bare change of state (see force-post.ts).
+  if ((input.action === 'force_post') !== (post !== undefined)) throw new AppError('BAD_REQUEST', 'Force-post goes through forcePostDiscrepancy');
   const to = HUMAN_ACTIONS[input.action];
   return db.transaction(async (tx) => {
     const [before] = await tx.select().from(discrepancies).where(eq(discrepancies.id, input.id)).for('update');
     if (!before) throw new AppError('NOT_FOUND', 'No such discrepancy');
     if (before.state !== 'open') throw new AppError('CONFLICT', 'This discrepancy is already settled');
+    const posted = post ? await post(tx, before) : null;
+    const orderId = before.orderId ?? posted?.orderId ?? null;
+    const attemptId = before.attemptId ?? posted?.attemptId ?? null;
     const [after] = await tx
       .update(discrepancies)
-      .set({ state: to, reason, resolvedBy: actor.email ?? actor.id ?? 'unknown', resolvedAt: new Date(), updatedAt: new Date() })
+      .set({
+        state: to,
+        reason,
+        orderId,
+        attemptId,
+        ...(posted ? { resolution: { action: 'force_posted', ...posted.did } } : {}),
+        resolvedBy: actor.email ?? actor.id ?? 'unknown',
+        resolvedAt: new Date(),
+        updatedAt: new Date(),
+      })
       .where(eq(discrepancies.id, input.id))
       .returning();
-    if (before.orderId) {
+    if (orderId) {
       await recordEvent(tx, {
-        orderId: before.orderId,
-        attemptId: before.attemptId,
+        orderId,
+        attemptId,
         type: `reconciliation.${to}`,
         source: 'admin',
-        data: { discrepancyId: before.id, class: before.class, reason },
+        data: { discrepancyId: before.id, class: before.class, reason, ...(posted ? { did: posted.did } : {}) },
       });
     }
     await writeOutboxEvent(tx, {
       topic: 'reconciliation.discrepancy',
-      orderId: before.orderId,
+      orderId,
       dedupeKey: `reconciliation.discrepancy:${before.id}:${to}`,
-      payload: { discrepancyId: before.id, class: before.class, billDate: before.billDate, state: to, reason },
+      payload: { discrepancyId: before.id, class: before.class, billDate: before.billDate, state: to, reason, ...(posted ? { did: posted.did } : {}) },
     });
     await appendAudit(tx, actor, {
       action: `reconciliation.${input.action}`,
       objectType: 'discrepancy',
       objectId: before.id,
-      before: { state: before.state },
-      after: { state: to },
+      before: { state: before.state, orderId: before.orderId },
+      after: { state: to, orderId, ...(posted ? { did: posted.did } : {}) },
       reason,
     });
     return after!;

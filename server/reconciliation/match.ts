@@ -9,6 +9,7 @@ import { alerts, billFiles, billTradeRows, orders, paymentAttempts, refunds } fr
 import { paymentContext } from '@/server/payments/context';
 import type { PaymentDeps } from '@/server/payments/deps';
 import { applyPaymentResult } from '@/server/payments/payment-result';
+import { rebuildOrderFromTransaction } from '@/server/payments/rebuild';
 import { transitionOrder } from '@/server/payments/state';
 import { WechatPayApiError } from '@/server/wechatpay/errors';
 import type { Transaction } from '@/server/wechatpay/schemas';
@@ -54,10 +55,12 @@ export async function matchDay(deps: PaymentDeps, date: string): Promise<Declare
   const windowClosed = await fileFinal(deps, addDays(date, 1));
   let findings = 0;
   let repairs = 0;
-  const write = async (f: Finding, extra?: (tx: Parameters<Parameters<typeof db.transaction>[0]>[0]) => Promise<void>) => {
+  // `extra` runs first in the finding's transaction; what it returns amends the finding (a rebuilt order's id).
+  // biome-ignore lint/suspicious/noConfusingVoidType: most extras amend nothing and return void
+  const write = async (f: Finding, extra?: (tx: Parameters<Parameters<typeof db.transaction>[0]>[0]) => Promise<Partial<Finding> | void>) => {
     await db.transaction(async (tx) => {
-      if (extra) await extra(tx);
-      const r = await recordFinding(tx, f);
+      const amend = extra ? await extra(tx) : undefined;
+      const r = await recordFinding(tx, amend ? { ...f, ...amend } : f);
       if (r.written) findings++;
     });
   };
@@ -99,7 +102,11 @@ export async function matchDay(deps: PaymentDeps, date: string): Promise<Declare
     if (!p.attemptId || !p.orderId) {
       const ours = OUR_OUT_TRADE_NO.test(r.outTradeNo);
       const cls = ours ? 'order_missing' : 'external_trade';
-      if (await findDiscrepancy(db, cls, r.transactionId)) continue;
+      const existing = await findDiscrepancy(db, cls, r.transactionId);
+      // An external trade is only reported; a lost order of ours is retried until it is rebuilt.
+      if (existing && (!ours || existing.state !== 'open')) continue;
+      // WeChat's own record, not the bill alone, is what an order is rebuilt from.
+      const t = ours ? await query(deps, r.outTradeNo) : null;
       await write(
         {
           ...base,
@@ -110,13 +117,24 @@ export async function matchDay(deps: PaymentDeps, date: string): Promise<Declare
           proposedFix: ours ? 'rebuild_from_query' : 'ignore_external',
         },
         async (tx) => {
-          if (ours) {
+          if (!ours) return;
+          if (!existing) {
             await tx.insert(alerts).values({
               kind: 'reconciliation_order_missing',
               message: `P1: the ${date} trade bill has a payment ${r.transactionId} for ${r.outTradeNo}, which looks like ours, but no such order exists`,
               data: { priority: 'P1', ...billSide },
             });
           }
+          const rebuilt = t ? await rebuildOrderFromTransaction(tx, t, paymentContext(deps, 'bill'), { billDate: date, discrepancy: cls }) : null;
+          if (!rebuilt?.rebuilt) {
+            return { resolution: { action: 'rebuild_from_query', outcome: rebuilt?.reason ?? 'not_found', wechatState: t?.trade_state ?? null } };
+          }
+          repairs++;
+          return {
+            state: 'auto_resolved',
+            orderId: rebuilt.orderId,
+            resolution: { action: 'rebuilt_from_query', orderId: rebuilt.orderId, wechatState: t!.trade_state },
+          };
         },
       );
       continue;
@@ -350,7 +368,8 @@ async function freeze(
   await tx.insert(alerts).values({ kind: `reconciliation_${reason}`, orderId, message: `Reconciliation froze the order: ${reason}`, data });
 }
 
-async function query(deps: PaymentDeps, outTradeNo: string): Promise<Transaction | null> {
+/** WeChat's record of a trade, or null when it has none. */
+export async function query(deps: PaymentDeps, outTradeNo: string): Promise<Transaction | null> {
   try {
     return await deps.gateway().client.queryByOutTradeNo(outTradeNo);
   } catch (err) {

@@ -9,12 +9,14 @@
 //   no such payment → the order is frozen for review with a security alert.
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alerts, discrepancies, orderEvents, orders, outboxEvents, paymentAttempts, refunds } from '@/db/schema';
+import { alerts, auditLog, discrepancies, orderEvents, orders, outboxEvents, paymentAttempts, refunds } from '@/db/schema';
 import type { AuditActor } from '@/server/auth/audit';
 import { renewCheckout } from '@/server/payments/checkout';
 import { paymentContext } from '@/server/payments/context';
 import { applyPaymentResult } from '@/server/payments/payment-result';
 import { addDays } from '@/server/reconciliation/days';
+import { decideDiscrepancy } from '@/server/reconciliation/discrepancies';
+import { forcePostDiscrepancy } from '@/server/reconciliation/force-post';
 import { importDay } from '@/server/reconciliation/import';
 import { matchDay } from '@/server/reconciliation/match';
 import { reconcileDate } from '@/server/reconciliation/reconcile';
@@ -105,6 +107,7 @@ const s = {} as {
   firstOutTradeNo: string;
   firstTransactionId: string;
   forged: Placed;
+  externalNo: string;
 };
 
 describe('refund state, duplicates and a payment WeChat never saw', () => {
@@ -141,6 +144,9 @@ describe('refund state, duplicates and a payment WeChat never saw', () => {
       ),
     );
     expect(forged.outcome).toBe('paid');
+
+    // A trade on our mchid that is not shaped like ours: reported as external, a person may force-post it.
+    s.externalNo = (await sim.injectAnomaly({ kind: 'unknown_trade', amount_fen: 4321 })).out_trade_no as string;
 
     // A refund that will still be PROCESSING when the bill is generated (09:00 tomorrow) and succeed after.
     s.snapshot = await place();
@@ -259,6 +265,47 @@ describe('refund state, duplicates and a payment WeChat never saw', () => {
     expect(files.find((f) => f.kind === 'trade_ALL')).toMatchObject({ status: 'imported', changed: false });
     await matchDay(h.deps, day);
     expect(await count()).toEqual(before);
+  });
+
+  it('force-post books an external trade: the order rebuilt from the query, reason required, audited', async () => {
+    const [d] = await h.db.select().from(discrepancies).where(eq(discrepancies.outTradeNo, s.externalNo));
+    expect(d).toMatchObject({ class: 'external_trade', state: 'open', orderId: null });
+    const finance: AuditActor = { id: 'u-fin', email: 'finance@shop.test', role: 'finance', ip: null, userAgent: null, twoFactorFresh: true };
+    await expect(forcePostDiscrepancy(h.deps, finance, { id: d!.id, reason: ' ' })).rejects.toThrow(/reason/);
+    // Not a bare change of state: the generic decision refuses force-post.
+    await expect(decideDiscrepancy(h.db, finance, { id: d!.id, action: 'force_post', reason: 'ours after all' })).rejects.toThrow(/forcePost/);
+    // Only a bill payment with no order can be force-posted.
+    const [other] = await found('refund_state', s.snapshot.orderId);
+    await expect(forcePostDiscrepancy(h.deps, finance, { id: other!.id, reason: 'ours after all' })).rejects.toThrow();
+
+    const after = await forcePostDiscrepancy(h.deps, finance, { id: d!.id, reason: 'sold at the market stall' });
+    expect(after).toMatchObject({ state: 'force_posted', reason: 'sold at the market stall', resolvedBy: 'finance@shop.test' });
+    expect(after.orderId).toBeTruthy();
+    expect(after.resolution).toMatchObject({ action: 'force_posted', rebuiltOrderId: after.orderId });
+    expect(await orderOf(after.orderId!)).toMatchObject({ status: 'paid', amountFen: 4321, paidVia: 'bill' });
+    const [attempt] = await h.db.select().from(paymentAttempts).where(eq(paymentAttempts.outTradeNo, s.externalNo));
+    expect(attempt).toMatchObject({ orderId: after.orderId, status: 'paid', transactionId: d!.transactionId });
+    const timeline = await h.db.select().from(orderEvents).where(eq(orderEvents.orderId, after.orderId!));
+    expect(timeline.map((e) => [e.type, e.source])).toEqual(
+      expect.arrayContaining([
+        ['order.rebuilt', 'bill'],
+        ['order.paid', 'bill'],
+        ['reconciliation.force_posted', 'admin'],
+      ]),
+    );
+    const [audit] = await h.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.objectType, 'discrepancy'), eq(auditLog.objectId, d!.id)));
+    expect(audit).toMatchObject({ action: 'reconciliation.force_post', reason: 'sold at the market stall' });
+    expect(
+      await h.db
+        .select()
+        .from(outboxEvents)
+        .where(eq(outboxEvents.dedupeKey, `reconciliation.discrepancy:${d!.id}:force_posted`)),
+    ).toHaveLength(1);
+    // Settled once.
+    await expect(forcePostDiscrepancy(h.deps, finance, { id: d!.id, reason: 'again' })).rejects.toThrow(/already/);
   });
 
   it('the next day closes the window: absent and unknown to WeChat → frozen for review, security alert', async () => {

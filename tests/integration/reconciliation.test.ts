@@ -161,9 +161,29 @@ describe('a day with every discrepancy class', () => {
 
     // external trade → open, "external"; ours by prefix → P1 alert.
     expect((await found('external_trade', { outTradeNo: s.externalNo }))[0]?.state).toBe('open');
-    expect((await found('order_missing', { outTradeNo: s.lostNo }))[0]?.proposedFix).toBe('rebuild_from_query');
+    const [lost] = await found('order_missing', { outTradeNo: s.lostNo });
+    expect(lost).toMatchObject({ proposedFix: 'rebuild_from_query', state: 'auto_resolved' });
     const p1 = await h.db.select().from(alerts).where(eq(alerts.kind, 'reconciliation_order_missing'));
     expect(p1.map((a) => (a.data as { priority: string }).priority)).toEqual(['P1']);
+    // ... and rebuilt from WeChat's query: an order and attempt with that out_trade_no, paid with path `bill`.
+    const [rebuiltAttempt] = await h.db.select().from(paymentAttempts).where(eq(paymentAttempts.outTradeNo, s.lostNo));
+    expect(rebuiltAttempt).toMatchObject({ status: 'paid', paidVia: 'bill', amountFen: 777, orderId: lost!.orderId, transactionId: lost!.transactionId });
+    expect(lost?.resolution).toMatchObject({ action: 'rebuilt_from_query', orderId: lost!.orderId });
+    expect(await h.db.select().from(orders).where(eq(orders.id, lost!.orderId!))).toMatchObject([{ status: 'paid', amountFen: 777, paidVia: 'bill' }]);
+    const lostEvents = await h.db.select().from(orderEvents).where(eq(orderEvents.orderId, lost!.orderId!));
+    expect(lostEvents.map((e) => [e.type, e.source])).toEqual(
+      expect.arrayContaining([
+        ['order.rebuilt', 'bill'],
+        ['order.paid', 'bill'],
+        ['reconciliation.discrepancy', 'bill'],
+      ]),
+    );
+    expect(
+      await h.db
+        .select()
+        .from(outboxEvents)
+        .where(and(eq(outboxEvents.orderId, lost!.orderId!), eq(outboxEvents.topic, 'payment.succeeded'))),
+    ).toHaveLength(1);
 
     // refund in the bill, not ours → imported as external, order partially refunded, refund.succeeded emitted.
     const [ext] = await h.db.select().from(refunds).where(eq(refunds.outRefundNo, s.lateRefundNo));

@@ -6,7 +6,8 @@ import Link from 'next/link';
 import { useTranslations } from 'next-intl';
 import { type FormEvent, useState } from 'react';
 import { useTRPC } from '@/app/_trpc/client';
-import { DISCREPANCY_CLASSES, DISCREPANCY_STATES, type DiscrepancyClass, type DiscrepancyState } from '@/server/reconciliation/classes';
+import { DISCREPANCY_CLASSES, DISCREPANCY_STATES, type DiscrepancyClass, type DiscrepancyState, FORCE_POSTABLE_CLASSES } from '@/server/reconciliation/classes';
+import { useStepUp } from '../../_components/step-up';
 import { Alert, Badge, Button, Card, EmptyState, ErrorState, Field, Input, Loading, Select } from '../../_components/ui';
 
 type Action = 'received' | 'ignore' | 'force_post';
@@ -24,15 +25,21 @@ export function Inbox({ canManage }: { canManage: boolean }) {
   const [acting, setActing] = useState<{ id: string; action: Action } | null>(null);
   const [reason, setReason] = useState('');
   const list = useQuery(trpc.admin.reconciliation.inbox.queryOptions({ ...filter, limit: 100 }));
-  const decide = useMutation(
-    trpc.admin.reconciliation.decide.mutationOptions({
-      onSuccess: async () => {
-        setActing(null);
-        setReason('');
-        await qc.invalidateQueries({ queryKey: trpc.admin.reconciliation.inbox.queryKey() });
-      },
-    }),
-  );
+  const { run, dialog } = useStepUp();
+  const done = {
+    onSuccess: async () => {
+      setActing(null);
+      setReason('');
+      await qc.invalidateQueries({ queryKey: trpc.admin.reconciliation.inbox.queryKey() });
+    },
+  };
+  const decide = useMutation(trpc.admin.reconciliation.decide.mutationOptions(done));
+  // Force-post books a payment: its own procedure, behind a fresh step-up.
+  const forcePost = useMutation(trpc.admin.reconciliation.forcePost.mutationOptions(done));
+  const actionsOf = (cls: string): Action[] =>
+    (FORCE_POSTABLE_CLASSES as readonly string[]).includes(cls) ? ['received', 'ignore', 'force_post'] : ['received', 'ignore'];
+  const pending = decide.isPending || forcePost.isPending;
+  const failure = decide.error ?? forcePost.error;
 
   function apply(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -49,6 +56,7 @@ export function Inbox({ canManage }: { canManage: boolean }) {
 
   return (
     <Card title={t('inboxTitle')}>
+      {dialog}
       <form onSubmit={apply} className="mb-3 grid gap-2 sm:grid-cols-4" aria-label={t('inboxTitle')}>
         <Field label={t('filters.class')} htmlFor="f-class">
           <Select id="f-class" name="class" defaultValue="">
@@ -128,7 +136,7 @@ export function Inbox({ canManage }: { canManage: boolean }) {
                   <td className="px-2 py-2">
                     {canManage && d.state === 'open' ? (
                       <div className="flex flex-col gap-1">
-                        {(['received', 'ignore', 'force_post'] as const).map((a) => (
+                        {actionsOf(d.class).map((a) => (
                           <Button
                             key={a}
                             variant={a === 'force_post' ? 'danger' : 'secondary'}
@@ -152,19 +160,21 @@ export function Inbox({ canManage }: { canManage: boolean }) {
           className="mt-3 flex flex-wrap items-end gap-2 rounded-md border border-neutral-300 p-3"
           onSubmit={(e) => {
             e.preventDefault();
-            decide.mutate({ id: acting.id, action: acting.action, reason });
+            const { id, action } = acting;
+            if (action === 'force_post') void run(() => forcePost.mutateAsync({ id, reason }));
+            else decide.mutate({ id, action, reason });
           }}
         >
           <Field label={`${t(`actions.${acting.action}`)} — ${t('actions.reason')}`} htmlFor="decide-reason">
             <Input id="decide-reason" data-testid="decide-reason" required minLength={3} value={reason} onChange={(e) => setReason(e.target.value)} />
           </Field>
-          <Button type="submit" data-testid="decide-confirm" disabled={decide.isPending || reason.trim().length < 3}>
+          <Button type="submit" data-testid="decide-confirm" disabled={pending || reason.trim().length < 3}>
             {t('actions.confirm')}
           </Button>
           <Button variant="ghost" onClick={() => setActing(null)}>
             {t('actions.cancel')}
           </Button>
-          {decide.error ? <Alert>{decide.error.message}</Alert> : null}
+          {failure && failure.data?.code !== 'PRECONDITION_FAILED' ? <Alert>{failure.message}</Alert> : null}
         </form>
       ) : null}
     </Card>

@@ -5,11 +5,12 @@ import { z } from 'zod';
 import { auditActor } from '@/server/auth/session';
 import { AppError } from '@/server/errors';
 import { billDateSchema } from '@/server/reconciliation/days';
-import { decideDiscrepancy, HUMAN_ACTIONS } from '@/server/reconciliation/discrepancies';
+import { decideDiscrepancy } from '@/server/reconciliation/discrepancies';
+import { forcePostDiscrepancy } from '@/server/reconciliation/force-post';
 import { InboxFilterSchema, listDiscrepancies, monthCsv, MonthSchema, monthReport } from '@/server/reconciliation/inbox';
 import { getRun, startRun } from '@/server/reconciliation/pipeline';
 import { dayDetail } from '@/server/reconciliation/report';
-import { adminProcedure } from '../../admin';
+import { adminProcedure, sensitiveProcedure } from '../../admin';
 import { router } from '../../init';
 
 const asTrpc = (err: unknown): never => {
@@ -23,8 +24,12 @@ export const adminReconciliationRouter = router({
     .input(InboxFilterSchema)
     .query(({ ctx, input }) => listDiscrepancies(ctx.db, input)),
   decide: adminProcedure('reconciliation:manage')
-    .input(z.object({ id: z.uuid(), action: z.enum(Object.keys(HUMAN_ACTIONS) as [keyof typeof HUMAN_ACTIONS]), reason: z.string().trim().min(3).max(500) }))
+    .input(z.object({ id: z.uuid(), action: z.enum(['received', 'ignore']), reason: z.string().trim().min(3).max(500) }))
     .mutation(({ ctx, input }) => decideDiscrepancy(ctx.db, auditActor(ctx.admin), input).catch(asTrpc)),
+  // Books a payment in the ledger (an order rebuilt from WeChat's query): money-moving, so a fresh step-up.
+  forcePost: sensitiveProcedure('reconciliation:manage')
+    .input(z.object({ id: z.uuid(), reason: z.string().trim().min(3).max(500) }))
+    .mutation(({ ctx, input }) => forcePostDiscrepancy(ctx.deps, auditActor(ctx.admin), input).catch(asTrpc)),
   day: adminProcedure('reconciliation:view')
     .input(z.object({ date: billDateSchema }))
     .query(({ ctx, input }) => dayDetail(ctx.db, input.date)),
