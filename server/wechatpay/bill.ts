@@ -86,8 +86,15 @@ function splitLine(line: string): string[] {
 
 /** Full-width and half-width parentheses both occur in column names (`收支金额（元）`). */
 function normaliseName(name: string): string {
-  return name.replace(/（/g, '(').replace(/）/g, ')').trim();
+  let n = normalised.get(name);
+  if (n === undefined) {
+    n = name.replace(/（/g, '(').replace(/）/g, ')').trim();
+    // Column names are few; a bill has 100,000 rows asking for the same ones (an absent column once per row).
+    if (normalised.size < 1000) normalised.set(name, n);
+  }
+  return n;
 }
+const normalised = new Map<string, string>();
 
 function pick(row: Record<string, string>, name: string): string | undefined {
   if (name in row) return row[name];

@@ -2,10 +2,13 @@
 // bill imported and matched against 100,000 paid attempts, on a fresh embedded Postgres. Timed: storeFile for
 // both files (parse, gzip, rows) + matchDay + computeReport. Peak extra RSS = the highest RSS of this process
 // during the timed part minus its RSS just before. The ledger is written by SQL (setup, untimed).
-// Run on its own: `node --import tsx scripts/bench/scenarios/reconciliation.ts [rows]`.
+// Also reported: this process's own CPU seconds in the timed part (parse, gzip, JSON; Postgres works in its own
+// processes) and the time of each phase, since on a shared 2-core machine the wall clock mostly measures the others.
+// Run on its own: `node --expose-gc --import tsx scripts/bench/scenarios/reconciliation.ts [rows]`.
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { createDb } from '@/db/client';
@@ -95,9 +98,17 @@ function bills(n: number, fromMs: number): { trade: Buffer; fund: Buffer } {
   return { trade: Buffer.from(`\uFEFF${t.join('\r\n')}\r\n`), fund: Buffer.from(`\uFEFF${f.join('\r\n')}\r\n`) };
 }
 
-export async function runReconciliationBench(
-  rows = 100_000,
-): Promise<{ rows: number; seconds: number; peakExtraRssMb: number; matchedPercent: number; findings: number }> {
+export async function runReconciliationBench(rows = 100_000): Promise<{
+  rows: number;
+  fundRows: number;
+  seconds: number;
+  phases: Record<string, number>;
+  nodeCpuSeconds: number;
+  peakExtraRssMb: number;
+  matchedPercent: number;
+  findings: number;
+  loadAverage: number;
+}> {
   const dataDir = path.resolve('.data/bench', `recon-${process.pid}`);
   const pg = await ensureEmbeddedPostgres({ dataDir, port: await freePort(), database: 'scanpay_bench_recon' });
   try {
@@ -128,27 +139,41 @@ export async function runReconciliationBench(
     const sampler = setInterval(() => {
       peak = Math.max(peak, process.memoryUsage().rss);
     }, 20);
+    const loadAverage = os.loadavg()[0]!;
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
-    const lap = (label: string) => process.env.BENCH_VERBOSE && console.error(`${label}: ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+    const phases: Record<string, number> = {};
+    let last = t0;
+    const lap = (label: string) => {
+      const now = performance.now();
+      phases[label] = Math.round(now - last) / 1000;
+      last = now;
+      if (process.env.BENCH_VERBOSE) console.error(`${label}: ${((now - t0) / 1000).toFixed(2)} s`);
+    };
     await storeFile(db, DATE, 'trade_ALL', trade, sha1(trade));
-    lap('trade bill stored');
-    await storeFile(db, DATE, 'fund_BASIC', fund, sha1(fund));
-    lap('fund bill stored');
+    lap('tradeBill');
+    const fundOutcome = await storeFile(db, DATE, 'fund_BASIC', fund, sha1(fund));
+    lap('fundBill');
     const matched = await matchDay(deps, DATE);
-    lap('matched');
+    lap('match');
     const report = await computeReport(db, DATE, 6000);
     lap('report');
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage().rss);
     await client.end();
     return {
       rows,
+      fundRows: fundOutcome.rows,
       seconds: Math.round(seconds * 100) / 100,
+      phases,
+      nodeCpuSeconds: Math.round((cpu.user + cpu.system) / 10_000) / 100,
       peakExtraRssMb: Math.round((peak - base) / 1048576),
       matchedPercent: report.matchedPercent,
       findings: matched.findings,
+      loadAverage,
     };
   } finally {
     await pg.stop();
