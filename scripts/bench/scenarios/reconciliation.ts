@@ -19,7 +19,7 @@ import type { PaymentDeps } from '@/server/payments/deps';
 import { dayBounds } from '@/server/reconciliation/days';
 import { storeFile } from '@/server/reconciliation/import';
 import { matchDay } from '@/server/reconciliation/match';
-import { computeReport } from '@/server/reconciliation/report';
+import { computeReport, matchedRowsQuery } from '@/server/reconciliation/report';
 
 const DATE = '2026-06-01';
 
@@ -103,6 +103,8 @@ export async function runReconciliationBench(rows = 100_000): Promise<{
   fundRows: number;
   seconds: number;
   phases: Record<string, number>;
+  /** Peak extra RSS within each phase. */
+  phasePeakMb: Record<string, number>;
   nodeCpuSeconds: number;
   peakExtraRssMb: number;
   matchedPercent: number;
@@ -136,18 +138,24 @@ export async function runReconciliationBench(rows = 100_000): Promise<{
     global.gc?.();
     const base = process.memoryUsage().rss;
     let peak = base;
+    let phasePeak = base;
     const sampler = setInterval(() => {
-      peak = Math.max(peak, process.memoryUsage().rss);
+      const rss = process.memoryUsage().rss;
+      peak = Math.max(peak, rss);
+      phasePeak = Math.max(phasePeak, rss);
     }, 20);
     const loadAverage = os.loadavg()[0]!;
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
     const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
     const phases: Record<string, number> = {};
+    const phasePeakMb: Record<string, number> = {};
     let last = t0;
     const lap = (label: string) => {
       const now = performance.now();
       phases[label] = Math.round(now - last) / 1000;
+      phasePeakMb[label] = Math.round((Math.max(phasePeak, process.memoryUsage().rss) - base) / 1048576);
+      phasePeak = 0;
       last = now;
       if (process.env.BENCH_VERBOSE) console.error(`${label}: ${((now - t0) / 1000).toFixed(2)} s`);
     };
@@ -163,12 +171,18 @@ export async function runReconciliationBench(rows = 100_000): Promise<{
     const cpu = process.cpuUsage(cpu0);
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage().rss);
+    // BENCH_EXPLAIN=1: the matched-% plan (untimed), to check it stays set-based (hash joins, no per-row loop).
+    if (process.env.BENCH_EXPLAIN) {
+      const plan = await db.execute<{ 'QUERY PLAN': string }>(sql`explain (analyze, costs off) ${matchedRowsQuery(DATE)}`);
+      console.error(plan.map((r) => r['QUERY PLAN']).join('\n'));
+    }
     await client.end();
     return {
       rows,
       fundRows: fundOutcome.rows,
       seconds: Math.round(seconds * 100) / 100,
       phases,
+      phasePeakMb,
       nodeCpuSeconds: Math.round((cpu.user + cpu.system) / 10_000) / 100,
       peakExtraRssMb: Math.round((peak - base) / 1048576),
       matchedPercent: report.matchedPercent,
