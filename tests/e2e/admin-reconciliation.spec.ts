@@ -44,6 +44,10 @@ test('finance walks the inbox and the settlement report', async ({ page }) => {
   await expect(row).toContainText('1234');
   await expectNoSeriousA11yViolations(page);
 
+  // A bill payment with no order of ours may also be force-posted (booked from WeChat's query, step-up first).
+  await expect(row.getByTestId('act-force_post')).toBeVisible();
+  await expect(row.getByTestId('act-received')).toBeVisible();
+
   // Settling needs a reason.
   await row.getByTestId('act-ignore').click();
   await expect(page.getByTestId('decide-confirm')).toBeDisabled();
