@@ -2,7 +2,7 @@
 // log of every delivery attempt (issue 15).
 import { sql } from 'drizzle-orm';
 import { bigint, bigserial, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { orders } from './schema';
+import { orders } from './schema-core';
 
 /**
  * API keys: only the SHA-256 of the secret is kept (the secret is 32 random bytes, so a slow hash adds
