@@ -10,7 +10,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from
 import path from 'node:path';
 import { assertSupportedNode } from '@/server/runtime';
 import { log } from '@/server/log';
-import { E2E } from '@/tests/e2e/env';
+import { E2E_SERVERS } from '@/tests/e2e/servers';
 import { ensureSystemPackages, testRequirements } from './lib/system-deps';
 
 assertSupportedNode();
@@ -106,7 +106,7 @@ async function vitest(label: string, projects: string[], env: Record<string, str
 }
 
 async function playwright(): Promise<void> {
-  rmSync(E2E.serverEnv.DATA_DIR, { recursive: true, force: true });
+  for (const server of Object.values(E2E_SERVERS)) rmSync(server.serverEnv.DATA_DIR, { recursive: true, force: true });
   const file = path.join(results, 'playwright.json');
   rmSync(file, { force: true });
   const code = await run('playwright (e2e, Chromium)', [bin('playwright'), 'test', '--reporter=list,json'], { PLAYWRIGHT_JSON_OUTPUT_NAME: file });
@@ -128,7 +128,10 @@ async function playwright(): Promise<void> {
 if (!chaosOnly) await vitest('vitest: unit + integration', ['unit', 'integration']);
 
 // The system and end-to-end suites run a production build from its own dist dir (dev keeps .next/).
-const buildCode = await run('next build (test build)', [bin('next'), 'build'], { NEXT_DIST_DIR: E2E.serverEnv.NEXT_DIST_DIR, NEXT_TELEMETRY_DISABLED: '1' });
+const buildCode = await run('next build (test build)', [bin('next'), 'build'], {
+  NEXT_DIST_DIR: E2E_SERVERS.desktop.serverEnv.NEXT_DIST_DIR,
+  NEXT_TELEMETRY_DISABLED: '1',
+});
 if (buildCode !== 0) brokenSteps++;
 else if (chaosOnly) {
   await vitest('system: chaos (200 orders) + multi-instance', ['system'], { CHAOS_ORDERS: process.env.CHAOS_ORDERS ?? '200', CHAOS_TIMEOUT_MS: '600000' });

@@ -8,7 +8,7 @@ import type * as OTPAuth from 'otpauth';
 import postgres from 'postgres';
 import { cliCreateUser, enrol, PASSWORD, signIn, uniqueEmail } from './admin-support';
 import { expectNoSeriousA11yViolations } from './axe';
-import { E2E } from './env';
+import { E2E_SERVERS } from './servers';
 import { msg, projectLang, shot, useLang, type Lang } from './support';
 
 // Sign-ins hash argon2id on a shared machine: roomy timeouts.
@@ -16,7 +16,8 @@ test.describe.configure({ mode: 'serial', timeout: 300_000 });
 
 let lang: Lang;
 const dev = { email: '', totp: null as OTPAuth.TOTP | null };
-const sql = postgres(E2E.databaseUrl, { max: 1, onnotice: () => {} });
+// Made when the file loads, before any test runs: this file runs on the desktop's app (playwright.config.ts).
+const sql = postgres(E2E_SERVERS.desktop.databaseUrl, { max: 1, onnotice: () => {} });
 
 test.beforeEach(async ({ context }, testInfo) => {
   lang = projectLang(testInfo);

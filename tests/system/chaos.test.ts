@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { orderEvents, orders, outboxEvents, paymentAttempts, refunds, wechatpayNotifications } from '@/db/schema';
 import path from 'node:path';
 import { launch, ROOT, type Launched as Cluster } from '../../scripts/lib/cluster';
-import { testPort } from '../e2e/env';
+import { testPort } from '../helpers/test-ports';
 
 const N = Number(process.env.CHAOS_ORDERS ?? 30);
 // Long enough that every payer pays before expiry even when the web restart is slow on a busy machine.

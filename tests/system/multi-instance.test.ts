@@ -6,7 +6,7 @@ import { orderEvents, orders } from '@/db/schema';
 import { sseEvents } from '../helpers/app-harness';
 import path from 'node:path';
 import { launch, ROOT, type Launched as Cluster } from '../../scripts/lib/cluster';
-import { testPort } from '../e2e/env';
+import { testPort } from '../helpers/test-ports';
 
 let c: Cluster;
 

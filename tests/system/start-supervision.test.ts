@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eventually, trpcCall } from '../helpers/app-harness';
 import { assertBuild as assertTestBuild, TEST_DIST_DIR } from '../../scripts/lib/cluster';
-import { testPort } from '../e2e/env';
+import { testPort } from '../helpers/test-ports';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const PORT = testPort(3250);
