@@ -37,5 +37,5 @@ export const E2E = {
     NODE_ENV: 'production',
     WECHATPAY_MODE: 'simulator',
     NEXT_TELEMETRY_DISABLED: '1',
-  } as Record<string, string>,
+  } satisfies Record<string, string>,
 };
