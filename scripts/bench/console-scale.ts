@@ -124,7 +124,7 @@ const SEED_BATCH = `
 `;
 
 async function seedOrders(db: Db): Promise<void> {
-  const [{ n }] = await db.$client.unsafe<{ n: number }[]>(`select count(*)::int as n from orders`);
+  const { n } = (await db.$client.unsafe<{ n: number }[]>(`select count(*)::int as n from orders`))[0]!;
   if (n >= ORDERS) {
     say(`${n} orders already there: not seeding`);
     return;
@@ -170,7 +170,7 @@ async function main() {
   const { db, sql } = createDb(pg.url, { max: 4 });
   try {
     if (SEED) await seedOrders(db);
-    const [{ n: total }] = await pick<{ n: number }>(db, `select count(*)::int as n from orders`);
+    const { n: total } = (await pick<{ n: number }>(db, `select count(*)::int as n from orders`))[0]!;
     say(`measuring against ${total.toLocaleString('en')} orders, ${RUNS} runs each`);
 
     // Samples to search for, spread over the data.

@@ -40,7 +40,7 @@ function server(project: E2EProject) {
       NODE_ENV: 'production',
       WECHATPAY_MODE: 'simulator',
       NEXT_TELEMETRY_DISABLED: '1',
-    } as Record<string, string>,
+    } satisfies Record<string, string>,
   };
 }
 

@@ -26,7 +26,7 @@ function processesWith(needle: string): { pid: number; ppid: number; cmd: string
     try {
       const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
       if (!cmd.includes(needle)) continue;
-      const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+      const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
       found.push({ pid: Number(entry), ppid, cmd });
     } catch {
       // exited while we looked
