@@ -12,6 +12,9 @@ import { checkoutStatus, createOrder, LANGS, msg, onPhone, projectLang, setFault
 // Serial: each step builds on the last (the owner, their TOTP). Sign-ins hash argon2id and the machine is shared: roomy timeouts.
 test.describe.configure({ mode: 'serial', timeout: 120_000 });
 
+// Not a React hook: the language cookie, set once per language in a loop.
+const chooseLang = useLang;
+
 let lang: Lang;
 const owner = { email: '', totp: null as OTPAuth.TOTP | null };
 let paidOutTradeNo = '';
@@ -31,12 +34,12 @@ test('first owner: the setup page takes the one-time token from the server log (
   const needed = (await status.json()).result.data.json.needed as boolean;
   if (needed) {
     for (const l of LANGS) {
-      await useLang(page.context(), l);
+      await chooseLang(page.context(), l);
       await page.goto('/admin/setup');
       await expect(page.getByLabel(msg(l, 'admin.setup.token'))).toBeVisible();
       await expectNoSeriousA11yViolations(page, { label: `setup, ${l}, ${test.info().project.name}` });
     }
-    await useLang(page.context(), lang);
+    await chooseLang(page.context(), lang);
     await page.goto('/admin/orders');
     await page.waitForURL(/\/admin\/setup$/);
     await shot(page, test.info(), lang, 'admin-01-setup');
