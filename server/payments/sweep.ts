@@ -5,7 +5,7 @@ import { and, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '@/db/client';
 import { orders, paymentAttempts, rateLimits, wechatpayNotifications } from '@/db/schema';
 import { QUERY_SCHEDULE_SECONDS } from './compensation';
-import { OPEN_ATTEMPT_STATUSES } from './state';
+import { OPEN_ATTEMPT_STATUSES } from '@/server/orders/state';
 import { pruneRejects } from './notification-rejects';
 import { enqueue } from '@/server/queue/enqueue';
 import { QUEUE } from '@/server/queue/catalogue';

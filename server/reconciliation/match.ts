@@ -9,7 +9,7 @@ import { alerts, billFiles, billTradeRows, orders, paymentAttempts, refunds } fr
 import { paymentContext } from '@/server/payments/context';
 import type { PaymentDeps } from '@/server/payments/deps';
 import { applyPaymentResult } from '@/server/payments/payment-result';
-import { transitionOrder } from '@/server/payments/state';
+import { transitionOrder } from '@/server/orders/state';
 import { WechatPayApiError } from '@/server/wechatpay/errors';
 import type { Transaction } from '@/server/wechatpay/schemas';
 import { addDays, dayBounds } from './days';
