@@ -1,11 +1,12 @@
 // The watchlists: conditions that need a person, checked every minute (monitoring.evaluate). Each rule
 // reports what it finds now; evaluateWatchlists raises an alert for a new finding and resolves the alerts
 // of findings that are gone, in one transaction under one lock, so running it twice (or on two workers)
-// changes nothing. A rule is one entry of WATCHLISTS: the webhook, bill and reconciliation areas add
-// theirs there (names reserved: `webhook_endpoint_failing`, `bill_not_fetched`,
-// `reconciliation_open_discrepancies`) with the tables they own.
+// changes nothing. A rule is one entry of WATCHLISTS; the webhook and reconciliation areas write theirs
+// next to the tables they own (server/webhooks/watch.ts, server/reconciliation/watch.ts).
 import { sql } from 'drizzle-orm';
 import type { Db, Tx } from '@/db/client';
+import { billNotFetched, openDiscrepancies } from '@/server/reconciliation/watch';
+import { endpointFailing } from '@/server/webhooks/watch';
 import { openWatchAlerts, raiseAlert, resolveAlertBySystem, type Finding } from './alerts';
 import { getThresholds, type Thresholds } from './settings';
 
@@ -168,7 +169,18 @@ const failureRate: WatchRule = {
   },
 };
 
-export const WATCHLISTS: readonly WatchRule[] = [paidPastExpiry, refundStuck, inboxUnprocessed, notifySilence, deadLetters, queueBacklog, failureRate];
+export const WATCHLISTS: readonly WatchRule[] = [
+  paidPastExpiry,
+  refundStuck,
+  inboxUnprocessed,
+  notifySilence,
+  deadLetters,
+  queueBacklog,
+  failureRate,
+  endpointFailing,
+  billNotFetched,
+  openDiscrepancies,
+];
 
 const LOCK = 17_101;
 
