@@ -1,10 +1,12 @@
 import { defineConfig, devices } from '@playwright/test';
-import { E2E } from './tests/e2e/env';
+import { E2E_SERVERS } from './tests/e2e/servers';
 
 // End-to-end tests drive Debian's Chromium (never `npx playwright install`) against a production build
 // started exactly as `npm start` does, with its own embedded Postgres, ports and data dir.
 // Two viewports: a desktop whose browser asks for Chinese, and a phone whose browser asks for English
 // (Accept-Language picks the page's language); tests that need the other language set the cookie.
+// Each project has an app of its own (tests/e2e/servers.ts), so the two run side by side, each one test at
+// a time (tests of one project share their app's simulator faults, rate limits and first owner).
 const launchOptions = {
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
   args: ['--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -12,39 +14,50 @@ const launchOptions = {
 
 // Screenshots for docs/ are refreshed on request only: `SCREENSHOTS=1 npx playwright test screenshots`.
 const screenshots = process.env.SCREENSHOTS === '1' ? [] : ['**/screenshots.spec.ts'];
+// Each walk of the console runs on one viewport (they test what the server does behind the pages, the
+// same on both), split so the two projects take about as long; every console page is checked with axe and
+// for fitting the screen on both (admin-pages-a11y.spec.ts). The checks of the security headers and of the
+// axe helper itself need no second viewport.
+const spec = (name: string) => `**/${name}.spec.ts`;
+const DESKTOP_ONLY = ['admin-console', 'admin-dashboard', 'admin-developers', 'axe-helper', 'security-headers'].map(spec);
+const PHONE_ONLY = ['**/*.phone.spec.ts', ...['admin-products', 'admin-reconciliation', 'admin-refunds'].map(spec)];
 
 export default defineConfig({
   testDir: 'tests/e2e',
   fullyParallel: false,
-  workers: 1,
+  workers: 2,
   retries: 0,
   timeout: 60_000,
   expect: { timeout: 15_000 },
   outputDir: 'test-results/e2e',
   use: {
-    baseURL: E2E.appUrl,
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
     launchOptions,
   },
   projects: [
-    // `*.phone.spec.ts` files run in the phone project only.
     {
       name: 'desktop',
-      testIgnore: [...screenshots, '**/*.phone.spec.ts'],
-      use: { ...devices['Desktop Chrome'], channel: undefined, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' },
+      workers: 1,
+      testIgnore: [...screenshots, ...PHONE_ONLY],
+      use: { ...devices['Desktop Chrome'], channel: undefined, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', baseURL: E2E_SERVERS.desktop.appUrl },
     },
     // Pixel 5: a 393 × 851 touch screen with a mobile user agent (the page warns about same-phone payment).
-    { name: 'phone', testIgnore: screenshots, use: { ...devices['Pixel 5'], locale: 'en-US', timezoneId: 'Europe/London' } },
+    {
+      name: 'phone',
+      workers: 1,
+      testIgnore: [...screenshots, ...DESKTOP_ONLY],
+      use: { ...devices['Pixel 5'], locale: 'en-US', timezoneId: 'Europe/London', baseURL: E2E_SERVERS.phone.appUrl },
+    },
   ],
-  webServer: {
+  webServer: Object.values(E2E_SERVERS).map((server) => ({
     command: 'node --import tsx scripts/start.ts start',
-    url: `${E2E.appUrl}/api/health`,
+    url: `${server.appUrl}/api/health`,
     timeout: 180_000,
     reuseExistingServer: false,
-    stdout: 'pipe',
-    stderr: 'pipe',
-    gracefulShutdown: { signal: 'SIGTERM', timeout: 20_000 },
-    env: E2E.serverEnv,
-  },
+    stdout: 'pipe' as const,
+    stderr: 'pipe' as const,
+    gracefulShutdown: { signal: 'SIGTERM' as const, timeout: 20_000 },
+    env: server.serverEnv,
+  })),
 });

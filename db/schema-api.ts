@@ -2,7 +2,7 @@
 // log of every delivery attempt (issue 15).
 import { sql } from 'drizzle-orm';
 import { bigint, bigserial, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { orders } from './schema';
+import { orders } from './schema-core';
 
 /**
  * API keys: only the SHA-256 of the secret is kept (the secret is 32 random bytes, so a slow hash adds
@@ -115,7 +115,7 @@ export const webhookDeliveries = pgTable(
   ],
 );
 
-/** Every attempt, as sent and as answered (kept ≥ 30 days; nothing deletes them yet). */
+/** Every attempt, as sent and as answered: kept WEBHOOK_ATTEMPT_RETENTION_DAYS (≥ 30), then pruned by the sweep. */
 export const webhookAttempts = pgTable(
   'webhook_attempts',
   {
@@ -143,6 +143,8 @@ export const webhookAttempts = pgTable(
     index('webhook_attempts_endpoint_idx').on(t.endpointId, t.createdAt),
     index('webhook_attempts_delivery_idx').on(t.deliveryId, t.id),
     index('webhook_attempts_order_idx').on(t.orderId).where(sql`${t.orderId} is not null`),
+    // The retention prune's batches take the oldest first.
+    index('webhook_attempts_created_idx').on(t.createdAt),
   ],
 );
 

@@ -4,7 +4,7 @@
 // the products that show them, and every web process serves the same bytes without a shared volume.
 import { sql } from 'drizzle-orm';
 import { bigint, check, customType, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
-import { authUsers, products } from './schema';
+import { authUsers, products } from './schema-core';
 
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
 

@@ -1,6 +1,6 @@
 // Monitoring (issue 17): the alerts' state history and the watchlists' thresholds set in the console.
 import { bigint, bigserial, doublePrecision, index, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
-import { alerts } from './schema';
+import { alerts } from './schema-core';
 
 /** Every change of an alert's state: who (a user, or the watchlist evaluator) and why. */
 export const alertHistory = pgTable(

@@ -2,7 +2,7 @@
 // found. Bill rows are a snapshot of WeChat's view and are never edited by anything but a re-import.
 import { sql } from 'drizzle-orm';
 import { bigint, bigserial, customType, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { orders, paymentAttempts } from './schema';
+import { orders, paymentAttempts } from './schema-core';
 
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
 

@@ -1,5 +1,6 @@
-// `npm test`: every runner — Vitest unit + integration, a production build, then the multi-process system
-// suites (small chaos run, multi-instance, stops, outage...) beside Playwright — each with its own embedded Postgres,
+// `npm test`: every runner — Vitest unit + integration while a production build is made, then the
+// multi-process system suites (small chaos run, multi-instance, stops, outage...) beside Playwright (its two
+// projects side by side, an app each) — each with its own embedded Postgres,
 // ports and data dirs, so it passes while `npm run dev` runs. Ends with one line "N passed, N failed"
 // summed over every runner, and exits non-zero on any failure.
 // `npm run test:chaos` (--chaos): only the build and the system suites, with the full 200-order chaos run.
@@ -10,7 +11,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from
 import path from 'node:path';
 import { assertSupportedNode } from '@/server/runtime';
 import { log } from '@/server/log';
-import { E2E } from '@/tests/e2e/env';
+import { E2E_SERVERS } from '@/tests/e2e/servers';
 import { ensureSystemPackages, testRequirements } from './lib/system-deps';
 
 assertSupportedNode();
@@ -106,7 +107,7 @@ async function vitest(label: string, projects: string[], env: Record<string, str
 }
 
 async function playwright(): Promise<void> {
-  rmSync(E2E.serverEnv.DATA_DIR, { recursive: true, force: true });
+  for (const server of Object.values(E2E_SERVERS)) rmSync(server.serverEnv.DATA_DIR, { recursive: true, force: true });
   const file = path.join(results, 'playwright.json');
   rmSync(file, { force: true });
   const code = await run('playwright (e2e, Chromium)', [bin('playwright'), 'test', '--reporter=list,json'], { PLAYWRIGHT_JSON_OUTPUT_NAME: file });
@@ -125,12 +126,23 @@ async function playwright(): Promise<void> {
   if (code !== 0 && report.stats.unexpected === 0) brokenSteps++;
 }
 
+// The system and end-to-end suites run a production build from its own dist dir (dev keeps .next/). It is
+// built while the unit and integration tests run (they need no build): its output goes to a log of its own,
+// printed if it fails.
+const buildLog = path.join(results, 'build.log');
+const building = run(
+  'next build (test build)',
+  [bin('next'), 'build'],
+  { NEXT_DIST_DIR: E2E_SERVERS.desktop.serverEnv.NEXT_DIST_DIR, NEXT_TELEMETRY_DISABLED: '1' },
+  buildLog,
+);
 if (!chaosOnly) await vitest('vitest: unit + integration', ['unit', 'integration']);
-
-// The system and end-to-end suites run a production build from its own dist dir (dev keeps .next/).
-const buildCode = await run('next build (test build)', [bin('next'), 'build'], { NEXT_DIST_DIR: E2E.serverEnv.NEXT_DIST_DIR, NEXT_TELEMETRY_DISABLED: '1' });
-if (buildCode !== 0) brokenSteps++;
-else if (chaosOnly) {
+const buildCode = await building;
+if (buildCode !== 0) {
+  brokenSteps++;
+  const lines = existsSync(buildLog) ? readFileSync(buildLog, 'utf8').trimEnd().split('\n') : [];
+  print(`\n▶ next build failed: the last lines of ${buildLog}\n${lines.slice(-40).join('\n')}`);
+} else if (chaosOnly) {
   await vitest('system: chaos (200 orders) + multi-instance', ['system'], { CHAOS_ORDERS: process.env.CHAOS_ORDERS ?? '200', CHAOS_TIMEOUT_MS: '600000' });
 } else {
   // The system suites and the browser suite at once: their ports, data dirs and databases are apart, and

@@ -3,8 +3,9 @@
 // the worker's registry) take them from here; domain modules never reach for them on their own.
 import { createDb, type Clients } from '@/db/client';
 import { loadEnv } from './env';
-import { systemClock, type PaymentDeps } from './payments/deps';
-import { buildGateway, type Gateway } from './payments/gateway';
+import { systemClock } from './clock';
+import type { PaymentDeps } from './payments/deps';
+import { buildGateway, type Gateway } from './wechatpay/gateway';
 
 /** Everything a transport hands the domains; grows with the domains (auth, webhooks...). */
 export type AppDeps = PaymentDeps;

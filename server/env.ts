@@ -203,6 +203,21 @@ const EnvSchema = z.object({
   WEBHOOK_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(8),
   /** An endpoint that failed everything for this many days (times WEBHOOK_RETRY_SCALE) is disabled, with an alert. */
   WEBHOOK_DISABLE_AFTER_DAYS: z.coerce.number().positive().max(60).default(5),
+  /**
+   * Webhook attempts (each request and answer) older than this many days are pruned by the sweep. At least 30:
+   * the API and the console promise a month of delivery history to debug a receiver with.
+   */
+  WEBHOOK_ATTEMPT_RETENTION_DAYS: z.coerce.number().int().min(30, 'must be at least 30 (attempts are kept ≥ 30 days)').max(3650).default(90),
+  /**
+   * How long an Idempotency-Key's answer is replayed, after which the sweep prunes it. At least 24: the API
+   * promises replay for 24 hours (a client retrying the next morning gets the first answer, not a second payment).
+   */
+  API_IDEMPOTENCY_RETENTION_HOURS: z.coerce
+    .number()
+    .int()
+    .min(24, 'must be at least 24 (the API replays answers for 24 hours)')
+    .max(24 * 365)
+    .default(48),
 
   SIM_PORT: z.coerce.number().int().min(1).max(65535).default(3100),
   SIM_TIME_SCALE: z.coerce.number().positive().max(1000).default(1),

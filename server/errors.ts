@@ -12,10 +12,13 @@ const HTTP_STATUS: Record<AppErrorCode, number> = {
 
 export class AppError extends Error {
   readonly code: AppErrorCode;
-  constructor(code: AppErrorCode, message: string, options?: { cause?: unknown }) {
+  /** Safe to show, like the message: which fields were wrong (the REST API answers them as `details`). */
+  readonly details?: unknown;
+  constructor(code: AppErrorCode, message: string, options?: { cause?: unknown; details?: unknown }) {
     super(message, options);
     this.name = 'AppError';
     this.code = code;
+    this.details = options?.details;
   }
   get httpStatus(): number {
     return HTTP_STATUS[this.code];

@@ -49,7 +49,10 @@ export interface LoadOutput {
   statusCounts: Record<string, number>;
 }
 
-const [inputFile, outputFile] = process.argv.slice(2);
+const [inputArg, outputArg] = process.argv.slice(2);
+if (!inputArg || !outputArg) throw new Error('usage: loadgen.ts <input.json> <output.json> (both files are required)');
+const inputFile: string = inputArg;
+const outputFile: string = outputArg;
 const input = JSON.parse(readFileSync(inputFile, 'utf8')) as LoadInput;
 const credentials = JSON.parse(readFileSync(input.credentialsFile, 'utf8')) as SimCredentials;
 
@@ -98,7 +101,8 @@ async function closed(notes: SignedNotification[]): Promise<Omit<LoadOutput, 'si
                 {
                   method: 'POST',
                   setupRequest: (req: any) => {
-                    const n = part.slice[next++ % part.slice.length];
+                    // autocannon asks for `amount` = part.slice.length requests, so it never calls this on an empty slice.
+                    const n = part.slice[next++ % part.slice.length]!;
                     return { ...req, method: 'POST', path: input.path, headers: n.headers, body: n.body };
                   },
                 },
@@ -155,10 +159,11 @@ async function open(notes: SignedNotification[]): Promise<Omit<LoadOutput, 'sign
   };
 
   const send = (i: number) => {
-    const n = notes[i];
+    const n = notes[i]!;
     const scheduled = started + (i * 1000) / rate;
     late.push(nowMs() - scheduled);
     const target = targets[i % targets.length];
+    if (!target) throw new Error('loadgen: open mode needs at least one target URL in the input');
     const req = request(
       {
         host: target.hostname,

@@ -34,7 +34,7 @@ function pkgVersion(name: string): string {
 }
 
 async function machine(cluster: Cluster, loadAvgAtStart: number): Promise<Machine> {
-  const [row] = await cluster.db.execute<{ v: string }>(sql`select current_setting('server_version') as v`);
+  const row = (await cluster.db.execute<{ v: string }>(sql`select current_setting('server_version') as v`))[0]!;
   const cpus = os.cpus();
   return {
     cores: cpus.length,
@@ -65,7 +65,7 @@ async function main() {
   const opts = parseOptions(argv);
   installSignalHandlers();
   const startedAt = new Date();
-  const loadAvgAtStart = os.loadavg()[0];
+  const loadAvgAtStart = os.loadavg()[0]!; // always [1, 5, 15 minutes]
   // A hard ceiling on the whole run: a wedged scenario must not keep processes around forever.
   const ceiling = setTimeout(
     () => {

@@ -79,9 +79,10 @@ async function start(msg: Start) {
     const openNext = async () => {
       while (next < msg.tokens.length) {
         const i = next++;
-        const token = msg.tokens[i];
+        const token = msg.tokens[i]!;
         const done = new Promise<void>((firstSeen) => {
-          subscribe(msg.targets[i % msg.targets.length], token, () => {
+          // The parent sends the cluster's web URLs: at least one.
+          subscribe(msg.targets[i % msg.targets.length]!, token, () => {
             onFirst();
             firstSeen();
           }).catch((err) => {

@@ -47,7 +47,7 @@ const FROM_APP: Record<AppError['code'], ApiErrorCode> = {
 /** A domain error in the API's words; anything else is a 500 whose detail stays in the log. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
-  if (err instanceof AppError) return new ApiError(FROM_APP[err.code], err.message);
+  if (err instanceof AppError) return new ApiError(FROM_APP[err.code], err.message, err.details);
   // WeChat failing under a call we make for the request (query, close): retryable, not our bug.
   if (err instanceof WechatPayError)
     return new ApiError('provider_unavailable', 'WeChat Pay is not answering right now. Retry in a moment (with the same Idempotency-Key).');

@@ -113,7 +113,11 @@ export async function handleApiRequest(deps: AppDeps, req: Request): Promise<Res
     if (header !== null) {
       if (header.length === 0 || header.length > MAX_IDEMPOTENCY_KEY)
         throw new ApiError('invalid_request', `Idempotency-Key must be 1–${MAX_IDEMPOTENCY_KEY} characters`);
-      const begun = await beginIdempotent(deps.db, { key: header, apiKeyId: key.id, method, path, hash: requestHash(method, path, raw) });
+      const begun = await beginIdempotent(
+        deps.db,
+        { key: header, apiKeyId: key.id, method, path, hash: requestHash(method, path, raw) },
+        deps.env.API_IDEMPOTENCY_RETENTION_HOURS,
+      );
       if (begun.kind === 'replay') return json(begun.status, begun.body, { 'idempotent-replayed': 'true' });
       idempotencyKey = header;
     }

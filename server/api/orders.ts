@@ -10,78 +10,16 @@ import { AppError } from '@/server/errors';
 import { closeOrderForMerchant } from '@/server/payments/compensation';
 import { paymentContext } from '@/server/payments/context';
 import { createDirectOrder, requestPrepay } from '@/server/payments/orders';
+import { isoOf, selectPublicOrders, toPublicOrder, type PublicOrderView } from '@/server/orders/public-view';
 import { ApiError } from './errors';
-import type { CreateOrderBody, ListOrdersQuery, Order } from './schemas';
+import type { CreateOrderBody, ListOrdersQuery } from './schemas';
 
-export type ApiOrder = z.infer<typeof Order>;
-
-interface OrderRow extends Record<string, unknown> {
-  id: string;
-  token: string;
-  merchant_order_no: string | null;
-  status: ApiOrder['status'];
-  amount_fen: number;
-  refunded_fen: number;
-  currency: string;
-  description: string;
-  transaction_id: string | null;
-  metadata: Record<string, string> | null;
-  paid_at: string | null;
-  created_at: string;
-  out_trade_no: string;
-  code_url: string | null;
-  attempt_status: string;
-  expires_at: string;
-}
-
-const isoOf = (v: string | Date) => new Date(v).toISOString();
-
-/** Orders with the attempt that matters (the paid one, else the newest), as checkout shows them. */
-async function selectOrders(db: DbOrTx, where: SQL, limit = 1): Promise<OrderRow[]> {
-  return db.execute<OrderRow>(sql`
-    select o.id, o.token, o.merchant_order_no, o.status, o.amount_fen, o.refunded_fen, o.currency, o.description,
-           o.transaction_id, o.metadata, o.paid_at, o.created_at,
-           a.out_trade_no, a.code_url, a.status as attempt_status, a.expires_at
-    from orders o
-    cross join lateral (
-      select * from payment_attempts pa where pa.order_id = o.id
-      order by (pa.status = 'paid' and pa.late_payment is null) desc, pa.created_at desc limit 1) a
-    where ${where}
-    order by o.created_at desc, o.id desc
-    limit ${limit}`) as unknown as Promise<OrderRow[]>;
-}
-
-function toApiOrder(row: OrderRow, appUrl: string): ApiOrder {
-  const open = row.attempt_status === 'created' || row.attempt_status === 'awaiting_payment';
-  return {
-    id: row.id,
-    merchantOrderNo: row.merchant_order_no,
-    status: row.status,
-    amountFen: row.amount_fen,
-    refundedFen: row.refunded_fen,
-    currency: row.currency,
-    description: row.description,
-    outTradeNo: row.out_trade_no,
-    codeUrl: open && row.status === 'awaiting_payment' ? row.code_url : null,
-    checkoutUrl: `${appUrl}/checkout/${row.token}`,
-    transactionId: row.transaction_id,
-    metadata: row.metadata,
-    expiresAt: isoOf(row.expires_at),
-    paidAt: row.paid_at === null ? null : isoOf(row.paid_at),
-    createdAt: isoOf(row.created_at),
-  };
-}
+export type ApiOrder = PublicOrderView;
 
 export async function getApiOrder(deps: Pick<AppDeps, 'db' | 'env'>, id: string): Promise<ApiOrder> {
-  const [row] = await selectOrders(deps.db, sql`o.id = ${id}`);
+  const [row] = await selectPublicOrders(deps.db, sql`o.id = ${id}`);
   if (!row) throw new ApiError('not_found', 'No order with this id');
-  return toApiOrder(row, deps.env.appUrl);
-}
-
-/** An order's snapshot for events and webhooks (null for an unknown id). */
-export async function orderSnapshot(deps: Pick<AppDeps, 'db' | 'env'>, id: string): Promise<ApiOrder | null> {
-  const [row] = await selectOrders(deps.db, sql`o.id = ${id}`);
-  return row ? toApiOrder(row, deps.env.appUrl) : null;
+  return toPublicOrder(row, deps.env.appUrl);
 }
 
 /** Creates the order, then asks WeChat for its QR code; a provider outage leaves the order, answered 503. */
@@ -126,10 +64,10 @@ export async function listApiOrders(deps: Pick<AppDeps, 'db' | 'env'>, q: z.infe
     const c = decodeCursor(q.cursor);
     conds.push(sql`(o.created_at, o.id) < (${c.createdAt}::timestamptz, ${c.id}::uuid)`);
   }
-  const rows = await selectOrders(deps.db, sql.join(conds, sql` and `), q.limit + 1);
+  const rows = await selectPublicOrders(deps.db, sql.join(conds, sql` and `), q.limit + 1);
   const page = rows.slice(0, q.limit);
   const last = page[page.length - 1];
-  return { data: page.map((r) => toApiOrder(r, deps.env.appUrl)), nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null };
+  return { data: page.map((r) => toPublicOrder(r, deps.env.appUrl)), nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null };
 }
 
 export async function closeApiOrder(deps: AppDeps, id: string): Promise<ApiOrder> {

@@ -18,6 +18,7 @@ import {
   Refund,
   SyncResult,
 } from './schemas';
+import { REPORT_ROUTES } from './report-routes';
 import { WEBHOOK_ROUTES } from './webhook-routes';
 
 const ORDER_ROUTES = [
@@ -138,4 +139,4 @@ const EVENT_ROUTES = [
   }),
 ];
 
-export const API_ROUTES: readonly ApiRoute<any, any, any>[] = [...ORDER_ROUTES, ...REFUND_ROUTES, ...EVENT_ROUTES, ...WEBHOOK_ROUTES];
+export const API_ROUTES: readonly ApiRoute<any, any, any>[] = [...ORDER_ROUTES, ...REFUND_ROUTES, ...EVENT_ROUTES, ...WEBHOOK_ROUTES, ...REPORT_ROUTES];

@@ -2,7 +2,12 @@
 // z.toJSONSchema, the OpenAPI document (server/api/openapi.ts). camelCase like the tRPC contract.
 import { z } from 'zod';
 import { EVENT_TYPES } from '@/server/outbox/events';
+import { ORDER_STATUSES, PublicOrder } from '@/server/orders/public-view';
 import { API_ERROR_STATUS } from './errors';
+
+// An order as the API returns it, and as every event carries it (server/orders/public-view.ts).
+export { ORDER_STATUSES };
+export const Order = PublicOrder;
 
 const iso = z.iso.datetime({ offset: true });
 const uuid = z.uuid();
@@ -18,8 +23,6 @@ export const ErrorBody = z
   .meta({ id: 'Error' });
 
 export const IdParams = z.object({ id: uuid });
-
-export const ORDER_STATUSES = ['awaiting_payment', 'paid', 'closed', 'refunded', 'partially_refunded', 'review'] as const;
 
 const Metadata = z
   .record(z.string().min(1).max(40), z.string().max(500))
@@ -44,26 +47,6 @@ export const CreateOrderBody = z
   })
   .strict()
   .meta({ id: 'CreateOrder' });
-
-export const Order = z
-  .object({
-    id: uuid,
-    merchantOrderNo: z.string().nullable(),
-    status: z.enum(ORDER_STATUSES),
-    amountFen: z.number().int(),
-    refundedFen: z.number().int(),
-    currency: z.string(),
-    description: z.string(),
-    outTradeNo: z.string(),
-    codeUrl: z.string().nullable().meta({ description: 'The weixin:// URL to show as a QR code; null once paid or closed.' }),
-    checkoutUrl: z.string().meta({ description: 'Our checkout page for the order (QR code, live status).' }),
-    transactionId: z.string().nullable(),
-    metadata: z.record(z.string(), z.string()).nullable(),
-    expiresAt: iso,
-    paidAt: iso.nullable(),
-    createdAt: iso,
-  })
-  .meta({ id: 'Order' });
 
 export const OrderList = z.object({ data: z.array(Order), nextCursor: z.string().nullable() }).meta({ id: 'OrderList' });
 

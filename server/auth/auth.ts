@@ -10,9 +10,8 @@ import { symmetricDecrypt, type SecretConfig } from 'better-auth/crypto';
 import { twoFactor } from 'better-auth/plugins';
 import { eq } from 'drizzle-orm';
 import type { Db } from '@/db/client';
-import { processDeps } from '@/server/deps';
 import { authAccounts, authSessions, authStepUps, authTwoFactors, authUsers, authVerifications } from '@/db/schema';
-import type { AppEnv } from '@/server/env';
+import { loadEnv, type AppEnv } from '@/server/env';
 import { log } from '@/server/log';
 import { appendAudit, type AuditActor } from './audit';
 import { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords';
@@ -217,12 +216,17 @@ export async function markStepUp(db: Db, sessionId: string, method: string): Pro
     .onConflictDoUpdate({ target: authStepUps.sessionId, set: { method, at: new Date() } });
 }
 
-const holder = globalThis as unknown as { __scanpayAuth?: Auth };
+const holder = globalThis as unknown as { __scanpayAuth?: WeakMap<Db, Auth> };
 
-/** The process-wide better-auth instance (created on first use: `next build` must not need a database). */
-export function getAuth(): Auth {
-  holder.__scanpayAuth ??= createAuth(processDeps().db, processDeps().env);
-  return holder.__scanpayAuth;
+/**
+ * The better-auth instance over this database, made on first use (`next build` must not need a database)
+ * and kept for the process. The caller passes the database it works with; the environment is the process's.
+ */
+export function getAuth(db: Db, env: AppEnv = loadEnv()): Auth {
+  holder.__scanpayAuth ??= new WeakMap();
+  let auth = holder.__scanpayAuth.get(db);
+  if (!auth) holder.__scanpayAuth.set(db, (auth = createAuth(db, env)));
+  return auth;
 }
 
 /** Tests that change the environment between runs. */

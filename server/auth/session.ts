@@ -27,7 +27,7 @@ export interface AdminSession {
  */
 export async function getAdminSession(db: Db, headers: Headers, resHeaders?: Headers, now = new Date()): Promise<AdminSession | null> {
   const env = loadEnv();
-  const { headers: setHeaders, response: found } = await getAuth().api.getSession({ headers, returnHeaders: true });
+  const { headers: setHeaders, response: found } = await getAuth(db, env).api.getSession({ headers, returnHeaders: true });
   if (resHeaders) for (const cookie of setHeaders?.getSetCookie() ?? []) resHeaders.append('set-cookie', cookie);
   if (!found) return null;
   const { session } = found;

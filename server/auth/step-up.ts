@@ -37,7 +37,7 @@ export async function stepUp(db: Db, s: AdminSession, headers: Headers, proof: {
   } else {
     if (!s.user.twoFactorEnabled) throw new AppError('BAD_REQUEST', 'Two-factor authentication is not set up for this account.');
     try {
-      await getAuth().api.verifyTOTP({ body: { code: proof.code }, headers });
+      await getAuth(db).api.verifyTOTP({ body: { code: proof.code }, headers });
     } catch {
       await appendAudit(db, auditActor(s), { action: 'auth.step_up_failed', objectType: 'session', objectId: s.session.id, after: { method: 'totp' } });
       throw new AppError('BAD_REQUEST', 'That code is not right.');

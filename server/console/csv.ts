@@ -5,7 +5,7 @@ export function csvCell(value: string | number | null | undefined): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'number') return String(value);
   const guarded = DANGEROUS.test(value) ? `'${value}` : value;
-  return `"${guarded.replace(/"/g, '""')}"`;
+  return guarded.includes('"') ? `"${guarded.replace(/"/g, '""')}"` : `"${guarded}"`;
 }
 
 // Beijing has kept UTC+8 without daylight saving since 1991: shifting the instant is exact, and far cheaper

@@ -19,6 +19,10 @@ export const Thresholds = z.object({
   failureRatePercent: z.number().min(1).max(100),
   /** ...out of at least this many runs (a single failure out of two is not a rate). */
   failureRateMinRuns: z.number().int().min(1).max(100_000),
+  /** A webhook endpoint (enabled) has failed every attempt for this many minutes. */
+  endpointFailingMinutes: z.number().int().min(1).max(10_080),
+  /** Beijing hour by which yesterday's bills must be in (WeChat has them by 10:00; our job fetches at 10:15). */
+  billDeadlineHour: z.number().int().min(0).max(23),
 });
 export type Thresholds = z.infer<typeof Thresholds>;
 
@@ -29,6 +33,8 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   oldestReadyMinutes: 5,
   failureRatePercent: 20,
   failureRateMinRuns: 20,
+  endpointFailingMinutes: 30,
+  billDeadlineHour: 11,
 };
 
 const KEY = 'monitoring.thresholds';

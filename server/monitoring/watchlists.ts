@@ -1,11 +1,12 @@
 // The watchlists: conditions that need a person, checked every minute (monitoring.evaluate). Each rule
 // reports what it finds now; evaluateWatchlists raises an alert for a new finding and resolves the alerts
 // of findings that are gone, in one transaction under one lock, so running it twice (or on two workers)
-// changes nothing. A rule is one entry of WATCHLISTS: the webhook, bill and reconciliation areas add
-// theirs there (names reserved: `webhook_endpoint_failing`, `bill_not_fetched`,
-// `reconciliation_open_discrepancies`) with the tables they own.
+// changes nothing. A rule is one entry of WATCHLISTS; for the webhook and reconciliation rules, what they
+// look at is read by those areas, next to the tables they own (server/webhooks/watch.ts, server/reconciliation/watch.ts).
 import { sql } from 'drizzle-orm';
 import type { Db, Tx } from '@/db/client';
+import { lateBills, openDiscrepancyDays } from '@/server/reconciliation/watch';
+import { failingEndpoints } from '@/server/webhooks/watch';
 import { openWatchAlerts, raiseAlert, resolveAlertBySystem, type Finding } from './alerts';
 import { getThresholds, type Thresholds } from './settings';
 
@@ -168,7 +169,62 @@ const failureRate: WatchRule = {
   },
 };
 
-export const WATCHLISTS: readonly WatchRule[] = [paidPastExpiry, refundStuck, inboxUnprocessed, notifySilence, deadLetters, queueBacklog, failureRate];
+/** An enabled webhook endpoint failing every delivery for longer than the threshold. */
+const endpointFailing: WatchRule = {
+  name: 'webhook_endpoint_failing',
+  async find(tx, ctx) {
+    const minutes = ctx.thresholds.endpointFailingMinutes;
+    return (await failingEndpoints(tx, new Date(ctx.now.getTime() - minutes * 60_000))).map((e) => {
+      const last = e.lastError ?? (e.lastStatus === null ? null : `HTTP ${e.lastStatus}`);
+      return {
+        key: `webhook_endpoint_failing:${e.id}`,
+        kind: 'watch.webhook_endpoint_failing',
+        message: `Webhook endpoint ${e.url} has failed every delivery for over ${minutes} minutes${last ? ` (last: ${last})` : ''}`,
+        data: { endpointId: e.id, url: e.url, failingSince: e.failingSince.toISOString(), lastStatus: e.lastStatus, lastError: e.lastError },
+      };
+    });
+  },
+};
+
+/** A day's bills not all in by the deadline hour (Beijing) of the next day. */
+const billNotFetched: WatchRule = {
+  name: 'bill_not_fetched',
+  async find(tx, ctx) {
+    const hour = String(ctx.thresholds.billDeadlineHour).padStart(2, '0');
+    return (await lateBills(tx, ctx.now, ctx.thresholds.billDeadlineHour)).map(({ day, missing, files }) => ({
+      key: `bill_not_fetched:${day}`,
+      kind: 'watch.bill_not_fetched',
+      message: `The bills of ${day} are not in by ${hour}:00 Beijing time (${missing.map((k) => `${k}: ${files[k] ?? 'not fetched'}`).join(', ')})`,
+      data: { billDate: day, missing, files },
+    }));
+  },
+};
+
+/** A day with open discrepancies, until a repair or a person settles every one of them. */
+const openDiscrepancies: WatchRule = {
+  name: 'reconciliation_open_discrepancies',
+  async find(tx) {
+    return (await openDiscrepancyDays(tx)).map((d) => ({
+      key: `reconciliation_open_discrepancies:${d.billDate}`,
+      kind: 'watch.reconciliation_open_discrepancies',
+      message: `${d.count} open discrepancies on ${d.billDate} (${d.classes.join(', ')}): decide them in reconciliation`,
+      data: { billDate: d.billDate, count: d.count, classes: d.classes },
+    }));
+  },
+};
+
+export const WATCHLISTS: readonly WatchRule[] = [
+  paidPastExpiry,
+  refundStuck,
+  inboxUnprocessed,
+  notifySilence,
+  deadLetters,
+  queueBacklog,
+  failureRate,
+  endpointFailing,
+  billNotFetched,
+  openDiscrepancies,
+];
 
 const LOCK = 17_101;
 

@@ -9,9 +9,9 @@ import { checkAttempt, closeAttemptIfUnpaid } from './compensation';
 import { paymentContext } from './context';
 import type { PaymentDeps } from './deps';
 import { createOrder, insertAttempt, requestPrepay, type CheckoutItems } from './orders';
-import { OPEN_ATTEMPT_STATUSES } from './state';
+import { OPEN_ATTEMPT_STATUSES } from '@/server/orders/state';
 
-import type { OrderStatus } from './state';
+import type { OrderStatus } from '@/server/orders/state';
 
 export interface CheckoutView {
   status: OrderStatus;

@@ -11,9 +11,9 @@ import { QUEUE } from '@/server/queue/catalogue';
 import type { Tx } from '@/db/client';
 import { WechatPayApiError } from '@/server/wechatpay/errors';
 import type { Transaction } from '@/server/wechatpay/schemas';
-import type { Gateway } from './gateway';
+import type { Gateway } from '@/server/wechatpay/gateway';
 import { applyPaymentResult, type PaymentContext, type PaymentOutcome } from './payment-result';
-import { OPEN_ATTEMPT_STATUSES, recordEvent, transitionAttempt, transitionOrder } from './state';
+import { OPEN_ATTEMPT_STATUSES, recordEvent, transitionAttempt, transitionOrder } from '@/server/orders/state';
 
 /** Seconds after an attempt is created at which we ask WeChat about it; then every 5 minutes until expiry. */
 export const QUERY_SCHEDULE_SECONDS = [5, 15, 30, 60, 120, 300] as const;

@@ -2,12 +2,8 @@
 // gateway and a clock. The boots build it (server/deps.ts) and pass it down; nothing here reaches for it.
 import type { Db } from '@/db/client';
 import type { AppEnv } from '@/server/env';
-import type { Gateway } from './gateway';
-
-export interface Clock {
-  now(): Date;
-}
-export const systemClock: Clock = { now: () => new Date() };
+import type { Clock } from '@/server/clock';
+import type { Gateway } from '@/server/wechatpay/gateway';
 
 export interface PaymentDeps {
   env: AppEnv;

@@ -10,7 +10,7 @@ import { causeId } from '@/server/queue/ids';
 import { jobInsertSql } from '@/server/queue/insert-job';
 import { wakeAfterCommit } from '@/server/queue/wake';
 import { parseNotification } from '@/server/wechatpay/notification';
-import type { Gateway } from './gateway';
+import type { Gateway } from '@/server/wechatpay/gateway';
 import { countReject } from './notification-rejects';
 
 export const MAX_NOTIFY_BODY_BYTES = 64 * 1024;

@@ -12,7 +12,7 @@ import { DEFAULT_MAX_ORDER_AMOUNT_FEN } from '@/server/env';
 import { safeText } from '@/server/safe-text';
 import { formatRfc3339Shanghai } from '@/server/wechatpay/time';
 import { WechatPayError } from '@/server/wechatpay/errors';
-import type { Gateway } from './gateway';
+import type { Gateway } from '@/server/wechatpay/gateway';
 
 /** Most of one product in one order, counted after repeated lines of it are merged. */
 export const MAX_LINE_QUANTITY = 99;

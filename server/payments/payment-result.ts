@@ -12,7 +12,7 @@ import { causeId } from '@/server/queue/ids';
 import type { Transaction } from '@/server/wechatpay/schemas';
 import { parseRfc3339 } from '@/server/wechatpay/time';
 import { requestLatePaymentRefund } from '@/server/refunds/request';
-import { markPaid, OPEN_ATTEMPT_STATUSES, recordEvent, transitionOrder, type AttemptStatus, type OrderStatus, type Source } from './state';
+import { markPaid, OPEN_ATTEMPT_STATUSES, recordEvent, transitionOrder, type AttemptStatus, type OrderStatus, type Source } from '@/server/orders/state';
 
 export type PaymentSource = Exclude<Source, 'system' | 'admin'>;
 export type LatePaymentPolicy = 'refund' | 'review';

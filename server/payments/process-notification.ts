@@ -12,7 +12,7 @@ import { wechatpayNotifications } from '@/db/schema';
 import { parseRefundResource, parseTransactionResource } from '@/server/wechatpay/notification';
 import { applyPaymentResult, classifyPayment, type PaymentContext } from './payment-result';
 import { applyRefundStatus } from '@/server/refunds/status';
-import { markPaid, type PaidFact } from './state';
+import { markPaid, type PaidFact } from '@/server/orders/state';
 
 /** One stored notification through the domain functions. Returns its outcome (also kept on the row). */
 export async function processNotification(db: Db, inboxId: number, ctx: PaymentContext): Promise<string> {

@@ -5,7 +5,8 @@
 // bought is not in WeChat's record; the timeline says where the order came from.
 import { eq } from 'drizzle-orm';
 import type { Tx } from '@/db/client';
-import { orderEvents, orders, paymentAttempts } from '@/db/schema';
+import { orders, paymentAttempts } from '@/db/schema';
+import { recordEvent } from '@/server/orders/state';
 import type { Transaction } from '@/server/wechatpay/schemas';
 import { formatRfc3339Shanghai } from '@/server/wechatpay/time';
 import { newOrderToken, wechatDescription } from './orders';
@@ -45,7 +46,7 @@ export async function rebuildOrderFromTransaction(tx: Tx, t: Transaction, ctx: P
       updatedAt: now,
     })
     .returning({ id: paymentAttempts.id });
-  await tx.insert(orderEvents).values({
+  await recordEvent(tx, {
     orderId: order.id,
     attemptId: attempt!.id,
     type: 'order.rebuilt',

@@ -3,10 +3,9 @@
 // whose job died (dead-lettered, deleted, or never enqueued because a process crashed mid-way).
 import { and, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '@/db/client';
-import { orders, paymentAttempts, rateLimits, refunds, wechatpayNotifications } from '@/db/schema';
-import { drivenByWorker } from '@/server/refunds/status';
+import { orders, paymentAttempts, rateLimits, wechatpayNotifications } from '@/db/schema';
 import { QUERY_SCHEDULE_SECONDS } from './compensation';
-import { OPEN_ATTEMPT_STATUSES } from './state';
+import { OPEN_ATTEMPT_STATUSES } from '@/server/orders/state';
 import { pruneRejects } from './notification-rejects';
 import { enqueue } from '@/server/queue/enqueue';
 import { QUEUE } from '@/server/queue/catalogue';
@@ -18,7 +17,6 @@ export interface SweepReport {
   expiries: number;
   queries: number;
   strays: number;
-  refunds: number;
 }
 
 const LIMIT = 500;
@@ -90,15 +88,6 @@ export async function sweep(db: Db, opts: { now?: Date; graceSeconds?: number; r
       limit ${LIMIT}`);
     for (const o of abandoned) await enqueue(tx, QUEUE.closeOrder, { version: 1, orderId: o.id }, { id: causeId('close-order', o.id, 'sweep', bucket) });
 
-    const pendingRefunds = await tx
-      .select({ id: refunds.id, outRefundNo: refunds.outRefundNo })
-      .from(refunds)
-      .where(and(drivenByWorker, lt(refunds.updatedAt, before)))
-      .limit(LIMIT);
-    for (const r of pendingRefunds) {
-      await enqueue(tx, QUEUE.executeRefund, { version: 1, refundId: r.id }, { id: causeId('refund', r.outRefundNo, 'sweep', bucket) });
-    }
-
     // Rate-limit windows long past are just clutter; reject counts are kept for a month.
     await tx.delete(rateLimits).where(lt(rateLimits.windowStart, new Date(now.getTime() - 24 * 3600_000)));
     await pruneRejects(tx, now);
@@ -109,7 +98,6 @@ export async function sweep(db: Db, opts: { now?: Date; graceSeconds?: number; r
       expiries: overdue.length,
       queries: quiet.length,
       strays: strays.length,
-      refunds: pendingRefunds.length,
     };
   });
 }

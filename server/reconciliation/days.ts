@@ -7,7 +7,11 @@ const DAY_MS = 24 * 3600_000;
 export const billDateSchema = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date is YYYY-MM-DD')
-  .refine((s) => new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), 'not a calendar date');
+  // 2026-02-30 parses (and rolls over), 2026-13-01 does not parse at all: both are refused, neither throws.
+  .refine((s) => {
+    const t = Date.parse(`${s}T00:00:00Z`);
+    return !Number.isNaN(t) && new Date(t).toISOString().startsWith(s);
+  }, 'not a calendar date');
 
 /** [start, end) of a Beijing day as instants. */
 export function dayBounds(date: string): { from: Date; to: Date } {

@@ -7,7 +7,7 @@ import { discrepancies } from '@/db/schema';
 import { appendAudit, type AuditActor } from '@/server/auth/audit';
 import { AppError } from '@/server/errors';
 import { writeOutboxEvent } from '@/server/outbox/write';
-import { recordEvent } from '@/server/payments/state';
+import { recordEvent } from '@/server/orders/state';
 
 export { DISCREPANCY_CLASSES, DISCREPANCY_STATES, type DiscrepancyClass, type DiscrepancyState } from './classes';
 import type { DiscrepancyClass } from './classes';

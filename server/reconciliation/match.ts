@@ -9,8 +9,8 @@ import { alerts, billFiles, billTradeRows, orders, paymentAttempts, refunds } fr
 import { paymentContext } from '@/server/payments/context';
 import type { PaymentDeps } from '@/server/payments/deps';
 import { applyPaymentResult } from '@/server/payments/payment-result';
+import { transitionOrder } from '@/server/orders/state';
 import { rebuildOrderFromTransaction } from '@/server/payments/rebuild';
-import { transitionOrder } from '@/server/payments/state';
 import { WechatPayApiError } from '@/server/wechatpay/errors';
 import type { Transaction } from '@/server/wechatpay/schemas';
 import { addDays, dayBounds } from './days';

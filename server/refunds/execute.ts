@@ -4,8 +4,8 @@
 import { and, eq } from 'drizzle-orm';
 import type { Db } from '@/db/client';
 import { alerts, paymentAttempts, refunds } from '@/db/schema';
-import type { Gateway } from '@/server/payments/gateway';
-import { recordEvent } from '@/server/payments/state';
+import type { Gateway } from '@/server/wechatpay/gateway';
+import { recordEvent } from '@/server/orders/state';
 import { WechatPayApiError } from '@/server/wechatpay/errors';
 import type { Refund } from '@/server/wechatpay/schemas';
 import type { RefundDeps } from './request';

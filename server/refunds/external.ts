@@ -4,7 +4,7 @@
 import { eq } from 'drizzle-orm';
 import type { Tx } from '@/db/client';
 import { refunds } from '@/db/schema';
-import { recordEvent } from '@/server/payments/state';
+import { recordEvent } from '@/server/orders/state';
 import type { RefundRow, RefundStatus } from './rules';
 import { applyRefundStatus, fromWechatStatus } from './status';
 

@@ -19,5 +19,6 @@ export { executeRefund, type ExecuteDeps } from './execute';
 export { applyRefundStatus, settleOrderRefunds } from './status';
 export { resolveAbnormalRefund, type AbnormalResolution } from './abnormal';
 export { recordExternalRefund, type ExternalRefund } from './external';
+export { sweepRefunds } from './sweep';
 export * from './rules';
 export * from './schedule';

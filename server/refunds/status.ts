@@ -5,7 +5,7 @@ import { and, eq, inArray, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Tx } from '@/db/client';
 import { alerts, orders, refunds } from '@/db/schema';
 import { writeOutboxEvent } from '@/server/outbox/write';
-import { recordEvent, transitionOrder, type Source } from '@/server/payments/state';
+import { recordEvent, transitionOrder, type Source } from '@/server/orders/state';
 import { enqueue } from '@/server/queue/enqueue';
 import { causeId } from '@/server/queue/ids';
 import { QUEUE } from '@/server/queue/catalogue';

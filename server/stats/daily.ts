@@ -7,10 +7,26 @@ import { statsDaily } from '@/db/schema';
 import { AppError } from '@/server/errors';
 import { daysBetween } from './time';
 
-export const DailyRange = z
-  .object({ from: z.iso.date(), to: z.iso.date() })
-  .refine((r) => r.from <= r.to, { message: 'from must not be after to' })
-  .refine((r) => daysBetween(r.from, r.to).length <= 366, { message: 'at most 366 days' });
+/** The longest range one request may ask for: a year, leap day included. */
+export const MAX_DAILY_RANGE_DAYS = 366;
+
+const DAY_MS = 86_400_000;
+
+/** What is wrong with a range of two valid dates, in words for the caller; null when it is fine. */
+export function dailyRangeProblem(from: string, to: string): string | null {
+  if (from > to) return `from (${from}) must not be after to (${to})`;
+  // Arithmetic, not daysBetween: a range of centuries must be refused without building it first.
+  const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
+  if (days > MAX_DAILY_RANGE_DAYS) return `from and to span ${days} days: at most ${MAX_DAILY_RANGE_DAYS} days per request`;
+  return null;
+}
+
+const calendarDate = z.iso.date('must be a calendar date, YYYY-MM-DD (Beijing)');
+
+export const DailyRange = z.object({ from: calendarDate, to: calendarDate }).superRefine((r, ctx) => {
+  const problem = dailyRangeProblem(r.from, r.to);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['to'] });
+});
 
 export interface DailyStat {
   date: string;
@@ -27,7 +43,7 @@ export interface DailyStat {
 
 export async function dailyStats(db: DbOrTx, from: string, to: string): Promise<DailyStat[]> {
   const range = DailyRange.safeParse({ from, to });
-  if (!range.success) throw new AppError('BAD_REQUEST', `Invalid range: ${range.error.issues.map((i) => i.message).join('; ')}`);
+  if (!range.success) throw new AppError('BAD_REQUEST', `Invalid range: ${range.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const rows = await db
     .select()
     .from(statsDaily)

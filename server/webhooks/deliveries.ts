@@ -6,9 +6,9 @@
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Tx } from '@/db/client';
 import { alerts, outboxEvents, webhookAttempts, webhookDeliveries, webhookEndpoints, webhookMessages, webhookRecoveries } from '@/db/schema';
-import { ApiError } from '@/server/api/errors';
 import { appendAudit, type AuditActor } from '@/server/auth/audit';
 import type { AppDeps } from '@/server/deps';
+import { AppError } from '@/server/errors';
 import { log } from '@/server/log';
 import { QUEUE } from '@/server/queue/catalogue';
 import { enqueue } from '@/server/queue/enqueue';
@@ -228,11 +228,11 @@ export async function resendEvent(deps: Deps, actor: AuditActor, eventId: string
       .select()
       .from(outboxEvents)
       .where(eq(outboxEvents.id, Number(eventId.slice(4))));
-    if (!event) throw new ApiError('not_found', 'No event with this id');
+    if (!event) throw new AppError('NOT_FOUND', 'No event with this id');
     let targets = await activeEndpoints(tx);
     if (endpointId) {
       targets = targets.filter((e) => e.id === endpointId);
-      if (!targets.length) throw new ApiError('not_found', 'No active webhook endpoint with this id');
+      if (!targets.length) throw new AppError('NOT_FOUND', 'No active webhook endpoint with this id');
     } else targets = targets.filter((e) => matches(e, event.topic));
     const message = await ensureMessage(deps, tx, event);
     const deliveries = [];
@@ -249,8 +249,8 @@ export async function sendTestEvent(deps: Deps, actor: AuditActor, endpointId: s
       .select()
       .from(webhookEndpoints)
       .where(and(eq(webhookEndpoints.id, endpointId), isNull(webhookEndpoints.deletedAt)));
-    if (!e) throw new ApiError('not_found', 'No webhook endpoint with this id');
-    if (e.disabledAt) throw new ApiError('conflict', 'The endpoint is disabled: enable it first');
+    if (!e) throw new AppError('NOT_FOUND', 'No webhook endpoint with this id');
+    if (e.disabledAt) throw new AppError('CONFLICT', 'The endpoint is disabled: enable it first');
     const id = `evt_test_${crypto.randomUUID().replaceAll('-', '')}`;
     const createdAt = new Date();
     const body = JSON.stringify({
@@ -285,8 +285,8 @@ export async function startRecovery(deps: Deps, actor: AuditActor, endpointId: s
       .select()
       .from(webhookEndpoints)
       .where(and(eq(webhookEndpoints.id, endpointId), isNull(webhookEndpoints.deletedAt)));
-    if (!e) throw new ApiError('not_found', 'No webhook endpoint with this id');
-    if (e.disabledAt) throw new ApiError('conflict', 'The endpoint is disabled: enable it first');
+    if (!e) throw new AppError('NOT_FOUND', 'No webhook endpoint with this id');
+    if (e.disabledAt) throw new AppError('CONFLICT', 'The endpoint is disabled: enable it first');
     const [r] = await tx.insert(webhookRecoveries).values({ endpointId, since }).returning();
     await enqueue(tx, QUEUE.webhooksRecover, { version: 1, recoveryId: r!.id }, { id: causeId('webhook.recover', r!.id) });
     await appendAudit(tx, actor, {
@@ -304,7 +304,7 @@ export async function getRecovery(deps: Deps, endpointId: string, recoveryId: st
     .select()
     .from(webhookRecoveries)
     .where(and(eq(webhookRecoveries.id, recoveryId), eq(webhookRecoveries.endpointId, endpointId)));
-  if (!r) throw new ApiError('not_found', 'No recovery with this id');
+  if (!r) throw new AppError('NOT_FOUND', 'No recovery with this id');
   return recoveryView(r);
 }
 

@@ -5,8 +5,8 @@ import { z } from 'zod';
 import type { DbOrTx } from '@/db/client';
 import { webhookEndpoints } from '@/db/schema';
 import { appendAudit, type AuditActor } from '@/server/auth/audit';
+import { AppError } from '@/server/errors';
 import { EVENT_TYPES } from '@/server/outbox/events';
-import { ApiError } from '@/server/api/errors';
 import { newWebhookSecret } from './signing';
 
 /** After a rotation the old secret still signs (a second signature) this long. */
@@ -79,11 +79,11 @@ function checkUrl(url: string, mode: 'simulator' | 'live') {
   if (mode !== 'live') return;
   const u = new URL(url);
   if (u.protocol !== 'https:')
-    throw new ApiError('invalid_request', 'In live mode a webhook URL must be https', [{ path: 'body.url', message: 'must be https' }]);
+    throw new AppError('BAD_REQUEST', 'In live mode a webhook URL must be https', { details: [{ path: 'body.url', message: 'must be https' }] });
   if (/^(localhost|127\.|10\.|192\.168\.|169\.254\.|172\.(1[6-9]|2\d|3[01])\.|\[)/i.test(u.hostname)) {
-    throw new ApiError('invalid_request', 'A webhook URL must be a public address', [
-      { path: 'body.url', message: 'private, loopback and link-local addresses are refused' },
-    ]);
+    throw new AppError('BAD_REQUEST', 'A webhook URL must be a public address', {
+      details: [{ path: 'body.url', message: 'private, loopback and link-local addresses are refused' }],
+    });
   }
 }
 
@@ -126,7 +126,7 @@ async function requireEndpoint(db: DbOrTx, id: string): Promise<Row> {
     .select()
     .from(webhookEndpoints)
     .where(and(eq(webhookEndpoints.id, id), isNull(webhookEndpoints.deletedAt)));
-  if (!row) throw new ApiError('not_found', 'No webhook endpoint with this id');
+  if (!row) throw new AppError('NOT_FOUND', 'No webhook endpoint with this id');
   return row;
 }
 

@@ -2,8 +2,8 @@
 // data, version }`. `data` is the event's own facts plus, for an order's event, the order's full snapshot
 // as the API returns it, so a receiver needs no call back to act on it.
 import type { outboxEvents } from '@/db/schema';
-import { orderSnapshot } from '@/server/api/orders';
 import type { AppDeps } from '@/server/deps';
+import { orderSnapshot } from '@/server/orders/public-view';
 import { EVENT_VERSION, type EventType } from '@/server/outbox/events';
 
 export interface EventPayload {
@@ -17,7 +17,7 @@ export interface EventPayload {
 
 export async function buildEventPayload(deps: Pick<AppDeps, 'db' | 'env'>, row: typeof outboxEvents.$inferSelect): Promise<EventPayload> {
   const facts = (row.payload ?? {}) as Record<string, unknown>;
-  const order = row.orderId ? await orderSnapshot(deps, row.orderId) : null;
+  const order = row.orderId ? await orderSnapshot(deps.db, deps.env.appUrl, row.orderId) : null;
   return {
     id: `evt_${row.id}`,
     type: row.topic as EventType,

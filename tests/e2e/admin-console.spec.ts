@@ -1,15 +1,19 @@
-// The merchant console in Chromium, on a desktop in Chinese and a phone in English: first owner from the
-// setup token (the CLI when the first project already used it), forced TOTP enrolment, sign-in with a
+// The merchant console in Chromium, on the desktop in Chinese: first owner from the setup token (this file
+// runs first on its app; the CLI if a user exists already), forced TOTP enrolment, sign-in with a
 // code, lockout, search by each id kind, filters in the URL, one order's timeline with the notification
 // and the active query, "Sync now", role denial and revoking a session.
 import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import type * as OTPAuth from 'otpauth';
 import { cliCreateUser, enrol, PASSWORD, setupToken, signIn, uniqueEmail } from './admin-support';
-import { checkoutStatus, createOrder, msg, onPhone, projectLang, setFaults, shot, useLang, type Lang } from './support';
+import { expectNoSeriousA11yViolations } from './axe';
+import { checkoutStatus, createOrder, LANGS, msg, onPhone, projectLang, setFaults, shot, useLang, type Lang } from './support';
 
 // Serial: each step builds on the last (the owner, their TOTP). Sign-ins hash argon2id and the machine is shared: roomy timeouts.
 test.describe.configure({ mode: 'serial', timeout: 120_000 });
+
+// Not a React hook: the language cookie, set once per language in a loop.
+const chooseLang = useLang;
 
 let lang: Lang;
 const owner = { email: '', totp: null as OTPAuth.TOTP | null };
@@ -29,6 +33,13 @@ test('first owner: the setup page takes the one-time token from the server log (
   const status = await request.get('/api/trpc/setup.status');
   const needed = (await status.json()).result.data.json.needed as boolean;
   if (needed) {
+    for (const l of LANGS) {
+      await chooseLang(page.context(), l);
+      await page.goto('/admin/setup');
+      await expect(page.getByLabel(msg(l, 'admin.setup.token'))).toBeVisible();
+      await expectNoSeriousA11yViolations(page, { label: `setup, ${l}, ${test.info().project.name}` });
+    }
+    await chooseLang(page.context(), lang);
     await page.goto('/admin/orders');
     await page.waitForURL(/\/admin\/setup$/);
     await shot(page, test.info(), lang, 'admin-01-setup');

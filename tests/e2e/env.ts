@@ -1,41 +1,23 @@
-// Ports and folders of the end-to-end app: all different from `npm run dev`'s and the integration tests'.
-// TEST_PORT_OFFSET shifts every fixed test port (e2e and system suites), so two checkouts on one machine
-// can run their suites at the same time.
-export const TEST_PORT_OFFSET = Number(process.env.TEST_PORT_OFFSET ?? 0) || 0;
-export const testPort = (port: number) => port + TEST_PORT_OFFSET;
-
-const app = testPort(3210);
-const sim = testPort(3211);
-const pg = testPort(54349);
+// The end-to-end app of the running test's project (tests and their helpers only: it asks Playwright which).
+import { test } from '@playwright/test';
+import { E2E_SERVERS, type E2EProject } from './servers';
 
 export const E2E = {
-  appUrl: `http://127.0.0.1:${app}`,
-  simulatorUrl: `http://127.0.0.1:${sim}`,
-  /** The e2e app's embedded Postgres (tests reach in only to stage states no shopper can cause). */
-  databaseUrl: `postgres://scanpay:scanpay@127.0.0.1:${pg}/scanpay`,
-  serverEnv: {
-    PORT: String(app),
-    SIM_PORT: String(sim),
-    PG_PORT: String(pg),
-    DATA_DIR: '.data/e2e',
-    NEXT_DIST_DIR: '.next-test',
-    APP_URL: `http://127.0.0.1:${app}`,
-    SIM_TIME_SCALE: '0.01',
-    // The worker's first active query comes late (+100 s instead of +5 s), so the "I've paid" test shows
-    // the shopper's own query finding the payment, not the worker's.
-    COMPENSATION_TIME_SCALE: '20',
-    // Above what the whole run creates in a minute; the rate-limit test exhausts it on purpose.
-    CHECKOUT_RATE_LIMIT_PER_MINUTE: '30',
-    // Every e2e browser signs in from 127.0.0.1: the per-IP lock must stay above the whole run's failures
-    // (the per-account lock, 5, is what the lockout test exercises).
-    ADMIN_SIGNIN_IP_MAX_FAILURES: '200',
-    // ¥1,000: above every cart the tests fill, except the one that shows the limit.
-    MAX_ORDER_AMOUNT_FEN: '100000',
-    // Refunds: ¥200 and more wait for a second approver; one order's refunds 3 s apart, first query after 3 s.
-    REFUND_APPROVAL_THRESHOLD_FEN: '20000',
-    REFUND_TIME_SCALE: '0.05',
-    NODE_ENV: 'production',
-    WECHATPAY_MODE: 'simulator',
-    NEXT_TELEMETRY_DISABLED: '1',
-  } as Record<string, string>,
+  get current() {
+    const name = test.info().project.name;
+    if (!(name in E2E_SERVERS)) throw new Error(`no e2e server for project ${name}`);
+    return E2E_SERVERS[name as E2EProject];
+  },
+  get appUrl() {
+    return E2E.current.appUrl;
+  },
+  get simulatorUrl() {
+    return E2E.current.simulatorUrl;
+  },
+  get databaseUrl() {
+    return E2E.current.databaseUrl;
+  },
+  get serverEnv() {
+    return E2E.current.serverEnv;
+  },
 };

@@ -37,7 +37,7 @@ export interface AuthCall {
 
 export async function authPost(path: string, body: unknown, jar: CookieJar, ip = '203.0.113.10'): Promise<AuthCall> {
   const appUrl = loadEnv().appUrl;
-  const res = await getAuth().handler(
+  const res = await getAuth(processDeps().db).handler(
     new Request(`${appUrl}/api/auth${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', origin: appUrl, cookie: jar.header(), 'x-forwarded-for': ip, 'user-agent': 'vitest' },

@@ -9,6 +9,8 @@ import { requestHash } from '@/server/api/idempotency';
 import { API_ROUTES } from '@/server/api/routes';
 import { API_SCOPES } from '@/server/api-keys/scopes';
 import { ErrorBody } from '@/server/api/schemas';
+import { addDays, beijingDateOf } from '@/server/reconciliation/days';
+import { reconcileDate } from '@/server/reconciliation/reconcile';
 import { api, makeKey } from '../helpers/api';
 import { eventually, startHarness, type Harness } from '../helpers/app-harness';
 
@@ -176,6 +178,20 @@ const CASES: Record<string, Case> = {
     },
     invalid_request: async () => ({ path: '/events/evt_1/resend', body: { endpointId: 'x' } }),
     not_found: async () => ({ path: '/events/evt_999999999/resend', body: {} }),
+  },
+  getDailyStats: {
+    valid: async () => ({ path: `/stats/daily?from=${addDays(beijingDateOf(new Date()), -6)}&to=${beijingDateOf(new Date())}` }),
+    invalid_request: async () => ({ path: '/stats/daily?from=2026-02-30&to=2026-03-01' }),
+  },
+  getReconciliationDay: {
+    valid: async () => {
+      // A quiet day long past, reconciled by the real pipeline against the simulator's bills.
+      const date = addDays(beijingDateOf(new Date()), -40);
+      await reconcileDate(h.deps, date);
+      return { path: `/reconciliation/days/${date}` };
+    },
+    invalid_request: async () => ({ path: '/reconciliation/days/2026-13-01' }),
+    not_found: async () => ({ path: '/reconciliation/days/1999-01-01' }),
   },
 };
 

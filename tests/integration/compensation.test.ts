@@ -30,6 +30,7 @@ async function buy(productId = 'red-envelope', headers: Record<string, string> =
 
 async function orderOf(token: string) {
   const [o] = await h.db.select().from(orders).where(eq(orders.token, token));
+  if (!o) throw new Error(`no order with token ${token}`);
   return o;
 }
 
@@ -94,7 +95,7 @@ describe('compensation', () => {
     expect(refund.kind).toBe('late_payment');
     expect((await orderOf(token)).refundedFen).toBe(0);
     const [attempt] = await h.db.select().from(paymentAttempts).where(eq(paymentAttempts.outTradeNo, view.outTradeNo));
-    expect(attempt.latePayment).toBe('after_close');
+    expect(attempt!.latePayment).toBe('after_close');
     expect((await orderOf(token)).status).toBe('closed'); // the money went back; the order stays closed
   });
 
@@ -132,7 +133,7 @@ describe('compensation', () => {
     expect(renewed.data.outTradeNo).not.toBe(view.outTradeNo);
     expect(renewed.data.codeUrl).toMatch(/^weixin:/);
     const [old] = await h.db.select().from(paymentAttempts).where(eq(paymentAttempts.outTradeNo, view.outTradeNo));
-    expect(old.status).toBe('closed');
+    expect(old!.status).toBe('closed');
     await h.simPay(renewed.data.codeUrl);
     await waitForStatus(token, 'paid');
   });
@@ -151,7 +152,7 @@ describe('compensation', () => {
     expect(late.status).toBe(200);
     await eventually(async () => {
       const [a] = await h.db.select().from(paymentAttempts).where(eq(paymentAttempts.outTradeNo, view.outTradeNo));
-      return a.latePayment === 'after_close';
+      return a!.latePayment === 'after_close';
     });
     await h.simPay(renewed.data.codeUrl);
     const paid = await waitForStatus(token, 'paid');
@@ -194,7 +195,7 @@ describe('compensation', () => {
     const order = await orderOf(token);
     expect(order.reviewReason).toBe('mismatch');
     const [alert] = await h.db.select().from(alerts).where(eq(alerts.orderId, order.id));
-    expect(alert.kind).toBe('payment_mismatch');
+    expect(alert!.kind).toBe('payment_mismatch');
   });
 
   it('the sweeper re-enqueues an inbox row whose job never ran', async () => {
@@ -216,6 +217,6 @@ describe('compensation', () => {
     expect(report.notifications).toBeGreaterThanOrEqual(1);
     await waitForStatus(token, 'paid');
     const [row] = await db.select().from(wechatpayNotifications).where(sql`${wechatpayNotifications.notificationId} = ${envelope.id}`);
-    expect(row.processedAt).not.toBeNull();
+    expect(row!.processedAt).not.toBeNull();
   });
 });

@@ -42,8 +42,8 @@ it('writes order, lines, attempt, event and both compensation jobs together', as
     clientIp: '203.0.113.7',
     paidAt: null,
   });
-  expect(order.createdAt.toISOString()).toBe(now.toISOString());
-  expect(order.description).toBe('青瓷马克杯 等4件');
+  expect(order!.createdAt.toISOString()).toBe(now.toISOString());
+  expect(order!.description).toBe('青瓷马克杯 等4件');
 
   const lines = await db.select().from(orderItems).where(eq(orderItems.orderId, created.orderId)).orderBy(asc(orderItems.id));
   expect(lines.map((l) => [l.productId, l.quantity])).toEqual([
@@ -54,15 +54,15 @@ it('writes order, lines, attempt, event and both compensation jobs together', as
 
   const [attempt] = await db.select().from(paymentAttempts).where(eq(paymentAttempts.orderId, created.orderId));
   expect(attempt).toMatchObject({ id: created.attemptId, outTradeNo: created.outTradeNo, status: 'created', amountFen: created.amountFen, codeUrl: null });
-  expect(attempt.createdAt.toISOString()).toBe('2026-11-26T09:30:15.000Z'); // whole seconds
-  expect(attempt.expiresAt.toISOString()).toBe('2026-11-26T09:45:15.000Z');
-  expect(attempt.timeExpire).toBe('2026-11-26T17:45:15+08:00');
+  expect(attempt!.createdAt.toISOString()).toBe('2026-11-26T09:30:15.000Z'); // whole seconds
+  expect(attempt!.expiresAt.toISOString()).toBe('2026-11-26T09:45:15.000Z');
+  expect(attempt!.timeExpire).toBe('2026-11-26T17:45:15+08:00');
   expect(created.outTradeNo).toMatch(/^SP20261126173015[0-9A-Z]{12}$/);
 
   const events = await db.select().from(orderEvents).where(eq(orderEvents.orderId, created.orderId));
   expect(events).toHaveLength(1);
   expect(events[0]).toMatchObject({ attemptId: created.attemptId, type: 'order.created', source: 'shopper' });
-  expect(events[0].data).toEqual({
+  expect(events[0]!.data).toEqual({
     amountFen: created.amountFen,
     outTradeNo: created.outTradeNo,
     items: [

@@ -55,7 +55,7 @@ async function payable(): Promise<number> {
      values ($1, 'TRANSACTION.SUCCESS', 'encrypt-resource', 'test', $2::text::jsonb) returning id`,
     [JSON.parse(n.body).id as string, JSON.stringify(n.resource)],
   );
-  return Number(row.id);
+  return Number(row!.id);
 }
 
 /** Runs `fn` in a transaction on the probe connection; returns its result and the rows it read in the probe's tables. */

@@ -42,9 +42,10 @@ it('holds a late payment for review instead of refunding it', async () => {
   }, 15_000);
   expect(reviewed.reviewReason).toBe('late_payment');
   const [order] = await h.db.select().from(orders).where(eq(orders.token, token));
-  const [alert] = await h.db.select().from(alerts).where(eq(alerts.orderId, order.id));
-  expect(alert.kind).toBe('late_payment');
-  expect(await h.db.select().from(refunds).where(eq(refunds.orderId, order.id))).toHaveLength(0);
-  const types = (await h.db.select().from(orderEvents).where(eq(orderEvents.orderId, order.id))).map((e) => e.type);
+  expect(order).toBeDefined();
+  const [alert] = await h.db.select().from(alerts).where(eq(alerts.orderId, order!.id));
+  expect(alert!.kind).toBe('late_payment');
+  expect(await h.db.select().from(refunds).where(eq(refunds.orderId, order!.id))).toHaveLength(0);
+  const types = (await h.db.select().from(orderEvents).where(eq(orderEvents.orderId, order!.id))).map((e) => e.type);
   expect(types).toEqual(expect.arrayContaining(['order.created', 'attempt.closed', 'order.closed', 'payment.late', 'order.review']));
 });

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { alerts, orders, outboxEvents, paymentAttempts, refunds, wechatpayNotifications } from '@/db/schema';
+import { alerts, billFiles, discrepancies, orders, outboxEvents, paymentAttempts, refunds, webhookEndpoints, wechatpayNotifications } from '@/db/schema';
 import { SYSTEM_ACTOR } from '@/server/auth/audit';
 import { acknowledgeAlert, alertCounts, alertHistoryOf } from '@/server/monitoring/alerts';
 import { DEFAULT_THRESHOLDS, getThresholds, setThresholds } from '@/server/monitoring/settings';
@@ -12,6 +12,9 @@ import { evaluateWatchlists } from '@/server/monitoring/watchlists';
 import { paymentContext } from '@/server/payments/context';
 import { createOrder, insertAttempt } from '@/server/payments/orders';
 import { applyPaymentResult, type PaymentSource } from '@/server/payments/payment-result';
+import { decideDiscrepancy, recordFinding } from '@/server/reconciliation/discrepancies';
+import { BILL_KINDS } from '@/server/reconciliation/import';
+import { createEndpoint, updateEndpoint } from '@/server/webhooks/endpoints';
 import { applyRefundStatus, latePaymentRefundNo } from '@/server/refunds';
 import { successfulTransaction } from '@/simulator/testkit';
 import { startHarness, type Harness } from '../helpers/app-harness';
@@ -25,7 +28,8 @@ afterAll(async () => {
 });
 
 let seq = 0;
-const evaluate = () => evaluateWatchlists(h.db, { now: new Date() });
+// The bill rule reads the Beijing clock: its tests pass their own `now`.
+const evaluate = (now = new Date()) => evaluateWatchlists(h.db, { now });
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000);
 const raw = (q: string, params: unknown[] = []) => h.db.$client.unsafe(q, params as never[]);
 
@@ -60,26 +64,26 @@ async function alertOf(key: string) {
   const [a] = await h.db.select().from(alerts).where(eq(alerts.ruleKey, key)).orderBy(sql`${alerts.id} desc`).limit(1);
   return a;
 }
-async function expectRaised(key: string) {
-  const r = await evaluate();
+async function expectRaised(key: string, now?: Date) {
+  const r = await evaluate(now);
   expect(r.raised).toContain(key);
   const a = await alertOf(key);
   expect(a?.state).toBe('open');
   expect(await alertEvents(a!.id)).toEqual(['alert.opened']);
   // Idempotent: a second evaluation raises nothing more.
-  expect((await evaluate()).raised).not.toContain(key);
+  expect((await evaluate(now)).raised).not.toContain(key);
   expect(await h.db.select().from(alerts).where(sql`${alerts.ruleKey} = ${key} and ${alerts.state} <> 'resolved'`)).toHaveLength(1);
   return a!;
 }
-async function expectResolved(key: string) {
-  const r = await evaluate();
+async function expectResolved(key: string, now?: Date) {
+  const r = await evaluate(now);
   expect(r.resolved).toContain(key);
   const a = await alertOf(key);
   expect(a?.state).toBe('resolved');
   expect(a?.resolvedAt).toBeInstanceOf(Date);
   expect(await alertEvents(a!.id)).toEqual(['alert.opened', 'alert.resolved']);
   expect((await alertHistoryOf(h.db, a!.id)).map((x) => x.toState)).toContain('resolved');
-  expect((await evaluate()).resolved).not.toContain(key);
+  expect((await evaluate(now)).resolved).not.toContain(key);
 }
 
 it('a payment taken twice and its refund stuck: raised, then resolved when the refund succeeds', async () => {
@@ -170,4 +174,92 @@ it('dead letters, a stuck queue and a failure rate over the threshold', async ()
   await setThresholds(h.db, SYSTEM_ACTOR, DEFAULT_THRESHOLDS, null);
   await expectResolved(`failure_rate:${q}`);
   await raw(`delete from pgboss.job where name = $1`, [q]);
+});
+
+it("a webhook endpoint failing every delivery past the threshold; disabled, it is the other alert's business", async () => {
+  const e = await createEndpoint(h.db, SYSTEM_ACTOR, { url: 'https://hooks.example.com/scanpay' }, 'simulator');
+  const key = `webhook_endpoint_failing:${e.id}`;
+  const failingSince = (m: number) =>
+    h.db
+      .update(webhookEndpoints)
+      .set({ failingSince: minutesAgo(m) })
+      .where(eq(webhookEndpoints.id, e.id));
+  await failingSince(10);
+  expect((await evaluate()).raised).not.toContain(key);
+  await failingSince(40);
+  const a = await expectRaised(key);
+  expect(a.data).toMatchObject({ endpointId: e.id, url: 'https://hooks.example.com/scanpay' });
+  // A success clears failing_since (deliveries.ts): the condition is gone.
+  await h.db.update(webhookEndpoints).set({ failingSince: null }).where(eq(webhookEndpoints.id, e.id));
+  await expectResolved(key);
+  // Failing again, then disabled by the merchant: no longer watched.
+  await failingSince(40);
+  await expectRaised(key);
+  await updateEndpoint(h.db, SYSTEM_ACTOR, e.id, { disabled: true }, 'simulator');
+  await expectResolved(key);
+  // A threshold of the console's: 60 minutes, and 40 minutes of failures on an enabled endpoint is not yet one.
+  await updateEndpoint(h.db, SYSTEM_ACTOR, e.id, { disabled: false }, 'simulator');
+  await failingSince(40);
+  await setThresholds(h.db, SYSTEM_ACTOR, { ...DEFAULT_THRESHOLDS, endpointFailingMinutes: 60 }, 'patient receiver');
+  expect((await evaluate()).raised).not.toContain(key);
+  await setThresholds(h.db, SYSTEM_ACTOR, DEFAULT_THRESHOLDS, null);
+  await expectRaised(key);
+  await h.db.update(webhookEndpoints).set({ failingSince: null }).where(eq(webhookEndpoints.id, e.id));
+  await expectResolved(key);
+});
+
+it("yesterday's bills not in by 11:00 Beijing time, per day of the daily job's window", async () => {
+  // Beijing 2026-11-20: 10:30 is before the deadline for the 19th, 11:00 is the deadline.
+  const before = new Date('2026-11-20T10:30:00+08:00');
+  const at = new Date('2026-11-20T11:00:00+08:00');
+  const file = (billDate: string, kind: string, status: string) =>
+    h.db
+      .insert(billFiles)
+      .values({ billDate, kind, status })
+      .onConflictDoUpdate({ target: [billFiles.billDate, billFiles.kind], set: { status } });
+  // The 17th is settled (a quiet fund account has no statement); the 18th never was fetched.
+  for (const k of BILL_KINDS) await file('2026-11-17', k, k === 'fund_FEES' ? 'no_statement' : 'imported');
+  const r = await evaluate(before);
+  expect(r.raised).toContain('bill_not_fetched:2026-11-18');
+  expect(r.raised).not.toContain('bill_not_fetched:2026-11-17');
+  expect(r.raised).not.toContain('bill_not_fetched:2026-11-19');
+  for (const k of BILL_KINDS) await file('2026-11-18', k, 'imported');
+  await expectResolved('bill_not_fetched:2026-11-18', before);
+
+  // The 19th: the trade bill is in, one fund bill is still being generated at 11:00.
+  for (const k of BILL_KINDS) await file('2026-11-19', k, k === 'fund_OPERATION' ? 'not_ready' : 'imported');
+  const late = await expectRaised('bill_not_fetched:2026-11-19', at);
+  expect(late.data).toMatchObject({ billDate: '2026-11-19', missing: ['fund_OPERATION'] });
+  expect(late.message).toContain('11:00');
+  await file('2026-11-19', 'fund_OPERATION', 'failed');
+  expect((await evaluate(at)).raised).not.toContain('bill_not_fetched:2026-11-19');
+  await file('2026-11-19', 'fund_OPERATION', 'imported');
+  await expectResolved('bill_not_fetched:2026-11-19', at);
+
+  // The deadline is the console's: at 10:00, 10:30 is already late for a day not fetched.
+  await h.db.delete(billFiles).where(eq(billFiles.billDate, '2026-11-19'));
+  expect((await evaluate(before)).raised).not.toContain('bill_not_fetched:2026-11-19');
+  await setThresholds(h.db, SYSTEM_ACTOR, { ...DEFAULT_THRESHOLDS, billDeadlineHour: 10 }, 'earlier');
+  await expectRaised('bill_not_fetched:2026-11-19', before);
+  await setThresholds(h.db, SYSTEM_ACTOR, DEFAULT_THRESHOLDS, null);
+  await expectResolved('bill_not_fetched:2026-11-19', before);
+});
+
+it('open discrepancies, one alert per day, resolved when every one of them is decided', async () => {
+  const day = '2026-11-18';
+  const key = `reconciliation_open_discrepancies:${day}`;
+  const finding = (subjectKey: string, cls: 'external_trade' | 'amount_mismatch') =>
+    h.db.transaction((tx) => recordFinding(tx, { billDate: day, class: cls, subjectKey, state: 'open', ours: {}, bill: {}, proposedFix: 'look' }));
+  const a = await finding(`W-${randomUUID()}`, 'external_trade');
+  const first = await expectRaised(key);
+  expect(first.data).toMatchObject({ billDate: day, count: 1, classes: ['external_trade'] });
+  const b = await finding(`W-${randomUUID()}`, 'amount_mismatch');
+  expect((await evaluate()).raised).not.toContain(key);
+  await decideDiscrepancy(h.db, SYSTEM_ACTOR, { id: a.id, action: 'ignore', reason: 'a test trade' });
+  // One is still open: the alert stays.
+  expect((await evaluate()).resolved).not.toContain(key);
+  expect((await alertOf(key))?.state).toBe('open');
+  await decideDiscrepancy(h.db, SYSTEM_ACTOR, { id: b.id, action: 'received', reason: 'checked with WeChat' });
+  await expectResolved(key);
+  expect(await h.db.select().from(discrepancies).where(eq(discrepancies.state, 'open'))).toHaveLength(0);
 });

@@ -40,7 +40,7 @@ const paid = (orderIds: string[]) =>
 
 async function fetchedAt(jobId: string): Promise<number> {
   const [row] = await h.db.$client.unsafe(`select started_on from pgboss.job where id = $1`, [jobId]);
-  return new Date(row.started_on).getTime();
+  return new Date(row!.started_on).getTime();
 }
 
 async function completedAt(jobId: string): Promise<number> {

@@ -37,7 +37,7 @@ async function newAttempt() {
 
 describe.each([0, 1])('notify entry %i', (index) => {
   it('stores a valid notification once and answers 204, then 204 again for the redelivery', async () => {
-    const entry = entries()[index];
+    const entry = entries()[index]!;
     const view = await newAttempt();
     const n = buildSignedNotification(h.credentials, { out_trade_no: view.outTradeNo, amount: view.amountFen });
     const post = () => fetch(entry.url, { method: 'POST', headers: { ...n.headers, 'content-type': 'application/json' }, body: n.body });
@@ -51,7 +51,7 @@ describe.each([0, 1])('notify entry %i', (index) => {
   });
 
   it('answers 401 FAIL to a tampered body, 413 to a body over 64 KB, 415 to a non-JSON content type', async () => {
-    const entry = entries()[index];
+    const entry = entries()[index]!;
     const view = await newAttempt();
     const n = buildSignedNotification(h.credentials, { out_trade_no: view.outTradeNo, amount: view.amountFen });
     const tampered = await fetch(entry.url, {

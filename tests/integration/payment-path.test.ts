@@ -40,14 +40,14 @@ describe('payment path', () => {
 
     const db = h.db;
     const [attempt] = await db.select().from(paymentAttempts).where(eq(paymentAttempts.id, order.attemptId));
-    expect(attempt.status).toBe('paid');
-    expect(attempt.timeExpire).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$/);
+    expect(attempt!.status).toBe('paid');
+    expect(attempt!.timeExpire).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$/);
     const [o] = await db.select().from(orders).where(eq(orders.id, order.orderId));
-    expect(o.paidVia).toBe('notify');
+    expect(o!.paidVia).toBe('notify');
     const inbox = await db.select().from(wechatpayNotifications).where(sql`${wechatpayNotifications.resource}->>'out_trade_no' = ${order.outTradeNo}`);
     expect(inbox).toHaveLength(1);
-    expect(inbox[0].processedAt).not.toBeNull();
-    expect(inbox[0].outcome).toBe('paid');
+    expect(inbox[0]!.processedAt).not.toBeNull();
+    expect(inbox[0]!.outcome).toBe('paid');
   });
 
   it('acknowledges a duplicate notification and changes nothing', async () => {

@@ -8,7 +8,6 @@ import { alerts, auditLog, orderEvents, orders, outboxEvents, paymentAttempts, r
 import type { AuditActor } from '@/server/auth/audit';
 import { setRefundLimits } from '@/server/auth/limits';
 import { loadOrderDetail } from '@/server/console/order-detail';
-import { sweep } from '@/server/payments/sweep';
 import { QUEUE } from '@/server/queue/catalogue';
 import { causeId } from '@/server/queue/ids';
 import {
@@ -21,6 +20,7 @@ import {
   requestRefund,
   resolveAbnormalRefund,
   spacingMs,
+  sweepRefunds,
   queryIntervalSeconds,
   type RefundRow,
 } from '@/server/refunds';
@@ -523,7 +523,7 @@ describe('CLOSED and ABNORMAL refunds', () => {
       .set({ updatedAt: new Date(Date.now() - 24 * 3600_000) })
       .where(eq(refunds.id, platform.id));
     const before = await jobsOf(platform.id);
-    expect((await sweep(h.db)).refunds).toBeGreaterThanOrEqual(1);
+    expect(await sweepRefunds(h.db)).toBeGreaterThanOrEqual(1);
     expect(await jobsOf(platform.id)).toBe(before + 1);
   });
 });

@@ -18,7 +18,7 @@ import { createOrder, insertAttempt } from '@/server/payments/orders';
 import { applyPaymentResult, type PaymentSource } from '@/server/payments/payment-result';
 import { processNotification } from '@/server/payments/process-notification';
 import { applyRefundStatus, latePaymentRefundNo } from '@/server/refunds';
-import { transitionAttempt, transitionOrder } from '@/server/payments/state';
+import { transitionAttempt, transitionOrder } from '@/server/orders/state';
 import type { QueueName } from '@/server/queue/catalogue';
 import { dailyStats } from '@/server/stats/daily';
 import { quantile } from '@/server/stats/histogram';

@@ -54,15 +54,15 @@ it('reads several orders in one statement, each exactly as the single read does'
 it('performance contract: coalesces the loads of one tick into one statement and answers every caller, twice for the same token', async () => {
   const ts = await tokens(4);
   const { db, stats } = counted(h.db);
-  const results = await Promise.all([...ts, ts[0], 'no-such-token'].map((t) => loadCheckoutView(db, t)));
+  const results = await Promise.all([...ts, ts[0]!, 'no-such-token'].map((t) => loadCheckoutView(db, t)));
   expect(stats.statements).toBe(1);
   for (const [i, t] of ts.entries()) expect(results[i]).toEqual(await getCheckoutView(h.db, t));
   expect(results[4]).toEqual(results[0]);
   expect(results[5]).toBeNull();
 
   // Loads in later ticks are later statements.
-  await loadCheckoutView(db, ts[1]);
-  await loadCheckoutView(db, ts[2]);
+  await loadCheckoutView(db, ts[1]!);
+  await loadCheckoutView(db, ts[2]!);
   expect(stats.statements).toBe(3);
 });
 

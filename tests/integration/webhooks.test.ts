@@ -148,7 +148,7 @@ it('during a rotation both secrets verify; the old one alone once the overlap en
   expect(rotated.body.secret).not.toBe(ep.secret);
   const test = await api('POST', `/webhook-endpoints/${ep.id}/test`, { key });
   const got = await eventually(async () => rx.received.find((r) => r.headers['webhook-id'] === test.body.eventId));
-  expect(got.headers['webhook-signature'].split(' ')).toHaveLength(2);
+  expect(got.headers['webhook-signature']!.split(' ')).toHaveLength(2);
   expect(verify(rotated.body.secret, got).id).toBe(test.body.eventId);
   expect(verify(ep.secret, got).id).toBe(test.body.eventId);
   await h.db
@@ -157,7 +157,7 @@ it('during a rotation both secrets verify; the old one alone once the overlap en
     .where(eq(webhookEndpoints.id, ep.id));
   const later = await api('POST', `/webhook-endpoints/${ep.id}/test`, { key });
   const got2 = await eventually(async () => rx.received.find((r) => r.headers['webhook-id'] === later.body.eventId));
-  expect(got2.headers['webhook-signature'].split(' ')).toHaveLength(1);
+  expect(got2.headers['webhook-signature']!.split(' ')).toHaveLength(1);
   expect(() => verify(ep.secret, got2)).toThrow();
   expect(verify(rotated.body.secret, got2).id).toBe(later.body.eventId);
 });

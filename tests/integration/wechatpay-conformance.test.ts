@@ -179,7 +179,7 @@ describe('§14 #1 the signed message ends every line, the last one included, wit
   it('client: its signature is over METHOD\\nURL\\nTS\\nNONCE\\nBODY\\n (GET: NONCE\\n\\n)', async () => {
     const { no } = await order();
     await client().queryByOutTradeNo(no);
-    const c = captured[0];
+    const c = captured[0]!;
     const auth = parseAuthorization(c.headers.get('authorization'))!;
     const u = new URL(c.url);
     const target = u.pathname + u.search;
@@ -205,14 +205,14 @@ describe('§14 #2 the query string and the exact encoding are signed', () => {
     await order(no);
     const t = await client().queryByOutTradeNo(no);
     expect(t.out_trade_no).toBe(no);
-    expect(new URL(captured[0].url).search).toBe(`?mchid=${creds.mchid}`);
+    expect(new URL(captured[0]!.url).search).toBe(`?mchid=${creds.mchid}`);
   });
 
   it('simulator: refuses a signature over the path without ?mchid=, or over another encoding than sent', async () => {
     const no = `C*F${Date.now()}`;
     await order(no);
     const withoutQuery = await raw('GET', `/v3/pay/transactions/out-trade-no/${no}?mchid=${creds.mchid}`, '', {
-      message: (m) => requestMessage(m.method, m.target.split('?')[0], m.timestamp, m.nonce, ''),
+      message: (m) => requestMessage(m.method, m.target.split('?')[0]!, m.timestamp, m.nonce, ''),
     });
     const otherEncoding = await raw('GET', `/v3/pay/transactions/out-trade-no/${no}?mchid=${creds.mchid}`, '', {
       message: (m) => requestMessage(m.method, m.target.replace('*', '%2A'), m.timestamp, m.nonce, ''),
@@ -224,7 +224,7 @@ describe('§14 #2 the query string and the exact encoding are signed', () => {
 describe('§14 #3 the exact body bytes are signed, never a re-serialisation', () => {
   it('client: the body it signed is byte for byte the body it sent', async () => {
     await client().nativePrepay({ description: '字节', out_trade_no: unique(), notify_url: `${receiver.url}/c/x`, amount: { total: 1, currency: 'CNY' } });
-    const c = captured[0];
+    const c = captured[0]!;
     const auth = parseAuthorization(c.headers.get('authorization'))!;
     expect(clientSignatureValid(c, requestMessage('POST', '/v3/pay/transactions/native', auth.timestamp, auth.nonce_str, c.body))).toBe(true);
   });
@@ -249,7 +249,7 @@ describe('§14 #4 timestamps are whole seconds within 5 minutes', () => {
   it('client: sends a 10-digit seconds timestamp; with its clock 6 minutes off, WeChat refuses it', async () => {
     const { no } = await order();
     await client().queryByOutTradeNo(no);
-    expect(parseAuthorization(captured[0].headers.get('authorization'))!.timestamp).toMatch(/^\d{10}$/);
+    expect(parseAuthorization(captured[0]!.headers.get('authorization'))!.timestamp).toMatch(/^\d{10}$/);
     const skewed = await client({ now: () => Date.now() - 6 * 60_000 })
       .queryByOutTradeNo(no)
       .catch((e: unknown) => e);
@@ -268,7 +268,7 @@ describe('§14 #5 Authorization names the merchant certificate; answers are veri
   it('client: serial_no is the merchant serial; a verifier holding the merchant certificate instead rejects every answer', async () => {
     const { no } = await order();
     await client().queryByOutTradeNo(no);
-    expect(parseAuthorization(captured[0].headers.get('authorization'))!.serial_no).toBe(creds.merchant.serial);
+    expect(parseAuthorization(captured[0]!.headers.get('authorization'))!.serial_no).toBe(creds.merchant.serial);
     const wrong = new WechatPayVerifier([
       [creds.wechatpayPublicKey.id, merchantPublic()],
       [creds.platformCertificate.serial, merchantPublic()],
@@ -476,7 +476,7 @@ describe('§14 #11 AES-GCM: associated_data as given, 12-byte nonce, tag checked
     // Flip one bit of the tag and re-sign the envelope as WeChat would: only the GCM tag check can catch it.
     const tampered = JSON.parse(refund.body);
     const bytes = Buffer.from(tampered.resource.ciphertext, 'base64');
-    bytes[bytes.length - 1] ^= 1;
+    bytes[bytes.length - 1]! ^= 1;
     tampered.resource.ciphertext = bytes.toString('base64');
     const body = JSON.stringify(tampered);
     const ts = unixSeconds();
@@ -723,8 +723,8 @@ describe('§14 #20 Accept and User-Agent, no null, no 4-byte UTF-8', () => {
   it('client: sends Accept and User-Agent; refuses null and emoji before sending', async () => {
     const { no } = await order();
     await client().queryByOutTradeNo(no);
-    expect(captured[0].headers.get('accept')).toBe('application/json');
-    expect(captured[0].headers.get('user-agent')).toBeTruthy();
+    expect(captured[0]!.headers.get('accept')).toBe('application/json');
+    expect(captured[0]!.headers.get('user-agent')).toBeTruthy();
     captured = [];
     for (const params of [{ attach: null }, { description: '咖啡 ☕ 和蛋糕 🍰' }]) {
       const err = await client()

@@ -118,7 +118,7 @@ describe('refund round trip', () => {
     expect(done.success_time).toMatch(/\+08:00$/);
 
     const [n] = await eventually(() => (refundNotifications(outRefundNo).length ? refundNotifications(outRefundNo) : null));
-    const parsed = parseReceived(n);
+    const parsed = parseReceived(n!);
     expect(parsed.envelope).toMatchObject({
       event_type: 'REFUND.SUCCESS',
       summary: '退款成功',
@@ -220,7 +220,7 @@ describe('refund round trip', () => {
       [closedNo, 'REFUND.CLOSED'],
     ] as const) {
       const [n] = await eventually(() => (refundNotifications(refundNo).length ? refundNotifications(refundNo) : null));
-      const parsed = parseReceived(n);
+      const parsed = parseReceived(n!);
       expect(parsed.envelope.event_type).toBe(event);
       expect(parseRefundResource(parsed.resource).data).toMatchObject({ refund_status: event.slice(7), out_refund_no: refundNo });
       expect(parsed.resource).not.toHaveProperty('success_time');

@@ -112,7 +112,7 @@ describe.each(['certificate', 'public-key', 'migrating'] as const)('round trip i
       }
 
       // Prepay (retried through errors, probes and hangs with the same out_trade_no) and query.
-      const no = unique(`RT${mode[0].toUpperCase()}`);
+      const no = unique(`RT${mode[0]!.toUpperCase()}`);
       const notifyUrl = `${receiver.url}/pay/${no}`;
       const { code_url } = await client.nativePrepay({
         description: `往返 ${mode}`,

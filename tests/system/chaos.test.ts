@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { orderEvents, orders, outboxEvents, paymentAttempts, refunds, wechatpayNotifications } from '@/db/schema';
 import path from 'node:path';
 import { launch, ROOT, type Launched as Cluster } from '../../scripts/lib/cluster';
-import { testPort } from '../e2e/env';
+import { testPort } from '../helpers/test-ports';
 
 const N = Number(process.env.CHAOS_ORDERS ?? 30);
 // Long enough that every payer pays before expiry even when the web restart is slow on a busy machine.
@@ -143,7 +143,7 @@ it(`${N} orders converge to the right state exactly once under faults, worker ki
       'closed',
       async () => {
         const [a] = await c.db.select().from(paymentAttempts).where(eq(paymentAttempts.outTradeNo, o.outTradeNo));
-        if (a.status !== 'closed') throw new Error(`attempt ${a.status}`);
+        if (a!.status !== 'closed') throw new Error(`attempt ${a!.status}`);
       },
       120,
     );
@@ -171,10 +171,9 @@ it(`${N} orders converge to the right state exactly once under faults, worker ki
       if (row.status !== want) problems.push(`${o.kind} #${o.i} is ${row.status}, want ${want}`);
       if ((o.kind === 'late' || o.kind === 'double') && !succeededRefund.has(`LR${o.outTradeNo}`)) problems.push(`${o.kind} #${o.i} not refunded yet`);
     }
-    const [{ unprocessed }] = await c.db
-      .select({ unprocessed: sql<number>`count(*)::int` })
-      .from(wechatpayNotifications)
-      .where(isNull(wechatpayNotifications.processedAt));
+    const { unprocessed } = (
+      await c.db.select({ unprocessed: sql<number>`count(*)::int` }).from(wechatpayNotifications).where(isNull(wechatpayNotifications.processedAt))
+    )[0]!;
     if (unprocessed) problems.push(`${unprocessed} notifications unprocessed`);
     return problems;
   };
@@ -214,7 +213,7 @@ it(`${N} orders converge to the right state exactly once under faults, worker ki
 
   // Nothing dead-lettered: no test injected a poison job.
   const dead = await c.sql<{ n: number }[]>`select count(*)::int as n from pgboss.job where name like '%.dead'`;
-  expect(dead[0].n).toBe(0);
+  expect(dead[0]!.n).toBe(0);
 
   const via: Record<string, number> = {};
   for (const o of paidOrders) via[o.paidVia ?? 'unknown'] = (via[o.paidVia ?? 'unknown'] ?? 0) + 1;

@@ -6,7 +6,7 @@ import { orderEvents, orders } from '@/db/schema';
 import { sseEvents } from '../helpers/app-harness';
 import path from 'node:path';
 import { launch, ROOT, type Launched as Cluster } from '../../scripts/lib/cluster';
-import { testPort } from '../e2e/env';
+import { testPort } from '../helpers/test-ports';
 
 let c: Cluster;
 
@@ -38,7 +38,7 @@ async function trpc(base: string, path: string, input: unknown, kind: 'query' | 
 }
 
 it('a subscriber on web A sees a payment notified to web B within one second', async () => {
-  const [webA, webB] = c.webUrls;
+  const [webA, webB] = c.webUrls as [string, string]; // webPorts above: two
   // Ordered through B, so WeChat's notification goes to B's notify URL.
   const { token } = await trpc(webB, 'checkout.create', { items: [{ productId: 'ceramic-mug', quantity: 1 }] }, 'mutation');
   const view = await trpc(webB, 'checkout.status', { token });
@@ -70,7 +70,7 @@ it('a subscriber on web A sees a payment notified to web B within one second', a
 it('two workers never do the same work twice', async () => {
   const tokens: string[] = [];
   for (let i = 0; i < 20; i++) {
-    const base = c.webUrls[i % 2];
+    const base = c.webUrls[i % 2]!;
     const { token } = await trpc(base, 'checkout.create', { items: [{ productId: 'red-envelope', quantity: 1 }] }, 'mutation');
     const view = await trpc(base, 'checkout.status', { token });
     await fetch(`${c.simUrl}/_sim/pay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code_url: view.codeUrl }) });

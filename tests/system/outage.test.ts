@@ -11,7 +11,7 @@ import { afterAll, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/lib/cluster';
 import { pidAlive } from '../../scripts/lib/processes';
 import { eventually, trpcCall } from '../helpers/app-harness';
-import { testPort } from '../e2e/env';
+import { testPort } from '../helpers/test-ports';
 import { killRun, npmRun, postgresOf, startedBy, waitAllGone, waitHealthy, type NpmRun } from './npm-start';
 
 const PORT = testPort(3265);

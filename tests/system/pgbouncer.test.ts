@@ -11,7 +11,7 @@ import { launch, ROOT, type Launched } from '../../scripts/lib/cluster';
 import { listenersOf } from '../../scripts/lib/processes';
 import { firstExisting, PGBOUNCER_PATHS } from '../../scripts/lib/system-deps';
 import { eventually, sseEvents, trpcCall } from '../helpers/app-harness';
-import { testPort } from '../e2e/env';
+import { testPort } from '../helpers/test-ports';
 
 const PG_PORT = testPort(54397);
 const BOUNCER_PORT = testPort(6532);

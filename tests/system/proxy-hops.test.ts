@@ -7,7 +7,7 @@ import postgres from 'postgres';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/lib/cluster';
 import { trpcCall } from '../helpers/app-harness';
-import { testPort } from '../e2e/env';
+import { testPort } from '../helpers/test-ports';
 import { killRun, npmRun, startedBy, waitAllGone, waitHealthy, type NpmRun } from './npm-start';
 
 const PORT = testPort(3275);

@@ -11,7 +11,7 @@ import { orders, outboxEvents, refunds } from '@/db/schema';
 import { SYSTEM_ACTOR } from '@/server/auth/audit';
 import { RefundError, requestRefund, type RefundDeps } from '@/server/refunds';
 import { launch, ROOT, type Launched as Cluster } from '../../scripts/lib/cluster';
-import { testPort } from '../e2e/env';
+import { testPort } from '../helpers/test-ports';
 
 const N = Number(process.env.CHAOS_REFUNDS ?? 24);
 const CONVERGE_TIMEOUT_MS = Number(process.env.CHAOS_TIMEOUT_MS ?? 300_000);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eventually, trpcCall } from '../helpers/app-harness';
 import { assertBuild as assertTestBuild, TEST_DIST_DIR } from '../../scripts/lib/cluster';
-import { testPort } from '../e2e/env';
+import { testPort } from '../helpers/test-ports';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const PORT = testPort(3250);
@@ -26,7 +26,7 @@ function processesWith(needle: string): { pid: number; ppid: number; cmd: string
     try {
       const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
       if (!cmd.includes(needle)) continue;
-      const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+      const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
       found.push({ pid: Number(entry), ppid, cmd });
     } catch {
       // exited while we looked

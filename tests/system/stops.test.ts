@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/lib/cluster';
 import { listenersOf, pidAlive } from '../../scripts/lib/processes';
-import { testPort } from '../e2e/env';
+import { testPort } from '../helpers/test-ports';
 import { killRun, npmRun, postgresOf, startedBy, waitAllGone, waitHealthy, type NpmRun } from './npm-start';
 
 const PORT = testPort(3260);

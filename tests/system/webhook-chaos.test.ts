@@ -13,7 +13,7 @@ import { SYSTEM_ACTOR } from '@/server/auth/audit';
 import { createApiKey } from '@/server/api-keys/keys';
 import { RETRY_SCHEDULE_SECONDS } from '@/server/webhooks/schedule';
 import { launch, ROOT, type Launched as Cluster } from '../../scripts/lib/cluster';
-import { testPort } from '../e2e/env';
+import { testPort } from '../helpers/test-ports';
 
 const N = Number(process.env.WEBHOOK_CHAOS_ORDERS ?? 12);
 const SCALE = 0.002;

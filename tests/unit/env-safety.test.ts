@@ -3,7 +3,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { ConfigError, loadEnv } from '@/server/env';
-import { buildGateway } from '@/server/payments/gateway';
+import { buildGateway } from '@/server/wechatpay/gateway';
 
 const live: NodeJS.ProcessEnv = {
   NODE_ENV: 'test',

@@ -35,7 +35,7 @@ describe('process arguments', () => {
   });
 
   it('npm run worker runs what npm start runs for its worker (exec: signals reach node, not a shell)', () => {
-    expect(pkg.scripts.worker.split(/\s+/)).toEqual(['exec', 'node', ...workerArgs()]);
+    expect(pkg.scripts.worker!.split(/\s+/)).toEqual(['exec', 'node', ...workerArgs()]);
     for (const name of ['dev', 'start', 'worker', 'simulator']) expect(pkg.scripts[name]?.startsWith('exec node ')).toBe(true);
   });
 

@@ -166,7 +166,7 @@ describe('parseTradeBill', () => {
     values.splice(idx + 1, 0, 'surprise');
     const bill = parseTradeBill(file([header, values.join(',`'), ALL_SUMMARY, row(['1', '19.99', '0.00', '0.00', '0.11994', '19.99', '0.00'])]));
     expect(bill.rows[0]).toMatchObject({ goodsName: '龙井茶, 250g', attach: 'cart-7', totalFen: 1999 });
-    expect(bill.rows[0].raw['新增字段']).toBe('surprise');
+    expect(bill.rows[0]!.raw['新增字段']).toBe('surprise');
   });
 
   it('recognises the SUCCESS column set', () => {

@@ -21,7 +21,7 @@ function fakeClient(answers: (PlatformCertificate[] | Error)[]) {
     calls,
     client: {
       async downloadCertificates(): Promise<PlatformCertificate[]> {
-        const answer = answers[Math.min(calls.count, answers.length - 1)];
+        const answer = answers[Math.min(calls.count, answers.length - 1)]!;
         calls.count++;
         if (answer instanceof Error) throw answer;
         return answer;

@@ -148,7 +148,7 @@ describe('refunds', () => {
       amount: { refund: 10, total: 10, currency: 'CNY' },
     });
     expect(seen[0]).toMatchObject({ method: 'POST', target: '/v3/refund/domestic/refunds' });
-    expect(seen[0].body).toBe('{"out_trade_no":"SP20240731001","out_refund_no":"R1|x*y@z","amount":{"refund":10,"total":10,"currency":"CNY"}}');
+    expect(seen[0]!.body).toBe('{"out_trade_no":"SP20240731001","out_refund_no":"R1|x*y@z","amount":{"refund":10,"total":10,"currency":"CNY"}}');
     expect(refund).toMatchObject({ status: 'PROCESSING', refund_id: '50303400132024073135461150169', amount: { refund: 10, total: 10 } });
   });
 
@@ -162,14 +162,14 @@ describe('refunds', () => {
       amount: { refund: 10, total: 10, currency: 'CNY' },
     });
     expect(seen).toHaveLength(2);
-    expect(seen[1].body).toBe(seen[0].body);
-    expect(seen[1].nonce).not.toBe(seen[0].nonce);
+    expect(seen[1]!.body).toBe(seen[0]!.body);
+    expect(seen[1]!.nonce).not.toBe(seen[0]!.nonce);
   });
 
   it('queryRefund signs the percent-encoded target it sends and reads `status`', async () => {
     handler = () => ({ status: 200, body: REFUND_ANSWER });
     const refund = await client().queryRefund('R1|x*y@z');
-    expect(seen[0].target).toBe('/v3/refund/domestic/refunds/R1%7Cx*y%40z');
+    expect(seen[0]!.target).toBe('/v3/refund/domestic/refunds/R1%7Cx*y%40z');
     expect(refund.status).toBe('PROCESSING');
   });
 
@@ -189,16 +189,16 @@ describe('refunds', () => {
     );
     expect(refund.status).toBe('PROCESSING');
     expect(seen[0]).toMatchObject({ method: 'POST', target: '/v3/refund/domestic/refunds/50303400132024073135461150169/apply-abnormal-refund' });
-    expect(seen[0].headers['wechatpay-serial']).toBe(vectors.platform_serial);
-    const body = JSON.parse(seen[0].body) as Record<string, string>;
+    expect(seen[0]!.headers['wechatpay-serial']).toBe(vectors.platform_serial);
+    const body = JSON.parse(seen[0]!.body) as Record<string, string>;
     expect(Object.keys(body)).toEqual(['out_refund_no', 'type', 'bank_type', 'bank_account', 'real_name']);
     expect(body.bank_account).not.toContain('6214');
-    expect(decryptSensitive(keys.platformPrivate, body.bank_account)).toBe('6214830012345678');
-    expect(decryptSensitive(keys.platformPrivate, body.real_name)).toBe('张三');
+    expect(decryptSensitive(keys.platformPrivate, body.bank_account!)).toBe('6214830012345678');
+    expect(decryptSensitive(keys.platformPrivate, body.real_name!)).toBe('张三');
 
     seen = [];
     await client().applyAbnormalRefund({ refund_id: '50303400132024073135461150169', out_refund_no: 'R1', type: 'MERCHANT_BANK_CARD' }, encryption);
-    expect(seen[0].body).toBe('{"out_refund_no":"R1","type":"MERCHANT_BANK_CARD"}');
+    expect(seen[0]!.body).toBe('{"out_refund_no":"R1","type":"MERCHANT_BANK_CARD"}');
 
     // A 500 is not retried: once accepted the refund is no longer ABNORMAL, so a blind repeat could be refused.
     seen = [];
@@ -274,10 +274,10 @@ describe('bills', () => {
   it('applyTradeBill sends only the given query parameters and reads the application', async () => {
     handler = () => ({ status: 200, body: JSON.stringify({ hash_type: 'SHA1', hash_value: sha1, download_url: `${baseUrl}/v3/billdownload/file?token=abc` }) });
     const applied = await client().applyTradeBill({ bill_date: '2026-03-01', tar_type: 'GZIP' });
-    expect(seen[0].target).toBe('/v3/bill/tradebill?bill_date=2026-03-01&tar_type=GZIP');
+    expect(seen[0]!.target).toBe('/v3/bill/tradebill?bill_date=2026-03-01&tar_type=GZIP');
     expect(applied.hash_value).toBe(sha1);
     await client().applyFundFlowBill({ bill_date: '2026-03-01', account_type: 'BASIC' });
-    expect(seen[1].target).toBe('/v3/bill/fundflowbill?bill_date=2026-03-01&account_type=BASIC');
+    expect(seen[1]!.target).toBe('/v3/bill/fundflowbill?bill_date=2026-03-01&account_type=BASIC');
     expect(await rejection(client().applyTradeBill({ bill_date: '2026/03/01' }))).toBeInstanceOf(WechatPayRequestError);
   });
 
@@ -285,7 +285,7 @@ describe('bills', () => {
     handler = () => ({ status: 200, body: content, sign: 'none' });
     const file = await client().downloadBill({ hash_type: 'SHA1', hash_value: sha1.toUpperCase(), download_url: `${baseUrl}/v3/billdownload/file?token=abc` });
     expect(file.equals(content)).toBe(true);
-    expect(seen[0].target).toBe('/v3/billdownload/file?token=abc');
+    expect(seen[0]!.target).toBe('/v3/billdownload/file?token=abc');
   });
 
   it('downloadBill decompresses gzip before hashing', async () => {
@@ -340,8 +340,8 @@ describe('certificates', () => {
     handler = () => ({ status: 200, body: answer() });
     const certs = await client({ verifier: new WechatPayVerifier() }).downloadCertificates(vectors.apiv3_key);
     expect(certs).toHaveLength(1);
-    expect(certs[0].serialNo).toBe(vectors.platform_serial);
-    expect(certs[0].certificatePem).toBe(certificatePem);
+    expect(certs[0]!.serialNo).toBe(vectors.platform_serial);
+    expect(certs[0]!.certificatePem).toBe(certificatePem);
     expect(seen[0]).toMatchObject({ method: 'GET', target: '/v3/certificates' });
   });
 

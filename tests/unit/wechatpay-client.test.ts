@@ -136,7 +136,7 @@ describe('WechatPayClient', () => {
     await expect(client().nativePrepay(prepayParams)).resolves.toEqual({ code_url: 'weixin://wxpay/bizpayurl?pr=p4lpSuKzz' });
     expect(badSignatures).toBe(0);
     expect(seen).toHaveLength(1);
-    const [req] = seen;
+    const req = seen[0]!;
     expect(req.method).toBe('POST');
     expect(req.target).toBe('/v3/pay/transactions/native');
     // Same bytes as the D1 vector body: appid/mchid first, compact, UTF-8.
@@ -201,8 +201,8 @@ describe('WechatPayClient', () => {
     handler = () => (n++ === 0 ? { status: 500, body: '{"code":"SYSTEM_ERROR","message":"系统繁忙，请稍后重试"}' } : { status: 200, body: codeUrl });
     await expect(client().nativePrepay(prepayParams)).resolves.toEqual({ code_url: 'weixin://wxpay/bizpayurl?pr=p4lpSuKzz' });
     expect(seen).toHaveLength(2);
-    expect(seen[1].body).toBe(seen[0].body);
-    expect(seen[1].nonce).not.toBe(seen[0].nonce);
+    expect(seen[1]!.body).toBe(seen[0]!.body);
+    expect(seen[1]!.nonce).not.toBe(seen[0]!.nonce);
   });
 
   it('gives up after `retries` extra attempts and reports the last error', async () => {
@@ -262,7 +262,7 @@ describe('WechatPayClient', () => {
     const tx = await client().queryByOutTradeNo('SP_2026-01|01*x');
     expect(badSignatures).toBe(0);
     expect(seen[0]).toMatchObject({ method: 'GET', target: '/v3/pay/transactions/out-trade-no/SP_2026-01%7C01*x?mchid=1234567891', body: '' });
-    expect(seen[0].headers['content-type']).toBeUndefined();
+    expect(seen[0]!.headers['content-type']).toBeUndefined();
     expect(tx.trade_state).toBe('NOTPAY');
     expect(tx.transaction_id).toBeUndefined();
     expect(tx.amount?.total).toBe(1);
@@ -272,7 +272,7 @@ describe('WechatPayClient', () => {
     const paid = JSON.stringify({ ...JSON.parse(notpay), trade_state: 'SUCCESS', transaction_id: '4200000000000000000000000001' });
     handler = () => ({ status: 200, body: paid });
     const tx = await client().queryByTransactionId('4200000000000000000000000001');
-    expect(seen[0].target).toBe('/v3/pay/transactions/id/4200000000000000000000000001?mchid=1234567891');
+    expect(seen[0]!.target).toBe('/v3/pay/transactions/id/4200000000000000000000000001?mchid=1234567891');
     expect(tx).toMatchObject({ trade_state: 'SUCCESS', transaction_id: '4200000000000000000000000001' });
   });
 
@@ -299,6 +299,6 @@ describe('WechatPayClient', () => {
     // The request is signed 10 min in the future (the stand-in does not check time), and the answer, signed
     // with the real clock, is 10 min stale from the client's point of view.
     expect(await rejection(skewed.nativePrepay(prepayParams))).toMatchObject({ reason: 'stale_timestamp' });
-    expect(Number(parseAuthorization(seen[0].headers.authorization)?.timestamp)).toBeGreaterThan(Date.now() / 1000 + 500);
+    expect(Number(parseAuthorization(seen[0]!.headers.authorization)?.timestamp)).toBeGreaterThan(Date.now() / 1000 + 500);
   });
 });

@@ -30,7 +30,7 @@ describe('request signatures (merchant key)', () => {
     expect(message.endsWith(`${v.nonce}\n\n`)).toBe(true);
     expect(signMessage(keys.merchantPrivate, message)).toBe(v.signature);
     // Signing the path without its query string is the classic mistake (§14 #2): different signature.
-    const noQuery = requestMessage(v.method, v.url.split('?')[0], v.timestamp, v.nonce, '');
+    const noQuery = requestMessage(v.method, v.url.split('?')[0]!, v.timestamp, v.nonce, '');
     expect(signMessage(keys.merchantPrivate, noQuery)).not.toBe(v.signature);
   });
 
@@ -87,7 +87,7 @@ describe('AES-GCM (§6.3, V5)', () => {
   const good = 'ulwSiIajGClcvcOYvOQ7+l+0PAbzzwI=';
   const flip = (b64: string, index: number) => {
     const bytes = Buffer.from(b64, 'base64');
-    bytes[index] ^= 0x01;
+    bytes[index]! ^= 0x01;
     return bytes.toString('base64');
   };
 

@@ -164,7 +164,7 @@ describe('parseNotification failures', () => {
     expect(parse(signedNotification(withResource({ associated_data: 'refund' })))).toMatchObject({ reason: 'decrypt_failed' });
     expect(parse(signedNotification(withResource({ associated_data: '' })))).toMatchObject({ reason: 'decrypt_failed' });
     const bytes = Buffer.from(ciphertext, 'base64');
-    bytes[5] ^= 0xff;
+    bytes[5]! ^= 0xff;
     expect(parse(signedNotification(withResource({ ciphertext: bytes.toString('base64') })))).toMatchObject({ reason: 'decrypt_failed' });
   });
 

@@ -10,7 +10,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const candidates = [process.env.WECHATPAY_VECTORS_DIR, resolve(here, '../fixtures/wechatpay-vectors'), '/work/shared/wechatpay-vectors'].filter(
   (d): d is string => !!d,
 );
-export const VECTORS_DIR = candidates.find((d) => existsSync(join(d, 'vectors.json'))) ?? candidates[candidates.length - 1];
+export const VECTORS_DIR = candidates.find((d) => existsSync(join(d, 'vectors.json'))) ?? candidates[candidates.length - 1]!;
 
 interface SignedVector {
   key: string;

@@ -115,11 +115,16 @@ export function ErrorState({ message, retry, retryLabel }: { message: string; re
   );
 }
 
-/** A horizontally scrolling area (a wide table on a phone) that keyboard users can reach and scroll. */
+/**
+ * A horizontally scrolling area (a wide table on a phone) that keyboard users can reach and scroll.
+ * `relative` makes it the containing block of the table's sr-only captions and cells (position: absolute):
+ * without it they are laid out at their place in the wide table but clipped by nothing, and widen the
+ * whole page past a phone's screen.
+ */
 export function ScrollRegion({ label, className, children }: { label: string; className?: string; children: ReactNode }) {
   return (
     // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must take focus to be scrolled by keyboard (axe: scrollable-region-focusable)
-    <div className={cn('overflow-x-auto', className)} role="region" aria-label={label} tabIndex={0}>
+    <div className={cn('relative overflow-x-auto', className)} role="region" aria-label={label} tabIndex={0}>
       {children}
     </div>
   );

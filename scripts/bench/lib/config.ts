@@ -55,7 +55,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   const get = (name: string): string | undefined => {
     const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
     if (i < 0) return undefined;
-    const a = argv[i];
+    const a = argv[i]!;
     return a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[i + 1];
   };
   const has = (name: string) => argv.includes(`--${name}`);
@@ -89,9 +89,9 @@ export function sizes(quick: boolean) {
     ? {
         notifyWarmup: 150,
         // c256 needs several requests per connection to measure more than its ramp (600 gave 2-3 each).
-        notify: { 1: 100, 16: 600, 64: 1200, 256: 2000 } as Record<number, number>,
+        notify: { 1: 100, 16: 600, 64: 1200, 256: 2000 },
         openLoop: { rate: 300, seconds: 3 },
-        paid: { 10: 3, 100: 3, 500: 2 } as Record<number, number>, // seconds per rate
+        paid: { 10: 3, 100: 3, 500: 2 }, // seconds per rate
         paidMaxSubscribers: 500,
         checkoutCreates: 20,
         checkoutPages: 6,
@@ -99,9 +99,9 @@ export function sizes(quick: boolean) {
       }
     : {
         notifyWarmup: 1000,
-        notify: { 1: 500, 16: 3000, 64: 3000, 256: 3000 } as Record<number, number>,
+        notify: { 1: 500, 16: 3000, 64: 3000, 256: 3000 },
         openLoop: { rate: 300, seconds: 10 },
-        paid: { 10: 15, 100: 10, 500: 6 } as Record<number, number>,
+        paid: { 10: 15, 100: 10, 500: 6 },
         paidMaxSubscribers: 1500,
         checkoutCreates: 100,
         checkoutPages: 30,

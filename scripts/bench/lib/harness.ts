@@ -54,7 +54,7 @@ export async function runLoad(ctx: Ctx, input: Omit<LoadInput, 'credentialsFile'
 export async function waitForDrain(ctx: Ctx, timeoutMs = 180_000): Promise<number> {
   const started = Date.now();
   for (;;) {
-    const [row] = await ctx.cluster.db.execute<{ n: number }>(sql`select count(*)::int as n from wechatpay_notifications where processed_at is null`);
+    const row = (await ctx.cluster.db.execute<{ n: number }>(sql`select count(*)::int as n from wechatpay_notifications where processed_at is null`))[0]!;
     if (Number(row.n) === 0) return Date.now() - started;
     if (Date.now() - started > timeoutMs) throw new Error(`${row.n} notifications still unprocessed after ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 100));
@@ -70,7 +70,7 @@ export async function unpaidAmong(ctx: Ctx, orders: OrderRef[]): Promise<number>
       .select({ n: count() })
       .from(paymentAttempts)
       .where(and(inArray(paymentAttempts.outTradeNo, nos), ne(paymentAttempts.status, 'paid')));
-    unpaid += Number(row.n);
+    unpaid += Number(row!.n);
   }
   return unpaid;
 }

@@ -12,7 +12,7 @@ export async function createOrders(db: Db, n: number, concurrency = 12): Promise
   const run = async () => {
     while (next < n) {
       const i = next++;
-      const product = DEMO_PRODUCTS[i % DEMO_PRODUCTS.length];
+      const product = DEMO_PRODUCTS[i % DEMO_PRODUCTS.length]!;
       const order = await createOrder(db, {
         items: [{ productId: product.id, quantity: 1 + (i % 3) }],
         clientIp: '127.0.0.1',

@@ -44,7 +44,8 @@ function packageOf(url: string, fn: string): string {
   const nm = url.lastIndexOf('node_modules/');
   if (nm >= 0) {
     const rest = url.slice(nm + 'node_modules/'.length).split('/');
-    const pkg = rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
+    // split() always yields at least one element; a scope is followed by the package's name.
+    const pkg = rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
     if (pkg === 'next' && /compiled\/next-server|dist\/server/.test(url)) return 'next (server)';
     return pkg;
   }
@@ -85,20 +86,21 @@ export function summarizeCpuProfiles(dir: string, top = 20): string {
         .split('\n')
         .filter(Boolean)
         .map((l) => JSON.parse(l) as Record<string, number>);
-      const peak = (k: string) => (Math.max(...samples.map((x) => x[k])) / 1024 / 1024).toFixed(0);
-      const atPeak = samples.reduce((a, b) => (b.rss > a.rss ? b : a), samples[0]);
+      // memory-probe.mjs writes every memory key in every sample (the GC keys only since it measures GC: see withGc).
+      const peak = (k: string) => (Math.max(...samples.map((x) => x[k]!)) / 1024 / 1024).toFixed(0);
       const mb = (v: number) => (v / 1024 / 1024).toFixed(0);
       if (samples.length) {
+        const atPeak = samples.reduce((a, b) => (b.rss! > a.rss! ? b : a), samples[0]!);
         out.push(
           `\n${label} memory (pid ${mem.replace('.jsonl', '')}): peak rss ${peak('rss')} MB, heapTotal ${peak('heapTotal')} MB, heapUsed ${peak('heapUsed')} MB, external ${peak('external')} MB, arrayBuffers ${peak('arrayBuffers')} MB; ` +
-            `at peak rss: heapTotal ${mb(atPeak.heapTotal)}, heapUsed ${mb(atPeak.heapUsed)}, external ${mb(atPeak.external)}, rest (code, stacks, native) ${mb(atPeak.rss - atPeak.heapTotal - atPeak.external)} MB`,
+            `at peak rss: heapTotal ${mb(atPeak.heapTotal!)}, heapUsed ${mb(atPeak.heapUsed!)}, external ${mb(atPeak.external!)}, rest (code, stacks, native) ${mb(atPeak.rss! - atPeak.heapTotal! - atPeak.external!)} MB`,
         );
         const withGc = samples.filter((x) => x.gcCount !== undefined);
         if (withGc.length) {
           // Pauses and event-loop stalls: what a latency tail can come from (stalls without GC = CPU starvation).
-          const sum = (k: string) => withGc.reduce((a, x) => a + x[k], 0);
-          const max = (k: string) => Math.max(...withGc.map((x) => x[k]));
-          const stalls = withGc.filter((x) => x.loopDelayMaxMs > 25).length;
+          const sum = (k: string) => withGc.reduce((a, x) => a + x[k]!, 0);
+          const max = (k: string) => Math.max(...withGc.map((x) => x[k]!));
+          const stalls = withGc.filter((x) => x.loopDelayMaxMs! > 25).length;
           out.push(
             `${label} pauses (pid ${mem.replace('.jsonl', '')}): ${sum('gcCount')} GCs, ${sum('gcMs').toFixed(0)} ms in total, longest ${max('gcMaxMs')} ms; ` +
               `event-loop delay: worst ${max('loopDelayMaxMs')} ms, ${stalls} of ${withGc.length} half-seconds with a stall > 25 ms`,
@@ -113,7 +115,8 @@ export function summarizeCpuProfiles(dir: string, top = 20): string {
       const selfUs = new Map<number, number>();
       for (let i = 0; i < profile.samples.length; i++) {
         const dt = profile.timeDeltas[i + 1] ?? 0;
-        selfUs.set(profile.samples[i], (selfUs.get(profile.samples[i]) ?? 0) + dt);
+        const id = profile.samples[i]!;
+        selfUs.set(id, (selfUs.get(id) ?? 0) + dt);
       }
       let busy = 0;
       const byFn = new Map<string, number>();

@@ -42,7 +42,7 @@ export interface Results {
 export function table(title: string, header: string[], rows: (string | number)[][]): string {
   const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)));
-  const line = (r: (string | number)[]) => r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+  const line = (r: (string | number)[]) => r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]!) : String(c).padStart(widths[i]!))).join('  ');
   return [`\n${title}`, line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
@@ -230,14 +230,20 @@ function queueSection(r: Results): Section | undefined {
 function resourcesSection(r: Results): Section | undefined {
   if (!r.notify) return undefined;
   const p = r.notify.resources;
+  // Peaks come from samples that may all have been lost (samplePeaks drops failed ones): an unmeasured peak
+  // shows as '—', as fmt shows every missing figure.
+  const peak = (k: string) => p[k] ?? NaN;
   const rows: (string | number)[][] = [
-    ['web RSS, largest single process (MB)', p.web_rss_max_mb],
-    ['web RSS, all web processes (MB)', p.web_rss_mb],
-    ['worker RSS, largest single process (MB)', r.opts.workers ? p.worker_rss_max_mb : 'in web process 0'],
-    ['Postgres connections (total)', p.pg_connections],
-    ['  of which active at once', p.pg_active],
+    ['web RSS, largest single process (MB)', peak('web_rss_max_mb')],
+    ['web RSS, all web processes (MB)', peak('web_rss_mb')],
+    ['worker RSS, largest single process (MB)', r.opts.workers ? peak('worker_rss_max_mb') : 'in web process 0'],
+    ['Postgres connections (total)', peak('pg_connections')],
+    ['  of which active at once', peak('pg_active')],
   ];
-  for (const role of ['web', 'live', 'worker', 'sim', 'other']) if (p[`pg_${role}`] !== undefined) rows.push([`  ${role}`, p[`pg_${role}`]]);
+  for (const role of ['web', 'live', 'worker', 'sim', 'other']) {
+    const connections = p[`pg_${role}`];
+    if (connections !== undefined) rows.push([`  ${role}`, connections]);
+  }
   return { title: 'Resources during the notify runs (peaks)', header: ['resource', 'peak'], rows };
 }
 
@@ -682,12 +688,12 @@ export function markdown(r: Results, docsDir: string, extraNotes: string[]): str
 
 export function writeDocs(r: Results, notes: string[]): string[] {
   const docs = path.join(ROOT, 'docs');
-  const files = [path.join(docs, 'benchmarks.json'), path.join(docs, 'benchmarks.md'), path.join(docs, 'benchmarks.svg')];
-  writeFileSync(files[0], `${JSON.stringify(resultsJson(r), null, 2)}\n`);
+  const [jsonFile, mdFile, svgFile] = [path.join(docs, 'benchmarks.json'), path.join(docs, 'benchmarks.md'), path.join(docs, 'benchmarks.svg')];
+  writeFileSync(jsonFile, `${JSON.stringify(resultsJson(r), null, 2)}\n`);
   const md = markdown(r, docs, notes);
-  writeFileSync(files[2], `${chartSvg(r)}\n`);
-  writeFileSync(files[1], md);
-  return files;
+  writeFileSync(svgFile, `${chartSvg(r)}\n`);
+  writeFileSync(mdFile, md);
+  return [jsonFile, mdFile, svgFile];
 }
 
 // ---------------------------------------------------------------------------------------------------

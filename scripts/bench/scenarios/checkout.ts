@@ -63,7 +63,7 @@ const QR_WATCH = `(() => {
 export async function runCheckout(ctx: Ctx): Promise<CheckoutResult> {
   const { cluster, log } = ctx;
   const sz = sizes(ctx.opts.quick);
-  const base = cluster.webUrls[0];
+  const base = cluster.webUrls[0]!; // --webs is at least 1
   const tokens: string[] = [];
   const createRows: CheckoutResult['create'] = [];
   // Warm the route, the pools and the simulator client.
@@ -138,7 +138,7 @@ export async function runCheckout(ctx: Ctx): Promise<CheckoutResult> {
       `Chromium: TTFB p50 ${browserResult.ttfb.p50.toFixed(1)} ms, QR rendered p50 ${browserResult.qrRendered.p50.toFixed(1)} ms p99 ${browserResult.qrRendered.p99.toFixed(1)} ms (${bQr.length} cold page loads)`,
     );
   } catch (err) {
-    browserResult = { error: err instanceof Error ? err.message.split('\n')[0] : String(err) };
+    browserResult = { error: err instanceof Error ? err.message.split('\n')[0]! : String(err) };
     log(`Chromium measurement failed: ${browserResult.error}`);
   } finally {
     await browser?.close().catch(() => {});

@@ -95,7 +95,7 @@ export async function runNotify(ctx: Ctx): Promise<NotifyResult> {
   } finally {
     await cluster.stopBaseline();
   }
-  const [dup] = await cluster.db.execute<{ n: number }>(sql`select count(*)::int as n from wechatpay_notifications where deliveries > 1`);
+  const dup = (await cluster.db.execute<{ n: number }>(sql`select count(*)::int as n from wechatpay_notifications where deliveries > 1`))[0]!;
   if (Number(dup.n)) log(`warning: ${dup.n} notifications were delivered more than once (the load generator reused one)`);
   resources = Object.fromEntries(Object.entries(resources).filter(([, v]) => Number.isFinite(v)));
   return { rows, resources, unpaid };

@@ -83,9 +83,9 @@ export async function runQueue(ctx: Ctx): Promise<QueueRow[]> {
       await waitForDrain(ctx, 300_000);
       const cpu = cpuPerItem(cpuBefore, cpuSnapshot(ctx), n);
       const peaks = await sampler.stop();
-      const [row] = await cluster.db.execute<{ last: number }>(
-        sql`select (extract(epoch from max(processed_at)) * 1000)::float8 as last from wechatpay_notifications`,
-      );
+      const row = (
+        await cluster.db.execute<{ last: number }>(sql`select (extract(epoch from max(processed_at)) * 1000)::float8 as last from wechatpay_notifications`)
+      )[0]!;
       const seconds = (Number(row.last) - committedAt) / 1000;
       const unpaid = await unpaidAmong(ctx, orders);
       const r: QueueRow = {

@@ -7,6 +7,7 @@ import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAx
 import { useTRPC } from '@/app/_trpc/client';
 import { Money } from '../../_components/time';
 import { Button, Card, ErrorState, Field, Input, Loading } from '../../_components/ui';
+import { DeliveryHealthCard, ReconciliationStatusCard } from './operations-cards';
 import { lastDays, todayBeijing } from './range';
 
 const PERIODS = ['today', '7', '30', 'custom'] as const;
@@ -19,7 +20,8 @@ function rangeOf(p: { period: (typeof PERIODS)[number]; from: string; to: string
   return p.from && p.to ? { from: p.from, to: p.to } : lastDays(7);
 }
 
-export function DashboardView() {
+/** Which operations cards the role may see (decided on the server; the procedures check again). */
+export function DashboardView({ showDelivery, showReconciliation }: { showDelivery: boolean; showReconciliation: boolean }) {
   const t = useTranslations('monitoring.dashboard');
   const ta = useTranslations('admin');
   const format = useFormatter();
@@ -256,6 +258,12 @@ export function DashboardView() {
           </div>
         </>
       )}
+      {showDelivery || showReconciliation ? (
+        <div className="grid gap-4 md:grid-cols-2">
+          {showDelivery ? <DeliveryHealthCard /> : null}
+          {showReconciliation ? <ReconciliationStatusCard /> : null}
+        </div>
+      ) : null}
     </div>
   );
 }

@@ -14,6 +14,8 @@ const THRESHOLD_KEYS = [
   'oldestReadyMinutes',
   'failureRatePercent',
   'failureRateMinRuns',
+  'endpointFailingMinutes',
+  'billDeadlineHour',
 ] as const;
 
 export function AlertsView({ canManage, canConfigure }: { canManage: boolean; canConfigure: boolean }) {
@@ -108,7 +110,8 @@ export function AlertsView({ canManage, canConfigure }: { canManage: boolean; ca
                   id={k}
                   name={k}
                   type="number"
-                  min={1}
+                  min={k === 'billDeadlineHour' ? 0 : 1}
+                  max={k === 'billDeadlineHour' ? 23 : undefined}
                   step={k === 'failureRatePercent' ? 0.1 : 1}
                   defaultValue={thresholds.data[k]}
                   disabled={!canConfigure}

@@ -3,25 +3,13 @@
 import { z } from 'zod';
 import { createApiKey, listApiKeys, revokeApiKey, rollApiKey } from '@/server/api-keys/keys';
 import { ApiScopeSchema } from '@/server/api-keys/scopes';
-import { ApiError } from '@/server/api/errors';
 import { auditActor } from '@/server/auth/session';
-import { AppError } from '@/server/errors';
 import { listAttempts, resendEvent, sendTestEvent, startRecovery } from '@/server/webhooks/deliveries';
 import { createEndpoint, deleteEndpoint, EndpointInput, EndpointPatch, listEndpoints, rotateSecret, updateEndpoint } from '@/server/webhooks/endpoints';
 import { adminProcedure, sensitiveProcedure } from '../../admin';
 import { router } from '../../init';
 
 const id = z.uuid();
-
-/** The webhook domain speaks the REST API's errors; the console speaks AppError. */
-async function asApp<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof ApiError) throw new AppError(err.code === 'not_found' ? 'NOT_FOUND' : err.code === 'conflict' ? 'CONFLICT' : 'BAD_REQUEST', err.message);
-    throw err;
-  }
-}
 
 export const adminDevelopersRouter = router({
   keys: adminProcedure('keys:view').query(({ ctx }) => listApiKeys(ctx.db)),
@@ -56,25 +44,25 @@ export const adminDevelopersRouter = router({
   endpoints: adminProcedure('webhooks:view').query(({ ctx }) => listEndpoints(ctx.db)),
   createEndpoint: sensitiveProcedure('webhooks:manage')
     .input(EndpointInput)
-    .mutation(({ ctx, input }) => asApp(() => createEndpoint(ctx.db, auditActor(ctx.admin), input, ctx.deps.env.wechatpayMode))),
+    .mutation(({ ctx, input }) => createEndpoint(ctx.db, auditActor(ctx.admin), input, ctx.deps.env.wechatpayMode)),
   updateEndpoint: sensitiveProcedure('webhooks:manage')
     .input(z.object({ id, patch: EndpointPatch }))
-    .mutation(({ ctx, input }) => asApp(() => updateEndpoint(ctx.db, auditActor(ctx.admin), input.id, input.patch, ctx.deps.env.wechatpayMode))),
+    .mutation(({ ctx, input }) => updateEndpoint(ctx.db, auditActor(ctx.admin), input.id, input.patch, ctx.deps.env.wechatpayMode)),
   deleteEndpoint: sensitiveProcedure('webhooks:manage')
     .input(z.object({ id }))
-    .mutation(({ ctx, input }) => asApp(() => deleteEndpoint(ctx.db, auditActor(ctx.admin), input.id))),
+    .mutation(({ ctx, input }) => deleteEndpoint(ctx.db, auditActor(ctx.admin), input.id)),
   rotateSecret: sensitiveProcedure('webhooks:manage')
     .input(z.object({ id }))
-    .mutation(({ ctx, input }) => asApp(() => rotateSecret(ctx.db, auditActor(ctx.admin), input.id))),
+    .mutation(({ ctx, input }) => rotateSecret(ctx.db, auditActor(ctx.admin), input.id)),
   testEndpoint: adminProcedure('webhooks:manage')
     .input(z.object({ id }))
-    .mutation(({ ctx, input }) => asApp(() => sendTestEvent(ctx.deps, auditActor(ctx.admin), input.id))),
+    .mutation(({ ctx, input }) => sendTestEvent(ctx.deps, auditActor(ctx.admin), input.id)),
   recover: adminProcedure('webhooks:manage')
     .input(z.object({ id, since: z.date() }))
-    .mutation(({ ctx, input }) => asApp(() => startRecovery(ctx.deps, auditActor(ctx.admin), input.id, input.since))),
+    .mutation(({ ctx, input }) => startRecovery(ctx.deps, auditActor(ctx.admin), input.id, input.since)),
   resend: adminProcedure('webhooks:manage')
     .input(z.object({ eventId: z.string().regex(/^evt_\d+$/), endpointId: id.optional() }))
-    .mutation(({ ctx, input }) => asApp(() => resendEvent(ctx.deps, auditActor(ctx.admin), input.eventId, input.endpointId))),
+    .mutation(({ ctx, input }) => resendEvent(ctx.deps, auditActor(ctx.admin), input.eventId, input.endpointId)),
   attempts: adminProcedure('webhooks:view')
     .input(z.object({ endpointId: id.optional(), orderId: id.optional(), limit: z.number().int().min(1).max(200).optional() }))
     .query(({ ctx, input }) => listAttempts(ctx.db, input)),

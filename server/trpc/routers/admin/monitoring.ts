@@ -5,7 +5,9 @@ import { acknowledgeAlert, alertHistoryOf, recentAlerts, resolveAlert } from '@/
 import { workSettingsOf } from '@/server/jobs/registry';
 import { DeadLetterIds, discardDeadLetters, listDeadLetters, queueOverview, retryDeadLetters } from '@/server/monitoring/queues';
 import { getThresholds, setThresholds, Thresholds } from '@/server/monitoring/settings';
+import { reconciliationStatus } from '@/server/reconciliation/status';
 import { DashboardRange, dashboardStats } from '@/server/stats/dashboard';
+import { deliveryHealth } from '@/server/webhooks/health';
 import { adminProcedure, sensitiveProcedure } from '../../admin';
 import { router } from '../../init';
 
@@ -16,6 +18,9 @@ export const adminStatsRouter = router({
   dashboard: adminProcedure('orders:view')
     .input(DashboardRange)
     .query(({ ctx, input }) => dashboardStats(ctx.db, input)),
+  // Each card of the dashboard beyond the sales figures needs its area's own permission.
+  deliveryHealth: adminProcedure('webhooks:view').query(({ ctx }) => deliveryHealth(ctx.db)),
+  reconciliationStatus: adminProcedure('reconciliation:view').query(({ ctx }) => reconciliationStatus(ctx.db, { days: 7 })),
 });
 
 export const adminAlertsRouter = router({

@@ -1,7 +1,9 @@
 // axe on every console page, in both languages, on the desktop and on the phone (the two projects): the
-// pages before sign-in (setup while no user exists, sign-in with and without an error), enrolment in both of its steps, and every
-// page of the console with its data loaded (orders, one order, products, refund limits, users, audit log,
-// my sessions). Serious and critical violations fail (tests/e2e/axe.ts).
+// pages before sign-in (setup while no user exists, sign-in with and without an error), enrolment in both of
+// its steps, and every page of the console with its data loaded (dashboard, orders, one order, refunds,
+// alerts, queues, reconciliation, products, refund limits, users, audit log, developers, my sessions).
+// Serious and critical violations fail (tests/e2e/axe.ts). On the phone every page must also fit the
+// screen: nothing wider than the viewport, so nothing needs sideways scrolling or hides under another.
 import { expect, test, type Page } from '@playwright/test';
 import { freshCode } from '../helpers/totp-codes';
 import { cliCreateUser, PASSWORD, signIn, totpFromSecret, uniqueEmail } from './admin-support';
@@ -22,6 +24,8 @@ test.beforeEach(async ({ context }, testInfo) => {
 
 const check = (page: Page, name: string, l: Lang) => expectNoSeriousA11yViolations(page, { label: `${name}, ${l}, ${test.info().project.name}` });
 
+// On the desktop, admin-console.spec.ts runs first and goes through the real setup (checking this page
+// with axe in both languages on its way); on the phone this file is the first.
 test('the setup page, while no user exists (it redirects to sign-in for good once one does)', async ({ page, context, request }) => {
   const status = await request.get('/api/trpc/setup.status');
   const setupNeeded = (await status.json()).result.data.json.needed as boolean;
@@ -71,16 +75,25 @@ test('enrolment and every console page with data, in both languages', async ({ p
   const orderHref = (await page.getByTestId(rowTestId).first().getByRole('link').first().getAttribute('href'))!;
   expect(orderHref).toMatch(/^\/admin\/orders\/[0-9a-f-]{36}$/);
 
-  // Each page, and what shows it has loaded (never the loading state).
+  // Each page, and what shows it has loaded (never the loading state; pages that may be empty: their title).
+  const title = () => page.getByRole('heading', { level: 1 });
   const pages: Array<{ name: string; path: string; ready: () => ReturnType<Page['getByTestId']> }> = [
+    { name: 'dashboard', path: '/admin', ready: () => page.getByTestId('kpis') },
     { name: 'orders', path: '/admin/orders', ready: () => page.getByTestId(rowTestId).first() },
     { name: 'order detail', path: orderHref, ready: () => page.getByTestId('order-status') },
+    { name: 'refunds', path: '/admin/refunds', ready: title },
+    { name: 'alerts', path: '/admin/alerts', ready: title },
+    { name: 'queues', path: '/admin/queues', ready: () => page.getByTestId('queue-table') },
+    { name: 'reconciliation', path: '/admin/reconciliation', ready: title },
     { name: 'products', path: '/admin/products', ready: () => page.getByTestId('product-row').first() },
     { name: 'refund limits', path: '/admin/limits', ready: () => page.getByTestId('limits-finance') },
     { name: 'users', path: '/admin/users', ready: () => page.getByTestId('user-row').first() },
     { name: 'audit log', path: '/admin/audit', ready: () => page.getByTestId('audit-entry').first() },
+    { name: 'developers', path: '/admin/developers', ready: title },
+    { name: 'API reference', path: '/admin/developers/api', ready: title },
     { name: 'my sessions', path: '/admin/sessions', ready: () => page.getByTestId('session-row').first() },
   ];
+  const isPhone = test.info().project.name === 'phone';
   for (const l of LANGS) {
     await chooseLang(context, l);
     for (const p of pages) {
@@ -89,6 +102,10 @@ test('enrolment and every console page with data, in both languages', async ({ p
       await expect(p.ready()).toBeVisible({ timeout: 60_000 });
       await expect(page.getByRole('status').filter({ hasText: msg(l, 'admin.loading') })).toHaveCount(0);
       await check(page, p.name, l);
+      if (isPhone) {
+        const widths = await page.evaluate(() => ({ page: document.documentElement.scrollWidth, screen: window.innerWidth }));
+        expect(widths.page, `${p.name} (${l}) is wider than the phone's screen`).toBeLessThanOrEqual(widths.screen);
+      }
     }
   }
 });

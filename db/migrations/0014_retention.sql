@@ -1,0 +1,1 @@
+CREATE INDEX "webhook_attempts_created_idx" ON "webhook_attempts" USING btree ("created_at");
