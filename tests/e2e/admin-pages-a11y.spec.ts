@@ -10,8 +10,9 @@ import { cliCreateUser, PASSWORD, signIn, totpFromSecret, uniqueEmail } from './
 import { expectNoSeriousA11yViolations } from './axe';
 import { createOrder, LANGS, msg, projectLang, useLang, type Lang } from './support';
 
-// Fourteen axe runs per project on a shared machine: a roomy timeout (nothing here waits on the clock).
-test.describe.configure({ mode: 'serial', timeout: 600_000 });
+// About 35 axe runs per project (7–8 min while the system suites share the machine): a roomy timeout
+// (nothing here waits on the clock).
+test.describe.configure({ mode: 'serial', timeout: 900_000 });
 
 // Not a React hook: the language cookie, set once per language in a loop.
 const chooseLang = useLang;

@@ -16,7 +16,8 @@ test.afterAll(async () => {
 
 for (const lang of LANGS) {
   test(`${lang}: every shopper page is accessible and runs under the CSP`, async ({ page, context, request }, testInfo) => {
-    test.setTimeout(150_000);
+    // Every shopper page with axe: about 1.5–2 min while the system suites share the machine; room to spare.
+    test.setTimeout(300_000);
     const csp = await watchCsp(page);
     await useLang(context, lang);
     const check = (what: string) => expectNoSeriousA11yViolations(page, { label: `${what} (${lang}, ${testInfo.project.name})` });
