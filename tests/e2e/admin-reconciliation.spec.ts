@@ -9,7 +9,7 @@ import { expectNoSeriousA11yViolations } from './axe';
 import { E2E } from './env';
 import { msg, projectLang, useLang, type Lang } from './support';
 
-test.describe.configure({ mode: 'serial', timeout: 120_000 });
+test.describe.configure({ mode: 'serial', timeout: 240_000 });
 
 let lang: Lang;
 const date = new Date(Date.now() + 8 * 3600_000 - 24 * 3600_000).toISOString().slice(0, 10);
