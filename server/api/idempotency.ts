@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '@/db/client';
+import { deleteInBatches } from '@/db/delete-in-batches';
 import { ApiError } from './errors';
 
 /** A key whose request never finished (its process died) can be taken again after this long. */
@@ -62,16 +63,12 @@ export async function completeIdempotent(db: DbOrTx, key: string, status: number
  * long dead), in batches of short DELETEs; the sweep calls it every minute, a backlog goes over several runs.
  */
 export async function pruneIdempotencyKeys(db: DbOrTx, opts: { now: Date; retentionHours: number; batchSize?: number; maxBatches?: number }): Promise<number> {
-  const cutoff = new Date(opts.now.getTime() - opts.retentionHours * 3_600_000);
-  const batchSize = opts.batchSize ?? 5_000;
-  const maxBatches = opts.maxBatches ?? 20;
-  let pruned = 0;
-  for (let i = 0; i < maxBatches; i++) {
-    const gone = await db.execute(sql`
+  const cutoff = new Date(opts.now.getTime() - opts.retentionHours * 3_600_000).toISOString();
+  return deleteInBatches(
+    db,
+    (limit) => sql`
       delete from api_idempotency_keys where key in (
-        select key from api_idempotency_keys where created_at < ${cutoff.toISOString()}::timestamptz order by created_at limit ${batchSize})`);
-    pruned += gone.count;
-    if (gone.count < batchSize) break;
-  }
-  return pruned;
+        select key from api_idempotency_keys where created_at < ${cutoff}::timestamptz order by created_at limit ${limit})`,
+    opts,
+  );
 }

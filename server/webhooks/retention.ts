@@ -4,6 +4,7 @@
 // its deliveries do not.
 import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '@/db/client';
+import { deleteInBatches } from '@/db/delete-in-batches';
 
 export interface PruneOptions {
   now: Date;
@@ -15,16 +16,12 @@ export interface PruneOptions {
 }
 
 export async function pruneWebhookAttempts(db: DbOrTx, opts: PruneOptions): Promise<number> {
-  const cutoff = new Date(opts.now.getTime() - opts.retentionDays * 86_400_000);
-  const batchSize = opts.batchSize ?? 5_000;
-  const maxBatches = opts.maxBatches ?? 20;
-  let pruned = 0;
-  for (let i = 0; i < maxBatches; i++) {
-    const gone = await db.execute(sql`
+  const cutoff = new Date(opts.now.getTime() - opts.retentionDays * 86_400_000).toISOString();
+  return deleteInBatches(
+    db,
+    (limit) => sql`
       delete from webhook_attempts where id in (
-        select id from webhook_attempts where created_at < ${cutoff.toISOString()}::timestamptz order by created_at limit ${batchSize})`);
-    pruned += gone.count;
-    if (gone.count < batchSize) break;
-  }
-  return pruned;
+        select id from webhook_attempts where created_at < ${cutoff}::timestamptz order by created_at limit ${limit})`,
+    opts,
+  );
 }
