@@ -4,6 +4,7 @@
 // go through the domains' own functions with path `bill`: the payment domain (query, then applyPaymentResult,
 // which applies the late-payment policy), the refund port; never a direct write to orders or refunds.
 // Network calls (queries) happen outside transactions; each finding is written in its own.
+import type { Tx } from '@/db/client';
 import { and, eq, gte, lt, sql } from 'drizzle-orm';
 import { alerts, billFiles, billTradeRows, orders, paymentAttempts, refunds } from '@/db/schema';
 import { paymentContext } from '@/server/payments/context';
@@ -57,7 +58,7 @@ export async function matchDay(deps: PaymentDeps, date: string): Promise<Declare
   let repairs = 0;
   // `extra` runs first in the finding's transaction; what it returns amends the finding (a rebuilt order's id).
   // biome-ignore lint/suspicious/noConfusingVoidType: most extras amend nothing and return void
-  const write = async (f: Finding, extra?: (tx: Parameters<Parameters<typeof db.transaction>[0]>[0]) => Promise<Partial<Finding> | void>) => {
+  const write = async (f: Finding, extra?: (tx: Tx) => Promise<Partial<Finding> | void>) => {
     await db.transaction(async (tx) => {
       const amend = extra ? await extra(tx) : undefined;
       const r = await recordFinding(tx, amend ? { ...f, ...amend } : f);
