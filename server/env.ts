@@ -197,7 +197,9 @@ const EnvSchema = z.object({
   WEBHOOK_RETRY_SCALE: z.coerce.number().positive().max(100).default(1),
   /** A receiver must answer 2xx within this long, or the attempt failed. */
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(15_000),
-  /** Attempts in flight to one endpoint across all workers: one slow receiver cannot take every worker. */
+  /** Attempts in flight to one endpoint across all workers: one slow receiver cannot take every worker. pg-boss counts
+   * them as it hands out jobs, so fetches at the same instant can each take the last free place: for a moment the
+   * count may exceed this by up to the number of fetching slots less one. */
   WEBHOOK_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
   /** Delivery attempts in flight per worker process, all endpoints together. */
   WEBHOOK_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(8),

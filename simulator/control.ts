@@ -261,9 +261,10 @@ export async function handleControl(ctx: SimContext, req: IncomingMessage, res: 
     if (pathname === '/_sim/notifications' && method === 'GET') {
       const outTradeNo = url.searchParams.get('out_trade_no');
       const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? 10_000) || 10_000, 1), 100_000);
-      const [notifications, attempts] = await Promise.all([
-        store.listNotifications(ctx.sql, mchid, outTradeNo, limit),
-        store.listAttempts(ctx.sql, mchid, outTradeNo, limit),
+      // One snapshot: a notification read as delivered comes with the attempt that delivered it.
+      const [notifications, attempts] = await ctx.sql.begin('isolation level repeatable read read only', async (tx) => [
+        await store.listNotifications(tx, mchid, outTradeNo, limit),
+        await store.listAttempts(tx, mchid, outTradeNo, limit),
       ]);
       return sendJson(res, 200, { notifications: notifications.map(notificationJson), attempts: attempts.map(attemptJson) });
     }

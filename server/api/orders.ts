@@ -2,7 +2,6 @@
 // closeOrderForMerchant, syncOrder), plus the API's view of an order.
 import { sql, type SQL } from 'drizzle-orm';
 import type { z } from 'zod';
-import type { DbOrTx } from '@/db/client';
 import type { AuditActor } from '@/server/auth/audit';
 import { syncOrder } from '@/server/console/sync';
 import type { AppDeps } from '@/server/deps';

@@ -10,7 +10,7 @@ import { cliCreateUser, PASSWORD, signIn, totpFromSecret, uniqueEmail } from './
 import { expectNoSeriousA11yViolations } from './axe';
 import { createOrder, LANGS, msg, projectLang, useLang, type Lang } from './support';
 
-// About 35 axe runs per project (7–8 min while the system suites share the machine): a roomy timeout
+// About 35 axe runs per project (minutes while the system suites share the machine): a roomy timeout
 // (nothing here waits on the clock).
 test.describe.configure({ mode: 'serial', timeout: 900_000 });
 

@@ -5,7 +5,7 @@
 // retries follow the scaled schedule, and an endpoint answering 410 is disabled.
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
-import { asc, eq } from 'drizzle-orm';
+import { and, asc, eq, like } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { webhookAttempts, webhookEndpoints } from '@/db/schema';
@@ -28,6 +28,15 @@ interface Hit {
   headers: Record<string, string>;
   body: string;
   answered: Phase;
+}
+
+/** Waits for `done`, polling; the retry schedule's longest gap in this run is about a minute. */
+async function until(what: string, done: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
 }
 
 let c: Cluster;
@@ -106,13 +115,21 @@ it(`${N} payment events reach a flaky receiver at least once, through a worker S
     });
     expect(paid.ok).toBe(true);
   }
-  await sleep(2500);
-  // Up, but failing; then hanging, and the worker is killed with deliveries in flight; then healthy.
+  // Each phase lasts until the deliveries have met it (the retries space out, so a phase of fixed length
+  // may see none on a slow machine): every delivery refused while down, then some answered 500, then one
+  // held unanswered, and the worker is SIGKILLed while it waits; then healthy.
+  await until('every delivery refused while the receiver is down', async () => {
+    const refused = await c.db
+      .selectDistinct({ id: webhookAttempts.deliveryId })
+      .from(webhookAttempts)
+      .where(and(eq(webhookAttempts.endpointId, endpoint.id), like(webhookAttempts.error, '%ECONNREFUSED%')));
+    return refused.length === N;
+  });
   phase = 'error';
   await startReceiver();
-  await sleep(4000);
+  await until('a delivery answered 500', async () => hits.some((h) => h.answered === 'error'));
   phase = 'hang';
-  await sleep(4500);
+  await until('a delivery held unanswered', async () => hits.some((h) => h.answered === 'hang'));
   await c.killWorker(0, 'SIGKILL');
   await sleep(500);
   await c.startWorker(0);

@@ -1,6 +1,6 @@
 // webhooks.deliver: one attempt of one delivery. pg-boss's group concurrency (one group per endpoint)
-// caps the attempts in flight to one endpoint across all workers, so a slow receiver holds at most
-// WEBHOOK_ENDPOINT_CONCURRENCY of this worker's WEBHOOK_WORKER_CONCURRENCY slots.
+// caps the attempts in flight to one endpoint across all workers (as jobs are handed out: see server/env.ts),
+// so a slow receiver holds about WEBHOOK_ENDPOINT_CONCURRENCY of this worker's WEBHOOK_WORKER_CONCURRENCY slots.
 import { QUEUE } from '@/server/queue/catalogue';
 import { deliverAttempt } from '@/server/webhooks/deliveries';
 import { createSender, type Sender } from '@/server/webhooks/send';
