@@ -63,8 +63,9 @@ const EnvSchema = z.object({
   LATE_PAYMENT_POLICY: z.enum(['refund', 'review']).default('refund'),
   /** Our fee estimate before the bill says (parts per million of the settlement amount, rounded half up per payment, as WeChat does): 6000 = 0.6 %. */
   RECONCILIATION_FEE_RATE_PPM: z.coerce.number().int().min(0).max(100_000).default(6000),
-  /** Hour (Beijing) after which a day whose bills are still missing raises an alert instead of retrying quietly. */
-  RECONCILIATION_ALERT_HOUR: z.coerce.number().int().min(10).max(23).default(12),
+  /** Hour (Beijing) until which the daily job retries a day whose bills are still missing (the alert for them is
+   * the bill watchlist's, from its deadline hour, 11:00 by default, set in the console). */
+  RECONCILIATION_RETRY_UNTIL_HOUR: z.coerce.number().int().min(10).max(23).default(12),
   /** Multiplies the active-query schedule (+5 s, +15 s, ...): tests and chaos runs use small values. */
   COMPENSATION_TIME_SCALE: z.coerce.number().positive().max(100).default(1),
   /**

@@ -232,8 +232,8 @@ export const QUEUES: Queue[] = [
   },
   {
     // 10:15 Beijing: bills exist from 09:00 and WeChat says to fetch after 10:00. A day whose bills are not
-    // in yet throws and is retried every 10 minutes; at RECONCILIATION_ALERT_HOUR the handler raises an
-    // alert and stops retrying. One run at a time across workers.
+    // in yet throws and is retried every 10 minutes, until RECONCILIATION_RETRY_UNTIL_HOUR (the bill watchlist
+    // has alerted since its deadline hour). One run at a time across workers.
     name: QUEUE.reconciliationDaily,
     policy: 'singleton',
     retryLimit: 14,

@@ -8,7 +8,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Db, Tx } from '@/db/client';
 import { billFiles, billFundRows, billTradeRows } from '@/db/schema';
 import type { PaymentDeps } from '@/server/payments/deps';
-import { BillParseError, parseFundFlowBill, parseTradeBill, type FundFlowBill, type TradeBill } from '@/server/wechatpay/bill';
+import { type FundFlowBillReader, type FundFlowRow, readFundFlowBill, readTradeBill, type TradeBillReader, type TradeBillRow } from '@/server/wechatpay/bill';
 import { WechatPayApiError } from '@/server/wechatpay/errors';
 import { parseBillTime } from './days';
 
@@ -82,54 +82,76 @@ export async function importFile(deps: Pick<PaymentDeps, 'db' | 'gateway'>, date
 /** Stores a downloaded file and its rows (exported for the benchmark, which has no WeChat to call). */
 export async function storeFile(db: Db, date: string, kind: BillKind, file: Buffer, sha1: string): Promise<FileOutcome> {
   const [previous] = await db
-    .select({ sha1: billFiles.sha1, status: billFiles.status })
+    .select({ sha1: billFiles.sha1, status: billFiles.status, rowCount: billFiles.rowCount })
     .from(billFiles)
     .where(and(eq(billFiles.billDate, date), eq(billFiles.kind, kind)));
-  let parsed: TradeBill | FundFlowBill;
-  try {
-    parsed = kind === 'trade_ALL' ? parseTradeBill(file) : parseFundFlowBill(file);
-  } catch (err) {
-    const error = err instanceof BillParseError || err instanceof Error ? err.message.slice(0, 500) : String(err);
-    await saveStatus(db, date, kind, { status: 'unparseable', error, sha1, raw: gzipSync(file), rowCount: null });
-    return { kind, status: 'unparseable', rows: 0, changed: false, error };
-  }
   // A re-imported, identical bill: nothing to do (the rows are already the snapshot).
   if (previous?.status === 'imported' && previous.sha1 === sha1) {
     await db
       .update(billFiles)
       .set({ attempts: sql`${billFiles.attempts} + 1`, fetchedAt: new Date() })
       .where(and(eq(billFiles.billDate, date), eq(billFiles.kind, kind)));
-    return { kind, status: 'imported', rows: parsed.rows.length, changed: false };
+    return { kind, status: 'imported', rows: previous.rowCount ?? 0, changed: false };
   }
+  const unparseable = async (err: unknown): Promise<FileOutcome> => {
+    const error = err instanceof Error ? err.message.slice(0, 500) : String(err);
+    await saveStatus(db, date, kind, { status: 'unparseable', error, sha1, raw: gzipSync(file), rowCount: null });
+    return { kind, status: 'unparseable', rows: 0, changed: false, error };
+  };
+  let bill: TradeBillReader | FundFlowBillReader;
   try {
-    await db.transaction(async (tx) => {
-      if (kind === 'trade_ALL') await writeTradeRows(tx, date, parsed as TradeBill);
-      else await writeFundRows(tx, date, kind.slice(5), parsed as FundFlowBill);
+    bill = kind === 'trade_ALL' ? readTradeBill(file) : readFundFlowBill(file);
+  } catch (err) {
+    return unparseable(err);
+  }
+  // The rows are parsed and written a chunk at a time in one transaction: a bad line (or a row the database
+  // refuses, a bad time say) rolls the whole file back, and the file is kept as unparseable.
+  let rows: number;
+  try {
+    rows = await db.transaction(async (tx) => {
+      const written =
+        kind === 'trade_ALL'
+          ? await writeTradeRows(tx, date, bill as TradeBillReader)
+          : await writeFundRows(tx, date, kind.slice(5), bill as FundFlowBillReader);
       await saveStatus(tx, date, kind, {
         status: 'imported',
         sha1,
         raw: gzipSync(file),
-        rowCount: parsed.rows.length,
-        summary: summaryOf(parsed),
+        rowCount: written,
+        summary: summaryOf(bill),
         error: null,
         importedAt: new Date(),
       });
+      return written;
     });
   } catch (err) {
-    // A row the parser accepted but the database refused (a bad time, say): the file is unusable as it is.
-    const error = err instanceof Error ? err.message.slice(0, 500) : String(err);
-    await saveStatus(db, date, kind, { status: 'unparseable', error, sha1, raw: gzipSync(file), rowCount: null });
-    return { kind, status: 'unparseable', rows: 0, changed: false, error };
+    return unparseable(err);
   }
   // A day's rows arrive all at once, right before they are matched: without fresh statistics the planner
   // takes a 100,000-row table for an empty one. ANALYZE samples, so it costs little whatever the size.
-  if (parsed.rows.length >= ANALYZE_AFTER_ROWS) await db.execute(kind === 'trade_ALL' ? sql`analyze bill_trade_rows` : sql`analyze bill_fund_rows`);
-  return { kind, status: 'imported', rows: parsed.rows.length, changed: true };
+  if (rows >= ANALYZE_AFTER_ROWS) await db.execute(kind === 'trade_ALL' ? sql`analyze bill_trade_rows` : sql`analyze bill_fund_rows`);
+  return { kind, status: 'imported', rows, changed: true };
 }
 
-function summaryOf(bill: TradeBill | FundFlowBill): Record<string, unknown> {
+function summaryOf(bill: TradeBillReader | FundFlowBillReader): Record<string, unknown> {
   const { raw: _raw, ...summary } = bill.summary;
   return summary;
+}
+
+/** Groups what `rows` yields into chunks of CHUNK, each written by `write` before the next is read. */
+async function inChunks<T>(rows: Iterable<T>, write: (chunk: T[]) => Promise<void>): Promise<number> {
+  let chunk: T[] = [];
+  let n = 0;
+  for (const row of rows) {
+    chunk.push(row);
+    n++;
+    if (chunk.length === CHUNK) {
+      await write(chunk);
+      chunk = [];
+    }
+  }
+  if (chunk.length) await write(chunk);
+  return n;
 }
 
 async function saveStatus(
@@ -151,9 +173,8 @@ async function saveStatus(
  * Keyed on (bill date, bill type, transaction id, refund id): importing the same bill twice writes the same
  * rows; a later download of the same day (WeChat does not change a bill, but a retry may fetch one) replaces them.
  */
-async function writeTradeRows(tx: Tx, date: string, bill: TradeBill): Promise<void> {
-  // Mapped a chunk at a time: a whole day's copy beside the parsed bill would double the memory.
-  const toRow = (r: TradeBill['rows'][number]) => ({
+async function writeTradeRows(tx: Tx, date: string, bill: TradeBillReader): Promise<number> {
+  const toRow = (r: TradeBillRow) => ({
     billDate: date,
     billType: 'ALL',
     transactionId: r.transactionId,
@@ -173,8 +194,8 @@ async function writeTradeRows(tx: Tx, date: string, bill: TradeBill): Promise<vo
   });
   // The file is the snapshot: its rows replace the day's, once per key (a key twice in one file is one row).
   await tx.delete(billTradeRows).where(and(eq(billTradeRows.billDate, date), eq(billTradeRows.billType, 'ALL')));
-  for (let i = 0; i < bill.rows.length; i += CHUNK) {
-    const chunk = JSON.stringify(bill.rows.slice(i, i + CHUNK).map(toRow));
+  return inChunks(bill.rows(), async (rows) => {
+    const chunk = JSON.stringify(rows.map(toRow));
     await tx.execute(sql`
       insert into bill_trade_rows (bill_date, bill_type, transaction_id, refund_id, out_trade_no, out_refund_no, trade_state, trade_time,
                                    total_fen, settlement_fen, coupon_fen, refund_fen, apply_refund_fen, refund_status, fee_milli_fen, rate)
@@ -184,13 +205,13 @@ async function writeTradeRows(tx: Tx, date: string, bill: TradeBill): Promise<vo
            "outTradeNo" text, "outRefundNo" text, "tradeState" text, "tradeTime" timestamptz, "totalFen" bigint, "settlementFen" bigint,
            "couponFen" bigint, "refundFen" bigint, "applyRefundFen" bigint, "refundStatus" text, "feeMilliFen" bigint, "rate" text)
       on conflict do nothing`);
-  }
+  });
 }
 
 /** Fund rows have no business key of their own across downloads: a day's rows are the file's, in order. */
-async function writeFundRows(tx: Tx, date: string, account: string, bill: FundFlowBill): Promise<void> {
+async function writeFundRows(tx: Tx, date: string, account: string, bill: FundFlowBillReader): Promise<number> {
   await tx.delete(billFundRows).where(and(eq(billFundRows.billDate, date), eq(billFundRows.account, account)));
-  const toRow = (r: FundFlowBill['rows'][number], position: number) => ({
+  const toRow = (r: FundFlowRow, position: number) => ({
     billDate: date,
     account,
     position,
@@ -204,12 +225,13 @@ async function writeFundRows(tx: Tx, date: string, account: string, bill: FundFl
     balanceFen: r.balanceFen,
     voucher: r.voucher,
   });
-  for (let i = 0; i < bill.rows.length; i += CHUNK) {
-    const chunk = JSON.stringify(bill.rows.slice(i, i + CHUNK).map((r, k) => toRow(r, i + k)));
+  let position = 0;
+  return inChunks(bill.rows(), async (rows) => {
+    const chunk = JSON.stringify(rows.map((r) => toRow(r, position++)));
     await tx.execute(sql`
       insert into bill_fund_rows (bill_date, account, position, booked_at, business_id, flow_id, name, type, direction, amount_fen, balance_fen, voucher)
       select "billDate", account, position, "bookedAt", "businessId", "flowId", name, type, direction, "amountFen", "balanceFen", coalesce(voucher, '')
       from jsonb_to_recordset(${chunk}::text::jsonb) as x("billDate" text, account text, position integer, "bookedAt" timestamptz,
            "businessId" text, "flowId" text, name text, type text, direction text, "amountFen" bigint, "balanceFen" bigint, voucher text)`);
-  }
+  });
 }

@@ -1,10 +1,12 @@
 // The daily pipeline and manual runs (issue 16 §1, §3). Every morning at 10:15 Beijing the job reconciles
 // yesterday and recomputes the two days before (the window of those days closes with the newer bills). A
-// day whose bills are not in yet makes the job throw, so pg-boss retries it; from RECONCILIATION_ALERT_HOUR
-// on, an alert is raised once and the job stops retrying. Manual runs go day by day and report progress.
-import { and, eq, sql } from 'drizzle-orm';
+// day whose bills are not in yet makes the job throw, so pg-boss retries it, until RECONCILIATION_RETRY_UNTIL_HOUR.
+// The alert for missing bills is monitoring's (the bill_not_fetched watchlist, from 11:00 by default): one
+// alert with a state, sent to business systems, resolved by itself once the bills are in — not a second one
+// here. Manual runs go day by day and report progress.
+import { eq } from 'drizzle-orm';
 import type { Db } from '@/db/client';
-import { alerts, reconciliationRuns } from '@/db/schema';
+import { reconciliationRuns } from '@/db/schema';
 import { appendAudit, type AuditActor } from '@/server/auth/audit';
 import { AppError } from '@/server/errors';
 import type { PaymentDeps } from '@/server/payments/deps';
@@ -24,7 +26,7 @@ export class BillsNotInYet extends Error {
   }
 }
 
-/** The 10:15 job. Throws BillsNotInYet (a retry) until the alert hour; then alerts once and returns. */
+/** The 10:15 job. Throws BillsNotInYet (a retry) until the retry hour; then returns, leaving the day pending. */
 export async function runDaily(deps: PaymentDeps): Promise<DayRun[]> {
   const now = deps.clock.now();
   const yesterday = addDays(beijingDateOf(now), -1);
@@ -34,24 +36,10 @@ export async function runDaily(deps: PaymentDeps): Promise<DayRun[]> {
   const last = runs.at(-1)!;
   if (last.status === 'pending' || last.status === 'failed') {
     const beijingHour = new Date(now.getTime() + 8 * 3600_000).getUTCHours();
-    if (beijingHour < deps.env.RECONCILIATION_ALERT_HOUR) throw new BillsNotInYet(yesterday, last.status);
-    await alertBillsMissing(deps.db, yesterday, last);
+    // Given up for today: tomorrow's run recomputes this day too.
+    if (beijingHour < deps.env.RECONCILIATION_RETRY_UNTIL_HOUR) throw new BillsNotInYet(yesterday, last.status);
   }
   return runs;
-}
-
-async function alertBillsMissing(db: Db, date: string, run: DayRun): Promise<void> {
-  const [already] = await db
-    .select({ id: alerts.id })
-    .from(alerts)
-    .where(and(eq(alerts.kind, 'bills_missing'), sql`${alerts.data}->>'billDate' = ${date}`));
-  if (already) return;
-  const files = Object.fromEntries(run.files.map((f) => [f.kind, f.status]));
-  await db.insert(alerts).values({
-    kind: 'bills_missing',
-    message: `The bills of ${date} could not be reconciled by the retry deadline (${run.status})`,
-    data: { billDate: date, files },
-  });
 }
 
 /** Queues a manual run over [from, to] (≤ 92 days, none in the future), audited. */

@@ -50,30 +50,56 @@ function count(value: string): number {
   return units;
 }
 
+/** A bill's header and summary, read up front; its detail rows read one at a time (a day can be 100,000s). */
 interface Table {
   columns: string[];
-  rows: Record<string, string>[];
   summaryColumns: string[];
   summary: Record<string, string>;
+  rows(): Generator<{ raw: Record<string, string>; where: string }>;
 }
 
-/** Splits a bill into header, detail rows and the two-line summary; fields keyed by header name. */
-function splitTable(input: string | Uint8Array): Table {
+const zip = (names: string[], values: string[], where: string): Record<string, string> => {
+  if (values.length !== names.length) throw new BillParseError(`${where}: ${values.length} fields for ${names.length} columns`);
+  return Object.fromEntries(names.map((n, i) => [n, values[i] ?? '']));
+};
+
+/**
+ * Finds the header, the detail lines and the two-line summary without splitting the file into an array of
+ * lines: only the text itself stays in memory, and each row exists while it is being read.
+ */
+function openTable(input: string | Uint8Array): Table {
   let text = typeof input === 'string' ? input : new TextDecoder('utf-8', { fatal: false }).decode(input);
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const lines = text.split(/\r?\n/);
-  while (lines.length && lines.at(-1)!.trim() === '') lines.pop();
-  if (lines.length < 3) throw new BillParseError('a bill has at least a header and a two-line summary');
-  const columns = splitLine(lines[0]!);
-  const summaryColumns = splitLine(lines.at(-2)!);
-  const summaryValues = splitLine(lines.at(-1)!);
-  const body = lines.slice(1, -2);
-  const zip = (names: string[], values: string[], where: string): Record<string, string> => {
-    if (values.length !== names.length) throw new BillParseError(`${where}: ${values.length} fields for ${names.length} columns`);
-    return Object.fromEntries(names.map((n, i) => [n, values[i] ?? '']));
-  };
-  const rows = body.map((line, i) => zip(columns, splitLine(line), `line ${i + 2}`));
-  return { columns, rows, summaryColumns, summary: zip(summaryColumns, summaryValues, 'summary') };
+  const stripCr = (line: string) => (line.endsWith('\r') ? line.slice(0, -1) : line);
+  // The last two lines with something on them (blank lines at the end are not lines of the bill).
+  const tail: Array<{ start: number; line: string }> = [];
+  let end = text.length;
+  while (tail.length < 2 && end > 0) {
+    const nl = text.lastIndexOf('\n', end - 1);
+    const start = nl + 1;
+    const line = stripCr(text.slice(start, end));
+    if (line.trim() !== '' || tail.length > 0) tail.unshift({ start, line });
+    end = Math.max(nl, 0);
+  }
+  const headerEnd = text.indexOf('\n');
+  const summaryHeader = tail[0];
+  if (tail.length < 2 || headerEnd < 0 || !summaryHeader || summaryHeader.start <= headerEnd) {
+    throw new BillParseError('a bill has at least a header and a two-line summary');
+  }
+  const columns = splitLine(stripCr(text.slice(0, headerEnd)));
+  const summaryColumns = splitLine(summaryHeader.line);
+  const bodyEnd = summaryHeader.start;
+  function* rows(): Generator<{ raw: Record<string, string>; where: string }> {
+    let pos = headerEnd + 1;
+    for (let i = 2; pos < bodyEnd; i++) {
+      // The summary header starts a line, so a line end comes before it.
+      const lineEnd = text.indexOf('\n', pos);
+      const where = `line ${i}`;
+      yield { raw: zip(columns, splitLine(stripCr(text.slice(pos, lineEnd))), where), where };
+      pos = lineEnd + 1;
+    }
+  }
+  return { columns, summaryColumns, summary: zip(summaryColumns, splitLine(tail[1]!.line), 'summary'), rows };
 }
 
 /**
@@ -181,17 +207,22 @@ export interface TradeBill {
   summary: TradeBillSummary;
 }
 
-/** Parses a trade bill (bytes as downloaded and decompressed, or text). Throws BillParseError. */
-export function parseTradeBill(input: string | Uint8Array): TradeBill {
-  const table = splitTable(input);
+/** A trade bill whose rows are read one at a time: the header and summary are checked on opening. */
+export interface TradeBillReader extends Omit<TradeBill, 'rows'> {
+  /** Parses each row as it is asked for (throws BillParseError on a bad one). */
+  rows(): Generator<TradeBillRow>;
+}
+
+/** Opens a trade bill (bytes as downloaded and decompressed, or text). Throws BillParseError. */
+export function readTradeBill(input: string | Uint8Array): TradeBillReader {
+  const table = openTable(input);
   const names = new Set(table.columns.map(normaliseName));
   const kind: TradeBillKind = names.has('退款申请时间') ? 'REFUND' : names.has('微信退款单号') ? 'ALL' : 'SUCCESS';
   const optionalFen = (row: Record<string, string>, name: string) => {
     const v = pick(row, name);
     return v === undefined || v === '' ? 0 : yuanToFen(v);
   };
-  const rows = table.rows.map((raw, i): TradeBillRow => {
-    const where = `line ${i + 2}`;
+  const toRow = (raw: Record<string, string>, where: string): TradeBillRow => {
     const get = (name: string) => required(raw, name, where);
     try {
       return {
@@ -229,7 +260,7 @@ export function parseTradeBill(input: string | Uint8Array): TradeBill {
     } catch (err) {
       throw err instanceof BillParseError && !err.message.startsWith('line') ? new BillParseError(`${where}: ${err.message}`) : err;
     }
-  });
+  };
   const s = table.summary;
   const summaryFen = (name: string) => {
     const v = pick(s, name);
@@ -245,7 +276,20 @@ export function parseTradeBill(input: string | Uint8Array): TradeBill {
     applyRefundFen: summaryFen('申请退款总金额'),
     raw: s,
   };
-  return { kind, columns: table.columns, rows, summary };
+  return {
+    kind,
+    columns: table.columns,
+    summary,
+    *rows() {
+      for (const { raw, where } of table.rows()) yield toRow(raw, where);
+    },
+  };
+}
+
+/** Parses a whole trade bill at once (small files; imports read rows as they go with readTradeBill). */
+export function parseTradeBill(input: string | Uint8Array): TradeBill {
+  const { rows, ...bill } = readTradeBill(input);
+  return { ...bill, rows: [...rows()] };
 }
 
 // ------------------------------------------------------------------ fund-flow bill
@@ -278,11 +322,15 @@ export interface FundFlowBill {
   summary: { count: number; incomeCount: number; incomeFen: number; expenseCount: number; expenseFen: number; raw: Record<string, string> };
 }
 
-/** Parses a fund-flow bill (reference §8.2). Throws BillParseError. */
-export function parseFundFlowBill(input: string | Uint8Array): FundFlowBill {
-  const table = splitTable(input);
-  const rows = table.rows.map((raw, i): FundFlowRow => {
-    const where = `line ${i + 2}`;
+/** A fund-flow bill whose rows are read one at a time: the header and summary are checked on opening. */
+export interface FundFlowBillReader extends Omit<FundFlowBill, 'rows'> {
+  rows(): Generator<FundFlowRow>;
+}
+
+/** Opens a fund-flow bill (reference §8.2). Throws BillParseError. */
+export function readFundFlowBill(input: string | Uint8Array): FundFlowBillReader {
+  const table = openTable(input);
+  const toRow = (raw: Record<string, string>, where: string): FundFlowRow => {
     const get = (name: string) => required(raw, name, where);
     const direction = get('收支类型');
     if (direction !== '收入' && direction !== '支出') throw new BillParseError(`${where}: unknown 收支类型 ${direction.slice(0, 10)}`);
@@ -300,11 +348,10 @@ export function parseFundFlowBill(input: string | Uint8Array): FundFlowBill {
       voucher: pick(raw, '业务凭证号') ?? '',
       raw,
     };
-  });
+  };
   const s = table.summary;
   return {
     columns: table.columns,
-    rows,
     summary: {
       count: count(required(s, '资金流水总笔数', 'summary')),
       incomeCount: count(required(s, '收入笔数', 'summary')),
@@ -313,5 +360,14 @@ export function parseFundFlowBill(input: string | Uint8Array): FundFlowBill {
       expenseFen: yuanToFen(required(s, '支出金额', 'summary')),
       raw: s,
     },
+    *rows() {
+      for (const { raw, where } of table.rows()) yield toRow(raw, where);
+    },
   };
+}
+
+/** Parses a whole fund-flow bill at once (small files; imports read rows as they go with readFundFlowBill). */
+export function parseFundFlowBill(input: string | Uint8Array): FundFlowBill {
+  const { rows, ...bill } = readFundFlowBill(input);
+  return { ...bill, rows: [...rows()] };
 }

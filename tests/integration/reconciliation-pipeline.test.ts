@@ -1,11 +1,12 @@
 // The pipeline (issue 16 §1, §3): the 10:15 Asia/Shanghai cron as pg-boss stores it, retries while the bills
-// are not in yet and one alert at the deadline, and a manual run over a range that reports its progress
+// are not in yet (the alert is the bill watchlist's), and a manual run over a range that reports its progress
 // through the real worker.
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { alerts, reconciliationDays } from '@/db/schema';
 import { SYSTEM_ACTOR } from '@/server/auth/audit';
 import { addDays } from '@/server/reconciliation/days';
+import { evaluateWatchlists, WATCHLISTS } from '@/server/monitoring/watchlists';
 import { BillsNotInYet, getRun, runDaily, startRun } from '@/server/reconciliation/pipeline';
 import { SimControl } from '@/simulator/testkit';
 import { eventually, startHarness, type Harness } from '../helpers/app-harness';
@@ -33,18 +34,29 @@ it('schedules the daily job at 10:15 Asia/Shanghai', async () => {
   expect(rows[0]).toEqual({ cron: '15 10 * * *', timezone: 'Asia/Shanghai' });
 });
 
-it("retries while yesterday's bills are not in, then alerts once at the deadline", async () => {
+it("retries while yesterday's bills are not in, until the retry hour; the bill watchlist alerts once from 11:00", async () => {
   // For the app it is the day after the simulator's today: WeChat still answers STATEMENT_CREATING for it.
   appClockAt(addDays(simToday, 1), 10, 15);
   await expect(runDaily(h.deps)).rejects.toBeInstanceOf(BillsNotInYet);
-  expect(await h.db.select().from(alerts).where(eq(alerts.kind, 'bills_missing'))).toHaveLength(0);
+  const billAlerts = () =>
+    h.db
+      .select()
+      .from(alerts)
+      .where(eq(alerts.ruleKey, `bill_not_fetched:${simToday}`));
+  const rules = WATCHLISTS.filter((r) => r.name === 'bill_not_fetched');
+  await evaluateWatchlists(h.db, { now: h.deps.clock.now(), rules });
+  expect(await billAlerts()).toHaveLength(0); // before the deadline hour: only a retry
+  appClockAt(addDays(simToday, 1), 11, 5);
+  await expect(runDaily(h.deps)).rejects.toBeInstanceOf(BillsNotInYet);
+  await evaluateWatchlists(h.db, { now: h.deps.clock.now(), rules });
   appClockAt(addDays(simToday, 1), 12, 5);
-  const runs = await runDaily(h.deps);
+  const runs = await runDaily(h.deps); // given up for today: no throw, no retry
   expect(runs.map((r) => r.date)).toEqual([addDays(simToday, -2), addDays(simToday, -1), simToday]);
   expect(runs.at(-1)?.status).toBe('pending');
-  await runDaily(h.deps);
-  const raised = await h.db.select().from(alerts).where(eq(alerts.kind, 'bills_missing'));
+  await evaluateWatchlists(h.db, { now: h.deps.clock.now(), rules });
+  const raised = await billAlerts();
   expect(raised).toHaveLength(1);
+  expect(raised[0]).toMatchObject({ kind: 'watch.bill_not_fetched', state: 'open' });
   expect(raised[0]?.data).toMatchObject({ billDate: simToday, files: { trade_ALL: 'not_ready' } });
 });
 

@@ -1,7 +1,16 @@
 // Bill parsing (reference §8.4, §14 #19): BOM, CRLF, backtick-prefixed fields, header + two-line summary,
 // the ALL / SUCCESS / REFUND column sets, added columns, and yuan → integer fen without floating point.
 import { describe, expect, it } from 'vitest';
-import { BillParseError, decimalToUnits, parseFundFlowBill, parseTradeBill, yuanToFen, yuanToMilliFen } from '../../server/wechatpay/bill';
+import {
+  BillParseError,
+  decimalToUnits,
+  parseFundFlowBill,
+  parseTradeBill,
+  readFundFlowBill,
+  readTradeBill,
+  yuanToFen,
+  yuanToMilliFen,
+} from '../../server/wechatpay/bill';
 
 const BOM = '\uFEFF';
 const ALL_HEADER =
@@ -236,5 +245,54 @@ describe('parseFundFlowBill', () => {
       ['expense', 12, 1987, 'SP1'],
     ]);
     expect(bill.summary).toMatchObject({ count: 2, incomeCount: 1, incomeFen: 1999, expenseCount: 1, expenseFen: 12 });
+  });
+});
+
+describe('readTradeBill (rows one at a time, as an import reads a 100,000-row day)', () => {
+  const summary = [ALL_SUMMARY, row(['2', '19.99', '0.07', '0.00', '0.11952', '19.99', '0.07'])];
+
+  it('checks the header and summary on opening, then yields the same rows parseTradeBill returns', () => {
+    const text = file([ALL_HEADER, PAY, REFUND, ...summary]);
+    const reader = readTradeBill(text);
+    expect(reader.kind).toBe('ALL');
+    expect(reader.summary.count).toBe(2);
+    const rows = reader.rows();
+    expect(rows.next().value).toEqual(parseTradeBill(text).rows[0]);
+    expect([...rows]).toEqual(parseTradeBill(text).rows.slice(1));
+    // A second pass reads the file again from its first row.
+    expect([...reader.rows()]).toHaveLength(2);
+  });
+
+  it('a bad line fails when it is reached, after the good lines before it, with its line number', () => {
+    const short = PAY.split(',`').slice(0, 20).join(',`');
+    const rows = readTradeBill(file([ALL_HEADER, PAY, short, ...summary], '\r\n', true)).rows();
+    expect(rows.next().value?.outTradeNo).toBe('SP2026030100001');
+    expect(() => rows.next()).toThrow(/^line 3: 20 fields for 27 columns/);
+  });
+
+  it('a bad summary fails on opening, before any row is read', () => {
+    expect(() => readTradeBill(file([ALL_HEADER, PAY, ALL_SUMMARY, row(['x', '19.99', '0.07', '0.00', '0.11952', '19.99', '0.07'])]))).toThrow(BillParseError);
+    expect(() => readTradeBill(file([ALL_HEADER, ALL_SUMMARY]))).toThrow(/at least a header and a two-line summary/);
+  });
+
+  it('a blank line inside the rows is a bad line; blank lines after the summary are not lines', () => {
+    expect(() => [...readTradeBill(file([ALL_HEADER, PAY, '', REFUND, ...summary])).rows()]).toThrow(/^line 3:/);
+    expect([...readTradeBill(`${file([ALL_HEADER, PAY, REFUND, ...summary])}\r\n\r\n  \r\n`).rows()]).toHaveLength(2);
+  });
+});
+
+describe('readFundFlowBill', () => {
+  it('yields the rows parseFundFlowBill returns', () => {
+    const header = '记账时间,微信支付业务单号,资金流水单号,业务名称,业务类型,收支类型,收支金额（元）,账户结余（元）,资金变更提交申请人,备注,业务凭证号';
+    const text = file([
+      header,
+      row(['2026-03-01 10:00:01', '4200', '1001', '交易', '交易', '收入', '19.99', '19.99', 'system', '', 'SP1']),
+      row(['2026-03-01 10:00:02', '4200', '1002', '手续费', '扣除交易手续费', '转账', '0.12', '19.87', 'system', '', 'SP1']),
+      '资金流水总笔数,收入笔数,收入金额,支出笔数,支出金额',
+      row(['2', '1', '19.99', '1', '0.12']),
+    ]);
+    const rows = readFundFlowBill(text).rows();
+    expect(rows.next().value?.amountFen).toBe(1999);
+    expect(() => rows.next()).toThrow(/^line 3: unknown 收支类型/);
   });
 });
