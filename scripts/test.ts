@@ -1,6 +1,6 @@
-// `npm test`: every runner — Vitest unit + integration while a production build is made; Playwright (its two
-// projects side by side, an app each) from when the build is made; then the multi-process system suites
-// (small chaos run, multi-instance, stops, outage...) beside it — each with its own embedded Postgres,
+// `npm test`: every runner — Vitest unit + integration while a production build is made, then the
+// multi-process system suites (small chaos run, multi-instance, stops, outage...) beside Playwright (its two
+// projects side by side, an app each) — each with its own embedded Postgres,
 // ports and data dirs, so it passes while `npm run dev` runs. Ends with one line "N passed, N failed"
 // summed over every runner, and exits non-zero on any failure.
 // `npm run test:chaos` (--chaos): only the build and the system suites, with the full 200-order chaos run.
@@ -128,36 +128,30 @@ async function playwright(): Promise<void> {
 
 // The system and end-to-end suites run a production build from its own dist dir (dev keeps .next/). It is
 // built while the unit and integration tests run (they need no build): its output goes to a log of its own,
-// printed if it fails. The browser suite, the longest, starts as soon as the build is made; the system suites
-// as soon as the unit and integration tests are done. Their ports, data dirs and databases are all apart.
-// The system suites write to a log of their own (the terminal shows the browser's), whose end is printed.
+// printed if it fails.
 const buildLog = path.join(results, 'build.log');
-const systemLog = path.join(results, 'system.log');
 const building = run(
   'next build (test build)',
   [bin('next'), 'build'],
   { NEXT_DIST_DIR: E2E_SERVERS.desktop.serverEnv.NEXT_DIST_DIR, NEXT_TELEMETRY_DISABLED: '1' },
   buildLog,
 );
-const built = building.then((code) => {
-  if (code === 0) return true;
+if (!chaosOnly) await vitest('vitest: unit + integration', ['unit', 'integration']);
+const buildCode = await building;
+if (buildCode !== 0) {
   brokenSteps++;
   const lines = existsSync(buildLog) ? readFileSync(buildLog, 'utf8').trimEnd().split('\n') : [];
   print(`\n▶ next build failed: the last lines of ${buildLog}\n${lines.slice(-40).join('\n')}`);
-  return false;
-});
-if (chaosOnly) {
-  if (await built)
-    await vitest('system: chaos (200 orders) + multi-instance', ['system'], { CHAOS_ORDERS: process.env.CHAOS_ORDERS ?? '200', CHAOS_TIMEOUT_MS: '600000' });
+} else if (chaosOnly) {
+  await vitest('system: chaos (200 orders) + multi-instance', ['system'], { CHAOS_ORDERS: process.env.CHAOS_ORDERS ?? '200', CHAOS_TIMEOUT_MS: '600000' });
 } else {
-  const browser = built.then((ok) => (ok ? playwright() : undefined));
-  await vitest('vitest: unit + integration', ['unit', 'integration']);
-  if (await built) {
-    await vitest('system: chaos (small), multi-instance, stops, outage, refunds, webhooks', ['system'], {}, systemLog);
-    const lines = existsSync(systemLog) ? readFileSync(systemLog, 'utf8').trimEnd().split('\n') : [];
-    print(`\n▶ system suites: the last lines of ${systemLog}\n${lines.slice(-25).join('\n')}`);
-  }
-  await browser;
+  // The system suites and the browser suite at once: their ports, data dirs and databases are apart, and
+  // the run takes the longer of the two instead of their sum. The system suites write to a log of their
+  // own (the terminal shows the browser's), whose end is printed when they are done.
+  const systemLog = path.join(results, 'system.log');
+  await Promise.all([vitest('system: chaos (small), multi-instance, stops, outage, refunds, webhooks', ['system'], {}, systemLog), playwright()]);
+  const lines = existsSync(systemLog) ? readFileSync(systemLog, 'utf8').trimEnd().split('\n') : [];
+  print(`\n▶ system suites: the last lines of ${systemLog}\n${lines.slice(-25).join('\n')}`);
 }
 
 const passed = tallies.reduce((n, t) => n + t.passed, 0);
