@@ -80,11 +80,12 @@ for (const lang of LANGS) {
     await expectStatus(page, 'closed', 'closed');
     await check('checkout closed');
 
+    // Three ways to a missing page, one page: axe checks it once.
     for (const path of [`/checkout/${'A'.repeat(43)}`, '/nowhere', '/checkout/%ff']) {
       expect((await page.goto(path))?.status(), path).toBe(404);
       await expect(page.getByRole('heading', { level: 1 })).toHaveText(msg(lang, 'notFound.heading'));
-      await check(`404 ${path}`);
     }
+    await check('404');
 
     await withBrokenCheckoutReads(async () => {
       expect((await page.goto(`/checkout/${closed}`))?.status()).toBe(500);
