@@ -5,7 +5,7 @@
 // which applies the late-payment policy), the refund port; never a direct write to orders or refunds.
 // Network calls (queries) happen outside transactions; each finding is written in its own.
 import type { Tx } from '@/db/client';
-import { and, eq, gte, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, gte, lt, sql } from 'drizzle-orm';
 import { alerts, billFiles, billTradeRows, orders, paymentAttempts, refunds } from '@/db/schema';
 import { paymentContext } from '@/server/payments/context';
 import type { PaymentDeps } from '@/server/payments/deps';
@@ -49,6 +49,36 @@ async function fileFinal(deps: Pick<PaymentDeps, 'db'>, date: string): Promise<b
   return !!f && (FINAL_STATUSES as readonly string[]).includes(f.status);
 }
 
+/** Bill payment rows read a page at a time: a day can have 100,000s, which need not all be in memory at once. */
+const PAGE = 2000;
+
+/** The day's payment rows with our attempt and order beside each, in transaction-id order, page by page. */
+async function* paymentRowsOf(db: PaymentDeps['db'], date: string) {
+  let after = '';
+  for (;;) {
+    const page = await db
+      .select({
+        row: billTradeRows,
+        attemptId: paymentAttempts.id,
+        attemptStatus: paymentAttempts.status,
+        attemptAmount: paymentAttempts.amountFen,
+        attemptTx: paymentAttempts.transactionId,
+        orderId: orders.id,
+        orderStatus: orders.status,
+      })
+      .from(billTradeRows)
+      .leftJoin(paymentAttempts, eq(paymentAttempts.outTradeNo, billTradeRows.outTradeNo))
+      .leftJoin(orders, eq(orders.id, paymentAttempts.orderId))
+      // The import's key (bill_trade_rows_key_idx) walks the day in order.
+      .where(and(eq(billTradeRows.billDate, date), eq(billTradeRows.billType, 'ALL'), eq(billTradeRows.refundId, ''), gt(billTradeRows.transactionId, after)))
+      .orderBy(asc(billTradeRows.transactionId))
+      .limit(PAGE);
+    yield* page;
+    if (page.length < PAGE) return;
+    after = page.at(-1)!.row.transactionId;
+  }
+}
+
 /** Matches one Beijing day. Idempotent: a recomputed day finds the same discrepancies and repairs nothing twice. */
 export async function matchDay(deps: PaymentDeps, date: string): Promise<DeclaredDay> {
   const { db } = deps;
@@ -71,24 +101,11 @@ export async function matchDay(deps: PaymentDeps, date: string): Promise<Declare
   };
 
   // ---------------------------------------------------------------- payments in the trade bill
-  const paymentRows = await db
-    .select({
-      row: billTradeRows,
-      attemptId: paymentAttempts.id,
-      attemptStatus: paymentAttempts.status,
-      attemptAmount: paymentAttempts.amountFen,
-      attemptTx: paymentAttempts.transactionId,
-      orderId: orders.id,
-      orderStatus: orders.status,
-    })
-    .from(billTradeRows)
-    .leftJoin(paymentAttempts, eq(paymentAttempts.outTradeNo, billTradeRows.outTradeNo))
-    .leftJoin(orders, eq(orders.id, paymentAttempts.orderId))
-    .where(and(eq(billTradeRows.billDate, date), eq(billTradeRows.refundId, '')));
+  const paymentRows = paymentRowsOf(db, date);
 
   const ppm = deps.env.RECONCILIATION_FEE_RATE_PPM;
   let feeDiffFen = 0;
-  for (const p of paymentRows) {
+  for await (const p of paymentRows) {
     const r = p.row;
     const billSide = {
       outTradeNo: r.outTradeNo,

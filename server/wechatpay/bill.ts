@@ -65,37 +65,40 @@ const zip = (names: string[], values: string[], where: string): Record<string, s
 
 /**
  * Finds the header, the detail lines and the two-line summary without splitting the file into an array of
- * lines: only the text itself stays in memory, and each row exists while it is being read.
+ * lines or decoding it whole: only the file's bytes stay in memory, and each line is decoded (and its row
+ * exists) while it is being read.
  */
 function openTable(input: string | Uint8Array): Table {
-  let text = typeof input === 'string' ? input : new TextDecoder('utf-8', { fatal: false }).decode(input);
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const stripCr = (line: string) => (line.endsWith('\r') ? line.slice(0, -1) : line);
+  const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  const decoder = new TextDecoder('utf-8', { fatal: false });
+  const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  /** Line [start, end) without its CR. */
+  const lineAt = (start: number, end: number) => decoder.decode(bytes.subarray(start, end > start && bytes[end - 1] === 0x0d ? end - 1 : end));
   // The last two lines with something on them (blank lines at the end are not lines of the bill).
   const tail: Array<{ start: number; line: string }> = [];
-  let end = text.length;
-  while (tail.length < 2 && end > 0) {
-    const nl = text.lastIndexOf('\n', end - 1);
-    const start = nl + 1;
-    const line = stripCr(text.slice(start, end));
+  let end = bytes.length;
+  while (tail.length < 2 && end > bom) {
+    const nl = bytes.lastIndexOf(0x0a, end - 1);
+    const start = Math.max(nl + 1, bom);
+    const line = lineAt(start, end);
     if (line.trim() !== '' || tail.length > 0) tail.unshift({ start, line });
-    end = Math.max(nl, 0);
+    end = Math.max(nl, bom);
   }
-  const headerEnd = text.indexOf('\n');
+  const headerEnd = bytes.indexOf(0x0a, bom);
   const summaryHeader = tail[0];
   if (tail.length < 2 || headerEnd < 0 || !summaryHeader || summaryHeader.start <= headerEnd) {
     throw new BillParseError('a bill has at least a header and a two-line summary');
   }
-  const columns = splitLine(stripCr(text.slice(0, headerEnd)));
+  const columns = splitLine(lineAt(bom, headerEnd));
   const summaryColumns = splitLine(summaryHeader.line);
   const bodyEnd = summaryHeader.start;
   function* rows(): Generator<{ raw: Record<string, string>; where: string }> {
     let pos = headerEnd + 1;
     for (let i = 2; pos < bodyEnd; i++) {
       // The summary header starts a line, so a line end comes before it.
-      const lineEnd = text.indexOf('\n', pos);
+      const lineEnd = bytes.indexOf(0x0a, pos);
       const where = `line ${i}`;
-      yield { raw: zip(columns, splitLine(stripCr(text.slice(pos, lineEnd))), where), where };
+      yield { raw: zip(columns, splitLine(lineAt(pos, lineEnd)), where), where };
       pos = lineEnd + 1;
     }
   }

@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
-import { createDb } from '@/db/client';
+import { createDb, type Db } from '@/db/client';
 import { ensureEmbeddedPostgres } from '@/db/embedded';
 import { runMigrations } from '@/db/migrate';
 import { loadEnv } from '@/server/env';
@@ -37,7 +37,8 @@ const yuan = (fen: number) => `${Math.floor(fen / 100)}.${String(fen % 100).padS
 const bjTime = (ms: number) => new Date(ms + 8 * 3600_000).toISOString().slice(0, 19).replace('T', ' ');
 const line = (vals: string[]) => vals.map((v) => `\`${v}`).join(',');
 
-function bills(n: number, fromMs: number): { trade: Buffer; fund: Buffer } {
+/** A day's trade bill (ALL) and fund-flow bill (BASIC) of `n` payments from `fromMs`, in WeChat's format. */
+export function bills(n: number, fromMs: number): { trade: Buffer; fund: Buffer } {
   const cols =
     '交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注';
   const fcols = '记账时间,微信支付业务单号,资金流水单号,业务名称,业务类型,收支类型,收支金额（元）,账户结余（元）,资金变更提交申请人,备注,业务凭证号';
@@ -98,6 +99,18 @@ function bills(n: number, fromMs: number): { trade: Buffer; fund: Buffer } {
   return { trade: Buffer.from(`\uFEFF${t.join('\r\n')}\r\n`), fund: Buffer.from(`\uFEFF${f.join('\r\n')}\r\n`) };
 }
 
+/** Our ledger for `bills(n, from)`: one paid order and attempt per bill row (same ids, amounts and times). */
+export async function seedLedger(db: Db, rows: number, from: Date): Promise<void> {
+  await db.execute(sql`
+      with g as (select i, gen_random_uuid() as oid, (100 + i % 5000) as amount,
+                        ${from.toISOString()}::timestamptz + ((i::bigint * 86000000 / ${rows}) || ' milliseconds')::interval as at
+                 from generate_series(0, ${rows - 1}) i),
+      o as (insert into orders (id, token, status, amount_fen, description, transaction_id, paid_at, paid_via)
+            select oid, 'bench' || i, 'paid', amount, '商品', '42000' || lpad(i::text, 23, '0'), at, 'notify' from g returning id)
+      insert into payment_attempts (order_id, out_trade_no, status, amount_fen, description, time_expire, expires_at, transaction_id, paid_at, paid_via)
+      select oid, 'BENCH' || lpad(i::text, 10, '0'), 'paid', amount, '商品', '', at + interval '15 minutes', '42000' || lpad(i::text, 23, '0'), at, 'notify' from g`);
+}
+
 export async function runReconciliationBench(rows = 100_000): Promise<{
   rows: number;
   fundRows: number;
@@ -117,15 +130,7 @@ export async function runReconciliationBench(rows = 100_000): Promise<{
     await runMigrations(pg.url);
     const { db, sql: client } = createDb(pg.url, { max: 4 });
     const { from } = dayBounds(DATE);
-    // Our ledger: one paid order and attempt per bill row (same ids, amounts and times).
-    await db.execute(sql`
-      with g as (select i, gen_random_uuid() as oid, (100 + i % 5000) as amount,
-                        ${from.toISOString()}::timestamptz + ((i::bigint * 86000000 / ${rows}) || ' milliseconds')::interval as at
-                 from generate_series(0, ${rows - 1}) i),
-      o as (insert into orders (id, token, status, amount_fen, description, transaction_id, paid_at, paid_via)
-            select oid, 'bench' || i, 'paid', amount, '商品', '42000' || lpad(i::text, 23, '0'), at, 'notify' from g returning id)
-      insert into payment_attempts (order_id, out_trade_no, status, amount_fen, description, time_expire, expires_at, transaction_id, paid_at, paid_via)
-      select oid, 'BENCH' || lpad(i::text, 10, '0'), 'paid', amount, '商品', '', at + interval '15 minutes', '42000' || lpad(i::text, 23, '0'), at, 'notify' from g`);
+    await seedLedger(db, rows, from);
     const { trade, fund } = bills(rows, from.getTime());
     const deps = {
       env: loadEnv(),
