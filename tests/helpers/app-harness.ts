@@ -126,6 +126,8 @@ export async function startHarness(
       }
     : { WECHATPAY_MODE: 'simulator' };
   Object.assign(process.env, {
+    // Files share one database, and with it the per-IP checkout window: a file's own test of the limit sets it.
+    CHECKOUT_RATE_LIMIT_PER_MINUTE: '1000',
     ...opts.env,
     ...live,
     SIM_CREDENTIALS_FILE: credentialsFile,
