@@ -31,7 +31,9 @@ export default defineConfig({
   expect: { timeout: 15_000 },
   outputDir: 'test-results/e2e',
   use: {
-    trace: 'retain-on-failure',
+    // A failing test keeps its trace (actions, DOM snapshots, network); the screencast is left out, whose frames
+    // Chromium would encode for every test, passing or not.
+    trace: { mode: 'retain-on-failure', screenshots: false, snapshots: true, sources: true },
     screenshot: 'only-on-failure',
     launchOptions,
   },
