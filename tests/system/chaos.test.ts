@@ -10,7 +10,9 @@ import { testPort } from '../helpers/test-ports';
 
 const N = Number(process.env.CHAOS_ORDERS ?? 30);
 // Long enough that every payer pays before expiry even when the web restart is slow on a busy machine.
-const EXPIRE_SECONDS = 40;
+// Long enough that every payer pays before its QR code expires, also on a loaded machine (worker kills and
+// a web restart happen in between); the late and double payments wait for it.
+const EXPIRE_SECONDS = 75;
 const CONVERGE_TIMEOUT_MS = Number(process.env.CHAOS_TIMEOUT_MS ?? 240_000);
 
 type Kind = 'pay' | 'unpaid' | 'late' | 'double';

@@ -59,10 +59,10 @@ beforeAll(async () => {
   const keep = (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean));
   start.stdout!.on('data', keep);
   start.stderr!.on('data', keep);
-  await eventually(async () => (await fetch(`${appUrl}/api/health`).catch(() => null))?.ok, 120_000).catch((err) => {
+  await eventually(async () => (await fetch(`${appUrl}/api/health`).catch(() => null))?.ok, 200_000).catch((err) => {
     throw new Error(`npm start did not come up: ${err}\n${output.slice(-30).join('\n')}`);
   });
-}, 150_000);
+}, 240_000);
 
 afterAll(async () => {
   if (start && start.exitCode === null) {
