@@ -12,12 +12,16 @@ export const TMP_DIR = path.join(BENCH_DIR, 'tmp');
 export const PROFILE_DIR = path.join(BENCH_DIR, 'profiles');
 export const CREDENTIALS_FILE = path.join(BENCH_DIR, 'simulator', 'credentials.json');
 
+/** BENCH_PORT_OFFSET moves every port, so two benchmarks (from two checkouts) can run side by side. */
+const PORT_OFFSET = Number(process.env.BENCH_PORT_OFFSET ?? 0);
+if (!Number.isInteger(PORT_OFFSET) || PORT_OFFSET < 0 || PORT_OFFSET > 1000) throw new Error('BENCH_PORT_OFFSET must be an integer 0..1000');
+
 export const PORTS = {
-  pg: 54400,
-  sim: 3310,
+  pg: 54400 + PORT_OFFSET,
+  sim: 3310 + PORT_OFFSET,
   /** Web processes take consecutive ports from here. */
-  web: 3300,
-  baseline: 3320,
+  web: 3300 + PORT_OFFSET,
+  baseline: 3320 + PORT_OFFSET,
 } as const;
 
 export const DIST_DIR = '.next-bench';
