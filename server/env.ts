@@ -199,10 +199,10 @@ const EnvSchema = z.object({
   /** A receiver must answer 2xx within this long, or the attempt failed. */
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(15_000),
   /** Attempts in flight to one endpoint across all workers: one slow receiver cannot take every worker. pg-boss counts
-   * them as it hands out jobs, so fetches at the same instant can each take the last free place: for a moment the
-   * count may exceed this by up to the number of fetching slots less one. */
+   * them as it hands out jobs, so fetch loops asking at the same instant can each take the same free places: for a
+   * moment the count may reach this times the number of fetch loops (WEBHOOK_WORKER_CONCURRENCY / 4 per worker). */
   WEBHOOK_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
-  /** Delivery attempts in flight per worker process, all endpoints together. */
+  /** Delivery attempts in flight per worker process, all endpoints together (fetched and sent 4 at a time). */
   WEBHOOK_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(8),
   /** An endpoint that failed everything for this many days (times WEBHOOK_RETRY_SCALE) is disabled, with an alert. */
   WEBHOOK_DISABLE_AFTER_DAYS: z.coerce.number().positive().max(60).default(5),

@@ -300,7 +300,7 @@ create table if not exists wechatpay_sim.bill_overrides (
 
 export function createPool(databaseUrl: string): postgres.Sql {
   // Small on purpose: the simulator shares Postgres with the app and its queue.
-  return postgres(databaseUrl, { max: 5, idle_timeout: 30, onnotice: () => {} });
+  return postgres(databaseUrl, { max: 5, idle_timeout: 30, onnotice: () => {}, connection: { application_name: 'scanpay-sim' } });
 }
 
 /** Idempotent; the advisory lock keeps two simultaneous starts from racing on CREATE ... IF NOT EXISTS. */

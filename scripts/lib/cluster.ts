@@ -127,7 +127,8 @@ export async function launch(opts: LaunchOptions): Promise<Launched> {
   }
   await runMigrations(adminUrl!);
   await ensureQueues(adminUrl!);
-  const { db, sql } = createDb(adminUrl!, { max: opts.poolMax ?? 4 });
+  // Named so that counts of the system's connections can leave the launcher's own out.
+  const { db, sql } = createDb(adminUrl!, { max: opts.poolMax ?? 4, applicationName: 'scanpay-launcher' });
   await seedDemoCatalogue(db);
   const credentialsFile = path.join(opts.dataDir, 'simulator', 'credentials.json');
   const credentials = await ensureSimulatorCredentials(credentialsFile);

@@ -3,7 +3,7 @@
 // each attempt is its own job, scheduled by us (server/webhooks/schedule.ts); every attempt is logged.
 // A delivery job carries (round, attempt): a job that is not the delivery's next step is stale and does
 // nothing, so a duplicate job (a worker killed after sending) costs one extra request, never a lost one.
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Tx } from '@/db/client';
 import { alerts, outboxEvents, webhookAttempts, webhookDeliveries, webhookEndpoints, webhookMessages, webhookRecoveries } from '@/db/schema';
 import { appendAudit, type AuditActor } from '@/server/auth/audit';
@@ -182,7 +182,13 @@ export async function deliverAttempt(deps: AppDeps, sender: Sender, job: { deliv
       createdAt: now,
     });
     if (!moved.length) return 'stale';
-    if (ok) await tx.update(webhookEndpoints).set({ failingSince: null }).where(eq(webhookEndpoints.id, e.id));
+    // Only a recovering endpoint is written: an unconditional update would lock its row on every success,
+    // queueing the endpoint's concurrent deliveries behind one another.
+    if (ok)
+      await tx
+        .update(webhookEndpoints)
+        .set({ failingSince: null })
+        .where(and(eq(webhookEndpoints.id, e.id), isNotNull(webhookEndpoints.failingSince)));
     if (outcome === 'retry') await enqueueAttempt(tx, { id: d.id, endpointId: e.id, round: job.round }, job.attempt + 1, next!);
     if (outcome === 'disabled')
       await disableEndpoint(tx, e, r.status === 410 ? 'the receiver answered 410 Gone' : `every delivery failed for ${env.WEBHOOK_DISABLE_AFTER_DAYS} days`);

@@ -237,12 +237,12 @@ function resourcesSection(r: Results): Section | undefined {
     ['web RSS, largest single process (MB)', peak('web_rss_max_mb')],
     ['web RSS, all web processes (MB)', peak('web_rss_mb')],
     ['worker RSS, largest single process (MB)', r.opts.workers ? peak('worker_rss_max_mb') : 'in web process 0'],
-    ['Postgres connections (total)', peak('pg_connections')],
+    ['Postgres connections (total, Scanpay\'s own: without the simulator\'s)', peak('pg_connections')],
     ['  of which active at once', peak('pg_active')],
   ];
   for (const role of ['web', 'live', 'worker', 'sim', 'other']) {
     const connections = p[`pg_${role}`];
-    if (connections !== undefined) rows.push([`  ${role}`, connections]);
+    if (connections !== undefined) rows.push([role === 'sim' ? '  the WeChat Pay simulator (not counted)' : `  ${role}`, connections]);
   }
   return { title: 'Resources during the notify runs (peaks)', header: ['resource', 'peak'], rows };
 }
@@ -673,13 +673,19 @@ export function markdown(r: Results, docsDir: string, extraNotes: string[]): str
   lines.push('npm run bench -- --quick      # short run (about 1.5 minutes)');
   lines.push('npm run bench -- --quick --only notify,paid --no-write   # some scenarios, docs untouched');
   lines.push('npm run bench -- --webs 1 --workers 1   # topology: web processes (WEB_CONCURRENCY), separate worker processes (0 = in web process 0)');
-  lines.push('npm run bench -- --server next        # plain `next start` (the Next route handler) instead of scripts/serve.ts');
   lines.push('npm run bench -- --quick --only notify,queue --profile   # CPU profiles + pg_stat_statements in .data/bench/profile-report.txt');
+  lines.push('npm run bench -- --render        # the docs again from the last run, without measuring');
   lines.push('```');
   lines.push('');
   lines.push(
+    'The merchant side has benchmarks of its own, each writing its own page: `npm run bench:console` (docs/benchmarks-console.md), ' +
+      '`npm run bench:dashboard` (docs/benchmarks-dashboard.md), `npm run bench:stats` (docs/benchmarks-stats.md), `npm run bench:webhooks` ' +
+      '(docs/benchmarks-webhooks.md); the reconciliation one is run as shown in its section above.',
+  );
+  lines.push('');
+  lines.push(
     'It builds `.next-bench/` (compile + generate, no type check) when it is missing or older than the sources, uses its own data dir ' +
-      '(`.data/bench`, recreated each run) and ports (Postgres 54400, simulator 3310, web 3300+, baseline 3320), and stops every process it started, also on Ctrl-C. ' +
+      '(`.data/bench`, recreated each run) and ports (Postgres 54400, simulator 3310, web 3300+, baseline 3320; `BENCH_PORT_OFFSET=N` adds N to each, so two checkouts can run side by side), and stops every process it started, also on Ctrl-C. ' +
       'Extra Node flags for experiments: `BENCH_NODE_OPTIONS`, `BENCH_WEB_NODE_OPTIONS`, `BENCH_WORKER_NODE_OPTIONS`; `BENCH_HEAP_FLAGS=off` drops the heap flags `npm start` uses; `BENCH_DB_POOL_MAX` / `BENCH_PGBOSS_POOL_MAX` set the pools of every process.',
   );
   lines.push('');
