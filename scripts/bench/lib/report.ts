@@ -237,7 +237,7 @@ function resourcesSection(r: Results): Section | undefined {
     ['web RSS, largest single process (MB)', peak('web_rss_max_mb')],
     ['web RSS, all web processes (MB)', peak('web_rss_mb')],
     ['worker RSS, largest single process (MB)', r.opts.workers ? peak('worker_rss_max_mb') : 'in web process 0'],
-    ['Postgres connections (total, Scanpay\'s own: without the simulator\'s)', peak('pg_connections')],
+    ['Postgres connections (total)', peak('pg_connections')],
     ['  of which active at once', peak('pg_active')],
   ];
   for (const role of ['web', 'live', 'worker', 'sim', 'other']) {
