@@ -31,7 +31,8 @@ const server = createServer((req, res) => {
   const id = String(req.headers['webhook-id'] ?? '');
   const path = req.url ?? '/';
   hits.push({ path, id, at });
-  const verify = ++seq % sampleEvery === 0 ? verifiers.get(path) : undefined;
+  // The first request and every sampleEvery-th after it.
+  const verify = seq++ % sampleEvery === 0 ? verifiers.get(path) : undefined;
   if (!verify) {
     // Drain the body without keeping it: answering before reading it all would break keep-alive.
     req.resume();

@@ -2,7 +2,7 @@
 // own functions (outbox events written by writeOutboxEvent for paid orders, fanned out by fanoutEvents
 // over the endpoints), then the workers start and the receiver counts what arrives. deliveries/s = the
 // requests received from the first to the last (or to the time cap, when the backlog is not through).
-import { sql } from 'drizzle-orm';
+import { inArray, sql } from 'drizzle-orm';
 import { outboxEvents } from '@/db/schema';
 import { loadEnv } from '@/server/env';
 import { writeOutboxEvent } from '@/server/outbox/write';
@@ -46,7 +46,7 @@ async function seed(ctx: Ctx, events: number): Promise<number> {
   const rows = await db.execute<{ id: string }>(sql`select id from outbox_events where dedupe_key like ${`bench-throughput:${run}:%`} order by id`);
   for (const r of rows) ids.push(Number(r.id));
   // Already handed over (below): the relay must not fan them out a second time when the workers start.
-  await db.update(outboxEvents).set({ publishedAt: new Date() }).where(sql`${outboxEvents.id} = any(${ids})`);
+  await db.update(outboxEvents).set({ publishedAt: new Date() }).where(inArray(outboxEvents.id, ids));
   const deps = { db, env: loadEnv() };
   let deliveries = 0;
   for (let i = 0; i < ids.length; i += 250) deliveries += (await fanoutEvents(deps, ids.slice(i, i + 250))).deliveries;
