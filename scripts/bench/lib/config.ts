@@ -22,6 +22,8 @@ export const PORTS = {
   /** Web processes take consecutive ports from here. */
   web: 3300 + PORT_OFFSET,
   baseline: 3320 + PORT_OFFSET,
+  /** The webhook benchmark's receiver (scripts/bench/webhook-receiver.ts). */
+  receiver: 3325 + PORT_OFFSET,
 } as const;
 
 export const DIST_DIR = '.next-bench';

@@ -1,0 +1,127 @@
+// `npm run bench:webhooks` (`--quick` for a short run): webhook delivery measured on what `npm start`
+// starts, with 2 worker processes — outbox → first attempt latency at 100 and 500 payments/s, delivery
+// throughput to a local receiver, and the notify path with and without webhook endpoints. Writes
+// docs/benchmarks-webhooks.md. Options: --quick, --workers N (default 2), --no-build, --no-write, --verbose.
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadEnv } from '@/server/env';
+import { assertSupportedNode } from '@/server/runtime';
+import { ensureBuild, startCluster } from './lib/cluster';
+import { BENCH_DIR, parseOptions, ROOT } from './lib/config';
+import { warmUp, type Ctx } from './lib/harness';
+import { cleanupAll, installSignalHandlers, wasInterrupted } from './lib/procs';
+import { Receiver } from './lib/receiver';
+import { writeWebhookDoc, type WebhookResults } from './lib/webhooks-report';
+import { runWebhookLatency } from './scenarios/webhooks-latency';
+import { runWebhookNotify } from './scenarios/webhooks-notify';
+import { runWebhookThroughput } from './scenarios/webhooks-throughput';
+
+const log = (line: string) => console.log(`[bench:webhooks] ${line}`);
+
+function plan(quick: boolean) {
+  return quick
+    ? {
+        warmup: 150,
+        notify: { pairs: 2, requests: 600, endpoints: 1 },
+        latency: [
+          { rate: 100, seconds: 3 },
+          { rate: 500, seconds: 2 },
+        ],
+        graceMs: 10_000,
+        throughput: { endpoints: 8, deliveries: 800, capMs: 15_000 },
+        single: { endpoints: 1, deliveries: 200, capMs: 8_000 },
+      }
+    : {
+        warmup: 1000,
+        notify: { pairs: 2, requests: 3000, endpoints: 1 },
+        latency: [
+          { rate: 100, seconds: 10 },
+          { rate: 500, seconds: 6 },
+        ],
+        graceMs: 30_000,
+        throughput: { endpoints: 8, deliveries: 10_000, capMs: 60_000 },
+        single: { endpoints: 1, deliveries: 2000, capMs: 20_000 },
+      };
+}
+
+async function main(): Promise<void> {
+  assertSupportedNode();
+  const argv = process.argv.slice(2);
+  const opts = parseOptions([...argv, '--workers', '2']);
+  const p = plan(opts.quick);
+  installSignalHandlers();
+  const startedAt = new Date();
+  const loadAvgAtStart = os.loadavg()[0]!;
+  const ceiling = setTimeout(
+    () => {
+      console.error('[bench:webhooks] the run exceeded its time limit; stopping everything');
+      void cleanupAll().finally(() => process.exit(1));
+    },
+    (opts.quick ? 6 : 15) * 60_000,
+  );
+  ceiling.unref();
+  log(`${opts.quick ? 'quick' : 'full'} run; ${opts.webs} web process(es), ${opts.workers} worker processes; load average ${loadAvgAtStart.toFixed(2)}`);
+  const distDir = ensureBuild({ rebuild: argv.includes('--no-build') ? 'never' : 'auto' });
+  const cluster = await startCluster(opts, distDir);
+  const ctx: Ctx = { opts, cluster, log };
+  const receiver = await Receiver.start(opts.verbose);
+  const env = loadEnv({ ...process.env, ...cluster.env });
+  log(`system up: web ${cluster.webUrls.join(', ')}, receiver ${receiver.base}`);
+
+  await warmUp(
+    ctx,
+    cluster.webUrls,
+    cluster.webs.map((m) => m.child.pid),
+    p.warmup,
+  );
+  log('— notify with and without webhook endpoints —');
+  const notify = await runWebhookNotify(ctx, receiver, p.notify);
+  log('— outbox → first attempt —');
+  const latency = await runWebhookLatency(ctx, receiver, p.latency, p.graceMs);
+  log('— delivery throughput —');
+  const throughput = [
+    await runWebhookThroughput(ctx, receiver, { ...p.throughput, workers: opts.workers }),
+    await runWebhookThroughput(ctx, receiver, { ...p.single, workers: opts.workers }),
+  ];
+
+  const results: WebhookResults = {
+    quick: opts.quick,
+    startedAt: startedAt.toISOString(),
+    durationS: (Date.now() - startedAt.getTime()) / 1000,
+    loadAvgAtStart,
+    cores: os.cpus().length,
+    settings: {
+      'web processes (WEB_CONCURRENCY)': opts.webs,
+      workers: opts.workers,
+      WEBHOOK_WORKER_CONCURRENCY: env.WEBHOOK_WORKER_CONCURRENCY,
+      WEBHOOK_ENDPOINT_CONCURRENCY: env.WEBHOOK_ENDPOINT_CONCURRENCY,
+      OUTBOX_RELAY_INTERVAL_MS: env.OUTBOX_RELAY_INTERVAL_MS,
+      WEBHOOK_TIMEOUT_MS: env.WEBHOOK_TIMEOUT_MS,
+      notifyEndpoints: p.notify.endpoints,
+      'notify requests per run': p.notify.requests,
+      'latency grace (s)': p.graceMs / 1000,
+      'throughput time cap (s)': `${p.throughput.capMs / 1000} (8 endpoints), ${p.single.capMs / 1000} (1 endpoint)`,
+      'signature sample': 'every 50th request, standardwebhooks 1.1.1',
+    },
+    latency,
+    throughput,
+    notify,
+  };
+  writeFileSync(path.join(BENCH_DIR, 'webhooks-results.json'), JSON.stringify(results, null, 2));
+  if (!argv.includes('--no-write')) log(`wrote ${path.relative(ROOT, writeWebhookDoc(results))}`);
+  log(`finished in ${results.durationS.toFixed(0)} s; stopping…`);
+  await receiver.stop();
+}
+
+main()
+  .then(async () => {
+    await cleanupAll();
+    process.exit(0);
+  })
+  .catch(async (err) => {
+    if (wasInterrupted()) return;
+    console.error('\n[bench:webhooks] failed:', err instanceof Error ? (err.stack ?? err.message) : err);
+    await cleanupAll();
+    process.exit(1);
+  });
