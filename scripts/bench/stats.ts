@@ -3,8 +3,8 @@
 // 2. The notify path with the statistics consumer on and off (STATS_ROLLUP_CONSUMER), in the same run,
 //    alternating: closed loop at concurrency 64, the worker restarted with the setting between runs.
 // Writes docs/benchmarks-stats.md (unless --no-write) and .data/bench/stats-results.json.
-// Options: --quick, --pairs N (default 2 quick, 3 full), --no-write, --verbose, --webs N, --workers M (≥ 1).
-import { writeFileSync } from 'node:fs';
+// Options: --render (the doc from the saved results, without measuring), --quick, --pairs N (default 2 quick, 3 full), --no-write, --verbose, --webs N, --workers M (≥ 1).
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { QUEUE } from '@/server/queue/catalogue';
@@ -159,9 +159,20 @@ function render(r: {
   return lines.join('\n');
 }
 
+const DOC = path.join(ROOT, 'docs', 'benchmarks-stats.md');
+const SAVED = path.join(BENCH_DIR, 'stats-results.json');
+
+/** --render: rewrite the doc from the last run's saved results (after a change to the report). */
+function renderSaved(): void {
+  const saved = JSON.parse(readFileSync(SAVED, 'utf8'));
+  writeFileSync(DOC, render({ ...saved, startedAt: new Date(saved.startedAt) }));
+  log(`rendered ${path.relative(ROOT, DOC)} from ${path.relative(ROOT, SAVED)}`);
+}
+
 async function main() {
   assertSupportedNode();
   const argv = process.argv.slice(2);
+  if (argv.includes('--render')) return renderSaved();
   const opts = parseOptions(argv.filter((a) => a !== '--no-write'));
   if (opts.workers < 1) throw new Error('--workers must be at least 1 (the consumer is switched by restarting the worker)');
   const pairsArg = argv.indexOf('--pairs');
@@ -195,13 +206,12 @@ async function main() {
     webs: opts.webs,
     workers: opts.workers,
   };
-  writeFileSync(path.join(BENCH_DIR, 'stats-results.json'), JSON.stringify(result, null, 2));
+  writeFileSync(SAVED, JSON.stringify(result, null, 2));
   const md = render(result);
   console.log(`\n${md}`);
   if (!argv.includes('--no-write')) {
-    const file = path.join(ROOT, 'docs', 'benchmarks-stats.md');
-    writeFileSync(file, md);
-    log(`wrote ${path.relative(ROOT, file)}`);
+    writeFileSync(DOC, md);
+    log(`wrote ${path.relative(ROOT, DOC)}`);
   }
 }
 
