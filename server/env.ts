@@ -137,6 +137,8 @@ const EnvSchema = z.object({
   WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
   /** How often a worker looks for outbox events to hand to their consumers (webhooks, statistics). */
   OUTBOX_RELAY_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(200),
+  /** Whether the statistics consumer takes outbox events (off: the dashboard's figures wait for the minute cron). */
+  STATS_ROLLUP_CONSUMER: bool.default(true),
   /** Set by the supervisors: this process's name in logs and pg_stat_activity. */
   SCANPAY_PROCESS_NAME: z.string().min(1).max(60).default('scanpay'),
   /** Set by the production server for each of its web processes. */

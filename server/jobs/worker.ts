@@ -8,7 +8,7 @@ import { payloads, type QueueName } from '@/server/queue/catalogue';
 import { startWorkerBoss } from '@/server/queue/boss';
 import type { JobHandler } from './handler';
 import { HANDLERS, SCHEDULES } from './registry';
-import { OUTBOX_CONSUMERS } from '@/server/outbox/consumers';
+import { outboxConsumers } from '@/server/outbox/consumers';
 import { startOutboxRelay } from '@/server/outbox/relay';
 import { startMetricsFlush } from '@/server/metrics/process-metrics';
 
@@ -77,7 +77,7 @@ export async function startWorker(deps: AppDeps): Promise<Worker> {
   });
   for (const handler of HANDLERS) await register(boss, handler, deps);
   for (const s of SCHEDULES) await boss.schedule(s.queue, s.cron, { version: 1 }, s.tz ? { tz: s.tz } : undefined);
-  const relay = startOutboxRelay(deps.db, OUTBOX_CONSUMERS, deps.env.OUTBOX_RELAY_INTERVAL_MS);
+  const relay = startOutboxRelay(deps.db, outboxConsumers(deps.env), deps.env.OUTBOX_RELAY_INTERVAL_MS);
   const stopFlush = startMetricsFlush(deps.db);
   logger().info({ queues: HANDLERS.length }, 'worker started');
   let stopped = false;

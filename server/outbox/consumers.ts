@@ -9,10 +9,17 @@ export interface OutboxConsumer {
   topics?: readonly EventType[];
 }
 
-export const OUTBOX_CONSUMERS: readonly OutboxConsumer[] = [
-  { queue: QUEUE.webhooksFanout },
-  {
-    queue: QUEUE.statsRollup,
-    topics: ['payment.succeeded', 'payment.closed', 'payment.late_paid', 'payment.review', 'refund.succeeded', 'refund.closed', 'refund.abnormal'],
-  },
-];
+const STATS_ROLLUP: OutboxConsumer = {
+  queue: QUEUE.statsRollup,
+  topics: ['payment.succeeded', 'payment.closed', 'payment.late_paid', 'payment.review', 'refund.succeeded', 'refund.closed', 'refund.abnormal'],
+};
+
+export const OUTBOX_CONSUMERS: readonly OutboxConsumer[] = [{ queue: QUEUE.webhooksFanout }, STATS_ROLLUP];
+
+/**
+ * The consumers a worker relays to, as configured. Without the statistics consumer the rollups still
+ * follow, a minute behind, from the stats.refresh cron (the benchmark compares the notify path both ways).
+ */
+export function outboxConsumers(settings: { STATS_ROLLUP_CONSUMER: boolean }): readonly OutboxConsumer[] {
+  return settings.STATS_ROLLUP_CONSUMER ? OUTBOX_CONSUMERS : OUTBOX_CONSUMERS.filter((c) => c !== STATS_ROLLUP);
+}

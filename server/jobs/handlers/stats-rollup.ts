@@ -5,10 +5,18 @@ import { QUEUE } from '@/server/queue/catalogue';
 import { log } from '@/server/log';
 import { defineHandler } from '../handler';
 
+// A recompute costs about the same however few events it covers (it reads its whole hour), so under a
+// steady stream the consumer would recompute back to back and take CPU from the notify path on a small
+// machine. Holding the fetch loop for twice the batch's own time caps it at a third of its time, and lets
+// the next batch gather more events; the cap keeps the added lag bounded.
+const HOLD_FACTOR = 2;
+const MAX_HOLD_MS = 750;
+
 export default defineHandler({
   queue: QUEUE.statsRollup,
   work: { batchSize: 20, pollingIntervalSeconds: 1 },
   run: (p, deps) => consumeEvents(deps.db, p.eventIds),
+  holdAfter: (_size, elapsedMs) => Math.min(MAX_HOLD_MS, HOLD_FACTOR * elapsedMs),
   async batch(jobs, deps) {
     try {
       const hours = await consumeEvents(
