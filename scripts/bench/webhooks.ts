@@ -1,8 +1,9 @@
 // `npm run bench:webhooks` (`--quick` for a short run): webhook delivery measured on what `npm start`
 // starts, with 2 worker processes — outbox → first attempt latency at 100 and 500 payments/s, delivery
 // throughput to a local receiver, and the notify path with and without webhook endpoints. Writes
-// docs/benchmarks-webhooks.md. Options: --quick, --workers N (default 2), --no-build, --no-write, --verbose.
-import { writeFileSync } from 'node:fs';
+// docs/benchmarks-webhooks.md. Options: --quick, --workers N (default 2), --no-build, --no-write, --verbose,
+// --render (rewrite the doc from the last run's .data/bench/webhooks-results.json, without measuring).
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadEnv } from '@/server/env';
@@ -17,6 +18,7 @@ import { runWebhookLatency } from './scenarios/webhooks-latency';
 import { runWebhookNotify } from './scenarios/webhooks-notify';
 import { runWebhookThroughput } from './scenarios/webhooks-throughput';
 
+const RESULTS = path.join(BENCH_DIR, 'webhooks-results.json');
 const log = (line: string) => console.log(`[bench:webhooks] ${line}`);
 
 function plan(quick: boolean) {
@@ -48,6 +50,11 @@ function plan(quick: boolean) {
 async function main(): Promise<void> {
   assertSupportedNode();
   const argv = process.argv.slice(2);
+  if (argv.includes('--render')) {
+    const saved = JSON.parse(readFileSync(RESULTS, 'utf8')) as WebhookResults;
+    log(`rendered ${path.relative(ROOT, writeWebhookDoc(saved))} from ${path.relative(ROOT, RESULTS)}`);
+    return;
+  }
   const opts = parseOptions([...argv, '--workers', '2']);
   const p = plan(opts.quick);
   installSignalHandlers();
@@ -108,7 +115,7 @@ async function main(): Promise<void> {
     throughput,
     notify,
   };
-  writeFileSync(path.join(BENCH_DIR, 'webhooks-results.json'), JSON.stringify(results, null, 2));
+  writeFileSync(RESULTS, JSON.stringify(results, null, 2));
   if (!argv.includes('--no-write')) log(`wrote ${path.relative(ROOT, writeWebhookDoc(results))}`);
   log(`finished in ${results.durationS.toFixed(0)} s; stopping…`);
   await receiver.stop();

@@ -56,13 +56,14 @@ export function renderWebhookDoc(r: WebhookResults): string {
     '## Outbox → first delivery attempt',
     '',
     "Open loop of real signed paid notifications for real orders (as the `paid` scenario of `npm run bench`), one endpoint. Latency per event = first request at the receiver − the outbox event's `created_at`. " +
-      'Events the receiver did not see within the grace period after the load count as "no attempt" and enter the percentiles at how long they had waited when the grace period ended (so p50/p99 are then lower bounds); their queued attempts are then dropped so they do not load the next step.',
+      'Events the receiver did not see within the grace period after the load count as "no attempt" and enter the percentiles at how long they had waited when the grace period ended (so p50/p99 are then lower bounds); their queued attempts are then dropped so they do not load the next step. ' +
+      "Legs (p50 over the attempted events, from the rows' timestamps): relay = `published_at` − `created_at` of the outbox event; fan-out = the delivery row's `created_at` − `published_at`; delivery queue = first request at the receiver − the delivery row's `created_at`.",
     '',
-    '| Payments/s | Seconds | Outbox events | Attempted | No attempt in grace | p50 ms | p99 ms | max ms | Notify p99 ms | Notify non-2xx |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| Payments/s | Seconds | Outbox events | Attempted | No attempt in grace | p50 ms | p99 ms | max ms | p50 legs ms: relay / fan-out / delivery queue | Notify p99 ms | Notify non-2xx |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...r.latency.map(
       (l) =>
-        `| ${l.rate} | ${l.seconds} | ${l.events} | ${l.attempted} | ${l.noAttempt} (grace ${l.graceS} s) | ${l.p50} | ${l.p99} | ${l.max} | ${l.notifyP99} | ${l.non2xx} |`,
+        `| ${l.rate} | ${l.seconds} | ${l.events} | ${l.attempted} | ${l.noAttempt} (grace ${l.graceS} s) | ${l.p50} | ${l.p99} | ${l.max} | ${l.legs ? `${l.legs.relay} / ${l.legs.fanout} / ${l.legs.deliver}` : '—'} | ${l.notifyP99} | ${l.non2xx} |`,
     ),
     '',
     '## Delivery throughput',

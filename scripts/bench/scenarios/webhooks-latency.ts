@@ -22,9 +22,35 @@ export interface LatencyRow {
   notifyP99: number;
   non2xx: number;
   purged: number;
+  /** p50 of each leg over the attempted events: created → relayed, relayed → delivery row (fan-out), delivery row → first request. */
+  legs: { relay: number; fanout: number; deliver: number };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Where the time went, from the rows' own timestamps (one clock: the database's and ours are the machine's). */
+async function legs(ctx: Ctx, afterId: number, firstAt: Map<string, number>): Promise<LatencyRow['legs']> {
+  const rows = await ctx.cluster.db.execute<{ id: string; created: number; published: number | null; fanned: number | null }>(sql`
+    select e.id, (extract(epoch from e.created_at) * 1000)::float8 as created,
+           (extract(epoch from e.published_at) * 1000)::float8 as published,
+           (extract(epoch from min(d.created_at)) * 1000)::float8 as fanned
+    from outbox_events e
+    left join webhook_messages m on m.outbox_event_id = e.id
+    left join webhook_deliveries d on d.message_id = m.id
+    where e.id > ${afterId} and e.topic = 'payment.succeeded'
+    group by e.id`);
+  const relay: number[] = [];
+  const fanout: number[] = [];
+  const deliver: number[] = [];
+  for (const r of rows) {
+    const at = firstAt.get(`evt_${r.id}`);
+    if (at === undefined || r.published === null || r.fanned === null) continue;
+    relay.push(Number(r.published) - Number(r.created));
+    fanout.push(Number(r.fanned) - Number(r.published));
+    deliver.push(at - Number(r.fanned));
+  }
+  return { relay: round(summarize(relay).p50), fanout: round(summarize(fanout).p50), deliver: round(summarize(deliver).p50) };
+}
 
 async function eventsSince(ctx: Ctx, afterId: number): Promise<{ id: number; created: number }[]> {
   const rows = await ctx.cluster.db.execute<{ id: string; created: number }>(sql`
@@ -63,6 +89,7 @@ export async function runWebhookLatency(ctx: Ctx, receiver: Receiver, plan: { ra
       } else latencies.push(at - e.created);
     }
     const s = summarize(latencies);
+    const legsP50 = await legs(ctx, watermark, firstAt);
     const purged = await purgeDeliveryQueue(cluster);
     await waitForDrain(ctx);
     const r: LatencyRow = {
@@ -78,10 +105,11 @@ export async function runWebhookLatency(ctx: Ctx, receiver: Receiver, plan: { ra
       notifyP99: round(out.latency.p99),
       non2xx: out.non2xx + out.errors,
       purged,
+      legs: legsP50,
     };
     rows.push(r);
     log(
-      `outbox→first attempt ${rate}/s × ${seconds} s: p50 ${r.p50} p99 ${r.p99} max ${r.max} ms over ${r.events} events; no attempt within ${r.graceS} s: ${noAttempt} (purged ${purged} queued attempts); notify p99 ${r.notifyP99} ms, non-2xx ${r.non2xx}`,
+      `outbox→first attempt ${rate}/s × ${seconds} s: p50 ${r.p50} p99 ${r.p99} max ${r.max} ms over ${r.events} events; no attempt within ${r.graceS} s: ${noAttempt} (purged ${purged} queued attempts); notify p99 ${r.notifyP99} ms, non-2xx ${r.non2xx}; p50 legs: relay ${legsP50.relay}, fan-out ${legsP50.fanout}, delivery queue ${legsP50.deliver} ms`,
     );
   }
   return rows;
