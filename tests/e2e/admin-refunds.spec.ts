@@ -169,6 +169,13 @@ test('an ABNORMAL refund is paid to the payer’s debit card from its inbox', as
   await page.waitForURL(/\/admin\/orders/);
   await openOrder(page, outTradeNo);
   await refundFromOrderPage(page, null);
+  // The refund reaches WeChat from a job: the plan must stay until WeChat has taken it (on a loaded machine
+  // that can be after the page has answered), or the refund simply succeeds.
+  await expect
+    .poll(async () => (await (await request.get(`${E2E.simulatorUrl}/_sim/refunds?out_trade_no=${outTradeNo}`)).json()).refunds.length, {
+      timeout: 60_000,
+    })
+    .toBeGreaterThan(0);
   await request.delete(`${E2E.simulatorUrl}/_sim/refund-plans/default`);
 
   await page.goto('/admin/refunds');
