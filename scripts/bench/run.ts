@@ -13,7 +13,7 @@ import { assertSupportedNode } from '@/server/runtime';
 import { startCluster, ensureBuild, type Cluster } from './lib/cluster';
 import { BENCH_DIR, parseOptions, PROFILE_DIR, ROOT } from './lib/config';
 import type { Ctx } from './lib/harness';
-import { cleanupAll, installSignalHandlers, wasInterrupted } from './lib/procs';
+import { cleanupAll, installSignalHandlers, limitRunTime, wasInterrupted } from './lib/procs';
 import { resetStatements, summarizeCpuProfiles, topStatements } from './lib/profile';
 import { loadResults, printTables, saveResults, writeDocs, type Machine, type Results } from './lib/report';
 import { runCeiling } from './scenarios/ceiling';
@@ -66,15 +66,7 @@ async function main() {
   installSignalHandlers();
   const startedAt = new Date();
   const loadAvgAtStart = os.loadavg()[0]!; // always [1, 5, 15 minutes]
-  // A hard ceiling on the whole run: a wedged scenario must not keep processes around forever.
-  const ceiling = setTimeout(
-    () => {
-      console.error(`[bench] the run exceeded its time limit; stopping everything`);
-      void cleanupAll().finally(() => process.exit(1));
-    },
-    (opts.quick ? 10 : 30) * 60_000,
-  );
-  ceiling.unref();
+  limitRunTime('bench', opts.quick ? 10 : 30);
 
   log(
     `${opts.quick ? 'quick' : 'full'} run: ${[...opts.only].join(', ')}; web: ${opts.server === 'serve' ? `scripts/serve.ts × ${opts.webs}` : `next start × ${opts.webs}`}, ${opts.workers ? `${opts.workers} worker process(es)` : 'worker in web process 0'}; load average ${loadAvgAtStart.toFixed(2)}`,

@@ -13,7 +13,7 @@ import { ensureBuild, startCluster } from './lib/cluster';
 import { BENCH_DIR, parseOptions, ROOT } from './lib/config';
 import { runLoad, waitForDrain, type Ctx } from './lib/harness';
 import { createOrders } from './lib/orders';
-import { cleanupAll, installSignalHandlers, wasInterrupted } from './lib/procs';
+import { cleanupAll, installSignalHandlers, limitRunTime, wasInterrupted } from './lib/procs';
 import { round } from './lib/stats';
 import { type LagRow, runStatsLag } from './scenarios/stats-lag';
 
@@ -181,14 +181,7 @@ async function main() {
   installSignalHandlers();
   const startedAt = new Date();
   const loadAvg = os.loadavg()[0]!;
-  const ceiling = setTimeout(
-    () => {
-      console.error('[bench:stats] the run exceeded its time limit; stopping everything');
-      void cleanupAll().finally(() => process.exit(1));
-    },
-    (opts.quick ? 8 : 25) * 60_000,
-  );
-  ceiling.unref();
+  limitRunTime('bench:stats', opts.quick ? 8 : 25);
   log(`${opts.quick ? 'quick' : 'full'} run, ${pairs} pairs; load average ${loadAvg.toFixed(2)}`);
   const distDir = ensureBuild({ rebuild: argv.includes('--no-build') ? 'never' : argv.includes('--rebuild') ? 'always' : 'auto' });
   const cluster = await startCluster(opts, distDir);

@@ -11,7 +11,7 @@ import { assertSupportedNode } from '@/server/runtime';
 import { ensureBuild, startCluster } from './lib/cluster';
 import { BENCH_DIR, parseOptions, ROOT } from './lib/config';
 import { warmUp, type Ctx } from './lib/harness';
-import { cleanupAll, installSignalHandlers, wasInterrupted } from './lib/procs';
+import { cleanupAll, installSignalHandlers, limitRunTime, wasInterrupted } from './lib/procs';
 import { Receiver } from './lib/receiver';
 import { writeWebhookDoc, type WebhookResults } from './lib/webhooks-report';
 import { runWebhookLatency } from './scenarios/webhooks-latency';
@@ -60,14 +60,7 @@ async function main(): Promise<void> {
   installSignalHandlers();
   const startedAt = new Date();
   const loadAvgAtStart = os.loadavg()[0]!;
-  const ceiling = setTimeout(
-    () => {
-      console.error('[bench:webhooks] the run exceeded its time limit; stopping everything');
-      void cleanupAll().finally(() => process.exit(1));
-    },
-    (opts.quick ? 6 : 15) * 60_000,
-  );
-  ceiling.unref();
+  limitRunTime('bench:webhooks', opts.quick ? 6 : 15);
   log(`${opts.quick ? 'quick' : 'full'} run; ${opts.webs} web process(es), ${opts.workers} worker processes; load average ${loadAvgAtStart.toFixed(2)}`);
   const distDir = ensureBuild({ rebuild: argv.includes('--no-build') ? 'never' : 'auto' });
   const cluster = await startCluster(opts, distDir);

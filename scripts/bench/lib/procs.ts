@@ -83,6 +83,14 @@ export function installSignalHandlers(): void {
   onParentExit(() => onSignal('parent exited'));
 }
 
+/** A hard ceiling on a whole run: a wedged scenario must not keep processes around forever. */
+export function limitRunTime(label: string, minutes: number): void {
+  setTimeout(() => {
+    console.error(`[${label}] the run exceeded its time limit; stopping everything`);
+    void cleanupAll().finally(() => process.exit(1));
+  }, minutes * 60_000).unref();
+}
+
 /** Children that must stop if we die without cleaning up (SIGKILL): they poll for their parent. */
 export function exitWithParent(): void {
   onParentExit(() => process.exit(1));
