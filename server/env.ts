@@ -202,10 +202,12 @@ const EnvSchema = z.object({
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(15_000),
   /** Attempts in flight to one endpoint across all workers: one slow receiver cannot take every worker. pg-boss counts
    * them as it hands out jobs, so fetch loops asking at the same instant can each take the same free places: for a
-   * moment the count may reach this times the number of fetch loops (WEBHOOK_WORKER_CONCURRENCY / 4 per worker). */
-  WEBHOOK_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
-  /** Delivery attempts in flight per worker process, all endpoints together (fetched and sent 4 at a time). */
-  WEBHOOK_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(8),
+   * moment the count may reach this times the number of fetch loops (see deliverWorkOptions). It also bounds the
+   * batch a fetch takes, so it bounds one endpoint's throughput (about this many attempts per round trip). */
+  WEBHOOK_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
+  /** Delivery attempts in flight per worker process, all endpoints together: fetch loops of one batch each (a batch
+   * is up to 8 attempts, and no more than WEBHOOK_ENDPOINT_CONCURRENCY). */
+  WEBHOOK_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(32),
   /** An endpoint that failed everything for this many days (times WEBHOOK_RETRY_SCALE) is disabled, with an alert. */
   WEBHOOK_DISABLE_AFTER_DAYS: z.coerce.number().positive().max(60).default(5),
   /**

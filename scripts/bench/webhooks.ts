@@ -2,15 +2,18 @@
 // starts, with 2 worker processes — outbox → first attempt latency at 100 and 500 payments/s, delivery
 // throughput to a local receiver, and the notify path with and without webhook endpoints. Writes
 // docs/benchmarks-webhooks.md. Options: --quick, --workers N (default 2), --no-build, --no-write, --verbose,
-// --render (rewrite the doc from the last run's .data/bench/webhooks-results.json, without measuring).
+// --render (rewrite the doc from the last run's .data/bench/webhooks-results.json, without measuring),
+// --leg throughput (the throughput legs alone, nothing written), --profile (with --leg: pg_stat_statements
+// and the workers' CPU profiles of the throughput legs, printed).
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadEnv } from '@/server/env';
 import { assertSupportedNode } from '@/server/runtime';
 import { ensureBuild, startCluster } from './lib/cluster';
-import { BENCH_DIR, parseOptions, ROOT } from './lib/config';
+import { BENCH_DIR, parseOptions, PROFILE_DIR, ROOT } from './lib/config';
 import { warmUp, type Ctx } from './lib/harness';
+import { resetStatements, summarizeCpuProfiles, topStatements } from './lib/profile';
 import { cleanupAll, installSignalHandlers, limitRunTime, wasInterrupted } from './lib/procs';
 import { Receiver } from './lib/receiver';
 import { writeWebhookDoc, type WebhookResults } from './lib/webhooks-report';
@@ -75,6 +78,19 @@ async function main(): Promise<void> {
     cluster.webs.map((m) => m.child.pid),
     p.warmup,
   );
+  const only = argv.includes('--leg') ? argv[argv.indexOf('--leg') + 1] : undefined;
+  if (only === 'throughput') {
+    if (opts.profile) await resetStatements(cluster);
+    for (const leg of [p.throughput, p.single]) await runWebhookThroughput(ctx, receiver, { ...leg, workers: opts.workers });
+    if (opts.profile) {
+      log(`top statements by total time:\n${await topStatements(cluster, 20)}`);
+      await cluster.stopWorkers();
+      log(`CPU profiles (${PROFILE_DIR})${summarizeCpuProfiles(PROFILE_DIR)}`);
+    }
+    await receiver.stop();
+    return;
+  }
+  if (only) throw new Error(`--leg takes "throughput", not ${only}`);
   log('— notify with and without webhook endpoints —');
   const notify = await runWebhookNotify(ctx, receiver, p.notify);
   log('— outbox → first attempt —');

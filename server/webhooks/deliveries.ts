@@ -88,111 +88,179 @@ function loggedHeaders(headers: Record<string, string>, custom: Record<string, s
 
 export type AttemptOutcome = 'succeeded' | 'retry' | 'failed' | 'disabled' | 'stale' | 'missing' | 'endpoint_disabled';
 
-/** webhooks.deliver: one attempt — sign afresh, POST, log, then decide the next step in one transaction. */
-export async function deliverAttempt(deps: AppDeps, sender: Sender, job: { deliveryId: string; round: number; attempt: number }): Promise<AttemptOutcome> {
+export interface DeliverJob {
+  deliveryId: string;
+  round: number;
+  attempt: number;
+}
+
+/** One attempt: a batch of one. */
+export async function deliverAttempt(deps: AppDeps, sender: Sender, job: DeliverJob): Promise<AttemptOutcome> {
+  const [outcome] = await deliverAttempts(deps, sender, [job]);
+  return outcome!;
+}
+
+type DeliveryRow = { d: typeof webhookDeliveries.$inferSelect; e: EndpointRow; m: typeof webhookMessages.$inferSelect };
+
+/**
+ * webhooks.deliver: a batch of attempts — each signed afresh and POSTed side by side, then every outcome
+ * decided and written in one transaction (one read and a handful of statements per batch, not per attempt:
+ * at high rates the database's work per delivery is what limits throughput). Outcomes in the jobs' order.
+ */
+export async function deliverAttempts(deps: AppDeps, sender: Sender, jobs: readonly DeliverJob[]): Promise<AttemptOutcome[]> {
   const { db, env } = deps;
-  const [row] = await db
+  const outcomes: AttemptOutcome[] = jobs.map(() => 'missing');
+  if (!jobs.length) return outcomes;
+  const found = await db
     .select({ d: webhookDeliveries, e: webhookEndpoints, m: webhookMessages })
     .from(webhookDeliveries)
     .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
     .innerJoin(webhookMessages, eq(webhookMessages.id, webhookDeliveries.messageId))
-    .where(eq(webhookDeliveries.id, job.deliveryId));
-  if (!row) return 'missing';
-  const { d, e, m } = row;
-  if (d.status !== 'pending' || d.round !== job.round || d.attempts !== job.attempt - 1) return 'stale';
-  if (e.disabledAt || e.deletedAt) {
-    await db
-      .update(webhookDeliveries)
-      .set({ status: 'failed', nextAttemptAt: null })
-      .where(and(eq(webhookDeliveries.id, d.id), eq(webhookDeliveries.round, job.round), eq(webhookDeliveries.status, 'pending')));
-    return 'endpoint_disabled';
+    .where(inArray(webhookDeliveries.id, [...new Set(jobs.map((j) => j.deliveryId))]));
+  const byId = new Map(found.map((r) => [r.d.id, r]));
+
+  const due: { i: number; job: DeliverJob; row: DeliveryRow }[] = [];
+  const taken = new Set<string>();
+  for (const [i, job] of jobs.entries()) {
+    const row = byId.get(job.deliveryId);
+    if (!row) continue;
+    const { d, e } = row;
+    if (taken.has(d.id) || d.status !== 'pending' || d.round !== job.round || d.attempts !== job.attempt - 1) {
+      outcomes[i] = 'stale';
+      continue;
+    }
+    taken.add(d.id);
+    if (e.disabledAt || e.deletedAt) {
+      await db
+        .update(webhookDeliveries)
+        .set({ status: 'failed', nextAttemptAt: null })
+        .where(and(eq(webhookDeliveries.id, d.id), eq(webhookDeliveries.round, job.round), eq(webhookDeliveries.status, 'pending')));
+      outcomes[i] = 'endpoint_disabled';
+      continue;
+    }
+    due.push({ i, job, row });
   }
+  if (!due.length) return outcomes;
 
   const now = deps.clock.now();
   const timestamp = Math.floor(now.getTime() / 1000);
-  const headers: Record<string, string> = {
-    ...e.headers,
-    'content-type': 'application/json',
-    'user-agent': 'Scanpay-Webhooks/1',
-    'webhook-id': m.id,
-    'webhook-timestamp': String(timestamp),
-    'webhook-signature': signatureHeader(signingSecrets(e, now), m.id, timestamp, m.body),
-  };
-  const r = await sender.send(e.url, headers, m.body, env.WEBHOOK_TIMEOUT_MS);
-  const ok = r.status !== null && r.status >= 200 && r.status < 300;
+  const sent = await Promise.all(
+    due.map(async ({ i, job, row }) => {
+      const { e, m } = row;
+      const headers: Record<string, string> = {
+        ...e.headers,
+        'content-type': 'application/json',
+        'user-agent': 'Scanpay-Webhooks/1',
+        'webhook-id': m.id,
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': signatureHeader(signingSecrets(e, now), m.id, timestamp, m.body),
+      };
+      const r = await sender.send(e.url, headers, m.body, env.WEBHOOK_TIMEOUT_MS);
+      const ok = r.status !== null && r.status >= 200 && r.status < 300;
+      return { i, job, row, headers, r, ok };
+    }),
+  );
 
   return db.transaction(async (tx) => {
-    let outcome: AttemptOutcome;
-    let next: Date | null = null;
     const scale = env.WEBHOOK_RETRY_SCALE;
-    if (ok) outcome = 'succeeded';
-    else if (r.status === 410) outcome = 'disabled';
-    else {
-      // Failing since: the first failure after the last success (this one, if none before).
-      const [endpoint] = await tx
-        .update(webhookEndpoints)
-        .set({ failingSince: sql`coalesce(${webhookEndpoints.failingSince}, now())` })
-        .where(eq(webhookEndpoints.id, e.id))
-        .returning({ failingSince: webhookEndpoints.failingSince });
-      const failingMs = now.getTime() - (endpoint?.failingSince ?? now).getTime();
-      if (failingMs > env.WEBHOOK_DISABLE_AFTER_DAYS * 86_400_000 * scale) outcome = 'disabled';
-      else {
-        const throttled = r.status === 429 || r.status === 503;
-        const delay =
-          job.attempt < MAX_ATTEMPTS ? retryDelayMs(job.attempt + 1, scale, throttled ? parseRetryAfter(r.headers['retry-after'], now.getTime()) : null) : null;
-        if (delay === null) outcome = 'failed';
-        else {
-          outcome = 'retry';
-          next = new Date(now.getTime() + delay);
-        }
-      }
-    }
-    const moved = await tx
-      .update(webhookDeliveries)
-      .set({
-        attempts: job.attempt,
-        lastAttemptAt: now,
-        status: outcome === 'succeeded' ? 'succeeded' : outcome === 'retry' ? 'pending' : 'failed',
-        nextAttemptAt: next,
-        succeededAt: ok ? now : null,
-      })
-      .where(
-        and(
-          eq(webhookDeliveries.id, d.id),
-          eq(webhookDeliveries.round, job.round),
-          eq(webhookDeliveries.attempts, job.attempt - 1),
-          eq(webhookDeliveries.status, 'pending'),
-        ),
-      )
-      .returning({ id: webhookDeliveries.id });
-    await tx.insert(webhookAttempts).values({
-      deliveryId: d.id,
-      endpointId: e.id,
-      messageId: m.id,
-      orderId: m.orderId,
-      attempt: job.attempt,
-      url: e.url,
-      requestHeaders: loggedHeaders(headers, e.headers),
-      requestBody: m.body,
-      responseStatus: r.status,
-      responseBody: r.body,
-      latencyMs: r.latencyMs,
-      error: r.error ?? (ok ? null : `HTTP ${r.status}`),
-      outcome: moved.length ? outcome : 'stale',
-      createdAt: now,
-    });
-    if (!moved.length) return 'stale';
-    // Only a recovering endpoint is written: an unconditional update would lock its row on every success,
-    // queueing the endpoint's concurrent deliveries behind one another.
-    if (ok)
+    // Each endpoint's health once, in id order (two batches locking endpoints in different orders could
+    // deadlock): one that answered 2xx is up (failing_since cleared, written only if set, so a healthy
+    // endpoint's row is never locked); one that only failed is failing since its first failure after the
+    // last success (now, if none before).
+    const failingSince = new Map<string, Date>();
+    const endpointIds = [...new Set(sent.map((s) => s.row.e.id))].sort();
+    const up = endpointIds.filter((id) => sent.some((s) => s.ok && s.row.e.id === id));
+    if (up.length)
       await tx
         .update(webhookEndpoints)
         .set({ failingSince: null })
-        .where(and(eq(webhookEndpoints.id, e.id), isNotNull(webhookEndpoints.failingSince)));
-    if (outcome === 'retry') await enqueueAttempt(tx, { id: d.id, endpointId: e.id, round: job.round }, job.attempt + 1, next!);
-    if (outcome === 'disabled')
-      await disableEndpoint(tx, e, r.status === 410 ? 'the receiver answered 410 Gone' : `every delivery failed for ${env.WEBHOOK_DISABLE_AFTER_DAYS} days`);
-    return outcome;
+        .where(and(inArray(webhookEndpoints.id, up), isNotNull(webhookEndpoints.failingSince)));
+    for (const id of endpointIds) {
+      const mine = sent.filter((s) => s.row.e.id === id);
+      if (!mine.some((s) => s.ok) && mine.some((s) => s.r.status !== 410)) {
+        const [endpoint] = await tx
+          .update(webhookEndpoints)
+          .set({ failingSince: sql`coalesce(${webhookEndpoints.failingSince}, now())` })
+          .where(eq(webhookEndpoints.id, id))
+          .returning({ failingSince: webhookEndpoints.failingSince });
+        failingSince.set(id, endpoint?.failingSince ?? now);
+      }
+    }
+
+    const decided = sent.map((s) => {
+      let outcome: AttemptOutcome;
+      let next: Date | null = null;
+      if (s.ok) outcome = 'succeeded';
+      else if (s.r.status === 410) outcome = 'disabled';
+      else {
+        const failingMs = now.getTime() - (failingSince.get(s.row.e.id) ?? now).getTime();
+        if (failingMs > env.WEBHOOK_DISABLE_AFTER_DAYS * 86_400_000 * scale) outcome = 'disabled';
+        else {
+          const throttled = s.r.status === 429 || s.r.status === 503;
+          const delay =
+            s.job.attempt < MAX_ATTEMPTS
+              ? retryDelayMs(s.job.attempt + 1, scale, throttled ? parseRetryAfter(s.r.headers['retry-after'], now.getTime()) : null)
+              : null;
+          if (delay === null) outcome = 'failed';
+          else {
+            outcome = 'retry';
+            next = new Date(now.getTime() + delay);
+          }
+        }
+      }
+      return { ...s, outcome, next };
+    });
+
+    // Every delivery moved in one statement, each only if it is still at the step its job was for.
+    const steps = decided.map((s) => ({
+      id: s.row.d.id,
+      round: s.job.round,
+      attempt: s.job.attempt,
+      status: s.outcome === 'succeeded' ? 'succeeded' : s.outcome === 'retry' ? 'pending' : 'failed',
+      next: s.next?.toISOString() ?? null,
+      succeeded: s.ok ? now.toISOString() : null,
+    }));
+    const moved = await tx.execute<{ id: string }>(sql`
+      update ${webhookDeliveries} d set attempts = v.attempt, last_attempt_at = ${now.toISOString()}::timestamptz, status = v.status,
+        next_attempt_at = v.next, succeeded_at = v.succeeded
+      from jsonb_to_recordset(${JSON.stringify(steps)}::jsonb) as v(id uuid, round int, attempt int, status text, next timestamptz, succeeded timestamptz)
+      where d.id = any(${`{${steps.map((x) => x.id).join(',')}}`}::uuid[]) -- so the plan is a primary-key lookup, whatever the estimate for the JSON rows
+        and d.id = v.id and d.round = v.round and d.attempts = v.attempt - 1 and d.status = 'pending'
+      returning d.id`);
+    const movedIds = new Set(moved.map((r) => r.id));
+
+    await tx.insert(webhookAttempts).values(
+      decided.map(({ row: { d, e, m }, job, headers, r, ok, outcome }) => ({
+        deliveryId: d.id,
+        endpointId: e.id,
+        messageId: m.id,
+        orderId: m.orderId,
+        attempt: job.attempt,
+        url: e.url,
+        requestHeaders: loggedHeaders(headers, e.headers),
+        requestBody: m.body,
+        responseStatus: r.status,
+        responseBody: r.body,
+        latencyMs: r.latencyMs,
+        error: r.error ?? (ok ? null : `HTTP ${r.status}`),
+        outcome: movedIds.has(d.id) ? outcome : 'stale',
+        createdAt: now,
+      })),
+    );
+
+    const disabled = new Map<string, { e: EndpointRow; status: number | null }>();
+    for (const s of decided) {
+      if (!movedIds.has(s.row.d.id)) {
+        outcomes[s.i] = 'stale';
+        continue;
+      }
+      outcomes[s.i] = s.outcome;
+      if (s.outcome === 'retry') await enqueueAttempt(tx, { id: s.row.d.id, endpointId: s.row.e.id, round: s.job.round }, s.job.attempt + 1, s.next!);
+      if (s.outcome === 'disabled' && !disabled.has(s.row.e.id)) disabled.set(s.row.e.id, { e: s.row.e, status: s.r.status });
+    }
+    for (const { e, status } of disabled.values())
+      await disableEndpoint(tx, e, status === 410 ? 'the receiver answered 410 Gone' : `every delivery failed for ${env.WEBHOOK_DISABLE_AFTER_DAYS} days`);
+    return outcomes;
   });
 }
 

@@ -25,8 +25,10 @@ beforeAll(async () => {
       WEBHOOK_RETRY_SCALE: String(SCALE),
       WEBHOOK_TIMEOUT_MS: '1000',
       OUTBOX_RELAY_INTERVAL_MS: '50',
-      // Below the 4 attempts a fetch takes, so that the cap test below fails without a cap.
+      // Batches of 2 in 4 fetch loops: without a cap, the slow receiver in the cap test below would take all
+      // 8 slots until its 16 events were through, and the fast one would wait behind them.
       WEBHOOK_ENDPOINT_CONCURRENCY: '2',
+      WEBHOOK_WORKER_CONCURRENCY: '8',
     },
   });
   key = (await makeKey(h.db)).secret;

@@ -1,23 +1,31 @@
-// webhooks.deliver: one attempt of one delivery. Each fetch takes a small batch whose attempts are sent side by
-// side, and a full batch fetches again at once: with one job per fetch, pg-boss waits its polling interval
-// after every job, which held a worker to about one delivery per slot per second. pg-boss's group
-// concurrency (one group per endpoint) caps the attempts in flight to one endpoint as jobs are handed out
-// (see server/env.ts), so a slow receiver holds a few of this worker's WEBHOOK_WORKER_CONCURRENCY slots.
+// webhooks.deliver: attempts of deliveries, a fetched batch at a time, sent side by side and their outcomes
+// written together (server/webhooks/deliveries.ts). A full batch fetches again at once: with one job per
+// fetch, pg-boss waits its polling interval after every job, which held a worker to about one delivery per
+// slot per second. pg-boss's group concurrency (one group per endpoint) caps the attempts in flight to one
+// endpoint as jobs are handed out (see server/env.ts), so a slow receiver holds a few of this worker's
+// WEBHOOK_WORKER_CONCURRENCY slots.
 import type { WorkOptions } from 'pg-boss';
 import type { AppEnv } from '@/server/env';
 import { QUEUE } from '@/server/queue/catalogue';
-import { deliverAttempt } from '@/server/webhooks/deliveries';
+import { deliverAttempt, deliverAttempts } from '@/server/webhooks/deliveries';
 import { createSender, type Sender } from '@/server/webhooks/send';
 import type { AppDeps } from '@/server/deps';
+import { log } from '@/server/log';
 import { defineHandler } from '../handler';
 
-/** Attempts per fetch: enough to spare pg-boss a fetch per delivery, few enough that one slow receiver in a
- * batch holds back little (the next fetch waits for the whole batch). */
-const MAX_BATCH = 4;
+/** Attempts per fetch: enough to spare pg-boss most of its fetches and settles (its fetch and complete are
+ * most of the database's work per delivery), few enough that one slow receiver in a batch holds back little
+ * (the loop fetches again only when the whole batch is done). */
+const MAX_BATCH = 8;
 
-/** How the worker fetches deliveries: WEBHOOK_WORKER_CONCURRENCY slots as fetch loops of one batch each. */
+/**
+ * How the worker fetches deliveries: WEBHOOK_WORKER_CONCURRENCY slots as fetch loops of one batch each. A
+ * batch is never larger than the per-endpoint cap: pg-boss hands out at most the cap to one endpoint, and a
+ * fetch that comes back short waits for the polling interval, so with a single endpoint a larger batch
+ * would leave every loop waiting a second between fetches.
+ */
 export function deliverWorkOptions(env: Pick<AppEnv, 'WEBHOOK_WORKER_CONCURRENCY' | 'WEBHOOK_ENDPOINT_CONCURRENCY'>): WorkOptions {
-  const batchSize = Math.min(MAX_BATCH, env.WEBHOOK_WORKER_CONCURRENCY);
+  const batchSize = Math.min(MAX_BATCH, env.WEBHOOK_WORKER_CONCURRENCY, env.WEBHOOK_ENDPOINT_CONCURRENCY);
   return {
     batchSize,
     burstWhenBatchFull: true,
@@ -44,16 +52,21 @@ function senderFor(deps: AppDeps): Sender {
 export default defineHandler({
   queue: QUEUE.webhooksDeliver,
   work: (deps) => deliverWorkOptions(deps.env),
-  // The batch's attempts at once; one that threw is left to the runner, which runs it again alone and
-  // fails it to pg-boss if it throws again (a stale job, one already sent, does nothing).
+  // The batch's attempts at once, their outcomes written together. If that throws (nothing was written),
+  // the runner runs each job again alone and fails it to pg-boss if it throws again; an attempt whose
+  // request had gone out is sent once more (at least once, never lost).
   batch: async (jobs, deps) => {
-    const s = senderFor(deps);
-    const settled = await Promise.allSettled(jobs.map((job) => deliverAttempt(deps, s, job.payload)));
-    const done = new Map<string, unknown>();
-    settled.forEach((r, i) => {
-      if (r.status === 'fulfilled') done.set(jobs[i]!.id, r.value);
-    });
-    return done;
+    try {
+      const outcomes = await deliverAttempts(
+        deps,
+        senderFor(deps),
+        jobs.map((j) => j.payload),
+      );
+      return new Map(jobs.map((j, i) => [j.id, outcomes[i]]));
+    } catch (err) {
+      log('webhooks').warn({ err: err instanceof Error ? err.message : String(err) }, 'batched delivery failed: jobs run one by one');
+      return new Map();
+    }
   },
   run: (p, deps) => deliverAttempt(deps, senderFor(deps), p),
 });
