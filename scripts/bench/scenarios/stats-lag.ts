@@ -112,20 +112,21 @@ const SEED_RATE = 500;
  */
 async function seedHour(ctx: Ctx, n: number): Promise<void> {
   const { cluster } = ctx;
-  const [w] = await cluster.sql<{ from: Date; to: Date }[]>`
-    select greatest(date_trunc('hour', now()) + interval '1 second', now() - make_interval(secs => ${n / SEED_RATE})) as from,
-           now() - interval '1 second' as to`;
+  const [r] = await cluster.sql<{ from: number; to: number }[]>`
+    select (extract(epoch from greatest(date_trunc('hour', now()) + interval '1 second', now() - make_interval(secs => ${n / SEED_RATE}))) * 1000)::float8 as from,
+           (extract(epoch from now() - interval '1 second') * 1000)::float8 as to`;
+  const w = { from: new Date(Number(r!.from)), to: new Date(Number(r!.to)) };
   const started = Date.now();
   await cluster.sql`
     insert into orders (token, status, amount_fen, description, paid_at, paid_via, created_at, updated_at)
     select 'bench-seed-' || gen_random_uuid(), 'paid', 100 + g % 900, 'bench seed', t, 'notify', t - interval '20 seconds', t
-    from (select g, ${w!.from}::timestamptz + (${w!.to}::timestamptz - ${w!.from}::timestamptz) * g / ${n}::int as t
+    from (select g, ${w.from.toISOString()}::timestamptz + (${w.to.toISOString()}::timestamptz - ${w.from.toISOString()}::timestamptz) * g / ${n}::int as t
           from generate_series(1, ${n}::int) g) x`;
   await cluster.sql`analyze orders`;
   const seeded = Date.now();
-  await recomputeStats(cluster.db, beijingDay(new Date(w!.from.getTime() - 60_000)), beijingDay(new Date()));
+  await recomputeStats(cluster.db, beijingDay(w.from), beijingDay(new Date()));
   ctx.log(
-    `seeded ${n} paid orders over ${w!.from.toISOString()} … ${w!.to.toISOString()} in ${((seeded - started) / 1000).toFixed(1)} s; recomputeStats ${((Date.now() - seeded) / 1000).toFixed(1)} s`,
+    `seeded ${n} paid orders over ${w.from.toISOString()} … ${w.to.toISOString()} in ${((seeded - started) / 1000).toFixed(1)} s; recomputeStats ${((Date.now() - seeded) / 1000).toFixed(1)} s`,
   );
 }
 
