@@ -3,7 +3,7 @@
 // 2. The notify path with the statistics consumer on and off (STATS_ROLLUP_CONSUMER), in the same run,
 //    alternating: closed loop at concurrency 64, the worker restarted with the setting between runs.
 // Writes docs/benchmarks-stats.md (unless --no-write) and .data/bench/stats-results.json.
-// Options: --render (the doc from the saved results, without measuring), --quick, --pairs N (default 2 quick, 3 full), --no-write, --verbose, --webs N, --workers M (≥ 1).
+// Options: --render (the doc from the saved results, without measuring), --lag-only (the lag legs, logged only), --quick, --pairs N (default 2 quick, 3 full), --no-write, --verbose, --webs N, --workers M (≥ 1).
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -176,7 +176,7 @@ async function main() {
   assertSupportedNode();
   const argv = process.argv.slice(2);
   if (argv.includes('--render')) return renderSaved();
-  const opts = parseOptions(argv.filter((a) => a !== '--no-write'));
+  const opts = parseOptions(argv.filter((a) => a !== '--no-write' && a !== '--lag-only'));
   if (opts.workers < 1) throw new Error('--workers must be at least 1 (the consumer is switched by restarting the worker)');
   const pairsArg = argv.indexOf('--pairs');
   const pairs = pairsArg >= 0 ? Number(argv[pairsArg + 1]) : opts.quick ? 2 : 3;
@@ -191,6 +191,7 @@ async function main() {
   log(`system up: web ${cluster.webUrls.join(', ')}`);
   const ctx: Ctx = { opts, cluster, log };
   const lag = await runStatsLag(ctx);
+  if (argv.includes('--lag-only')) return; // the lag rows are in the log; nothing written
   const runs = await runPairs(ctx, pairs);
   const result = {
     lag,
