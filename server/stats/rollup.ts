@@ -34,28 +34,32 @@ const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
 /**
  * The smallest inbox id received at or after `t`. The inbox has no index on received_at (its insert is the
  * notify hot path, kept as it is), but ids follow arrival, so a binary search over the primary key finds
- * a range's ids in ~log2(rows) point reads; callers widen it by a margin and filter on the time.
+ * a range's ids in ~log2(rows) point reads — one statement (a recursive query), so a slice's recompute
+ * does not pay a round trip per step; callers widen it by a margin and filter on the time.
  */
 async function inboxIdAt(tx: Tx | Db, t: Date): Promise<number> {
-  const [bounds] = await rows<{ lo: string | null; hi: string | null }>(tx, sql`select min(id) as lo, max(id) as hi from wechatpay_notifications`);
-  if (!bounds?.lo) return 0;
-  let lo = Number(bounds.lo);
-  let hi = Number(bounds.hi) + 1;
-  while (lo < hi) {
-    const mid = Math.floor((lo + hi) / 2);
-    const [r] = await rows<{ id: string; at: Date }>(
-      tx,
-      sql`select id, received_at as at from wechatpay_notifications where id >= ${mid} and id < ${hi} order by id limit 1`,
-    );
-    if (!r) hi = mid;
-    else if (new Date(r.at).getTime() < t.getTime()) lo = Number(r.id) + 1;
-    else hi = Number(r.id);
-  }
-  return lo;
+  const [r] = await rows<{ id: string | null }>(
+    tx,
+    sql`with recursive b(lo, hi) as (
+          select min(id), max(id) + 1 from wechatpay_notifications
+          union all
+          select case when r.id is not null and r.at < ${ts(t)} then r.id + 1 else b.lo end,
+                 case when r.id is null then (b.lo + b.hi) / 2 when r.at < ${ts(t)} then b.hi else r.id end
+          from b left join lateral (
+            select id, received_at as at from wechatpay_notifications where id >= (b.lo + b.hi) / 2 and id < b.hi order by id limit 1
+          ) r on true
+          where b.lo < b.hi
+        )
+        select lo as id from b where lo >= hi`,
+  );
+  return Number(r?.id ?? 0);
 }
 
-// Ids are taken from a sequence before the row commits: a row may appear a little out of order.
-const INBOX_MARGIN_MS = 5 * 60_000;
+// Ids are taken from a sequence as the insert runs and received_at is that statement's start (one
+// statement, ingest-notification.ts), so ids and times disagree by a statement's duration at most; half a
+// minute is far beyond that and keeps a minute's scan to two minutes of rows. A row stalled longer is
+// still counted by the nightly recompute, whose ranges are whole days.
+const INBOX_MARGIN_MS = 30_000;
 
 /** The inbox rows received in [start, end), by id range then time (see inboxIdAt). */
 async function inboxRange(tx: Tx | Db, start: Date, end: Date) {
@@ -184,9 +188,10 @@ const LOCK_SLICE = 17_003;
  */
 async function recomputeRun(db: Db, start: Date, end: Date): Promise<void> {
   await db.transaction(async (tx) => {
-    for (let t = start.getTime(); t < end.getTime(); t += SLICE_MS) {
-      await tx.execute(sql`select pg_advisory_xact_lock(${LOCK_SLICE}, ${Math.floor(t / SLICE_MS)})`);
-    }
+    // generate_series yields ascending: the locks are taken in order, in one round trip.
+    await tx.execute(
+      sql`select pg_advisory_xact_lock(${LOCK_SLICE}, k::int) from generate_series(${start.getTime() / SLICE_MS}::bigint, ${end.getTime() / SLICE_MS - 1}::bigint) k`,
+    );
     const figures = await computeSlices(tx, start, end);
     const rows = [...figures].filter(([, f]) => !isEmpty(f)).map(([t, f]) => ({ ...f, bucketStart: new Date(t), computedAt: sql`now()` }));
     const keep = rows.map((r) => r.bucketStart.toISOString());
