@@ -134,7 +134,7 @@ function render(r: {
       "For each payment: from its `payment.succeeded` outbox event (written in the transaction that marks the order paid) until the dashboard's totals " +
       '(`stats_daily`, folded from `stats_hourly` by the `stats.rollup` consumer of the outbox) count it. A poller reads the total paid count on the ' +
       "database's clock; the k-th payment (by event id) is counted once the total reaches k. Resolution: the poll interval. " +
-      'The last leg first seeds paid orders into the current hour (SQL, at 500/s over the minutes before, rolled up before the leg starts): ' +
+      'The last leg first seeds paid orders into the current hour (SQL, at up to 500/s over the minutes up to two minutes before the leg, rolled up before the leg starts): ' +
       '"Paid in the hour" is what the hour held when the leg started.',
     '',
     '| Payments/s | Seconds | Paid in the hour | Payments | Counted | p50 | p99 | max | Relay p50 | Notify p99 | Non-2xx | Poll every |',

@@ -4,7 +4,8 @@
 // count on the database's own clock every few milliseconds; payment k (k-th payment.succeeded event by id,
 // i.e. by commit) is counted once the total reaches k. The resolution is the poll interval plus one query.
 // The last leg first fills the current hour with paid orders (a SQL seed, as if 500/s had been running for
-// a while), so the table shows whether the lag grows with the size of the hour being rolled up.
+// a while, ending two minutes before the leg), so the table shows whether the lag grows with the size of
+// the hour being rolled up.
 import { recomputeStats } from '@/server/stats/rollup';
 import { beijingDay } from '@/server/stats/time';
 import { sizes as benchSizes } from '../lib/config';
@@ -104,17 +105,34 @@ export function lagSizes(quick: boolean): { legs: Leg[]; notifyWarmup: number } 
 }
 
 const SEED_RATE = 500;
+/** The seed ends this long before the leg, so the leg's own minutes hold only the leg's orders. */
+const SEED_GAP_MS = 2 * 60_000;
+const HOUR_MS = 3_600_000;
 
 /**
- * Paid orders (no attempts, no events) spread at SEED_RATE per second over the time just before now, kept
- * inside the current hour (denser when the hour is young), then rolled up directly so the leg starts with
- * the stats tables consistent.
+ * Waits, if need be, until the current hour has room for the seed before the leg and for the leg itself
+ * (orders, load, drain): the seed and the leg's payments must fall in the same hour.
+ */
+async function waitForRoomInHour(ctx: Ctx): Promise<void> {
+  const into = Date.now() % HOUR_MS;
+  const wait = into < SEED_GAP_MS + 60_000 ? SEED_GAP_MS + 60_000 - into : into > HOUR_MS - 4 * 60_000 ? HOUR_MS - into + SEED_GAP_MS + 60_000 : 0;
+  if (!wait) return;
+  ctx.log(`waiting ${(wait / 1000).toFixed(0)} s so the seed and the leg share one hour`);
+  await new Promise((r) => setTimeout(r, wait));
+}
+
+/**
+ * Paid orders (no attempts, no events) at up to SEED_RATE per second, in the current hour but ending
+ * SEED_GAP_MS before now, then rolled up directly so the leg starts with the stats tables consistent.
+ * The minutes the leg touches hold only its own orders, as in the leg without a seed: the two legs differ
+ * by the size of the hour alone.
  */
 async function seedHour(ctx: Ctx, n: number): Promise<void> {
   const { cluster } = ctx;
   const [r] = await cluster.sql<{ from: number; to: number }[]>`
-    select (extract(epoch from greatest(date_trunc('hour', now()) + interval '1 second', now() - make_interval(secs => ${n / SEED_RATE}))) * 1000)::float8 as from,
-           (extract(epoch from now() - interval '1 second') * 1000)::float8 as to`;
+    select (extract(epoch from greatest(date_trunc('hour', now()) + interval '1 second',
+                                        now() - make_interval(secs => ${SEED_GAP_MS / 1000 + n / SEED_RATE}))) * 1000)::float8 as from,
+           (extract(epoch from now() - make_interval(secs => ${SEED_GAP_MS / 1000})) * 1000)::float8 as to`;
   const w = { from: new Date(Number(r!.from)), to: new Date(Number(r!.to)) };
   const started = Date.now();
   await cluster.sql`
@@ -124,7 +142,7 @@ async function seedHour(ctx: Ctx, n: number): Promise<void> {
           from generate_series(1, ${n}::int) g) x`;
   await cluster.sql`analyze orders`;
   const seeded = Date.now();
-  await recomputeStats(cluster.db, beijingDay(w.from), beijingDay(new Date()));
+  await recomputeStats(cluster.db, beijingDay(new Date(w.from.getTime() - 60_000)), beijingDay(new Date()));
   ctx.log(
     `seeded ${n} paid orders over ${w.from.toISOString()} … ${w.to.toISOString()} in ${((seeded - started) / 1000).toFixed(1)} s; recomputeStats ${((Date.now() - seeded) / 1000).toFixed(1)} s`,
   );
@@ -143,12 +161,13 @@ export async function runStatsLag(ctx: Ctx): Promise<LagRow[]> {
   // Seeded paid orders have no payment.succeeded event: the k-th payment is counted at total k + seeded.
   let seeded = 0;
   for (const { rate, seconds, seed } of sz.legs) {
-    const orders = await createOrders(cluster.db, rate * seconds);
-    await waitForDrain(ctx);
     if (seed) {
+      await waitForRoomInHour(ctx);
       await seedHour(ctx, seed);
       seeded += seed;
     }
+    const orders = await createOrders(cluster.db, rate * seconds);
+    await waitForDrain(ctx);
     const [hour] = await cluster.sql<{ n: string }[]>`
       select count(*) as n from orders where paid_at >= date_trunc('hour', now()) and paid_at < now()`;
     const [before] = await cluster.sql<{ id: string | null; n: string }[]>`
