@@ -132,7 +132,7 @@ function render(r: {
     '',
     'Real signed, encrypted paid notifications for real orders, sent open-loop at a fixed rate to the notify endpoint. ' +
       "For each payment: from its `payment.succeeded` outbox event (written in the transaction that marks the order paid) until the dashboard's totals " +
-      '(`stats_daily`, folded from `stats_hourly` by the `stats.rollup` consumer of the outbox) count it. A poller reads the total paid count on the ' +
+      '(`stats_daily`, folded from `stats_hourly`, folded from the one-minute `stats_slices` the `stats.rollup` consumer of the outbox recomputes) count it. A poller reads the total paid count on the ' +
       "database's clock; the k-th payment (by event id) is counted once the total reaches k. Resolution: the poll interval. " +
       'The last leg first seeds paid orders into the current hour (SQL, at up to 500/s over the minutes up to two minutes before the leg, rolled up before the leg starts): ' +
       '"Paid in the hour" is what the hour held when the leg started.',

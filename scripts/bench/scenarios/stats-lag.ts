@@ -1,6 +1,6 @@
 // Rollup lag: real signed paid notifications for real orders, sent open-loop at a fixed rate; for each
 // payment, the time from its outbox event (written in the transaction that marks the order paid) until
-// the dashboard's totals (stats_daily, folded from stats_hourly) count it. A poller reads the total paid
+// the dashboard's totals (stats_daily, folded from stats_hourly, folded from stats_slices) count it. A poller reads the total paid
 // count on the database's own clock every few milliseconds; payment k (k-th payment.succeeded event by id,
 // i.e. by commit) is counted once the total reaches k. The resolution is the poll interval plus one query.
 // The last leg first fills the current hour with paid orders (a SQL seed, as if 500/s had been running for
