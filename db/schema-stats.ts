@@ -1,5 +1,5 @@
-// Statistics rollups (issue 17): hourly buckets recomputed from the raw tables by the stats consumer of
-// the outbox and by crons, and daily buckets folded from them. The dashboard reads only these tables.
+// Statistics rollups (issue 17): one-minute slices recomputed from the raw tables by the stats consumer of
+// the outbox and by crons, hours folded from the slices and days from the hours. The dashboard reads only these tables.
 // Money is fen (bigint: a day's takings overflow int4 long before an order does).
 import { bigint, date, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
@@ -8,7 +8,7 @@ const count = (name: string) => integer(name).notNull().default(0);
 /** Counts per histogram bucket (bounds in server/stats/histogram.ts). */
 const hist = (name: string) => jsonb(name).$type<number[]>().notNull().default([]);
 
-/** The figures of one bucket, shared by the hourly and the daily table. */
+/** The figures of one bucket, shared by the slice, hourly and daily tables. */
 const figures = {
   /** Successful payments by paid time (orders' payments and late payments: what WeChat's bill lists). */
   paidCount: count('paid_count'),
@@ -46,7 +46,16 @@ const figures = {
   computedAt: timestamp('computed_at', { withTimezone: true }).notNull().defaultNow(),
 };
 
-/** One hour (hours of Asia/Shanghai and UTC coincide: the offset is a whole number of hours). */
+/**
+ * One slice of time (SLICE_MS in server/stats/time.ts, a minute): the unit the rollups recompute from the
+ * raw tables, so a recompute reads a minute's rows however full the hour is.
+ */
+export const statsSlices = pgTable('stats_slices', {
+  bucketStart: timestamp('bucket_start', { withTimezone: true }).primaryKey(),
+  ...figures,
+});
+
+/** One hour, the sum of its slices (hours of Asia/Shanghai and UTC coincide: the offset is a whole number of hours). */
 export const statsHourly = pgTable('stats_hourly', {
   bucketStart: timestamp('bucket_start', { withTimezone: true }).primaryKey(),
   ...figures,

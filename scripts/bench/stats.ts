@@ -3,7 +3,7 @@
 // 2. The notify path with the statistics consumer on and off (STATS_ROLLUP_CONSUMER), in the same run,
 //    alternating: closed loop at concurrency 64, the worker restarted with the setting between runs.
 // Writes docs/benchmarks-stats.md (unless --no-write) and .data/bench/stats-results.json.
-// Options: --render (the doc from the saved results, without measuring), --quick, --pairs N (default 2 quick, 3 full), --no-write, --verbose, --webs N, --workers M (≥ 1).
+// Options: --render (the doc from the saved results, without measuring), --lag-only (the lag legs, logged only), --quick, --pairs N (default 2 quick, 3 full), --no-write, --verbose, --webs N, --workers M (≥ 1).
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -104,7 +104,8 @@ function render(r: {
   const rpsOff = median(side(false).map((x) => x.rps));
   const p99On = median(side(true).map((x) => x.p99));
   const p99Off = median(side(false).map((x) => x.p99));
-  const at500 = r.lag.find((x) => x.rate === 500);
+  // The target holds at 500/s however full the hour: the worst 500/s leg.
+  const at500 = r.lag.filter((x) => x.rate === 500).sort((a, b) => b.p99 - a.p99)[0];
   const rpsDelta = (rpsOn - rpsOff) / rpsOff;
   // "Unchanged": within the spread the same setting shows between its own runs, and never more than 10 %.
   const spread = (xs: number[]) => (xs.length > 1 ? (Math.max(...xs) - Math.min(...xs)) / median(xs) : 0);
@@ -131,14 +132,16 @@ function render(r: {
     '',
     'Real signed, encrypted paid notifications for real orders, sent open-loop at a fixed rate to the notify endpoint. ' +
       "For each payment: from its `payment.succeeded` outbox event (written in the transaction that marks the order paid) until the dashboard's totals " +
-      '(`stats_daily`, folded from `stats_hourly` by the `stats.rollup` consumer of the outbox) count it. A poller reads the total paid count on the ' +
-      "database's clock; the k-th payment (by event id) is counted once the total reaches k. Resolution: the poll interval.",
+      '(`stats_daily`, folded from `stats_hourly`, folded from the one-minute `stats_slices` the `stats.rollup` consumer of the outbox recomputes) count it. A poller reads the total paid count on the ' +
+      "database's clock; the k-th payment (by event id) is counted once the total reaches k. Resolution: the poll interval. " +
+      'The last leg first seeds paid orders into the current hour (SQL, at up to 500/s over the minutes up to two minutes before the leg, rolled up before the leg starts): ' +
+      '"Paid in the hour" is what the hour held when the leg started.',
     '',
-    '| Payments/s | Seconds | Payments | Counted | p50 | p99 | max | Relay p50 | Notify p99 | Non-2xx | Poll every |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| Payments/s | Seconds | Paid in the hour | Payments | Counted | p50 | p99 | max | Relay p50 | Notify p99 | Non-2xx | Poll every |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...r.lag.map(
       (x) =>
-        `| ${x.rate} | ${x.seconds} | ${x.payments} | ${x.counted} | ${ms(x.p50)} | ${ms(x.p99)} | ${ms(x.max)} | ${ms(x.relayP50)} | ${ms(x.notifyP99)} | ${x.non2xx} | ${ms(x.pollMs)} |`,
+        `| ${x.rate} | ${x.seconds} | ${x.hourPaid ?? '—'} | ${x.payments} | ${x.counted} | ${ms(x.p50)} | ${ms(x.p99)} | ${ms(x.max)} | ${ms(x.relayP50)} | ${ms(x.notifyP99)} | ${x.non2xx} | ${ms(x.pollMs)} |`,
     ),
     '',
     '## Notify path with the statistics consumer on and off',
@@ -173,7 +176,7 @@ async function main() {
   assertSupportedNode();
   const argv = process.argv.slice(2);
   if (argv.includes('--render')) return renderSaved();
-  const opts = parseOptions(argv.filter((a) => a !== '--no-write'));
+  const opts = parseOptions(argv.filter((a) => a !== '--no-write' && a !== '--lag-only'));
   if (opts.workers < 1) throw new Error('--workers must be at least 1 (the consumer is switched by restarting the worker)');
   const pairsArg = argv.indexOf('--pairs');
   const pairs = pairsArg >= 0 ? Number(argv[pairsArg + 1]) : opts.quick ? 2 : 3;
@@ -188,6 +191,7 @@ async function main() {
   log(`system up: web ${cluster.webUrls.join(', ')}`);
   const ctx: Ctx = { opts, cluster, log };
   const lag = await runStatsLag(ctx);
+  if (argv.includes('--lag-only')) return; // the lag rows are in the log; nothing written
   const runs = await runPairs(ctx, pairs);
   const result = {
     lag,

@@ -4,9 +4,21 @@ const HOUR = 3_600_000;
 const OFFSET = 8 * HOUR;
 
 export const HOUR_MS = HOUR;
+export const DAY_MS = 24 * HOUR;
+
+/**
+ * The unit the rollups recompute (stats_slices): small, so a recompute reads a minute's rows however full
+ * its hour. A divisor of an hour, fixed in code: changing it means recomputing the stats tables.
+ */
+export const SLICE_MS = 60_000;
+if (HOUR % SLICE_MS) throw new Error('SLICE_MS must divide an hour');
 
 export function hourStart(t: Date): Date {
   return new Date(Math.floor(t.getTime() / HOUR) * HOUR);
+}
+
+export function sliceStart(t: Date): Date {
+  return new Date(Math.floor(t.getTime() / SLICE_MS) * SLICE_MS);
 }
 
 /** The Beijing date (YYYY-MM-DD) of an instant. */

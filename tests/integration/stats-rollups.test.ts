@@ -1,12 +1,13 @@
 // The rollups equal a direct recomputation from the raw tables: payments learned by notify, query and the
 // shopper on both sides of a Beijing midnight, an expired order, a QR renewal paid twice (a late payment
-// refunded), rejected notifications. The stats consumer runs on the relay's real batches; replaying them,
-// the refresh cron and recomputeStats change nothing.
+// refunded), rejected notifications. The stats consumer runs on the relay's real batches, the minute cron
+// where there is no event (an order created, rejects); replaying them and recomputeStats change nothing.
+// The expected figures come from the raw tables by a query of their own, never from the stats tables.
 import { randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import type { Job } from 'pg-boss';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { orders, paymentAttempts, refunds, statsDaily, statsHourly, wechatpayNotificationRejects, wechatpayNotifications } from '@/db/schema';
+import { orders, paymentAttempts, refunds, statsDaily, statsHourly, statsSlices, wechatpayNotificationRejects, wechatpayNotifications } from '@/db/schema';
 import statsRollup from '@/server/jobs/handlers/stats-rollup';
 import type { JobHandler } from '@/server/jobs/handler';
 import { runBatch } from '@/server/jobs/worker';
@@ -20,6 +21,7 @@ import { processNotification } from '@/server/payments/process-notification';
 import { applyRefundStatus, latePaymentRefundNo } from '@/server/refunds';
 import { transitionAttempt, transitionOrder } from '@/server/orders/state';
 import type { QueueName } from '@/server/queue/catalogue';
+import { refreshRecent } from '@/server/stats/consume';
 import { dailyStats } from '@/server/stats/daily';
 import { quantile } from '@/server/stats/histogram';
 import { recomputeStats } from '@/server/stats/rollup';
@@ -142,6 +144,7 @@ async function rolled() {
 }
 
 const snapshot = async () => ({
+  slices: (await h.db.select().from(statsSlices).orderBy(statsSlices.bucketStart)).map(({ computedAt: _, ...r }) => r),
   hourly: (await h.db.select().from(statsHourly).orderBy(statsHourly.bucketStart)).map(({ computedAt: _, ...r }) => r),
   daily: (await h.db.select().from(statsDaily).orderBy(statsDaily.day)).map(({ computedAt: _, ...r }) => r),
 });
@@ -173,6 +176,9 @@ it('keeps hourly and daily rollups equal to a recomputation from the raw tables,
     { minute: at(10), reason: 'stale_timestamp', count: 2 },
   ]);
   const firstBatch = await consume();
+  // The minute cron as it runs at 00:00 and 00:12: the order created at 23:55 and the rejects have no event.
+  await refreshRecent(h.db, at(0));
+  await refreshRecent(h.db, at(12));
 
   // After midnight: a renewed QR code, both codes paid (the second is a double payment, refunded).
   const e = await order(20);
@@ -195,7 +201,7 @@ it('keeps hourly and daily rollups equal to a recomputation from the raw tables,
     writeOutboxEvent(tx, { topic: 'refund.succeeded', orderId: e.orderId, dedupeKey: `refund.succeeded:${refundNo}`, payload: { outRefundNo: refundNo } }),
   );
   const secondBatch = await consume();
-  // Only the consumer has run: every hour an event touched is recomputed whole (inbox and rejects too).
+  // Only the consumer (the slices its events touched, inbox rows in them too) and those two cron runs.
   const expected = await direct();
   expect(await rolled()).toEqual(expected.filter((r) => r.day === '2026-11-29' || r.day === '2026-11-30'));
   expect(expected.map((r) => r.day)).toEqual(expect.arrayContaining(['2026-11-29', '2026-11-30']));

@@ -1,4 +1,4 @@
-// stats.refresh (cron, each minute): recomputes the current and the previous hour.
+// stats.refresh (cron, each minute): recomputes the slices of the last ten minutes (see refreshRecent).
 import { refreshRecent } from '@/server/stats/consume';
 import { QUEUE } from '@/server/queue/catalogue';
 import { defineHandler } from '../handler';

@@ -1,11 +1,11 @@
 // stats.rollup: the statistics consumer of the outbox. A fetched batch is handled at once (the union of
-// its events' hours recomputed once), so rollup lag stays flat when payments come in bursts.
+// its events' slices recomputed once), so rollup lag stays flat when payments come in bursts.
 import { consumeEvents } from '@/server/stats/consume';
 import { QUEUE } from '@/server/queue/catalogue';
 import { log } from '@/server/log';
 import { defineHandler } from '../handler';
 
-// A recompute costs about the same however few events it covers (it reads its whole hour), so under a
+// A recompute costs about the same however few events it covers (it reads its whole slice), so under a
 // steady stream the consumer would recompute back to back and take CPU from the notify path on a small
 // machine. Holding the fetch loop for twice the batch's own time caps it at a third of its time, and lets
 // the next batch gather more events; the cap keeps the added lag bounded.
@@ -19,11 +19,11 @@ export default defineHandler({
   holdAfter: (_size, elapsedMs) => Math.min(MAX_HOLD_MS, HOLD_FACTOR * elapsedMs),
   async batch(jobs, deps) {
     try {
-      const hours = await consumeEvents(
+      const slices = await consumeEvents(
         deps.db,
         jobs.flatMap((j) => j.payload.eventIds),
       );
-      return new Map(jobs.map((j) => [j.id, hours]));
+      return new Map(jobs.map((j) => [j.id, slices]));
     } catch (err) {
       log('stats').warn({ err: err instanceof Error ? err.message : String(err) }, 'batched rollup failed: jobs run one by one');
       return new Map();
