@@ -5,6 +5,9 @@
 // DATABASE_URL unset it uses the same embedded Postgres as `npm run dev`, starting it if needed.
 // `npm run admin -- reconcile --date YYYY-MM-DD [--to YYYY-MM-DD]`: fetches and reconciles the bills of a
 // Beijing day (or a range), as the 10:15 job does, and prints each day's outcome.
+// `npm run admin -- stats:recompute [--from YYYY-MM-DD] [--to YYYY-MM-DD]`: recomputes the dashboard's
+// statistics from the raw tables (default: from the first order's Beijing day to today), e.g. once after
+// upgrading past migration 0015, which introduced the one-minute slices the hours are folded from.
 import { parseArgs } from 'node:util';
 import { createDb } from '@/db/client';
 import { SYSTEM_ACTOR } from '@/server/auth/audit';
@@ -19,13 +22,34 @@ import { AppError } from '@/server/errors';
 import { billDateSchema, daysBetween } from '@/server/reconciliation/days';
 import { MAX_RANGE_DAYS } from '@/server/reconciliation/pipeline';
 import { reconcileDate } from '@/server/reconciliation/reconcile';
+import { firstOrderDay, recomputeStats } from '@/server/stats/rollup';
+import { beijingDay } from '@/server/stats/time';
 import { bootDatabase, exitWithStartupError, StartupError } from './lib/boot';
 
 const USAGE = [
   `usage: npm run admin -- users:create --email you@example.com --role <${ROLES.join('|')}> [--password P] [--name N]`,
   `       npm run admin -- api-keys:create --name N --scopes <${API_SCOPES.join(',')}> [--expires-days D]`,
   '       npm run admin -- reconcile --date YYYY-MM-DD [--to YYYY-MM-DD]',
+  '       npm run admin -- stats:recompute [--from YYYY-MM-DD] [--to YYYY-MM-DD]',
 ].join('\n');
+
+async function recomputeStatistics(rest: string[]) {
+  const { values } = parseArgs({ args: rest, options: { from: { type: 'string' }, to: { type: 'string' } } });
+  for (const v of [values.from, values.to]) if (v !== undefined && !billDateSchema.safeParse(v).success) throw new StartupError(USAGE);
+  const booted = await bootDatabase({ seed: false, scope: 'admin' });
+  const { db, sql } = createDb(booted.databaseUrl, { max: 2 });
+  try {
+    const to = values.to ?? beijingDay(new Date());
+    const from = values.from ?? (await firstOrderDay(db)) ?? to;
+    if (to < from) throw new StartupError('--to is before --from');
+    const started = Date.now();
+    await recomputeStats(db, from, to);
+    console.log(`Recomputed the statistics of ${from} to ${to} (Beijing days) in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+  } finally {
+    await sql.end();
+    if (booted.postgres?.owned) await booted.postgres.stop();
+  }
+}
 
 async function createKey(rest: string[]) {
   const { values } = parseArgs({ args: rest, options: { name: { type: 'string' }, scopes: { type: 'string' }, 'expires-days': { type: 'string' } } });
@@ -85,6 +109,7 @@ async function main() {
   const [command, ...rest] = process.argv.slice(2);
   if (command === 'api-keys:create') return createKey(rest);
   if (command === 'reconcile') return reconcile(rest);
+  if (command === 'stats:recompute') return recomputeStatistics(rest);
   if (command !== 'users:create') throw new StartupError(USAGE);
   const { values } = parseArgs({
     args: rest,

@@ -361,3 +361,9 @@ export async function recordBilledFees(db: Db | Tx, day: string, feesFen: number
     .values({ day, source, feesFen })
     .onConflictDoUpdate({ target: [statsBilledFees.day, statsBilledFees.source], set: { feesFen, importedAt: new Date() } });
 }
+
+/** The Beijing day of the first order (where a full recompute starts), or null with no orders. */
+export async function firstOrderDay(db: Db): Promise<string | null> {
+  const [first] = await rows<{ at: string | null }>(db, sql`select min(created_at)::text as at from orders`);
+  return first?.at ? beijingDay(new Date(first.at)) : null;
+}

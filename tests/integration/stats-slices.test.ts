@@ -2,6 +2,8 @@
 // changes no figure, an hour is the sum of its slices, and the nightly recompute reads only the slices
 // that have data and deletes those whose data has gone. Which slices were rewritten is told by their
 // computed_at (the writing transaction's time), never by elapsed time.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { orders, statsDaily, statsHourly, statsSlices, wechatpayNotificationRejects } from '@/db/schema';
@@ -168,4 +170,26 @@ it('finds the slices to recompute in one query, and deletes a slice whose data h
   // Every slice with data was recomputed (rewritten), none other exists.
   expect(rewritten(before, after).sort()).toEqual([...after.keys()].sort());
   expect((await slicesWithData(h.db, ...dayRange)).map((d) => d.toISOString())).toEqual([...after.keys()]);
+});
+
+it('npm run admin -- stats:recompute rebuilds every figure from the raw tables (the step after upgrading to slices)', async () => {
+  const o = await order(200);
+  await pay(o, 'notify', 201);
+  await recomputeStats(h.db, DAY, DAY);
+  const before = await figures();
+  expect(before.daily.length).toBeGreaterThan(0);
+  // As a database from before the slices: hours and days, no slice rows.
+  await h.db.delete(statsSlices);
+  await h.db.delete(statsHourly);
+  await h.db.delete(statsDaily);
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', 'stats:recompute', '--from', DAY, '--to', DAY], {
+    env: { ...process.env, DATABASE_URL: h.deps.env.DATABASE_URL },
+  });
+  expect(stdout).toContain(`Recomputed the statistics of ${DAY} to ${DAY}`);
+  expect(await figures()).toEqual(before);
+  await expect(
+    promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', 'stats:recompute', '--from', '10/10/2026'], {
+      env: { ...process.env, DATABASE_URL: h.deps.env.DATABASE_URL },
+    }),
+  ).rejects.toMatchObject({ stderr: expect.stringContaining('stats:recompute') });
 });
