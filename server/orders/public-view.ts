@@ -89,6 +89,13 @@ export function toPublicOrder(row: PublicOrderRow, appUrl: string): PublicOrderV
 
 /** An order's snapshot for events and webhooks (null for an unknown id). */
 export async function orderSnapshot(db: DbOrTx, appUrl: string, id: string): Promise<PublicOrderView | null> {
-  const [row] = await selectPublicOrders(db, sql`o.id = ${id}`);
-  return row ? toPublicOrder(row, appUrl) : null;
+  return (await orderSnapshots(db, appUrl, [id])).get(id) ?? null;
+}
+
+/** Several orders' snapshots in one read, by id. */
+export async function orderSnapshots(db: DbOrTx, appUrl: string, ids: readonly string[]): Promise<Map<string, PublicOrderView>> {
+  const unique = [...new Set(ids)];
+  if (!unique.length) return new Map();
+  const rows = await selectPublicOrders(db, sql`o.id = any(${`{${unique.join(',')}}`}::uuid[])`, unique.length);
+  return new Map(rows.map((r) => [String(r.id), toPublicOrder(r, appUrl)]));
 }

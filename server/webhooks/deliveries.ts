@@ -11,10 +11,10 @@ import type { AppDeps } from '@/server/deps';
 import { AppError } from '@/server/errors';
 import { log } from '@/server/log';
 import { QUEUE } from '@/server/queue/catalogue';
-import { enqueue } from '@/server/queue/enqueue';
+import { enqueue, enqueueAll } from '@/server/queue/enqueue';
 import { causeId } from '@/server/queue/ids';
 import { signingSecrets } from './endpoints';
-import { buildEventPayload } from './payload';
+import { buildEventPayloads } from './payload';
 import { MAX_ATTEMPTS, parseRetryAfter, retryDelayMs } from './schedule';
 import type { Sender } from './send';
 import { signatureHeader } from './signing';
@@ -33,30 +33,48 @@ async function activeEndpoints(tx: Tx): Promise<EndpointRow[]> {
     .where(and(isNull(webhookEndpoints.disabledAt), isNull(webhookEndpoints.deletedAt)));
 }
 
-/** Enqueues the first attempt of a delivery's round (in the caller's transaction). */
-async function enqueueAttempt(tx: Tx, d: { id: string; endpointId: string; round: number }, attempt: number, startAfter?: Date) {
-  await enqueue(
+/** Enqueues attempts of deliveries (in the caller's transaction), in one statement. */
+async function enqueueAttempts(tx: Tx, attempts: readonly { d: { id: string; endpointId: string; round: number }; attempt: number; startAfter?: Date }[]) {
+  await enqueueAll(
     tx,
     QUEUE.webhooksDeliver,
-    { version: 1, deliveryId: d.id, round: d.round, attempt },
-    { id: causeId('webhook.deliver', d.id, d.round, attempt), startAfter, groupId: d.endpointId },
+    attempts.map(({ d, attempt, startAfter }) => ({
+      data: { version: 1 as const, deliveryId: d.id, round: d.round, attempt },
+      options: { id: causeId('webhook.deliver', d.id, d.round, attempt), startAfter, groupId: d.endpointId },
+    })),
   );
 }
 
-/** The message of an outbox event (written once: its body, and so its snapshot, never changes). */
-async function ensureMessage(deps: Deps, tx: Tx, event: typeof outboxEvents.$inferSelect): Promise<{ id: string; type: string }> {
-  const id = `evt_${event.id}`;
-  const [existing] = await tx.select({ id: webhookMessages.id, type: webhookMessages.type }).from(webhookMessages).where(eq(webhookMessages.id, id));
-  if (existing) return existing;
-  const payload = await buildEventPayload({ ...deps, db: tx as never }, event);
-  await tx
-    .insert(webhookMessages)
-    .values({ id, outboxEventId: event.id, type: event.topic, orderId: event.orderId, body: JSON.stringify(payload), createdAt: event.createdAt })
-    .onConflictDoNothing();
-  return { id, type: event.topic };
+/** The messages of outbox events, by event id (written once: a body, and so its snapshot, never changes). */
+async function ensureMessages(deps: Deps, tx: Tx, events: readonly (typeof outboxEvents.$inferSelect)[]): Promise<Map<number, string>> {
+  const ids = new Map(events.map((e) => [e.id, `evt_${e.id}`]));
+  if (!events.length) return ids;
+  const existing = await tx
+    .select({ id: webhookMessages.id })
+    .from(webhookMessages)
+    .where(inArray(webhookMessages.id, [...ids.values()]));
+  const have = new Set(existing.map((m) => m.id));
+  const missing = events.filter((e) => !have.has(ids.get(e.id)!));
+  if (missing.length) {
+    const payloads = await buildEventPayloads({ ...deps, db: tx as never }, missing);
+    await tx
+      .insert(webhookMessages)
+      .values(
+        missing.map((event, i) => ({
+          id: ids.get(event.id)!,
+          outboxEventId: event.id,
+          type: event.topic,
+          orderId: event.orderId,
+          body: JSON.stringify(payloads[i]),
+          createdAt: event.createdAt,
+        })),
+      )
+      .onConflictDoNothing();
+  }
+  return ids;
 }
 
-/** webhooks.fanout: one delivery per (event, matching endpoint), each with its first attempt enqueued. */
+/** webhooks.fanout: one delivery per (event, matching endpoint), each with its first attempt enqueued — a relay batch in a few statements. */
 export async function fanoutEvents(deps: Deps, eventIds: readonly number[]): Promise<{ messages: number; deliveries: number }> {
   return deps.db.transaction(async (tx) => {
     const events = await tx
@@ -64,20 +82,28 @@ export async function fanoutEvents(deps: Deps, eventIds: readonly number[]): Pro
       .from(outboxEvents)
       .where(inArray(outboxEvents.id, [...eventIds]));
     const endpoints = await activeEndpoints(tx);
-    let deliveries = 0;
-    for (const event of events.sort((a, b) => a.id - b.id)) {
-      const targets = endpoints.filter((e) => matches(e, event.topic));
-      if (!targets.length) continue;
-      const message = await ensureMessage(deps, tx, event);
-      const rows = await tx
-        .insert(webhookDeliveries)
-        .values(targets.map((e) => ({ endpointId: e.id, messageId: message.id, nextAttemptAt: new Date() })))
-        .onConflictDoNothing()
-        .returning({ id: webhookDeliveries.id, endpointId: webhookDeliveries.endpointId, round: webhookDeliveries.round });
-      for (const d of rows) await enqueueAttempt(tx, d, 1);
-      deliveries += rows.length;
-    }
-    return { messages: events.length, deliveries };
+    const wanted = events
+      .sort((a, b) => a.id - b.id)
+      .map((event) => ({ event, targets: endpoints.filter((e) => matches(e, event.topic)) }))
+      .filter((x) => x.targets.length);
+    if (!wanted.length) return { messages: events.length, deliveries: 0 };
+    const messageIds = await ensureMessages(
+      deps,
+      tx,
+      wanted.map((x) => x.event),
+    );
+    const rows = await tx
+      .insert(webhookDeliveries)
+      .values(
+        wanted.flatMap(({ event, targets }) => targets.map((e) => ({ endpointId: e.id, messageId: messageIds.get(event.id)!, nextAttemptAt: new Date() }))),
+      )
+      .onConflictDoNothing()
+      .returning({ id: webhookDeliveries.id, endpointId: webhookDeliveries.endpointId, round: webhookDeliveries.round });
+    await enqueueAttempts(
+      tx,
+      rows.map((d) => ({ d, attempt: 1 })),
+    );
+    return { messages: events.length, deliveries: rows.length };
   });
 }
 
@@ -249,15 +275,18 @@ export async function deliverAttempts(deps: AppDeps, sender: Sender, jobs: reado
     );
 
     const disabled = new Map<string, { e: EndpointRow; status: number | null }>();
+    const retries = [];
     for (const s of decided) {
       if (!movedIds.has(s.row.d.id)) {
         outcomes[s.i] = 'stale';
         continue;
       }
       outcomes[s.i] = s.outcome;
-      if (s.outcome === 'retry') await enqueueAttempt(tx, { id: s.row.d.id, endpointId: s.row.e.id, round: s.job.round }, s.job.attempt + 1, s.next!);
+      if (s.outcome === 'retry')
+        retries.push({ d: { id: s.row.d.id, endpointId: s.row.e.id, round: s.job.round }, attempt: s.job.attempt + 1, startAfter: s.next! });
       if (s.outcome === 'disabled' && !disabled.has(s.row.e.id)) disabled.set(s.row.e.id, { e: s.row.e, status: s.r.status });
     }
+    await enqueueAttempts(tx, retries);
     for (const { e, status } of disabled.values())
       await disableEndpoint(tx, e, status === 410 ? 'the receiver answered 410 Gone' : `every delivery failed for ${env.WEBHOOK_DISABLE_AFTER_DAYS} days`);
     return outcomes;
@@ -291,7 +320,7 @@ async function restartDelivery(tx: Tx, endpointId: string, messageId: string) {
       set: { status: 'pending', attempts: 0, round: sql`${webhookDeliveries.round} + 1`, nextAttemptAt: new Date(), succeededAt: null },
     })
     .returning({ id: webhookDeliveries.id, endpointId: webhookDeliveries.endpointId, round: webhookDeliveries.round });
-  await enqueueAttempt(tx, d!, 1);
+  await enqueueAttempts(tx, [{ d: d!, attempt: 1 }]);
   return d!;
 }
 
@@ -308,9 +337,9 @@ export async function resendEvent(deps: Deps, actor: AuditActor, eventId: string
       targets = targets.filter((e) => e.id === endpointId);
       if (!targets.length) throw new AppError('NOT_FOUND', 'No active webhook endpoint with this id');
     } else targets = targets.filter((e) => matches(e, event.topic));
-    const message = await ensureMessage(deps, tx, event);
+    const messageId = (await ensureMessages(deps, tx, [event])).get(event.id)!;
     const deliveries = [];
-    for (const e of targets) deliveries.push(await restartDelivery(tx, e.id, message.id));
+    for (const e of targets) deliveries.push(await restartDelivery(tx, e.id, messageId));
     await appendAudit(tx, actor, { action: 'webhook.resend', objectType: 'event', objectId: eventId, after: { endpoints: targets.map((t) => t.id) } });
     return { eventId, deliveries: deliveries.map((d) => ({ id: d.id, endpointId: d.endpointId })) };
   });

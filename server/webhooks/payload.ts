@@ -3,7 +3,7 @@
 // as the API returns it, so a receiver needs no call back to act on it.
 import type { outboxEvents } from '@/db/schema';
 import type { AppDeps } from '@/server/deps';
-import { orderSnapshot } from '@/server/orders/public-view';
+import { orderSnapshots } from '@/server/orders/public-view';
 import { EVENT_VERSION, type EventType } from '@/server/outbox/events';
 
 export interface EventPayload {
@@ -16,14 +16,27 @@ export interface EventPayload {
 }
 
 export async function buildEventPayload(deps: Pick<AppDeps, 'db' | 'env'>, row: typeof outboxEvents.$inferSelect): Promise<EventPayload> {
-  const facts = (row.payload ?? {}) as Record<string, unknown>;
-  const order = row.orderId ? await orderSnapshot(deps.db, deps.env.appUrl, row.orderId) : null;
-  return {
-    id: `evt_${row.id}`,
-    type: row.topic as EventType,
-    createdAt: row.createdAt.toISOString(),
-    orderId: row.orderId,
-    data: order ? { ...facts, order } : facts,
-    version: EVENT_VERSION,
-  };
+  const [payload] = await buildEventPayloads(deps, [row]);
+  return payload!;
+}
+
+/** Several events' payloads, their orders' snapshots read at once. */
+export async function buildEventPayloads(deps: Pick<AppDeps, 'db' | 'env'>, rows: readonly (typeof outboxEvents.$inferSelect)[]): Promise<EventPayload[]> {
+  const orders = await orderSnapshots(
+    deps.db,
+    deps.env.appUrl,
+    rows.flatMap((r) => (r.orderId ? [r.orderId] : [])),
+  );
+  return rows.map((row) => {
+    const facts = (row.payload ?? {}) as Record<string, unknown>;
+    const order = row.orderId ? (orders.get(row.orderId) ?? null) : null;
+    return {
+      id: `evt_${row.id}`,
+      type: row.topic as EventType,
+      createdAt: row.createdAt.toISOString(),
+      orderId: row.orderId,
+      data: order ? { ...facts, order } : facts,
+      version: EVENT_VERSION,
+    };
+  });
 }
