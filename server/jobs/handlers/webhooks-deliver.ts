@@ -3,10 +3,13 @@
 // fetch, pg-boss waits its polling interval after every job, which held a worker to about one delivery per
 // slot per second. pg-boss's group concurrency (one group per endpoint) caps the attempts in flight to one
 // endpoint as jobs are handed out (see server/env.ts), so a slow receiver holds a few of this worker's
-// WEBHOOK_WORKER_CONCURRENCY slots.
+// WEBHOOK_WORKER_CONCURRENCY slots. A worker that has worked through a burst refreshes the queue's planner
+// statistics, which that fetch is planned from (server/queue/statistics.ts).
 import type { WorkOptions } from 'pg-boss';
 import type { AppEnv } from '@/server/env';
+import type { Db } from '@/db/client';
 import { QUEUE } from '@/server/queue/catalogue';
+import { burstAnalyzer, type BurstAnalyzer } from '@/server/queue/statistics';
 import { deliverAttempt, deliverAttempts } from '@/server/webhooks/deliveries';
 import { createSender, type Sender } from '@/server/webhooks/send';
 import type { AppDeps } from '@/server/deps';
@@ -49,6 +52,13 @@ function senderFor(deps: AppDeps): Sender {
   return sender;
 }
 
+const analyzers = new WeakMap<Db, BurstAnalyzer>();
+function analyzerFor(db: Db): BurstAnalyzer {
+  let a = analyzers.get(db);
+  if (!a) analyzers.set(db, (a = burstAnalyzer(db, QUEUE.webhooksDeliver)));
+  return a;
+}
+
 export default defineHandler({
   queue: QUEUE.webhooksDeliver,
   work: (deps) => deliverWorkOptions(deps.env),
@@ -62,6 +72,7 @@ export default defineHandler({
         senderFor(deps),
         jobs.map((j) => j.payload),
       );
+      analyzerFor(deps.db).inserted(jobs.length);
       return new Map(jobs.map((j, i) => [j.id, outcomes[i]]));
     } catch (err) {
       log('webhooks').warn({ err: err instanceof Error ? err.message : String(err) }, 'batched delivery failed: jobs run one by one');
