@@ -1,4 +1,4 @@
-// `npm run bench:console [-- --orders 1000000] [--runs 40] [--no-seed] [--no-write]`: the merchant console at
+// `npm run bench:console [-- --orders 1000000] [--runs 40] [--no-seed] [--no-write] [--export-only]`: the merchant console at
 // scale (issue 13 item 10). Fills its own embedded Postgres with realistic orders (attempts, items, timeline
 // events, refunds; 90 days; the status and "learned via" mix of a live shop), then measures, through the
 // same domain functions the console's procedures call: the orders list's first page for each indexed filter,
@@ -28,6 +28,8 @@ const SEED = !argv.includes('--no-seed');
 const WRITE = !argv.includes('--no-write');
 /** --no-export: skip the (long) export, e.g. to look at the plans. */
 const EXPORT = !argv.includes('--no-export');
+/** --export-only: only the export (to profile it: `--cpu-prof`, `--trace-gc`); never writes the report. */
+const EXPORT_ONLY = argv.includes('--export-only');
 const say = (line: string) => console.log(`[console-bench] ${line}`);
 
 const TARGETS = { listP95: 50, searchP95: 20, detailP95: 50, exportRowsPerS: 50_000, exportRssMb: 100 };
@@ -57,6 +59,10 @@ async function main() {
     if (SEED) await seedOrders(db, ORDERS, say);
     const { n: total } = (await pick<{ n: number }>(db, `select count(*)::int as n from orders`))[0]!;
     say(`measuring against ${total.toLocaleString('en')} orders, ${RUNS} runs each`);
+    if (EXPORT_ONLY) {
+      await measureExport(db, total);
+      return;
+    }
 
     // Samples to search for, spread over the data.
     const sample = await pick<{ id: string; token: string; transaction_id: string | null; amount_fen: number }>(
@@ -144,7 +150,7 @@ async function measureExport(db: Db, total: number) {
   const rssBefore = process.memoryUsage().rss;
   let rssPeak = rssBefore;
   const sampler = setInterval(() => {
-    rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+    rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
   }, 20);
   const [exportMs, outcome] = await time(() => runExport(db, row!.id, { dataDir: dir, maxRows: total + 1, linkHours: 1 }));
   clearInterval(sampler);
