@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { SQL } from 'drizzle-orm';
 import { createDb, type Db } from '@/db/client';
 import { consoleExports } from '@/db/schema';
 import { listOrders, type OrdersFilter } from '@/server/console/orders';
@@ -166,17 +167,18 @@ async function measureExport(db: Db, total: number) {
   return { exportRowsPerS, exportRssMb, exportMs, bytes };
 }
 
-/** EXPLAIN (ANALYZE, BUFFERS) of each list's first page, captured from the statement drizzle sends. */
+/** EXPLAIN (ANALYZE, BUFFERS) of each list's first page, captured from the statement listOrders executes. */
 async function explainAll(db: Db, lists: Array<{ name: string; filter: OrdersFilter }>): Promise<string[]> {
   const out: string[] = [];
+  const dialect = (db as unknown as { dialect: { sqlToQuery(q: SQL): { sql: string; params: unknown[] } } }).dialect;
   for (const l of lists) {
     let statement: { sql: string; params: unknown[] } | undefined;
     const capture = new Proxy(db, {
       get(target, prop, receiver) {
-        if (prop !== 'select') return Reflect.get(target, prop, receiver);
-        return (...args: unknown[]) => {
-          const builder = (target.select as (...a: unknown[]) => unknown)(...args) as Record<string, unknown>;
-          return wrapBuilder(builder, (s) => (statement = s));
+        if (prop !== 'execute') return Reflect.get(target, prop, receiver);
+        return async (q: SQL) => {
+          statement = dialect.sqlToQuery(q);
+          return [];
         };
       },
     });
@@ -189,25 +191,6 @@ async function explainAll(db: Db, lists: Array<{ name: string; filter: OrdersFil
     out.push(`### ${l.name}\n\n\`\`\`\n${rows.map((r) => r['QUERY PLAN']).join('\n')}\n\`\`\``);
   }
   return out;
-}
-
-/** Wraps a drizzle query builder so that awaiting it reports its SQL instead of running it. */
-function wrapBuilder(builder: Record<string, unknown>, report: (s: { sql: string; params: unknown[] }) => void): unknown {
-  return new Proxy(builder, {
-    get(target, prop, receiver) {
-      if (prop === 'then') {
-        const q = (target.toSQL as () => { sql: string; params: unknown[] })();
-        report(q);
-        return (resolve: (v: unknown) => void) => resolve([]);
-      }
-      const value = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        const next = (value as (...a: unknown[]) => unknown).apply(target, args);
-        return next && typeof next === 'object' ? wrapBuilder(next as Record<string, unknown>, report) : next;
-      };
-    },
-  });
 }
 
 interface Report {
