@@ -135,7 +135,7 @@ function ordersExportSource(db: Db, filter: OrdersFilter, batch: number): Export
         if (next) {
           // Nobody awaits it if the writer fails first: keep its rejection handled.
           next.catch(() => {});
-          // postgres.js sends a short (prepared) query from a setImmediate queued as the query starts; the
+          // postgres.js holds a write shorter than 1 KB for a setImmediate queued as the query starts; the
           // formatting below holds the event loop, so wait one turn past that immediate (an immediate queued
           // from an immediate runs on the next turn) to have the query on its way to Postgres meanwhile.
           await new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
