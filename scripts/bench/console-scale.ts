@@ -1,4 +1,4 @@
-// `npm run bench:console [-- --orders 1000000] [--runs 40] [--no-seed] [--no-write]`: the merchant console at
+// `npm run bench:console [-- --orders 1000000] [--runs 40] [--no-seed] [--no-write] [--export-only]`: the merchant console at
 // scale (issue 13 item 10). Fills its own embedded Postgres with realistic orders (attempts, items, timeline
 // events, refunds; 90 days; the status and "learned via" mix of a live shop), then measures, through the
 // same domain functions the console's procedures call: the orders list's first page for each indexed filter,
@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { SQL } from 'drizzle-orm';
 import { createDb, type Db } from '@/db/client';
 import { consoleExports } from '@/db/schema';
 import { listOrders, type OrdersFilter } from '@/server/console/orders';
@@ -28,6 +29,8 @@ const SEED = !argv.includes('--no-seed');
 const WRITE = !argv.includes('--no-write');
 /** --no-export: skip the (long) export, e.g. to look at the plans. */
 const EXPORT = !argv.includes('--no-export');
+/** --export-only: only the export (to profile it: `--cpu-prof`, `--trace-gc`); never writes the report. */
+const EXPORT_ONLY = argv.includes('--export-only');
 const say = (line: string) => console.log(`[console-bench] ${line}`);
 
 const TARGETS = { listP95: 50, searchP95: 20, detailP95: 50, exportRowsPerS: 50_000, exportRssMb: 100 };
@@ -57,6 +60,10 @@ async function main() {
     if (SEED) await seedOrders(db, ORDERS, say);
     const { n: total } = (await pick<{ n: number }>(db, `select count(*)::int as n from orders`))[0]!;
     say(`measuring against ${total.toLocaleString('en')} orders, ${RUNS} runs each`);
+    if (EXPORT_ONLY) {
+      await measureExport(db, total);
+      return;
+    }
 
     // Samples to search for, spread over the data.
     const sample = await pick<{ id: string; token: string; transaction_id: string | null; amount_fen: number }>(
@@ -144,7 +151,7 @@ async function measureExport(db: Db, total: number) {
   const rssBefore = process.memoryUsage().rss;
   let rssPeak = rssBefore;
   const sampler = setInterval(() => {
-    rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+    rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
   }, 20);
   const [exportMs, outcome] = await time(() => runExport(db, row!.id, { dataDir: dir, maxRows: total + 1, linkHours: 1 }));
   clearInterval(sampler);
@@ -160,17 +167,18 @@ async function measureExport(db: Db, total: number) {
   return { exportRowsPerS, exportRssMb, exportMs, bytes };
 }
 
-/** EXPLAIN (ANALYZE, BUFFERS) of each list's first page, captured from the statement drizzle sends. */
+/** EXPLAIN (ANALYZE, BUFFERS) of each list's first page, captured from the statement listOrders executes. */
 async function explainAll(db: Db, lists: Array<{ name: string; filter: OrdersFilter }>): Promise<string[]> {
   const out: string[] = [];
+  const dialect = (db as unknown as { dialect: { sqlToQuery(q: SQL): { sql: string; params: unknown[] } } }).dialect;
   for (const l of lists) {
     let statement: { sql: string; params: unknown[] } | undefined;
     const capture = new Proxy(db, {
       get(target, prop, receiver) {
-        if (prop !== 'select') return Reflect.get(target, prop, receiver);
-        return (...args: unknown[]) => {
-          const builder = (target.select as (...a: unknown[]) => unknown)(...args) as Record<string, unknown>;
-          return wrapBuilder(builder, (s) => (statement = s));
+        if (prop !== 'execute') return Reflect.get(target, prop, receiver);
+        return async (q: SQL) => {
+          statement = dialect.sqlToQuery(q);
+          return [];
         };
       },
     });
@@ -183,25 +191,6 @@ async function explainAll(db: Db, lists: Array<{ name: string; filter: OrdersFil
     out.push(`### ${l.name}\n\n\`\`\`\n${rows.map((r) => r['QUERY PLAN']).join('\n')}\n\`\`\``);
   }
   return out;
-}
-
-/** Wraps a drizzle query builder so that awaiting it reports its SQL instead of running it. */
-function wrapBuilder(builder: Record<string, unknown>, report: (s: { sql: string; params: unknown[] }) => void): unknown {
-  return new Proxy(builder, {
-    get(target, prop, receiver) {
-      if (prop === 'then') {
-        const q = (target.toSQL as () => { sql: string; params: unknown[] })();
-        report(q);
-        return (resolve: (v: unknown) => void) => resolve([]);
-      }
-      const value = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        const next = (value as (...a: unknown[]) => unknown).apply(target, args);
-        return next && typeof next === 'object' ? wrapBuilder(next as Record<string, unknown>, report) : next;
-      };
-    },
-  });
 }
 
 interface Report {

@@ -97,7 +97,7 @@ function auditLine(e: Entry): string {
 
 const BATCH = 1000;
 
-export function auditExportSource(db: DbOrTx, filter: AuditLogFilter): ExportSource {
+export function auditExportSource(db: DbOrTx, filter: AuditLogFilter, batch = BATCH): ExportSource {
   return {
     header: AUDIT_CSV_HEADER,
     async count(cap) {
@@ -114,7 +114,7 @@ export function auditExportSource(db: DbOrTx, filter: AuditLogFilter): ExportSou
     async *batches() {
       let before: number | undefined;
       for (;;) {
-        const page = await listAudit(db, { ...auditQuery(filter), before, limit: BATCH });
+        const page = await listAudit(db, { ...auditQuery(filter), before, limit: batch });
         if (page.rows.length) yield page.rows.map(auditLine);
         if (!page.nextCursor) return;
         before = page.nextCursor;

@@ -9,7 +9,8 @@ import { ensureQueues } from '@/server/queue/boss';
 import { ROOT } from './config';
 
 export const CONSOLE_DATA_DIR = path.join(ROOT, '.data', 'bench-console');
-export const CONSOLE_PG_PORT = 54410;
+/** Moved by BENCH_PORT_OFFSET like the other benchmarks' ports, so two checkouts' console benchmarks can run side by side. */
+export const CONSOLE_PG_PORT = 54410 + Number(process.env.BENCH_PORT_OFFSET ?? 0);
 const BATCH = 100_000;
 
 /** The benchmarks' Postgres, started (or reused) and migrated; stop it with `.stop()`. */
