@@ -15,14 +15,11 @@ import { loadOrderDetail } from '@/server/console/order-detail';
 import { runExport } from '@/server/console/exports';
 import { assertSupportedNode } from '@/server/runtime';
 import { openConsoleDatabase, seedOrders } from './lib/console-seed';
-import { ROOT } from './lib/config';
+import { optionValue, ROOT } from './lib/config';
 import { round, summarize } from './lib/stats';
 
 const argv = process.argv.slice(2);
-const arg = (name: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
+const arg = (name: string) => optionValue(argv, name);
 const ORDERS = Number(arg('orders') ?? 1_000_000);
 const RUNS = Number(arg('runs') ?? 40);
 const SEED = !argv.includes('--no-seed');

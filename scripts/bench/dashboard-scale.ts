@@ -17,14 +17,11 @@ import { recomputeStats } from '@/server/stats/rollup';
 import { addDays, beijingDay } from '@/server/stats/time';
 import { deliveryHealth } from '@/server/webhooks/health';
 import { openConsoleDatabase, seedOrders } from './lib/console-seed';
-import { ROOT } from './lib/config';
+import { optionValue, ROOT } from './lib/config';
 import { type LatencySummary, round, summarize } from './lib/stats';
 
 const argv = process.argv.slice(2);
-const arg = (name: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
+const arg = (name: string) => optionValue(argv, name);
 const ORDERS = Number(arg('orders') ?? 1_000_000);
 const RUNS = Number(arg('runs') ?? 40);
 const SEED = !argv.includes('--no-seed');

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { loadEnv } from '@/server/env';
 import { assertSupportedNode } from '@/server/runtime';
 import { ensureBuild, startCluster } from './lib/cluster';
-import { BENCH_DIR, parseOptions, PROFILE_DIR, ROOT } from './lib/config';
+import { BENCH_DIR, optionValue, parseOptions, PROFILE_DIR, ROOT } from './lib/config';
 import { warmUp, type Ctx } from './lib/harness';
 import { resetStatements, summarizeCpuProfiles, topStatements } from './lib/profile';
 import { cleanupAll, installSignalHandlers, limitRunTime, wasInterrupted } from './lib/procs';
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     cluster.webs.map((m) => m.child.pid),
     p.warmup,
   );
-  const only = argv.includes('--leg') ? argv[argv.indexOf('--leg') + 1] : undefined;
+  const only = optionValue(argv, 'leg');
   if (only === 'throughput') {
     if (opts.profile) await resetStatements(cluster);
     for (const leg of [p.throughput, p.single]) await runWebhookThroughput(ctx, receiver, { ...leg, workers: opts.workers });

@@ -114,3 +114,9 @@ export function sizes(quick: boolean) {
         queueJobs: 5000,
       };
 }
+
+/** The value after `--name` on a command line (`--orders 1000`), or undefined when the option is absent. */
+export function optionValue(argv: readonly string[], name: string): string | undefined {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
