@@ -8,9 +8,10 @@ import type { inferRouterOutputs } from '@trpc/server';
 import Link from 'next/link';
 import { useFormatter, useLocale, useTranslations } from 'next-intl';
 import { QRCodeSVG } from 'qrcode.react';
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import type { AppRouter } from '@/server/trpc/root';
 import { errorKey } from '../_lib/errors';
+import { liveViewWriter } from '../_lib/live-view';
 import { fenToYuan } from '../_lib/money';
 import { useTRPC } from '../_trpc/client';
 import { CopyButton } from './copy-button';
@@ -98,7 +99,9 @@ export function CheckoutStatus({ token, initial, serverNow, isPhone, checkoutUrl
   const queryClient = useQueryClient();
   const now = useNow(serverNow);
   const statusKey = trpc.checkout.status.queryKey({ token });
-  const setView = (next: CheckoutView) => queryClient.setQueryData(statusKey, next);
+  // The stream's views and the actions' answers are newer than any poll still in flight (live-view.ts).
+  const writeView = useMemo(() => liveViewWriter<CheckoutView>(queryClient, trpc.checkout.status.queryKey({ token })), [queryClient, trpc, token]);
+  const setView = (next: CheckoutView) => void writeView(next);
 
   // Live: the server pushes a fresh view on every change, from whichever process made it.
   const stream = useSubscription(trpc.checkout.onStatus.subscriptionOptions({ token }, { onData: setView }));
