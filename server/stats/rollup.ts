@@ -81,16 +81,16 @@ export async function computeSlices(tx: Tx, start: Date, end: Date): Promise<Map
     coalesce(sum(round(amount_fen * ${FEE_RATE_PER_MILLE} / 1000.0)), 0) as fees,
     count(*) filter (where paid_via = 'notify') as notify, count(*) filter (where paid_via = 'query') as query,
     count(*) filter (where paid_via = 'shopper') as shopper, count(*) filter (where paid_via = 'bill') as bill`;
-  const paid = await rows<SliceRow>(tx, sql`select ${slice('paid_at')} as s, ${money} from orders where paid_at >= ${s} and paid_at < ${e} group by 1`);
+  // Paid orders in one read: their figures by slice and time to pay (bucket b), summed per slice below.
+  const paidByBucket = await rows<SliceRow & { b: number }>(
+    tx,
+    sql`select ${slice('paid_at')} as s, width_bucket(${ms('paid_at - created_at')}, ${bounds}) as b, ${money}
+        from orders where paid_at >= ${s} and paid_at < ${e} group by 1, 2`,
+  );
   const late = await rows<SliceRow>(
     tx,
     sql`select ${slice('paid_at')} as s, ${money} from payment_attempts where late_payment is not null and status = 'paid'
           and paid_at >= ${s} and paid_at < ${e} group by 1`,
-  );
-  const timeToPay = await rows<{ s: Date; b: number; n: number }>(
-    tx,
-    sql`select ${slice('paid_at')} as s, width_bucket(${ms('paid_at - created_at')}, ${bounds}) as b, count(*) as n
-        from orders where paid_at >= ${s} and paid_at < ${e} group by 1, 2`,
   );
   // Refunds count when they succeed; a succeeded refund is terminal, so its updated_at is that moment.
   const refund = await rows<SliceRow>(
@@ -108,22 +108,27 @@ export async function computeSlices(tx: Tx, start: Date, end: Date): Promise<Map
         ) a
         where o.created_at >= ${s} and o.created_at < ${e} group by 1`,
   );
+  // The inbox in one read: its counts by slice, and the two latency histograms by slice and bucket
+  // (grouping sets; wb / ob is null in the rows of the other sets). A success_time that is not a timestamp
+  // counts in no WeChat latency bucket.
   const inbox = await inboxRange(tx, start, end);
-  const notify = await rows<SliceRow>(
-    tx,
-    sql`select ${slice('received_at')} as s, count(*) as n, coalesce(sum(deliveries), 0) as deliveries, max(last_received_at) as last ${inbox} group by 1`,
-  );
   const successTime = `(resource->>'success_time')::timestamptz`;
-  const wechat = await rows<{ s: Date; b: number; n: number }>(
+  const inboxRows = await rows<{ s: unknown; g: number; wb: number | null; ob: number | null; n: number; deliveries: number; last: unknown }>(
     tx,
-    sql`select ${slice('received_at')} as s, width_bucket(${ms(`received_at - ${successTime}`)}, ${bounds}) as b, count(*) as n ${inbox}
-        and resource->>'success_time' ~ '^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?([+-]\\d\\d:\\d\\d|Z)$' group by 1, 2`,
+    sql`select s, grouping(wb, ob) as g, wb, ob, count(*) as n, coalesce(sum(deliveries), 0) as deliveries, max(last_received_at) as last
+        from (
+          select ${slice('received_at')} as s, deliveries, last_received_at,
+                 case when resource->>'success_time' ~ '^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?([+-]\\d\\d:\\d\\d|Z)$'
+                      then width_bucket(${ms(`received_at - ${successTime}`)}, ${bounds}) end as wb,
+                 case when processed_at is not null then width_bucket(${ms('processed_at - received_at')}, ${bounds}) end as ob
+          ${inbox}
+        ) x
+        group by grouping sets ((s), (s, wb), (s, ob))`,
   );
-  const ours = await rows<{ s: Date; b: number; n: number }>(
-    tx,
-    sql`select ${slice('received_at')} as s, width_bucket(${ms('processed_at - received_at')}, ${bounds}) as b, count(*) as n ${inbox}
-        and processed_at is not null group by 1, 2`,
-  );
+  // grouping(wb, ob): 3 for (s), 1 for (s, wb), 2 for (s, ob).
+  const notify = inboxRows.filter((r) => Number(r.g) === 3);
+  const wechat = inboxRows.filter((r) => Number(r.g) === 1 && r.wb !== null).map((r) => ({ s: r.s, b: Number(r.wb), n: r.n }));
+  const ours = inboxRows.filter((r) => Number(r.g) === 2 && r.ob !== null).map((r) => ({ s: r.s, b: Number(r.ob), n: r.n }));
   const rejects = await rows<{ s: Date; reason: string; n: number }>(
     tx,
     sql`select ${slice('minute')} as s, reason, sum(count) as n from wechatpay_notification_reject_counts
@@ -137,7 +142,14 @@ export async function computeSlices(tx: Tx, start: Date, end: Date): Promise<Map
     for (const r of list) m.set(key(r), [...(m.get(key(r)) ?? []), r]);
     return m;
   };
-  const [paidBy, lateBy, refundBy, funnelBy, notifyBy] = [by(paid), by(late), by(refund), by(funnel), by(notify)];
+  const paidBy = new Map<number, Row>();
+  for (const r of paidByBucket) {
+    const sum = paidBy.get(key(r)) ?? {};
+    for (const k of PAID_SUMS) sum[k] = n(sum[k]) + n(r[k]);
+    paidBy.set(key(r), sum);
+  }
+  const timeToPay = paidByBucket.map((r) => ({ s: r.s, b: Number(r.b), n: n(r.n) }));
+  const [lateBy, refundBy, funnelBy, notifyBy] = [by(late), by(refund), by(funnel), by(notify)];
   const [ttpBy, wechatBy, oursBy, rejectsBy] = [grouped(timeToPay), grouped(wechat), grouped(ours), grouped(rejects)];
   const slices = new Set([...paidBy.keys(), ...lateBy.keys(), ...refundBy.keys(), ...funnelBy.keys(), ...notifyBy.keys(), ...rejectsBy.keys()]);
   const out = new Map<number, HourFigures>();
@@ -176,6 +188,9 @@ export async function computeSlices(tx: Tx, start: Date, end: Date): Promise<Map
   }
   return out;
 }
+
+/** The columns of `money` (computeSlices), summed over a slice's time-to-pay buckets. */
+const PAID_SUMS = ['n', 'fen', 'fees', 'notify', 'query', 'shopper', 'bill'] as const;
 
 const LOCK_HOUR = 17_001;
 const LOCK_DAY = 17_002;

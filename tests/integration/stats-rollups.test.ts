@@ -23,7 +23,7 @@ import { transitionAttempt, transitionOrder } from '@/server/orders/state';
 import type { QueueName } from '@/server/queue/catalogue';
 import { refreshRecent } from '@/server/stats/consume';
 import { dailyStats } from '@/server/stats/daily';
-import { quantile } from '@/server/stats/histogram';
+import { bucketOf, emptyHist, quantile } from '@/server/stats/histogram';
 import { recomputeStats } from '@/server/stats/rollup';
 import { successfulTransaction } from '@/simulator/testkit';
 import { startHarness, type Harness } from '../helpers/app-harness';
@@ -119,6 +119,35 @@ async function direct() {
       coalesce(notifications, 0) as notifications, coalesce(deliveries, 0) as deliveries
     from p full join r using (day) full join c using (day) full join n using (day) order by day`);
   return rows as unknown as Record<string, number | string>[];
+}
+
+/** Per Beijing day: the three latency histograms, the rejects and the last notification, bucketed here row by row. */
+async function rawHistograms() {
+  const day = (col: string) => `(${col} at time zone 'Asia/Shanghai')::date::text`;
+  const read = async (text: string) => (await h.db.execute(sql.raw(text))) as unknown as { day: string; ms: number }[];
+  const out = new Map<string, { ttp: number[]; wechat: number[]; ours: number[]; rejects: Record<string, number>; last: number | null }>();
+  const of = (d: string) => {
+    if (!out.has(d)) out.set(d, { ttp: emptyHist(), wechat: emptyHist(), ours: emptyHist(), rejects: {}, last: null });
+    return out.get(d)!;
+  };
+  for (const r of await read(`select ${day('paid_at')} as day, extract(epoch from paid_at - created_at) * 1000 as ms from orders where paid_at is not null`))
+    of(r.day).ttp[bucketOf(Number(r.ms))]! += 1;
+  const inbox = `from wechatpay_notifications`;
+  for (const r of await read(
+    `select ${day('received_at')} as day, extract(epoch from received_at - (resource->>'success_time')::timestamptz) * 1000 as ms ${inbox} where resource->>'success_time' is not null`,
+  ))
+    of(r.day).wechat[bucketOf(Number(r.ms))]! += 1;
+  for (const r of await read(
+    `select ${day('received_at')} as day, extract(epoch from processed_at - received_at) * 1000 as ms ${inbox} where processed_at is not null`,
+  ))
+    of(r.day).ours[bucketOf(Number(r.ms))]! += 1;
+  for (const r of await read(`select ${day('received_at')} as day, extract(epoch from max(last_received_at)) * 1000 as ms ${inbox} group by 1`))
+    of(r.day).last = Number(r.ms);
+  const rejects = (await h.db.execute(
+    sql.raw(`select ${day('minute')} as day, reason, sum(count)::int as n from wechatpay_notification_reject_counts group by 1, 2`),
+  )) as unknown as { day: string; reason: string; n: number }[];
+  for (const r of rejects) of(r.day).rejects[r.reason] = r.n;
+  return out;
 }
 
 async function rolled() {
@@ -236,6 +265,19 @@ it('keeps hourly and daily rollups equal to a recomputation from the raw tables,
   expect(quantile(d29!.wechatLatencyHist, 0.5)).toBe(5_000); // 2 s → the [2 s, 5 s) bucket
   expect(quantile(d29!.ourLatencyHist, 0.95)).toBe(500); // 300 ms → [250, 500)
   expect(d29!.notifyDeliveries - d29!.notifyCount).toBe(1);
+  // Every bucket of the histograms, the rejects and the last notification, against the raw rows.
+  const raw = await rawHistograms();
+  for (const day of ['2026-11-29', '2026-11-30']) {
+    const [row] = await h.db.select().from(statsDaily).where(eq(statsDaily.day, day));
+    expect({
+      ttp: row!.timeToPayHist,
+      wechat: row!.wechatLatencyHist,
+      ours: row!.ourLatencyHist,
+      rejects: row!.rejects,
+      last: row!.lastNotifyAt ? new Date(row!.lastNotifyAt).getTime() : null,
+    }).toEqual(raw.get(day));
+  }
+  expect(raw.get('2026-11-30')!.ttp.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
 
   // Replays change nothing: the same batches again, the nightly recompute again.
   const before = await snapshot();
