@@ -4,7 +4,8 @@
 // docs/benchmarks-webhooks.md. Options: --quick, --workers N (default 2), --no-build, --no-write, --verbose,
 // --render (rewrite the doc from the last run's .data/bench/webhooks-results.json, without measuring),
 // --leg throughput (the throughput legs alone, nothing written), --profile (with --leg: pg_stat_statements
-// and the workers' CPU profiles of the throughput legs, printed).
+// and the workers' CPU profiles of the throughput legs, printed), --slow-endpoint-ms N (with --leg: one more
+// 8-endpoint leg where one endpoint answers after N ms, counting the other endpoints' deliveries).
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -82,6 +83,8 @@ async function main(): Promise<void> {
   if (only === 'throughput') {
     if (opts.profile) await resetStatements(cluster);
     for (const leg of [p.throughput, p.single]) await runWebhookThroughput(ctx, receiver, { ...leg, workers: opts.workers });
+    const slowMs = Number(optionValue(argv, 'slow-endpoint-ms') ?? 0);
+    if (slowMs > 0) await runWebhookThroughput(ctx, receiver, { ...p.throughput, capMs: 30_000, workers: opts.workers, slowMs });
     if (opts.profile) {
       log(`top statements by total time:\n${await topStatements(cluster, 20)}`);
       await cluster.stopWorkers();

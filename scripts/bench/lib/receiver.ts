@@ -43,8 +43,9 @@ export class Receiver {
     return new Receiver(m);
   }
 
-  secrets(secrets: Record<string, string>, sampleEvery: number): Promise<unknown> {
-    return ask(this.m, { type: 'secrets', secrets, sampleEvery }, 'ok');
+  /** The endpoints' secrets; `delays`: paths that answer that many ms after the request. */
+  secrets(secrets: Record<string, string>, sampleEvery: number, delays: Record<string, number> = {}): Promise<unknown> {
+    return ask(this.m, { type: 'secrets', secrets, sampleEvery, delays }, 'ok');
   }
 
   /** Everything received since the last take. */

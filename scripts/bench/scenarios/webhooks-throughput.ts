@@ -2,6 +2,8 @@
 // own functions (outbox events written by writeOutboxEvent for paid orders, fanned out by fanoutEvents
 // over the endpoints), then the workers start and the receiver counts what arrives. deliveries/s = the
 // requests received from the first to the last (or to the time cap, when the backlog is not through).
+// With `slowMs`, endpoint /e0 answers that long after each request (a slow business system) and the row
+// counts the other endpoints' deliveries only: how much one slow receiver holds up the rest.
 import { inArray, sql } from 'drizzle-orm';
 import { outboxEvents } from '@/db/schema';
 import { loadEnv } from '@/server/env';
@@ -56,16 +58,20 @@ async function seed(ctx: Ctx, events: number): Promise<number> {
 export async function runWebhookThroughput(
   ctx: Ctx,
   receiver: Receiver,
-  opts: { endpoints: number; deliveries: number; capMs: number; workers: number },
+  opts: { endpoints: number; deliveries: number; capMs: number; workers: number; slowMs?: number },
 ): Promise<ThroughputRow> {
   const { cluster, log } = ctx;
   await cluster.stopWorkers();
   await purgeDeliveryQueue(cluster);
   const secrets = await setEndpoints(cluster, receiver, opts.endpoints);
   const sampleEvery = 50;
-  await receiver.secrets(secrets, sampleEvery);
+  const slowPath = opts.slowMs ? '/e0' : null;
+  await receiver.secrets(secrets, sampleEvery, slowPath ? { [slowPath]: opts.slowMs! } : {});
   const seedStarted = Date.now();
-  const queued = await seed(ctx, Math.ceil(opts.deliveries / opts.endpoints));
+  const perEndpoint = Math.ceil(opts.deliveries / opts.endpoints);
+  const all = await seed(ctx, perEndpoint);
+  const queued = slowPath ? all - perEndpoint : all;
+  let slowReceived = 0;
   const seedSeconds = (Date.now() - seedStarted) / 1000;
   await receiver.take();
   await cluster.startWorkers(opts.workers);
@@ -81,6 +87,10 @@ export async function runWebhookThroughput(
     verified += t.verified;
     badSignatures += t.badSignatures;
     for (const h of t.hits) {
+      if (h.path === slowPath) {
+        slowReceived++;
+        continue;
+      }
       const key = `${h.path} ${h.id}`;
       if (seen.has(key)) duplicates++;
       else seen.add(key);
@@ -105,8 +115,11 @@ export async function runWebhookThroughput(
     badSignatures,
     duplicates,
   };
+  const slowNote = slowPath
+    ? ` to the ${opts.endpoints - 1} fast endpoints, while ${slowPath} answers after ${opts.slowMs} ms (${slowReceived} requests to it)`
+    : '';
   log(
-    `delivery throughput, ${opts.endpoints} endpoint(s), ${opts.workers} workers: ${row.received}/${queued} delivered in ${row.seconds} s = ${row.perSecond}/s${complete ? '' : ` (time cap ${opts.capMs / 1000} s)`}; signatures verified ${verified}, bad ${badSignatures}; duplicates ${duplicates}`,
+    `delivery throughput, ${opts.endpoints} endpoint(s), ${opts.workers} workers: ${row.received}/${queued} delivered${slowNote} in ${row.seconds} s = ${row.perSecond}/s${complete ? '' : ` (time cap ${opts.capMs / 1000} s)`}; signatures verified ${verified}, bad ${badSignatures}; duplicates ${duplicates}`,
   );
   await purgeDeliveryQueue(cluster);
   return row;
