@@ -60,6 +60,12 @@ async function main(): Promise<void> {
     return;
   }
   const opts = parseOptions([...argv, '--workers', '2']);
+  const only = optionValue(argv, 'leg');
+  if (only && only !== 'throughput') throw new Error(`--leg takes "throughput", not ${only}`);
+  const slowOption = optionValue(argv, 'slow-endpoint-ms');
+  const slowMs = slowOption === undefined ? 0 : Number(slowOption);
+  if (slowOption !== undefined && (only !== 'throughput' || !Number.isInteger(slowMs) || slowMs <= 0))
+    throw new Error(`--slow-endpoint-ms takes a whole number of milliseconds above 0, with --leg throughput (got ${slowOption})`);
   const p = plan(opts.quick);
   installSignalHandlers();
   const startedAt = new Date();
@@ -79,12 +85,10 @@ async function main(): Promise<void> {
     cluster.webs.map((m) => m.child.pid),
     p.warmup,
   );
-  const only = optionValue(argv, 'leg');
   if (only === 'throughput') {
     if (opts.profile) await resetStatements(cluster);
     for (const leg of [p.throughput, p.single]) await runWebhookThroughput(ctx, receiver, { ...leg, workers: opts.workers });
-    const slowMs = Number(optionValue(argv, 'slow-endpoint-ms') ?? 0);
-    if (slowMs > 0) await runWebhookThroughput(ctx, receiver, { ...p.throughput, capMs: 30_000, workers: opts.workers, slowMs });
+    if (slowMs) await runWebhookThroughput(ctx, receiver, { ...p.throughput, capMs: 30_000, workers: opts.workers, slowMs });
     if (opts.profile) {
       log(`top statements by total time:\n${await topStatements(cluster, 20)}`);
       await cluster.stopWorkers();
@@ -93,7 +97,6 @@ async function main(): Promise<void> {
     await receiver.stop();
     return;
   }
-  if (only) throw new Error(`--leg takes "throughput", not ${only}`);
   log('— notify with and without webhook endpoints —');
   const notify = await runWebhookNotify(ctx, receiver, p.notify);
   log('— outbox → first attempt —');

@@ -71,7 +71,6 @@ export async function runWebhookThroughput(
   const perEndpoint = Math.ceil(opts.deliveries / opts.endpoints);
   const all = await seed(ctx, perEndpoint);
   const queued = slowPath ? all - perEndpoint : all;
-  let slowReceived = 0;
   const seedSeconds = (Date.now() - seedStarted) / 1000;
   await receiver.take();
   await cluster.startWorkers(opts.workers);
@@ -81,6 +80,7 @@ export async function runWebhookThroughput(
   let verified = 0;
   let badSignatures = 0;
   let duplicates = 0;
+  let slowReceived = 0;
   let capAt = Number.POSITIVE_INFINITY;
   for (;;) {
     const t = await receiver.take();
