@@ -104,7 +104,11 @@ export const webhookDeliveries = pgTable(
     attempts: integer('attempts').notNull().default(0),
     /** Bumped by a resend: a resend restarts the schedule, and jobs of the earlier round become stale. */
     round: integer('round').notNull().default(0),
+    /** When the next attempt is due (a pending delivery); while an attempt is in flight, when its lease ends. */
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
+    /** Set while a worker holds the delivery for an attempt (server/webhooks/claim.ts): past it, the attempt
+     * is presumed lost (the worker died) and the delivery is due again. */
+    leasedUntil: timestamp('leased_until', { withTimezone: true }),
     lastAttemptAt: timestamp('last_attempt_at', { withTimezone: true }),
     succeededAt: timestamp('succeeded_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
@@ -112,6 +116,9 @@ export const webhookDeliveries = pgTable(
   (t) => [
     uniqueIndex('webhook_deliveries_endpoint_message_idx').on(t.endpointId, t.messageId),
     index('webhook_deliveries_endpoint_status_idx').on(t.endpointId, t.status, t.createdAt),
+    // The claim: each endpoint's due deliveries in order, and the attempts in flight (few rows).
+    index('webhook_deliveries_due_idx').on(t.endpointId, t.nextAttemptAt).where(sql`status = 'pending'`),
+    index('webhook_deliveries_leased_idx').on(t.endpointId).where(sql`status = 'pending' and leased_until is not null`),
   ],
 );
 

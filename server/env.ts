@@ -200,14 +200,15 @@ const EnvSchema = z.object({
   WEBHOOK_RETRY_SCALE: z.coerce.number().positive().max(100).default(1),
   /** A receiver must answer 2xx within this long, or the attempt failed. */
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(15_000),
-  /** Attempts in flight to one endpoint across all workers: one slow receiver cannot take every worker. pg-boss counts
-   * them as it hands out jobs, so fetch loops asking at the same instant can each take the same free places: for a
-   * moment the count may reach this times the number of fetch loops (see deliverWorkOptions). It also bounds the
-   * batch a fetch takes, so it bounds one endpoint's throughput (about this many attempts per round trip). */
+  /** Attempts in flight to one endpoint across all workers: one slow receiver holds at most this many sends, and
+   * the others' deliveries go on beside it. Claims are taken one worker at a time, so the cap is exact. */
   WEBHOOK_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
-  /** Delivery attempts in flight per worker process, all endpoints together: fetch loops of one batch each (a batch
-   * is up to 8 attempts, and no more than WEBHOOK_ENDPOINT_CONCURRENCY). */
+  /** Delivery attempts in flight per worker process, all endpoints together; each is settled when its own answer
+   * comes, and its place is taken by the next due delivery. */
   WEBHOOK_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(32),
+  /** How often an idle worker looks for due deliveries it was not woken for (a missed wake-up, a retry another
+   * worker scheduled). New deliveries wake the workers at once. */
+  WEBHOOK_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   /** An endpoint that failed everything for this many days (times WEBHOOK_RETRY_SCALE) is disabled, with an alert. */
   WEBHOOK_DISABLE_AFTER_DAYS: z.coerce.number().positive().max(60).default(5),
   /**

@@ -14,7 +14,6 @@ import statsRollup from './handlers/stats-rollup';
 import reconciliationDaily from './handlers/reconciliation-daily';
 import reconciliationRun from './handlers/reconciliation-run';
 import sweep from './handlers/sweep';
-import webhooksDeliver from './handlers/webhooks-deliver';
 import webhooksFanout from './handlers/webhooks-fanout';
 import webhooksRecover from './handlers/webhooks-recover';
 
@@ -31,7 +30,6 @@ export const HANDLERS: readonly JobHandler<QueueName>[] = [
   statsNightly,
   monitoringEvaluate,
   webhooksFanout,
-  webhooksDeliver,
   webhooksRecover,
   reconciliationDaily,
   reconciliationRun,

@@ -11,6 +11,7 @@ import { HANDLERS, SCHEDULES } from './registry';
 import { outboxConsumers } from '@/server/outbox/consumers';
 import { startOutboxRelay } from '@/server/outbox/relay';
 import { startMetricsFlush } from '@/server/metrics/process-metrics';
+import { startDeliveryDispatcher } from '@/server/webhooks/dispatcher';
 
 export interface Worker {
   stop(): Promise<void>;
@@ -79,6 +80,8 @@ export async function startWorker(deps: AppDeps): Promise<Worker> {
   for (const s of SCHEDULES) await boss.schedule(s.queue, s.cron, { version: 1 }, s.tz ? { tz: s.tz } : undefined);
   const relay = startOutboxRelay(deps.db, outboxConsumers(deps.env), deps.env.OUTBOX_RELAY_INTERVAL_MS);
   const stopFlush = startMetricsFlush(deps.db);
+  // Webhook attempts are not jobs: the delivery rows are their own schedule (server/webhooks/dispatcher.ts).
+  const deliveries = await startDeliveryDispatcher(deps);
   logger().info({ queues: HANDLERS.length }, 'worker started');
   let stopped = false;
   return {
@@ -87,6 +90,7 @@ export async function startWorker(deps: AppDeps): Promise<Worker> {
       stopped = true;
       stopFlush();
       await relay.stop();
+      await deliveries.stop();
       // Graceful: stop fetching, let in-flight jobs finish (or expire back to the queue), close the pool.
       await boss.stop({ graceful: true, timeout: 15_000, close: true });
     },

@@ -6,7 +6,7 @@
 import { sql } from 'drizzle-orm';
 import type { Db, Tx } from '@/db/client';
 import { lateBills, openDiscrepancyDays } from '@/server/reconciliation/watch';
-import { failingEndpoints } from '@/server/webhooks/watch';
+import { failingEndpoints, overdueDeliveries } from '@/server/webhooks/watch';
 import { openWatchAlerts, raiseAlert, resolveAlertBySystem, type Finding } from './alerts';
 import { getThresholds, type Thresholds } from './settings';
 
@@ -169,6 +169,24 @@ const failureRate: WatchRule = {
   },
 };
 
+/** Webhook deliveries due for longer than the queue threshold: like a queue backlog, no worker is taking them. */
+const deliveriesOverdue: WatchRule = {
+  name: 'webhook_deliveries_overdue',
+  async find(tx, ctx) {
+    const minutes = ctx.thresholds.oldestReadyMinutes;
+    const overdue = await overdueDeliveries(tx, new Date(ctx.now.getTime() - minutes * 60_000));
+    if (!overdue) return [];
+    return [
+      {
+        key: 'webhook_deliveries_overdue',
+        kind: 'watch.webhook_deliveries_overdue',
+        message: `${overdue.count} webhook deliveries due over ${minutes} minutes ago are not yet attempted (is a worker running?)`,
+        data: { count: overdue.count, oldestDueAt: overdue.oldestDueAt.toISOString() },
+      },
+    ];
+  },
+};
+
 /** An enabled webhook endpoint failing every delivery for longer than the threshold. */
 const endpointFailing: WatchRule = {
   name: 'webhook_endpoint_failing',
@@ -221,6 +239,7 @@ export const WATCHLISTS: readonly WatchRule[] = [
   deadLetters,
   queueBacklog,
   failureRate,
+  deliveriesOverdue,
   endpointFailing,
   billNotFetched,
   openDiscrepancies,

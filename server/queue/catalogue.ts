@@ -16,7 +16,6 @@ export const QUEUE = {
   statsNightly: 'stats.nightly',
   monitoringEvaluate: 'monitoring.evaluate',
   webhooksFanout: 'webhooks.fanout',
-  webhooksDeliver: 'webhooks.deliver',
   webhooksRecover: 'webhooks.recover',
   reconciliationDaily: 'reconciliation.daily',
   reconciliationRun: 'reconciliation.run',
@@ -41,8 +40,6 @@ export const payloads = {
   [QUEUE.statsNightly]: z.object({ version: z.literal(1) }),
   [QUEUE.monitoringEvaluate]: z.object({ version: z.literal(1) }),
   [QUEUE.webhooksFanout]: z.object({ version: z.literal(1), eventIds: z.array(z.number().int().positive()).min(1) }),
-  // One attempt of one delivery; a job whose round/attempt is not the delivery's next one is stale (a no-op).
-  [QUEUE.webhooksDeliver]: z.object({ version: z.literal(1), deliveryId: uuid, round: z.number().int().min(0), attempt: z.number().int().min(1) }),
   [QUEUE.webhooksRecover]: z.object({ version: z.literal(1), recoveryId: uuid }),
   [QUEUE.reconciliationDaily]: z.object({ version: z.literal(1) }),
   [QUEUE.reconciliationRun]: z.object({ version: z.literal(1), runId: uuid }),
@@ -203,21 +200,6 @@ export const QUEUES: Queue[] = [
     retentionSeconds: 14 * DAY,
     deleteAfterSeconds: 7 * DAY,
     deadLetter: deadLetterOf(QUEUE.webhooksFanout),
-    notify: true,
-  },
-  {
-    // The delivery schedule is ours (each attempt a job with startAfter); pg-boss's retries only cover a
-    // worker that died mid-attempt (the job expires after the 15 s request deadline and runs again).
-    name: QUEUE.webhooksDeliver,
-    policy: 'standard',
-    retryLimit: 10,
-    retryDelay: 5,
-    retryBackoff: true,
-    retryDelayMax: 600,
-    expireInSeconds: 30,
-    retentionSeconds: 7 * DAY,
-    deleteAfterSeconds: 2 * DAY,
-    deadLetter: deadLetterOf(QUEUE.webhooksDeliver),
     notify: true,
   },
   {

@@ -1,8 +1,11 @@
 // Webhook deliveries: the one module that writes messages, deliveries and attempts. The outbox relay's
-// batches fan out to one delivery per matching endpoint (idempotent: unique per endpoint and message);
-// each attempt is its own job, scheduled by us (server/webhooks/schedule.ts); every attempt is logged.
-// A delivery job carries (round, attempt): a job that is not the delivery's next step is stale and does
-// nothing, so a duplicate job (a worker killed after sending) costs one extra request, never a lost one.
+// batches fan out to one delivery per matching endpoint (idempotent: unique per endpoint and message).
+// The delivery row is its own schedule: `next_attempt_at` says when it is due, and a worker claims due
+// deliveries with a lease (`leased_until`), sends each, and settles each attempt when its own answer comes
+// (server/webhooks/dispatcher.ts runs that loop). A lease that runs out (the worker died mid-send) makes the
+// delivery due again, so an attempt is sent at least once and never lost. Each settle moves a delivery only
+// from the step it was claimed at (round, attempts): an attempt that lost its lease, or was overtaken by a
+// resend, is logged as stale and changes nothing. Every attempt is logged.
 import { and, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Tx } from '@/db/client';
 import { alerts, outboxEvents, webhookAttempts, webhookDeliveries, webhookEndpoints, webhookMessages, webhookRecoveries } from '@/db/schema';
@@ -11,18 +14,24 @@ import type { AppDeps } from '@/server/deps';
 import { AppError } from '@/server/errors';
 import { log } from '@/server/log';
 import { QUEUE } from '@/server/queue/catalogue';
-import { enqueue, enqueueAll } from '@/server/queue/enqueue';
+import { enqueue } from '@/server/queue/enqueue';
 import { causeId } from '@/server/queue/ids';
 import { signingSecrets } from './endpoints';
 import { buildEventPayloads } from './payload';
 import { MAX_ATTEMPTS, parseRetryAfter, retryDelayMs } from './schedule';
-import type { Sender } from './send';
+import type { Sender, SendResult } from './send';
 import { signatureHeader } from './signing';
 
 type Deps = Pick<AppDeps, 'db' | 'env'>;
 type EndpointRow = typeof webhookEndpoints.$inferSelect;
 
 export const TEST_EVENT_TYPE = 'webhook.test';
+/** NOTIFY channel the dispatchers LISTEN on: deliveries became due (fanout, resend, recover, test event). */
+export const DELIVERIES_DUE_CHANNEL = 'scanpay_webhook_deliveries_due';
+/** Claims are taken one at a time across workers (a transaction-level advisory lock), so the per-endpoint cap is exact. */
+const CLAIM_LOCK = 0x5ca9_0001;
+/** A claimed attempt's lease: the request deadline and room for its settle; past it, the delivery is due again. */
+export const leaseMs = (env: Pick<AppDeps['env'], 'WEBHOOK_TIMEOUT_MS'>) => env.WEBHOOK_TIMEOUT_MS + 15_000;
 
 const matches = (endpoint: Pick<EndpointRow, 'eventTypes'>, type: string) => endpoint.eventTypes.length === 0 || endpoint.eventTypes.includes(type);
 
@@ -33,16 +42,9 @@ async function activeEndpoints(tx: Tx): Promise<EndpointRow[]> {
     .where(and(isNull(webhookEndpoints.disabledAt), isNull(webhookEndpoints.deletedAt)));
 }
 
-/** Enqueues attempts of deliveries (in the caller's transaction), in one statement. */
-async function enqueueAttempts(tx: Tx, attempts: readonly { d: { id: string; endpointId: string; round: number }; attempt: number; startAfter?: Date }[]) {
-  await enqueueAll(
-    tx,
-    QUEUE.webhooksDeliver,
-    attempts.map(({ d, attempt, startAfter }) => ({
-      data: { version: 1 as const, deliveryId: d.id, round: d.round, attempt },
-      options: { id: causeId('webhook.deliver', d.id, d.round, attempt), startAfter, groupId: d.endpointId },
-    })),
-  );
+/** Wakes the dispatchers when the caller's transaction commits (they also poll, so a lost wake-up only delays). */
+async function wakeDispatchers(tx: Tx) {
+  await tx.execute(sql`select pg_notify(${DELIVERIES_DUE_CHANNEL}, '')`);
 }
 
 /** The messages of outbox events, by event id (written once: a body, and so its snapshot, never changes). */
@@ -74,7 +76,7 @@ async function ensureMessages(deps: Deps, tx: Tx, events: readonly (typeof outbo
   return ids;
 }
 
-/** webhooks.fanout: one delivery per (event, matching endpoint), each with its first attempt enqueued — a relay batch in a few statements. */
+/** webhooks.fanout: one delivery per (event, matching endpoint), due at once — a relay batch in a few statements. */
 export async function fanoutEvents(deps: Deps, eventIds: readonly number[]): Promise<{ messages: number; deliveries: number }> {
   return deps.db.transaction(async (tx) => {
     const events = await tx
@@ -92,17 +94,13 @@ export async function fanoutEvents(deps: Deps, eventIds: readonly number[]): Pro
       tx,
       wanted.map((x) => x.event),
     );
+    const now = new Date();
     const rows = await tx
       .insert(webhookDeliveries)
-      .values(
-        wanted.flatMap(({ event, targets }) => targets.map((e) => ({ endpointId: e.id, messageId: messageIds.get(event.id)!, nextAttemptAt: new Date() }))),
-      )
+      .values(wanted.flatMap(({ event, targets }) => targets.map((e) => ({ endpointId: e.id, messageId: messageIds.get(event.id)!, nextAttemptAt: now }))))
       .onConflictDoNothing()
-      .returning({ id: webhookDeliveries.id, endpointId: webhookDeliveries.endpointId, round: webhookDeliveries.round });
-    await enqueueAttempts(
-      tx,
-      rows.map((d) => ({ d, attempt: 1 })),
-    );
+      .returning({ id: webhookDeliveries.id });
+    if (rows.length) await wakeDispatchers(tx);
     return { messages: events.length, deliveries: rows.length };
   });
 }
@@ -112,120 +110,150 @@ function loggedHeaders(headers: Record<string, string>, custom: Record<string, s
   return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, k in custom ? '[redacted]' : v]));
 }
 
-export type AttemptOutcome = 'succeeded' | 'retry' | 'failed' | 'disabled' | 'stale' | 'missing' | 'endpoint_disabled';
+export type AttemptOutcome = 'succeeded' | 'retry' | 'failed' | 'disabled' | 'stale';
 
-export interface DeliverJob {
-  deliveryId: string;
+/** A delivery claimed for one attempt: the step it was claimed at (round, attempt) and what to send. */
+export interface ClaimedAttempt {
+  d: typeof webhookDeliveries.$inferSelect;
+  e: EndpointRow;
+  m: typeof webhookMessages.$inferSelect;
   round: number;
   attempt: number;
 }
 
-/** One attempt: a batch of one. */
-export async function deliverAttempt(deps: AppDeps, sender: Sender, job: DeliverJob): Promise<AttemptOutcome> {
-  const [outcome] = await deliverAttempts(deps, sender, [job]);
-  return outcome!;
-}
-
-type DeliveryRow = { d: typeof webhookDeliveries.$inferSelect; e: EndpointRow; m: typeof webhookMessages.$inferSelect };
-
 /**
- * webhooks.deliver: a batch of attempts — each signed afresh and POSTed side by side, then every outcome
- * decided and written in one transaction (one read and a handful of statements per batch, not per attempt:
- * at high rates the database's work per delivery is what limits throughput). Outcomes in the jobs' order.
+ * Claims up to `limit` due deliveries for attempts, oldest due first across endpoints, and never more than
+ * WEBHOOK_ENDPOINT_CONCURRENCY in flight to one endpoint (counting every worker's leases). Each is leased
+ * for leaseMs. Due deliveries of a disabled or deleted endpoint are failed here, unsent (recover sends them
+ * again once the endpoint is enabled).
  */
-export async function deliverAttempts(deps: AppDeps, sender: Sender, jobs: readonly DeliverJob[]): Promise<AttemptOutcome[]> {
-  const { db, env } = deps;
-  const outcomes: AttemptOutcome[] = jobs.map(() => 'missing');
-  if (!jobs.length) return outcomes;
-  const found = await db
+export async function claimDeliveries(deps: AppDeps, limit: number): Promise<ClaimedAttempt[]> {
+  if (limit <= 0) return [];
+  const now = deps.clock.now();
+  const leaseEnd = new Date(now.getTime() + leaseMs(deps.env));
+  const cap = deps.env.WEBHOOK_ENDPOINT_CONCURRENCY;
+  const claimed = await deps.db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${CLAIM_LOCK})`);
+    const at = now.toISOString();
+    const rows = await tx.execute<{ id: string; active: boolean }>(sql`
+      with in_flight as (
+        select endpoint_id, count(*)::int as n from webhook_deliveries
+        where status = 'pending' and leased_until is not null and leased_until > ${at}::timestamptz
+        group by endpoint_id
+      ), picked as (
+        select c.id, c.next_attempt_at, (e.disabled_at is null and e.deleted_at is null) as active
+        from webhook_endpoints e
+        left join in_flight f on f.endpoint_id = e.id
+        cross join lateral (
+          select d.id, d.next_attempt_at from webhook_deliveries d
+          where d.endpoint_id = e.id and d.status = 'pending' and d.next_attempt_at <= ${at}::timestamptz
+          order by d.next_attempt_at
+          limit case when e.disabled_at is null and e.deleted_at is null then greatest(0, ${cap}::int - coalesce(f.n, 0)) else ${limit}::int end
+        ) c
+        order by c.next_attempt_at
+        limit ${limit}::int
+      )
+      update webhook_deliveries d
+      set leased_until = case when picked.active then ${leaseEnd.toISOString()}::timestamptz end,
+        next_attempt_at = case when picked.active then ${leaseEnd.toISOString()}::timestamptz end,
+        status = case when picked.active then d.status else 'failed' end
+      from picked where d.id = picked.id
+      returning d.id, picked.active`);
+    return rows.filter((r) => r.active).map((r) => r.id);
+  });
+  if (!claimed.length) return [];
+  const found = await deps.db
     .select({ d: webhookDeliveries, e: webhookEndpoints, m: webhookMessages })
     .from(webhookDeliveries)
     .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
     .innerJoin(webhookMessages, eq(webhookMessages.id, webhookDeliveries.messageId))
-    .where(inArray(webhookDeliveries.id, [...new Set(jobs.map((j) => j.deliveryId))]));
-  const byId = new Map(found.map((r) => [r.d.id, r]));
+    .where(inArray(webhookDeliveries.id, claimed));
+  return found.map((r) => ({ ...r, round: r.d.round, attempt: r.d.attempts + 1 }));
+}
 
-  const due: { i: number; job: DeliverJob; row: DeliveryRow }[] = [];
-  const taken = new Set<string>();
-  for (const [i, job] of jobs.entries()) {
-    const row = byId.get(job.deliveryId);
-    if (!row) continue;
-    const { d, e } = row;
-    if (taken.has(d.id) || d.status !== 'pending' || d.round !== job.round || d.attempts !== job.attempt - 1) {
-      outcomes[i] = 'stale';
-      continue;
-    }
-    taken.add(d.id);
-    if (e.disabledAt || e.deletedAt) {
-      await db
-        .update(webhookDeliveries)
-        .set({ status: 'failed', nextAttemptAt: null })
-        .where(and(eq(webhookDeliveries.id, d.id), eq(webhookDeliveries.round, job.round), eq(webhookDeliveries.status, 'pending')));
-      outcomes[i] = 'endpoint_disabled';
-      continue;
-    }
-    due.push({ i, job, row });
-  }
-  if (!due.length) return outcomes;
+/** One attempt as sent and answered. */
+export interface SentAttempt {
+  claimed: ClaimedAttempt;
+  at: Date;
+  headers: Record<string, string>;
+  r: SendResult;
+  ok: boolean;
+}
 
-  const now = deps.clock.now();
-  const timestamp = Math.floor(now.getTime() / 1000);
-  const sent = await Promise.all(
-    due.map(async ({ i, job, row }) => {
-      const { e, m } = row;
-      const headers: Record<string, string> = {
-        ...e.headers,
-        'content-type': 'application/json',
-        'user-agent': 'Scanpay-Webhooks/1',
-        'webhook-id': m.id,
-        'webhook-timestamp': String(timestamp),
-        'webhook-signature': signatureHeader(signingSecrets(e, now), m.id, timestamp, m.body),
-      };
-      const r = await sender.send(e.url, headers, m.body, env.WEBHOOK_TIMEOUT_MS);
-      const ok = r.status !== null && r.status >= 200 && r.status < 300;
-      return { i, job, row, headers, r, ok };
-    }),
-  );
+/** Signs the claimed attempt afresh (its own timestamp) and POSTs it. Never throws: a failure is an answer. */
+export async function sendAttempt(deps: AppDeps, sender: Sender, claimed: ClaimedAttempt): Promise<SentAttempt> {
+  const { e, m } = claimed;
+  const at = deps.clock.now();
+  const timestamp = Math.floor(at.getTime() / 1000);
+  const headers: Record<string, string> = {
+    ...e.headers,
+    'content-type': 'application/json',
+    'user-agent': 'Scanpay-Webhooks/1',
+    'webhook-id': m.id,
+    'webhook-timestamp': String(timestamp),
+    'webhook-signature': signatureHeader(signingSecrets(e, at), m.id, timestamp, m.body),
+  };
+  const r = await sender.send(e.url, headers, m.body, deps.env.WEBHOOK_TIMEOUT_MS);
+  const ok = r.status !== null && r.status >= 200 && r.status < 300;
+  return { claimed, at, headers, r, ok };
+}
 
+/** What settling decided for each attempt (in the order given) and the earliest retry it scheduled. */
+export interface Settled {
+  outcomes: AttemptOutcome[];
+  nextDueAt: Date | null;
+}
+
+/**
+ * Settles sent attempts: each outcome decided (success, retry on the schedule, Retry-After, 410 and the
+ * long-failing rule disabling the endpoint) and written, all of them in one transaction of a few statements
+ * (at high rates the database's work per delivery is what limits throughput). A batch settles exactly as
+ * its attempts would one by one (tests/integration/webhook-settle.test.ts).
+ */
+export async function settleAttempts(deps: Pick<AppDeps, 'db' | 'env'>, sent: readonly SentAttempt[]): Promise<Settled> {
+  const { db, env } = deps;
+  if (!sent.length) return { outcomes: [], nextDueAt: null };
   return db.transaction(async (tx) => {
     const scale = env.WEBHOOK_RETRY_SCALE;
-    // Each endpoint's health once, in id order (two batches locking endpoints in different orders could
+    // Each endpoint's health once, in id order (two settles locking endpoints in different orders could
     // deadlock): one that answered 2xx is up (failing_since cleared, written only if set, so a healthy
     // endpoint's row is never locked); one that only failed is failing since its first failure after the
-    // last success (now, if none before).
+    // last success (its earliest attempt here, if none before).
     const failingSince = new Map<string, Date>();
-    const endpointIds = [...new Set(sent.map((s) => s.row.e.id))].sort();
-    const up = endpointIds.filter((id) => sent.some((s) => s.ok && s.row.e.id === id));
+    const endpointIds = [...new Set(sent.map((s) => s.claimed.e.id))].sort();
+    const up = endpointIds.filter((id) => sent.some((s) => s.ok && s.claimed.e.id === id));
     if (up.length)
       await tx
         .update(webhookEndpoints)
         .set({ failingSince: null })
         .where(and(inArray(webhookEndpoints.id, up), isNotNull(webhookEndpoints.failingSince)));
     for (const id of endpointIds) {
-      const mine = sent.filter((s) => s.row.e.id === id);
+      const mine = sent.filter((s) => s.claimed.e.id === id);
       if (!mine.some((s) => s.ok) && mine.some((s) => s.r.status !== 410)) {
+        const first = new Date(Math.min(...mine.map((s) => s.at.getTime())));
         const [endpoint] = await tx
           .update(webhookEndpoints)
-          .set({ failingSince: sql`coalesce(${webhookEndpoints.failingSince}, now())` })
+          .set({ failingSince: sql`coalesce(${webhookEndpoints.failingSince}, ${first.toISOString()}::timestamptz)` })
           .where(eq(webhookEndpoints.id, id))
           .returning({ failingSince: webhookEndpoints.failingSince });
-        failingSince.set(id, endpoint?.failingSince ?? now);
+        failingSince.set(id, endpoint?.failingSince ?? first);
       }
     }
 
     const decided = sent.map((s) => {
       let outcome: AttemptOutcome;
       let next: Date | null = null;
+      const now = s.at;
       if (s.ok) outcome = 'succeeded';
       else if (s.r.status === 410) outcome = 'disabled';
       else {
-        const failingMs = now.getTime() - (failingSince.get(s.row.e.id) ?? now).getTime();
+        const failingMs = now.getTime() - (failingSince.get(s.claimed.e.id) ?? now).getTime();
         if (failingMs > env.WEBHOOK_DISABLE_AFTER_DAYS * 86_400_000 * scale) outcome = 'disabled';
         else {
           const throttled = s.r.status === 429 || s.r.status === 503;
           const delay =
-            s.job.attempt < MAX_ATTEMPTS
-              ? retryDelayMs(s.job.attempt + 1, scale, throttled ? parseRetryAfter(s.r.headers['retry-after'], now.getTime()) : null)
+            s.claimed.attempt < MAX_ATTEMPTS
+              ? retryDelayMs(s.claimed.attempt + 1, scale, throttled ? parseRetryAfter(s.r.headers['retry-after'], now.getTime()) : null)
               : null;
           if (delay === null) outcome = 'failed';
           else {
@@ -237,31 +265,32 @@ export async function deliverAttempts(deps: AppDeps, sender: Sender, jobs: reado
       return { ...s, outcome, next };
     });
 
-    // Every delivery moved in one statement, each only if it is still at the step its job was for.
+    // Every delivery moved in one statement, each only if it is still at the step it was claimed at.
     const steps = decided.map((s) => ({
-      id: s.row.d.id,
-      round: s.job.round,
-      attempt: s.job.attempt,
+      id: s.claimed.d.id,
+      round: s.claimed.round,
+      attempt: s.claimed.attempt,
       status: s.outcome === 'succeeded' ? 'succeeded' : s.outcome === 'retry' ? 'pending' : 'failed',
       next: s.next?.toISOString() ?? null,
-      succeeded: s.ok ? now.toISOString() : null,
+      at: s.at.toISOString(),
+      succeeded: s.ok ? s.at.toISOString() : null,
     }));
     const moved = await tx.execute<{ id: string }>(sql`
-      update ${webhookDeliveries} d set attempts = v.attempt, last_attempt_at = ${now.toISOString()}::timestamptz, status = v.status,
-        next_attempt_at = v.next, succeeded_at = v.succeeded
-      from jsonb_to_recordset(${JSON.stringify(steps)}::jsonb) as v(id uuid, round int, attempt int, status text, next timestamptz, succeeded timestamptz)
+      update ${webhookDeliveries} d set attempts = v.attempt, last_attempt_at = v.at, status = v.status,
+        next_attempt_at = v.next, succeeded_at = v.succeeded, leased_until = null
+      from jsonb_to_recordset(${JSON.stringify(steps)}::jsonb) as v(id uuid, round int, attempt int, status text, next timestamptz, at timestamptz, succeeded timestamptz)
       where d.id = any(${`{${steps.map((x) => x.id).join(',')}}`}::uuid[]) -- so the plan is a primary-key lookup, whatever the estimate for the JSON rows
         and d.id = v.id and d.round = v.round and d.attempts = v.attempt - 1 and d.status = 'pending'
       returning d.id`);
     const movedIds = new Set(moved.map((r) => r.id));
 
     await tx.insert(webhookAttempts).values(
-      decided.map(({ row: { d, e, m }, job, headers, r, ok, outcome }) => ({
+      decided.map(({ claimed: { d, e, m, attempt }, at, headers, r, ok, outcome }) => ({
         deliveryId: d.id,
         endpointId: e.id,
         messageId: m.id,
         orderId: m.orderId,
-        attempt: job.attempt,
+        attempt,
         url: e.url,
         requestHeaders: loggedHeaders(headers, e.headers),
         requestBody: m.body,
@@ -270,26 +299,25 @@ export async function deliverAttempts(deps: AppDeps, sender: Sender, jobs: reado
         latencyMs: r.latencyMs,
         error: r.error ?? (ok ? null : `HTTP ${r.status}`),
         outcome: movedIds.has(d.id) ? outcome : 'stale',
-        createdAt: now,
+        createdAt: at,
       })),
     );
 
+    const outcomes: AttemptOutcome[] = [];
     const disabled = new Map<string, { e: EndpointRow; status: number | null }>();
-    const retries = [];
+    let nextDueAt: Date | null = null;
     for (const s of decided) {
-      if (!movedIds.has(s.row.d.id)) {
-        outcomes[s.i] = 'stale';
+      if (!movedIds.has(s.claimed.d.id)) {
+        outcomes.push('stale');
         continue;
       }
-      outcomes[s.i] = s.outcome;
-      if (s.outcome === 'retry')
-        retries.push({ d: { id: s.row.d.id, endpointId: s.row.e.id, round: s.job.round }, attempt: s.job.attempt + 1, startAfter: s.next! });
-      if (s.outcome === 'disabled' && !disabled.has(s.row.e.id)) disabled.set(s.row.e.id, { e: s.row.e, status: s.r.status });
+      outcomes.push(s.outcome);
+      if (s.next && (!nextDueAt || s.next < nextDueAt)) nextDueAt = s.next;
+      if (s.outcome === 'disabled' && !disabled.has(s.claimed.e.id)) disabled.set(s.claimed.e.id, { e: s.claimed.e, status: s.r.status });
     }
-    await enqueueAttempts(tx, retries);
     for (const { e, status } of disabled.values())
       await disableEndpoint(tx, e, status === 410 ? 'the receiver answered 410 Gone' : `every delivery failed for ${env.WEBHOOK_DISABLE_AFTER_DAYS} days`);
-    return outcomes;
+    return { outcomes, nextDueAt };
   });
 }
 
@@ -300,7 +328,7 @@ async function disableEndpoint(tx: Tx, e: EndpointRow, reason: string) {
     .where(and(eq(webhookEndpoints.id, e.id), isNull(webhookEndpoints.disabledAt)))
     .returning({ id: webhookEndpoints.id });
   if (!done) return;
-  // Its other pending deliveries stop at their next attempt; recover sends them once it is enabled again.
+  // Its other pending deliveries fail when they are next due; recover sends them once it is enabled again.
   await tx.insert(alerts).values({
     kind: 'webhook_endpoint_disabled',
     orderId: null,
@@ -310,17 +338,17 @@ async function disableEndpoint(tx: Tx, e: EndpointRow, reason: string) {
   log('webhooks').warn({ endpointId: e.id, reason }, 'webhook endpoint disabled');
 }
 
-/** Starts a new round for a delivery (resend, recover): attempts from zero, earlier jobs become stale. */
+/** Starts a new round for a delivery (resend, recover), due at once: attempts from zero, an attempt of the earlier round in flight becomes stale. The caller wakes the dispatchers. */
 async function restartDelivery(tx: Tx, endpointId: string, messageId: string) {
+  const now = new Date();
   const [d] = await tx
     .insert(webhookDeliveries)
-    .values({ endpointId, messageId, nextAttemptAt: new Date() })
+    .values({ endpointId, messageId, nextAttemptAt: now })
     .onConflictDoUpdate({
       target: [webhookDeliveries.endpointId, webhookDeliveries.messageId],
-      set: { status: 'pending', attempts: 0, round: sql`${webhookDeliveries.round} + 1`, nextAttemptAt: new Date(), succeededAt: null },
+      set: { status: 'pending', attempts: 0, round: sql`${webhookDeliveries.round} + 1`, nextAttemptAt: now, leasedUntil: null, succeededAt: null },
     })
     .returning({ id: webhookDeliveries.id, endpointId: webhookDeliveries.endpointId, round: webhookDeliveries.round });
-  await enqueueAttempts(tx, [{ d: d!, attempt: 1 }]);
   return d!;
 }
 
@@ -340,6 +368,7 @@ export async function resendEvent(deps: Deps, actor: AuditActor, eventId: string
     const messageId = (await ensureMessages(deps, tx, [event])).get(event.id)!;
     const deliveries = [];
     for (const e of targets) deliveries.push(await restartDelivery(tx, e.id, messageId));
+    if (deliveries.length) await wakeDispatchers(tx);
     await appendAudit(tx, actor, { action: 'webhook.resend', objectType: 'event', objectId: eventId, after: { endpoints: targets.map((t) => t.id) } });
     return { eventId, deliveries: deliveries.map((d) => ({ id: d.id, endpointId: d.endpointId })) };
   });
@@ -366,6 +395,7 @@ export async function sendTestEvent(deps: Deps, actor: AuditActor, endpointId: s
     });
     await tx.insert(webhookMessages).values({ id, type: TEST_EVENT_TYPE, body, createdAt });
     const d = await restartDelivery(tx, endpointId, id);
+    await wakeDispatchers(tx);
     await appendAudit(tx, actor, { action: 'webhook.test', objectType: 'webhook_endpoint', objectId: endpointId, after: { messageId: id } });
     return { eventId: id, deliveryId: d.id };
   });
@@ -432,6 +462,7 @@ export async function runRecovery(deps: Deps, recoveryId: string): Promise<Recov
         select d.message_id from webhook_deliveries d join webhook_messages m on m.id = d.message_id
         where ${failed} order by m.created_at limit ${RECOVERY_CHUNK} for update of d skip locked`);
       for (const row of rows) await restartDelivery(tx, r.endpointId, row.message_id);
+      if (rows.length) await wakeDispatchers(tx);
       if (rows.length)
         await tx
           .update(webhookRecoveries)

@@ -4,7 +4,19 @@
 import { randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { alerts, billFiles, discrepancies, orders, outboxEvents, paymentAttempts, refunds, webhookEndpoints, wechatpayNotifications } from '@/db/schema';
+import {
+  alerts,
+  billFiles,
+  discrepancies,
+  orders,
+  outboxEvents,
+  paymentAttempts,
+  refunds,
+  webhookDeliveries,
+  webhookEndpoints,
+  webhookMessages,
+  wechatpayNotifications,
+} from '@/db/schema';
 import { SYSTEM_ACTOR } from '@/server/auth/audit';
 import { acknowledgeAlert, alertCounts, alertHistoryOf } from '@/server/monitoring/alerts';
 import { DEFAULT_THRESHOLDS, getThresholds, setThresholds } from '@/server/monitoring/settings';
@@ -174,6 +186,28 @@ it('dead letters, a stuck queue and a failure rate over the threshold', async ()
   await setThresholds(h.db, SYSTEM_ACTOR, DEFAULT_THRESHOLDS, null);
   await expectResolved(`failure_rate:${q}`);
   await raw(`delete from pgboss.job where name = $1`, [q]);
+});
+
+it('webhook deliveries due for longer than the queue threshold and not attempted (no worker claims them)', async () => {
+  const e = await createEndpoint(h.db, SYSTEM_ACTOR, { url: 'https://hooks.example.com/overdue' }, 'simulator');
+  const messageId = `evt_test_${randomUUID().replaceAll('-', '')}`;
+  await h.db.insert(webhookMessages).values({ id: messageId, type: 'webhook.test', body: '{}' });
+  const [d] = await h.db
+    .insert(webhookDeliveries)
+    .values({ endpointId: e.id, messageId, nextAttemptAt: minutesAgo(1) })
+    .returning();
+  expect((await evaluate()).raised).not.toContain('webhook_deliveries_overdue');
+  // Due 10 minutes ago (or a lease that ran out then: the worker holding it died and none took it over).
+  await h.db
+    .update(webhookDeliveries)
+    .set({ nextAttemptAt: minutesAgo(10), leasedUntil: minutesAgo(10) })
+    .where(eq(webhookDeliveries.id, d!.id));
+  const a = await expectRaised('webhook_deliveries_overdue');
+  expect(a.data).toMatchObject({ count: 1 });
+  // Attempted: the condition is gone.
+  await h.db.update(webhookDeliveries).set({ status: 'succeeded', nextAttemptAt: null, leasedUntil: null }).where(eq(webhookDeliveries.id, d!.id));
+  await expectResolved('webhook_deliveries_overdue');
+  await updateEndpoint(h.db, SYSTEM_ACTOR, e.id, { disabled: true }, 'simulator');
 });
 
 it("a webhook endpoint failing every delivery past the threshold; disabled, it is the other alert's business", async () => {

@@ -80,14 +80,15 @@ export async function setEndpoints(cluster: Cluster, receiver: Receiver, n: numb
  */
 export async function purgeDeliveryQueue(cluster: Cluster): Promise<number> {
   const rows = await cluster.db.execute<{ n: number }>(sql`
-    with d as (delete from pgboss.job where name = ${QUEUE.webhooksDeliver} and state in ('created', 'retry') returning 1)
+    with d as (update webhook_deliveries set status = 'failed', next_attempt_at = null, leased_until = null where status = 'pending' returning 1)
     select count(*)::int as n from d`);
   return Number(rows[0]?.n ?? 0);
 }
 
-/** Delivery attempt jobs not yet finished (queued or in flight). */
+/** Deliveries not yet finished (due, scheduled or in flight) and fan-out jobs not yet done. */
 export async function deliveriesOutstanding(cluster: Cluster): Promise<number> {
   const rows = await cluster.db.execute<{ n: number }>(sql`
-    select count(*)::int as n from pgboss.job where name in (${QUEUE.webhooksDeliver}, ${QUEUE.webhooksFanout}) and state in ('created', 'retry', 'active')`);
+    select (select count(*) from webhook_deliveries where status = 'pending')::int
+      + (select count(*) from pgboss.job where name = ${QUEUE.webhooksFanout} and state in ('created', 'retry', 'active'))::int as n`);
   return Number(rows[0]?.n ?? 0);
 }
