@@ -114,28 +114,48 @@ export type AttemptOutcome = 'succeeded' | 'retry' | 'failed' | 'disabled' | 'st
 
 /** A delivery claimed for one attempt: the step it was claimed at (round, attempt) and what to send. */
 export interface ClaimedAttempt {
-  d: typeof webhookDeliveries.$inferSelect;
-  e: EndpointRow;
-  m: typeof webhookMessages.$inferSelect;
+  d: { id: string };
+  e: Pick<EndpointRow, 'id' | 'url' | 'headers' | 'secret' | 'previousSecret' | 'previousSecretExpiresAt'>;
+  m: Pick<typeof webhookMessages.$inferSelect, 'id' | 'body' | 'orderId'>;
   round: number;
   attempt: number;
 }
+
+type ClaimRow = {
+  id: string;
+  round: number;
+  attempts: number;
+  endpoint_id: string;
+  url: string;
+  headers: Record<string, string>;
+  secret: string;
+  previous_secret: string | null;
+  /** Text: drizzle leaves timestamps unparsed on its postgres.js client. */
+  previous_secret_expires_at: string | null;
+  message_id: string;
+  body: string;
+  order_id: string | null;
+};
 
 /**
  * Claims up to `limit` due deliveries for attempts, oldest due first across endpoints, and never more than
  * WEBHOOK_ENDPOINT_CONCURRENCY in flight to one endpoint (counting every worker's leases). Each is leased
  * for leaseMs. Due deliveries of a disabled or deleted endpoint are failed here, unsent (recover sends them
- * again once the endpoint is enabled).
+ * again once the endpoint is enabled). One round trip: the lock and the claim are pipelined, and the claim
+ * returns what the attempts send (claims are frequent: they are much of the database's work per delivery).
  */
 export async function claimDeliveries(deps: AppDeps, limit: number): Promise<ClaimedAttempt[]> {
   if (limit <= 0) return [];
   const now = deps.clock.now();
-  const leaseEnd = new Date(now.getTime() + leaseMs(deps.env));
+  const at = now.toISOString();
+  const leaseEnd = new Date(now.getTime() + leaseMs(deps.env)).toISOString();
   const cap = deps.env.WEBHOOK_ENDPOINT_CONCURRENCY;
-  const claimed = await deps.db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(${CLAIM_LOCK})`);
-    const at = now.toISOString();
-    const rows = await tx.execute<{ id: string; active: boolean }>(sql`
+  // The claim is its own statement after the lock, so its snapshot sees every claim committed before it. Its
+  // plan does not depend on the values (a lateral index walk per endpoint): planned once, not on every claim.
+  const [, , rows] = (await deps.db.$client.begin((q) => [
+    q`set local plan_cache_mode = force_generic_plan`,
+    q`select pg_advisory_xact_lock(${CLAIM_LOCK})`,
+    q`
       with in_flight as (
         select endpoint_id, count(*)::int as n from webhook_deliveries
         where status = 'pending' and leased_until is not null and leased_until > ${at}::timestamptz
@@ -152,23 +172,33 @@ export async function claimDeliveries(deps: AppDeps, limit: number): Promise<Cla
         ) c
         order by c.next_attempt_at
         limit ${limit}::int
+      ), claimed as (
+        update webhook_deliveries d
+        set leased_until = case when picked.active then ${leaseEnd}::timestamptz end,
+          next_attempt_at = case when picked.active then ${leaseEnd}::timestamptz end,
+          status = case when picked.active then d.status else 'failed' end
+        from picked where d.id = picked.id
+        returning d.id, d.round, d.attempts, d.endpoint_id, d.message_id, picked.active, picked.next_attempt_at as due_at
       )
-      update webhook_deliveries d
-      set leased_until = case when picked.active then ${leaseEnd.toISOString()}::timestamptz end,
-        next_attempt_at = case when picked.active then ${leaseEnd.toISOString()}::timestamptz end,
-        status = case when picked.active then d.status else 'failed' end
-      from picked where d.id = picked.id
-      returning d.id, picked.active`);
-    return rows.filter((r) => r.active).map((r) => r.id);
-  });
-  if (!claimed.length) return [];
-  const found = await deps.db
-    .select({ d: webhookDeliveries, e: webhookEndpoints, m: webhookMessages })
-    .from(webhookDeliveries)
-    .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
-    .innerJoin(webhookMessages, eq(webhookMessages.id, webhookDeliveries.messageId))
-    .where(inArray(webhookDeliveries.id, claimed));
-  return found.map((r) => ({ ...r, round: r.d.round, attempt: r.d.attempts + 1 }));
+      select c.id, c.round, c.attempts, c.endpoint_id, e.url, e.headers, e.secret, e.previous_secret, e.previous_secret_expires_at,
+        c.message_id, m.body, m.order_id
+      from claimed c join webhook_endpoints e on e.id = c.endpoint_id join webhook_messages m on m.id = c.message_id
+      where c.active order by c.due_at, c.id`,
+  ])) as unknown as [unknown, unknown, ClaimRow[]];
+  return rows.map((r) => ({
+    d: { id: r.id },
+    e: {
+      id: r.endpoint_id,
+      url: r.url,
+      headers: r.headers,
+      secret: r.secret,
+      previousSecret: r.previous_secret,
+      previousSecretExpiresAt: r.previous_secret_expires_at === null ? null : new Date(r.previous_secret_expires_at),
+    },
+    m: { id: r.message_id, body: r.body, orderId: r.order_id },
+    round: r.round,
+    attempt: r.attempts + 1,
+  }));
 }
 
 /** One attempt as sent and answered. */
@@ -304,7 +334,7 @@ export async function settleAttempts(deps: Pick<AppDeps, 'db' | 'env'>, sent: re
     );
 
     const outcomes: AttemptOutcome[] = [];
-    const disabled = new Map<string, { e: EndpointRow; status: number | null }>();
+    const disabled = new Map<string, { e: ClaimedAttempt['e']; status: number | null }>();
     let nextDueAt: Date | null = null;
     for (const s of decided) {
       if (!movedIds.has(s.claimed.d.id)) {
@@ -321,7 +351,7 @@ export async function settleAttempts(deps: Pick<AppDeps, 'db' | 'env'>, sent: re
   });
 }
 
-async function disableEndpoint(tx: Tx, e: EndpointRow, reason: string) {
+async function disableEndpoint(tx: Tx, e: Pick<EndpointRow, 'id' | 'url'>, reason: string) {
   const [done] = await tx
     .update(webhookEndpoints)
     .set({ disabledAt: new Date(), disabledReason: reason, updatedAt: new Date() })

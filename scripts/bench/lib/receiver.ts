@@ -80,7 +80,11 @@ export async function setEndpoints(cluster: Cluster, receiver: Receiver, n: numb
  */
 export async function purgeDeliveryQueue(cluster: Cluster): Promise<number> {
   const rows = await cluster.db.execute<{ n: number }>(sql`
-    with d as (update webhook_deliveries set status = 'failed', next_attempt_at = null, leased_until = null where status = 'pending' returning 1)
+    with d as (
+      update webhook_deliveries set status = 'failed', next_attempt_at = null, leased_until = null
+      -- rows a worker is settling right now are left to it (locking them here could deadlock with its settle)
+      where id in (select id from webhook_deliveries where status = 'pending' for update skip locked)
+      returning 1)
     select count(*)::int as n from d`);
   return Number(rows[0]?.n ?? 0);
 }

@@ -121,6 +121,8 @@ export async function runWebhookThroughput(
   log(
     `delivery throughput, ${opts.endpoints} endpoint(s), ${opts.workers} workers: ${row.received}/${queued} delivered${slowNote} in ${row.seconds} s = ${row.perSecond}/s${complete ? '' : ` (time cap ${opts.capMs / 1000} s)`}; signatures verified ${verified}, bad ${badSignatures}; duplicates ${duplicates}`,
   );
+  // Workers first: their last settles would race the purge's update of the same rows.
+  await cluster.stopWorkers();
   await purgeDeliveryQueue(cluster);
   return row;
 }
