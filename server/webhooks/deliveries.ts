@@ -245,18 +245,11 @@ export async function settleAttempts(deps: Pick<AppDeps, 'db' | 'env'>, sent: re
   if (!sent.length) return { outcomes: [], nextDueAt: null };
   return db.transaction(async (tx) => {
     const scale = env.WEBHOOK_RETRY_SCALE;
-    // Each endpoint's health once, in id order (two settles locking endpoints in different orders could
-    // deadlock): one that answered 2xx is up (failing_since cleared, written only if set, so a healthy
-    // endpoint's row is never locked); one that only failed is failing since its first failure after the
-    // last success (its earliest attempt here, if none before).
+    // Endpoints that only failed here are failing since their first failure after the last success (their
+    // earliest attempt here, if none before): read back first, the disable rule needs it. In id order (two
+    // settles locking endpoints in different orders could deadlock).
     const failingSince = new Map<string, Date>();
     const endpointIds = [...new Set(sent.map((s) => s.claimed.e.id))].sort();
-    const up = endpointIds.filter((id) => sent.some((s) => s.ok && s.claimed.e.id === id));
-    if (up.length)
-      await tx
-        .update(webhookEndpoints)
-        .set({ failingSince: null })
-        .where(and(inArray(webhookEndpoints.id, up), isNotNull(webhookEndpoints.failingSince)));
     for (const id of endpointIds) {
       const mine = sent.filter((s) => s.claimed.e.id === id);
       if (!mine.some((s) => s.ok) && mine.some((s) => s.r.status !== 410)) {
@@ -295,43 +288,60 @@ export async function settleAttempts(deps: Pick<AppDeps, 'db' | 'env'>, sent: re
       return { ...s, outcome, next };
     });
 
-    // Every delivery moved in one statement, each only if it is still at the step it was claimed at.
-    const steps = decided.map((s) => ({
-      id: s.claimed.d.id,
-      round: s.claimed.round,
-      attempt: s.claimed.attempt,
-      status: s.outcome === 'succeeded' ? 'succeeded' : s.outcome === 'retry' ? 'pending' : 'failed',
-      next: s.next?.toISOString() ?? null,
-      at: s.at.toISOString(),
-      succeeded: s.ok ? s.at.toISOString() : null,
+    // Every delivery moved and every attempt logged in one statement: a delivery only if it is still at the
+    // step it was claimed at, and an attempt that did not move its delivery is logged as stale. Sent
+    // together with the endpoints that answered 2xx (failing_since cleared, written only if set, so a
+    // healthy endpoint's row is never locked): one round trip for the usual settle.
+    const steps = decided.map(({ claimed: { d, e, m, round, attempt }, at, headers, r, ok, outcome, next }) => ({
+      id: d.id,
+      round,
+      attempt,
+      status: outcome === 'succeeded' ? 'succeeded' : outcome === 'retry' ? 'pending' : 'failed',
+      next: next?.toISOString() ?? null,
+      at: at.toISOString(),
+      succeeded: ok ? at.toISOString() : null,
+      outcome,
+      endpoint_id: e.id,
+      message_id: m.id,
+      order_id: m.orderId,
+      url: e.url,
+      request_headers: loggedHeaders(headers, e.headers),
+      request_body: m.body,
+      response_status: r.status,
+      response_body: r.body,
+      latency_ms: r.latencyMs,
+      error: r.error ?? (ok ? null : `HTTP ${r.status}`),
     }));
-    const moved = await tx.execute<{ id: string }>(sql`
-      update ${webhookDeliveries} d set attempts = v.attempt, last_attempt_at = v.at, status = v.status,
-        next_attempt_at = v.next, succeeded_at = v.succeeded, leased_until = null
-      from jsonb_to_recordset(${JSON.stringify(steps)}::jsonb) as v(id uuid, round int, attempt int, status text, next timestamptz, at timestamptz, succeeded timestamptz)
-      where d.id = any(${`{${steps.map((x) => x.id).join(',')}}`}::uuid[]) -- so the plan is a primary-key lookup, whatever the estimate for the JSON rows
-        and d.id = v.id and d.round = v.round and d.attempts = v.attempt - 1 and d.status = 'pending'
-      returning d.id`);
+    const up = endpointIds.filter((id) => sent.some((s) => s.ok && s.claimed.e.id === id));
+    const [moved] = await Promise.all([
+      tx.execute<{ id: string }>(sql`
+        with v as (
+          select * from jsonb_to_recordset(${JSON.stringify(steps)}::jsonb) as v(id uuid, round int, attempt int, status text,
+            next timestamptz, at timestamptz, succeeded timestamptz, outcome text, endpoint_id uuid, message_id text, order_id uuid,
+            url text, request_headers jsonb, request_body text, response_status int, response_body text, latency_ms int, error text)
+        ), moved as (
+          update ${webhookDeliveries} d set attempts = v.attempt, last_attempt_at = v.at, status = v.status,
+            next_attempt_at = v.next, succeeded_at = v.succeeded, leased_until = null
+          from v
+          where d.id = any(${`{${steps.map((x) => x.id).join(',')}}`}::uuid[]) -- so the plan is a primary-key lookup, whatever the estimate for the JSON rows
+            and d.id = v.id and d.round = v.round and d.attempts = v.attempt - 1 and d.status = 'pending'
+          returning d.id
+        ), logged as (
+          insert into ${webhookAttempts} (delivery_id, endpoint_id, message_id, order_id, attempt, url, request_headers, request_body,
+            response_status, response_body, latency_ms, error, outcome, created_at)
+          select v.id, v.endpoint_id, v.message_id, v.order_id, v.attempt, v.url, v.request_headers, v.request_body,
+            v.response_status, v.response_body, v.latency_ms, v.error, case when moved.id is null then 'stale' else v.outcome end, v.at
+          from v left join moved on moved.id = v.id
+        )
+        select id from moved`),
+      up.length
+        ? tx
+            .update(webhookEndpoints)
+            .set({ failingSince: null })
+            .where(and(inArray(webhookEndpoints.id, up), isNotNull(webhookEndpoints.failingSince)))
+        : Promise.resolve(),
+    ]);
     const movedIds = new Set(moved.map((r) => r.id));
-
-    await tx.insert(webhookAttempts).values(
-      decided.map(({ claimed: { d, e, m, attempt }, at, headers, r, ok, outcome }) => ({
-        deliveryId: d.id,
-        endpointId: e.id,
-        messageId: m.id,
-        orderId: m.orderId,
-        attempt,
-        url: e.url,
-        requestHeaders: loggedHeaders(headers, e.headers),
-        requestBody: m.body,
-        responseStatus: r.status,
-        responseBody: r.body,
-        latencyMs: r.latencyMs,
-        error: r.error ?? (ok ? null : `HTTP ${r.status}`),
-        outcome: movedIds.has(d.id) ? outcome : 'stale',
-        createdAt: at,
-      })),
-    );
 
     const outcomes: AttemptOutcome[] = [];
     const disabled = new Map<string, { e: ClaimedAttempt['e']; status: number | null }>();

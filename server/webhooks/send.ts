@@ -68,7 +68,8 @@ export function createSender(opts: { allowPrivate: boolean }): Sender {
               finish({
                 status: res.statusCode ?? null,
                 headers: responseHeaders,
-                body: Buffer.concat(chunks).subarray(0, RESPONSE_KEEP_BYTES).toString('utf8'),
+                // Kept as text: Postgres refuses NUL in text, so a receiver's NUL bytes are shown as U+FFFD.
+                body: Buffer.concat(chunks).subarray(0, RESPONSE_KEEP_BYTES).toString('utf8').replaceAll('\u0000', '\ufffd'),
                 error: null,
               });
             });

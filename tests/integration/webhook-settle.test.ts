@@ -278,3 +278,21 @@ it('a lease that runs out (the worker died mid-send) makes the delivery due agai
   const [after] = await h.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, d.id));
   expect(after).toMatchObject({ status: 'succeeded', attempts: 1, leasedUntil: null });
 });
+
+it('an answer with NUL bytes is logged (shown as U+FFFD), not left unsettled to be sent again forever', async () => {
+  await clearDue();
+  const odd = await startReceiver();
+  try {
+    odd.behave = () => ({ status: 200, body: 'ok\u0000done' });
+    const e = await makeEndpoint('ok');
+    await h.db.update(webhookEndpoints).set({ url: odd.url }).where(eq(webhookEndpoints.id, e.id));
+    const d = await makeDelivery(e.id);
+    const [claimed] = await claimDeliveries(h.deps, 10);
+    const settled = await settleAttempts(h.deps, [await sendAttempt(h.deps, createSender({ allowPrivate: true }), claimed!)]);
+    expect(settled.outcomes).toEqual(['succeeded']);
+    const [logged] = await h.db.select().from(webhookAttempts).where(eq(webhookAttempts.deliveryId, d.id));
+    expect(logged!.responseBody).toBe('ok\ufffddone');
+  } finally {
+    await odd.close();
+  }
+});
