@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { errors } from './errors';
 import { clock, feeFor, feeRatePpm, type OrderContext } from './orders';
+import { settleDueRefunds } from './refunds';
 import * as store from './store';
 import type { OrderRow, RefundRow, RefundWithOrder } from './store';
 
@@ -132,7 +133,13 @@ async function billRefunds(ctx: OrderContext, mchid: string, from: Date, to: Dat
   });
 }
 
+/** Refunds due by now are settled first (as of their settle time), so a bill never depends on whether a background tick ran. */
+async function settleRefundsDue(ctx: OrderContext, mchid: string) {
+  while ((await settleDueRefunds(ctx, mchid, 500)) === 500);
+}
+
 export async function applyTradeBill(ctx: OrderContext, mchid: string, q: TradeBillQuery, origin: string): Promise<AppliedBill> {
+  await settleRefundsDue(ctx, mchid);
   const { from, to, generatedAt } = billDay(ctx, q.bill_date);
   const type = q.bill_type ?? 'ALL';
   const payments = type === 'REFUND' ? [] : await billPayments(ctx, mchid, from, to);
@@ -144,6 +151,7 @@ export async function applyTradeBill(ctx: OrderContext, mchid: string, q: TradeB
 }
 
 export async function applyFundFlowBill(ctx: OrderContext, mchid: string, q: FundFlowBillQuery, origin: string): Promise<AppliedBill> {
+  await settleRefundsDue(ctx, mchid);
   const { from, to } = billDay(ctx, q.bill_date);
   // Every simulated payment, fee and refund moves money in the basic account; the others never see any.
   if ((q.account_type ?? 'BASIC') !== 'BASIC') throw errors.noStatement();

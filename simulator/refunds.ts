@@ -140,7 +140,9 @@ export async function settleDueRefunds(ctx: OrderContext, mchid: string, limit =
   const delayMs = await firstNotifyDelay(ctx);
   return ctx.sql.begin(async (tx) => {
     const due = await store.claimDueRefunds(tx, mchid, now, limit);
-    for (const refund of due) await finish(ctx, tx, refund, finalOf(refund), now, delayMs);
+    // Finished as of its settle time, not of this tick: after a jump of the simulated clock the refund still
+    // succeeded when it was due (what the day's bill and the query then show), not when a tick noticed.
+    for (const refund of due) await finish(ctx, tx, refund, finalOf(refund), refund.settle_at, delayMs);
     return due.length;
   });
 }
@@ -151,7 +153,7 @@ function finalOf(refund: RefundRow): FinalRefundStatus {
 
 async function settleIfDue(ctx: OrderContext, tx: Db, refund: RefundRow, now: Date, delayMs: number): Promise<RefundRow> {
   if (refund.status !== 'PROCESSING' || refund.planned_status === 'PROCESSING' || refund.settle_at.getTime() > now.getTime()) return refund;
-  return finish(ctx, tx, refund, finalOf(refund), now, delayMs);
+  return finish(ctx, tx, refund, finalOf(refund), refund.settle_at, delayMs);
 }
 
 /**

@@ -14,13 +14,16 @@ import { createSender, type Sender } from './send';
 
 /** Attempts settled in one transaction at most (a statement's parameters and a lock set stay small). */
 const MAX_SETTLE = 64;
+/** How long a stop waits for the attempts in flight: within the supervisor's 4 s grace, beside pg-boss's own
+ * stop. An attempt not settled by then is sent again when its lease runs out (at least once, never lost). */
+const STOP_WAIT_MS = 2_000;
 
 export interface DeliveryDispatcher {
   /** Look for due deliveries now (also called by the NOTIFY listener and the timers). */
   wake(): void;
   /** Attempts sent and not yet settled. */
   inFlight(): number;
-  /** Stops claiming and waits for the attempts in flight to be settled (their request deadline bounds it). */
+  /** Stops claiming and waits up to STOP_WAIT_MS for the attempts in flight to be settled. */
   stop(): Promise<void>;
 }
 
@@ -144,7 +147,7 @@ export async function startDeliveryDispatcher(deps: AppDeps, opts: { sender?: Se
       await listener?.end({ timeout: 5 });
       if (inFlight > 0) {
         const done = new Promise<void>((resolve) => (drained = resolve));
-        const bound = new Promise<void>((resolve) => setTimeout(resolve, env.WEBHOOK_TIMEOUT_MS + 5_000).unref());
+        const bound = new Promise<void>((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref());
         await Promise.race([done, bound]);
       }
     },
