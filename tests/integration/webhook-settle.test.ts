@@ -8,8 +8,9 @@ import { eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { alerts, webhookAttempts, webhookDeliveries, webhookEndpoints, webhookMessages } from '@/db/schema';
 import { claimDeliveries, leaseMs, sendAttempt, settleAttempts, type AttemptOutcome, type ClaimedAttempt } from '@/server/webhooks/deliveries';
+import { startDeliveryDispatcher } from '@/server/webhooks/dispatcher';
 import { createSender } from '@/server/webhooks/send';
-import { startHarness, type Harness } from '../helpers/app-harness';
+import { eventually, startHarness, type Harness } from '../helpers/app-harness';
 import { startReceiver, type Receiver } from '../helpers/receiver';
 
 const SCALE = 10;
@@ -294,5 +295,36 @@ it('an answer with NUL bytes is logged (shown as U+FFFD), not left unsettled to 
     expect(logged!.responseBody).toBe('ok\ufffddone');
   } finally {
     await odd.close();
+  }
+});
+
+it('a stop does not wait out a receiver that never answers: the attempt keeps its lease and is claimed again once the lease runs out', async () => {
+  await clearDue();
+  const hanging = await startReceiver();
+  hanging.behave = () => ({ hang: true });
+  // A deadline far beyond any stop: only the stop's own bound lets it return.
+  const env = { ...h.deps.env, WEBHOOK_TIMEOUT_MS: 60_000 };
+  const deps = { ...h.deps, env };
+  try {
+    const e = await makeEndpoint('ok');
+    await h.db.update(webhookEndpoints).set({ url: hanging.url }).where(eq(webhookEndpoints.id, e.id));
+    const d = await makeDelivery(e.id);
+    const dispatcher = await startDeliveryDispatcher(deps, { listen: false });
+    await eventually(async () => hanging.received.length === 1);
+    await dispatcher.stop();
+    expect(dispatcher.inFlight()).toBe(1);
+    const [held] = await h.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, d.id));
+    expect(held).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(held!.leasedUntil).not.toBeNull();
+    expect(await claimDeliveries(deps, 10)).toEqual([]);
+    const past = leaseMs(env) + 1000;
+    h.advanceClock(past);
+    try {
+      expect((await claimDeliveries(deps, 10)).map((c) => [c.d.id, c.attempt])).toEqual([[d.id, 1]]);
+    } finally {
+      h.advanceClock(-past);
+    }
+  } finally {
+    await hanging.close();
   }
 });
