@@ -54,6 +54,8 @@ export const EndpointHealth = z
     successRate24h: z.number().nullable().meta({ description: 'Share of the last 24 h attempts answered 2xx; null without attempts.' }),
     p95LatencyMs24h: z.number().int().nullable(),
     lastError: z.object({ at: z.string(), status: z.number().int().nullable(), error: z.string().nullable() }).nullable(),
+    pending: z.number().int().meta({ description: 'Deliveries not yet through: due, waiting for a retry, or in flight.' }),
+    inFlight: z.number().int().meta({ description: 'Attempts being sent right now (at most WEBHOOK_ENDPOINT_CONCURRENCY).' }),
   })
   .meta({ id: 'WebhookEndpointHealth' });
 
@@ -96,12 +98,17 @@ export async function endpointHealth(db: DbOrTx, id: string): Promise<EndpointVi
     select created_at, response_status, error from webhook_attempts
     where endpoint_id = ${id} and (response_status is null or response_status not between 200 and 299)
     order by id desc limit 1`);
+  const [queued] = await db.execute<{ pending: number; in_flight: number }>(sql`
+    select count(*)::int as pending, count(*) filter (where leased_until > now())::int as in_flight
+    from webhook_deliveries where endpoint_id = ${id} and status = 'pending'`);
   const n = stats?.n ?? 0;
   return {
     attempts24h: n,
     successRate24h: n ? stats!.ok / n : null,
     p95LatencyMs24h: stats?.p95 ?? null,
     lastError: last ? { at: new Date(last.created_at).toISOString(), status: last.response_status, error: last.error } : null,
+    pending: queued?.pending ?? 0,
+    inFlight: queued?.in_flight ?? 0,
   };
 }
 

@@ -78,8 +78,10 @@ it('delivery health per endpoint: 24 h success rate, p95 latency and the last er
   expect(i).toMatchObject({ attempts24h: 0, successRate24h: null, p95LatencyMs24h: null, lastError: null, disabled: true });
   // The same figures as an endpoint's own health (the developers page).
   const { endpointHealth } = await import('@/server/webhooks/endpoints');
-  const own = await endpointHealth(h.db, bad.id);
+  const { pending, inFlight, ...own } = await endpointHealth(h.db, bad.id);
   expect({ attempts24h: b!.attempts24h, successRate24h: b!.successRate24h, p95LatencyMs24h: b!.p95LatencyMs24h, lastError: b!.lastError }).toEqual(own);
+  // The endpoint's own health also counts its backlog: this file's delivery row is pending, none in flight.
+  expect([pending, inFlight]).toEqual([1, 0]);
 });
 
 it('reconciliation status: the latest days first, matched share, open discrepancies per day and in all', async () => {

@@ -117,7 +117,7 @@ it('retries failures on the scaled schedule with a fresh timestamp and signature
   ]);
   expect(logged[0]!.responseBody).toBe('boom');
   const health = await api('GET', `/webhook-endpoints/${ep.id}`, { key });
-  expect(health.body.health).toMatchObject({ attempts24h: 4, successRate24h: 0.25, lastError: { status: 500 } });
+  expect(health.body.health).toMatchObject({ attempts24h: 4, successRate24h: 0.25, lastError: { status: 500 }, pending: 0, inFlight: 0 });
   expect(health.body.health.p95LatencyMs24h).toBeGreaterThanOrEqual(0);
   expect(health.body.secret).toBeUndefined();
 });
@@ -221,6 +221,11 @@ it('caps the attempts in flight to one endpoint, so a slow receiver does not hol
     const n = cap * 8;
     for (let i = 0; i < n; i++) await api('POST', `/webhook-endpoints/${slow.id}/test`, { key });
     await eventually(async () => rx.received.length >= 1);
+    // The endpoint's health shows its backlog: the cap's worth in flight, the rest waiting.
+    const busy = (await api('GET', `/webhook-endpoints/${slow.id}`, { key })).body.health;
+    expect(busy.inFlight).toBeGreaterThan(0);
+    expect(busy.inFlight).toBeLessThanOrEqual(cap);
+    expect(busy.pending).toBeGreaterThan(busy.inFlight);
     await api('POST', `/webhook-endpoints/${fast.body.id}/test`, { key });
     await eventually(async () => fastRx.received.length === 1, 10_000);
     // The fast receiver was served while the slow one still had most of its events to go.

@@ -253,6 +253,7 @@ function EndpointsCard({ canManage, act, onSecret, onMessage }: { canManage: boo
                   p95: e.health.p95LatencyMs24h ?? '—',
                 })}
                 {e.health.lastError ? ` · ${t('endpoints.lastError')}: ${e.health.lastError.status ?? e.health.lastError.error ?? ''}` : ''}
+                {` · ${t('endpoints.queue', { pending: e.health.pending, inFlight: e.health.inFlight })}`}
               </p>
               {canManage ? (
                 <div className="flex flex-wrap gap-2">
