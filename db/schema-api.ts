@@ -106,7 +106,7 @@ export const webhookDeliveries = pgTable(
     round: integer('round').notNull().default(0),
     /** When the next attempt is due (a pending delivery); while an attempt is in flight, when its lease ends. */
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
-    /** Set while a worker holds the delivery for an attempt (server/webhooks/claim.ts): past it, the attempt
+    /** Set while a worker holds the delivery for an attempt (server/webhooks/deliveries.ts, claimDeliveries): past it, the attempt
      * is presumed lost (the worker died) and the delivery is due again. */
     leasedUntil: timestamp('leased_until', { withTimezone: true }),
     lastAttemptAt: timestamp('last_attempt_at', { withTimezone: true }),
