@@ -39,19 +39,30 @@ export function coalescer(run: () => Promise<void>): { request(): void } {
 }
 
 const WAKE = `select set_config('synchronous_commit', 'off', true), pg_notify(${WAKE_CHANNEL_SQL}, $1)`;
+const NOTIFY = `select set_config('synchronous_commit', 'off', true), pg_notify($1, $2)`;
 const wakers = new WeakMap<postgres.Sql, Map<string, { request(): void }>>();
 const warn = throttled(10_000, (message, repeats) => log('queue').warn({ cause: message, repeats }, 'could not wake the workers (they will poll)'));
 
-/** Wakes `queue`'s workers soon after the caller's commit, coalesced with the other commits of this process. */
-export function wakeAfterCommit(sql: postgres.Sql, queue: string): void {
-  let byQueue = wakers.get(sql);
-  if (!byQueue) wakers.set(sql, (byQueue = new Map()));
-  let waker = byQueue.get(queue);
+/** One coalesced NOTIFY per (pool, key): `args` for `statement`, sent soon after the caller's commit. */
+function notifySoon(sql: postgres.Sql, key: string, statement: string, args: string[]): void {
+  let byKey = wakers.get(sql);
+  if (!byKey) wakers.set(sql, (byKey = new Map()));
+  let waker = byKey.get(key);
   if (!waker) {
     waker = coalescer(async () => {
-      await sql.unsafe(WAKE, [queue], { prepare: true }).catch((err: unknown) => warn(err instanceof Error ? err.message : String(err)));
+      await sql.unsafe(statement, args, { prepare: true }).catch((err: unknown) => warn(err instanceof Error ? err.message : String(err)));
     });
-    byQueue.set(queue, waker);
+    byKey.set(key, waker);
   }
   waker.request();
+}
+
+/** Wakes `queue`'s workers soon after the caller's commit, coalesced with the other commits of this process. */
+export function wakeAfterCommit(sql: postgres.Sql, queue: string): void {
+  notifySoon(sql, `queue:${queue}`, WAKE, [queue]);
+}
+
+/** NOTIFY on a channel of our own (e.g. webhook deliveries due) soon after the caller's commit, coalesced the same way. */
+export function notifyAfterCommit(sql: postgres.Sql, channel: string): void {
+  notifySoon(sql, `channel:${channel}`, NOTIFY, [channel, '']);
 }

@@ -16,6 +16,7 @@ import { log } from '@/server/log';
 import { QUEUE } from '@/server/queue/catalogue';
 import { enqueue } from '@/server/queue/enqueue';
 import { causeId } from '@/server/queue/ids';
+import { notifyAfterCommit } from '@/server/queue/wake';
 import { signingSecrets } from './endpoints';
 import { buildEventPayloads } from './payload';
 import { MAX_ATTEMPTS, parseRetryAfter, retryDelayMs } from './schedule';
@@ -42,9 +43,10 @@ async function activeEndpoints(tx: Tx): Promise<EndpointRow[]> {
     .where(and(isNull(webhookEndpoints.disabledAt), isNull(webhookEndpoints.deletedAt)));
 }
 
-/** Wakes the dispatchers when the caller's transaction commits (they also poll, so a lost wake-up only delays). */
-async function wakeDispatchers(tx: Tx) {
-  await tx.execute(sql`select pg_notify(${DELIVERIES_DUE_CHANNEL}, '')`);
+/** Wakes the dispatchers once `deps`' transaction has committed (outside it: a NOTIFY in a transaction makes its
+ * commit wait on a global lock, server/queue/wake.ts); they also poll, so a lost wake-up only delays. */
+function wakeDispatchers(deps: Deps) {
+  notifyAfterCommit(deps.db.$client, DELIVERIES_DUE_CHANNEL);
 }
 
 /** The messages of outbox events, by event id (written once: a body, and so its snapshot, never changes). */
@@ -78,7 +80,7 @@ async function ensureMessages(deps: Deps, tx: Tx, events: readonly (typeof outbo
 
 /** webhooks.fanout: one delivery per (event, matching endpoint), due at once — a relay batch in a few statements. */
 export async function fanoutEvents(deps: Deps, eventIds: readonly number[]): Promise<{ messages: number; deliveries: number }> {
-  return deps.db.transaction(async (tx) => {
+  const done = await deps.db.transaction(async (tx) => {
     const events = await tx
       .select()
       .from(outboxEvents)
@@ -100,9 +102,10 @@ export async function fanoutEvents(deps: Deps, eventIds: readonly number[]): Pro
       .values(wanted.flatMap(({ event, targets }) => targets.map((e) => ({ endpointId: e.id, messageId: messageIds.get(event.id)!, nextAttemptAt: now }))))
       .onConflictDoNothing()
       .returning({ id: webhookDeliveries.id });
-    if (rows.length) await wakeDispatchers(tx);
     return { messages: events.length, deliveries: rows.length };
   });
+  if (done.deliveries) wakeDispatchers(deps);
+  return done;
 }
 
 /** Custom header values may be credentials: the attempt log keeps their names only. */
@@ -394,7 +397,7 @@ async function restartDelivery(tx: Tx, endpointId: string, messageId: string) {
 
 /** Sends an event again to one endpoint, or to every active endpoint that takes its type. */
 export async function resendEvent(deps: Deps, actor: AuditActor, eventId: string, endpointId?: string) {
-  return deps.db.transaction(async (tx) => {
+  const done = await deps.db.transaction(async (tx) => {
     const [event] = await tx
       .select()
       .from(outboxEvents)
@@ -408,15 +411,16 @@ export async function resendEvent(deps: Deps, actor: AuditActor, eventId: string
     const messageId = (await ensureMessages(deps, tx, [event])).get(event.id)!;
     const deliveries = [];
     for (const e of targets) deliveries.push(await restartDelivery(tx, e.id, messageId));
-    if (deliveries.length) await wakeDispatchers(tx);
     await appendAudit(tx, actor, { action: 'webhook.resend', objectType: 'event', objectId: eventId, after: { endpoints: targets.map((t) => t.id) } });
     return { eventId, deliveries: deliveries.map((d) => ({ id: d.id, endpointId: d.endpointId })) };
   });
+  if (done.deliveries.length) wakeDispatchers(deps);
+  return done;
 }
 
 /** "Send test event": a `webhook.test` message to this endpoint only, delivered like any other. */
 export async function sendTestEvent(deps: Deps, actor: AuditActor, endpointId: string) {
-  return deps.db.transaction(async (tx) => {
+  const done = await deps.db.transaction(async (tx) => {
     const [e] = await tx
       .select()
       .from(webhookEndpoints)
@@ -435,10 +439,11 @@ export async function sendTestEvent(deps: Deps, actor: AuditActor, endpointId: s
     });
     await tx.insert(webhookMessages).values({ id, type: TEST_EVENT_TYPE, body, createdAt });
     const d = await restartDelivery(tx, endpointId, id);
-    await wakeDispatchers(tx);
     await appendAudit(tx, actor, { action: 'webhook.test', objectType: 'webhook_endpoint', objectId: endpointId, after: { messageId: id } });
     return { eventId: id, deliveryId: d.id };
   });
+  wakeDispatchers(deps);
+  return done;
 }
 
 export type RecoveryView = { id: string; endpointId: string; since: string; status: string; total: number | null; done: number };
@@ -502,7 +507,6 @@ export async function runRecovery(deps: Deps, recoveryId: string): Promise<Recov
         select d.message_id from webhook_deliveries d join webhook_messages m on m.id = d.message_id
         where ${failed} order by m.created_at limit ${RECOVERY_CHUNK} for update of d skip locked`);
       for (const row of rows) await restartDelivery(tx, r.endpointId, row.message_id);
-      if (rows.length) await wakeDispatchers(tx);
       if (rows.length)
         await tx
           .update(webhookRecoveries)
@@ -510,6 +514,7 @@ export async function runRecovery(deps: Deps, recoveryId: string): Promise<Recov
           .where(eq(webhookRecoveries.id, recoveryId));
       return rows.length;
     });
+    if (moved) wakeDispatchers(deps);
     if (moved < RECOVERY_CHUNK) break;
   }
   const [finished] = await deps.db

@@ -76,7 +76,17 @@ export async function startDeliveryDispatcher(deps: AppDeps, opts: { sender?: Se
   }
 
   async function attempt(c: ClaimedAttempt) {
-    sent.push(await sendAttempt(deps, sender, c));
+    try {
+      sent.push(await sendAttempt(deps, sender, c));
+    } catch (err) {
+      // Not sent (sendAttempt reports a failed request as an answer; this is a bug of ours): its place is
+      // given back, and the delivery is due again when its lease runs out.
+      logger().error({ err: err instanceof Error ? err.message : String(err), deliveryId: c.d.id }, 'could not send a delivery attempt');
+      inFlight--;
+      if (inFlight === 0) drained?.();
+      wake();
+      return;
+    }
     void settle();
   }
 
