@@ -3,7 +3,7 @@
 // workers share one Postgres and pg-boss hands each job to one of them. Nothing here knows a queue.
 import type { Job, JobResult, PgBoss, WorkOptions } from 'pg-boss';
 import type { AppDeps } from '@/server/deps';
-import { log, withLogContext } from '@/server/log';
+import { log, rootLogger, withLogContext } from '@/server/log';
 import { payloads, type QueueName } from '@/server/queue/catalogue';
 import { startWorkerBoss } from '@/server/queue/boss';
 import type { JobHandler } from './handler';
@@ -43,10 +43,11 @@ export async function runBatch(handler: JobHandler<QueueName>, jobs: Job<unknown
       : new Map<string, unknown>();
   const results: JobResult[] = [];
   for (const { job, payload } of parsed) {
-    const jobLog = logger().child({ queue: handler.queue, jobId: job.id });
+    // Made only when a line is written: a child logger per job costs more than the job's own bookkeeping.
+    const jobLog = () => logger().child({ queue: handler.queue, jobId: job.id });
     if (!payload.success) {
       // A payload we cannot read will not get better by retrying: straight to the dead letters.
-      jobLog.error('invalid payload: dead-lettered');
+      jobLog().error('invalid payload: dead-lettered');
       results.push({ id: job.id, status: 'deadletter', output: { error: 'invalid payload' } });
       continue;
     }
@@ -56,11 +57,11 @@ export async function runBatch(handler: JobHandler<QueueName>, jobs: Job<unknown
     }
     try {
       const output = await withLogContext({ queue: handler.queue, jobId: job.id }, () => handler.run(payload.data as never, deps));
-      jobLog.debug({ result: output ?? null }, 'job done');
+      if (rootLogger().isLevelEnabled('debug')) jobLog().debug({ result: output ?? null }, 'job done');
       results.push({ id: job.id, status: 'completed', output: { result: output ?? null } });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      jobLog.warn({ err: message.slice(0, 500) }, 'job failed: pg-boss retries it');
+      jobLog().warn({ err: message.slice(0, 500) }, 'job failed: pg-boss retries it');
       results.push({ id: job.id, status: 'failed', output: { error: message.slice(0, 500) } });
     }
   }
