@@ -5,10 +5,14 @@ import { createDb, type Clients } from '@/db/client';
 import { loadEnv } from './env';
 import { systemClock } from './clock';
 import type { PaymentDeps } from './payments/deps';
+import type { PaymentBacklog } from './queue/backlog';
 import { buildGateway, type Gateway } from './wechatpay/gateway';
 
-/** Everything a transport hands the domains; grows with the domains (auth, webhooks...). */
-export type AppDeps = PaymentDeps;
+/**
+ * Everything a transport hands the domains; grows with the domains (auth, webhooks...). A worker adds what
+ * its own loops share: whether its payment queue is behind (server/queue/backlog.ts).
+ */
+export type AppDeps = PaymentDeps & { paymentBacklog?: PaymentBacklog };
 
 interface Holder {
   deps?: AppDeps;

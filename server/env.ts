@@ -135,6 +135,12 @@ const EnvSchema = z.object({
   PGBOSS_SUPERVISE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   /** Web processes under `npm start`; unset: one per core, 1 to 4. */
   WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
+  /**
+   * While the payment queue is behind (a worker fetches full batches), the outbox's consumers give way for at
+   * most this long: a delivery due now is sent once it is this overdue, a statistics rollup rests this long
+   * between batches. 0: they never give way. 5 s is the first retry interval of a webhook.
+   */
+  BACKLOG_DEFER_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
   /** How often a worker looks for outbox events to hand to their consumers (webhooks, statistics). */
   OUTBOX_RELAY_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(200),
   /** Whether the statistics consumer takes outbox events (off: the dashboard's figures wait for the minute cron). */

@@ -3,7 +3,8 @@
 // throughput to a local receiver, and the notify path with and without webhook endpoints. Writes
 // docs/benchmarks-webhooks.md. Options: --quick, --workers N (default 2), --no-build, --no-write, --verbose,
 // --render (rewrite the doc from the last run's .data/bench/webhooks-results.json, without measuring),
-// --leg throughput (the throughput legs alone, nothing written), --profile (with --leg: pg_stat_statements
+// --leg throughput (the throughput legs alone, nothing written), --leg notify [--pairs N] (the notify pairs
+// alone, with CPU per request of each part, nothing written), --profile (with --leg: pg_stat_statements
 // and the workers' CPU profiles of the throughput legs, printed), --slow-endpoint-ms N (with --leg: one more
 // 8-endpoint leg where one endpoint answers after N ms, counting the other endpoints' deliveries).
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
   }
   const opts = parseOptions([...argv, '--workers', '2']);
   const only = optionValue(argv, 'leg');
-  if (only && only !== 'throughput') throw new Error(`--leg takes "throughput", not ${only}`);
+  if (only && only !== 'throughput' && only !== 'notify') throw new Error(`--leg takes "throughput" or "notify", not ${only}`);
   const slowOption = optionValue(argv, 'slow-endpoint-ms');
   const slowMs = slowOption === undefined ? 0 : Number(slowOption);
   if (slowOption !== undefined && (only !== 'throughput' || !Number.isInteger(slowMs) || slowMs <= 0))
@@ -85,6 +86,14 @@ async function main(): Promise<void> {
     cluster.webs.map((m) => m.child.pid),
     p.warmup,
   );
+  if (only === 'notify') {
+    const pairs = Number(optionValue(argv, 'pairs') ?? p.notify.pairs);
+    if (!Number.isInteger(pairs) || pairs < 1) throw new Error(`--pairs takes a whole number above 0`);
+    const measured = await runWebhookNotify(ctx, receiver, { ...p.notify, pairs, profile: opts.profile });
+    log(`rps ratios ${measured.map((m) => m.rpsRatio).join(', ')}; p99 ratios ${measured.map((m) => m.p99Ratio).join(', ')}`);
+    await receiver.stop();
+    return;
+  }
   if (only === 'throughput') {
     if (opts.profile) await resetStatements(cluster);
     for (const leg of [p.throughput, p.single]) await runWebhookThroughput(ctx, receiver, { ...leg, workers: opts.workers });

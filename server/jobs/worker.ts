@@ -5,6 +5,7 @@ import type { Job, JobResult, PgBoss, WorkOptions } from 'pg-boss';
 import type { AppDeps } from '@/server/deps';
 import { log, rootLogger, withLogContext } from '@/server/log';
 import { payloads, type QueueName } from '@/server/queue/catalogue';
+import { createPaymentBacklog } from '@/server/queue/backlog';
 import { startWorkerBoss } from '@/server/queue/boss';
 import type { JobHandler } from './handler';
 import { HANDLERS, SCHEDULES } from './registry';
@@ -69,8 +70,10 @@ export async function runBatch(handler: JobHandler<QueueName>, jobs: Job<unknown
 }
 
 /** Starts the workers of every queue with these dependencies. */
-export async function startWorker(deps: AppDeps): Promise<Worker> {
-  deps.gateway(); // credentials checked before any job is fetched
+export async function startWorker(processDeps: AppDeps): Promise<Worker> {
+  processDeps.gateway(); // credentials checked before any job is fetched
+  // The payment handler reports its batches here; the outbox's consumers give way while it is behind.
+  const deps: AppDeps = { ...processDeps, paymentBacklog: processDeps.paymentBacklog ?? createPaymentBacklog(processDeps.clock) };
   const boss = await startWorkerBoss({
     url: deps.env.DATABASE_URL!,
     max: deps.env.PGBOSS_POOL_MAX,

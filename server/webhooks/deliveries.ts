@@ -78,7 +78,7 @@ async function ensureMessages(deps: Deps, tx: Tx, events: readonly (typeof outbo
   return ids;
 }
 
-/** webhooks.fanout: one delivery per (event, matching endpoint), due at once — a relay batch in a few statements. */
+/** webhooks.fanout: one delivery per (event, matching endpoint), due at once — relay batches in a few statements. */
 export async function fanoutEvents(deps: Deps, eventIds: readonly number[]): Promise<{ messages: number; deliveries: number }> {
   const done = await deps.db.transaction(async (tx) => {
     const events = await tx
@@ -96,10 +96,13 @@ export async function fanoutEvents(deps: Deps, eventIds: readonly number[]): Pro
       tx,
       wanted.map((x) => x.event),
     );
-    const now = new Date();
+    // Due from the moment its event happened: a fan-out that waited (a payment backlog) does not add its own
+    // wait to the dispatcher's, and the oldest events go first.
     const rows = await tx
       .insert(webhookDeliveries)
-      .values(wanted.flatMap(({ event, targets }) => targets.map((e) => ({ endpointId: e.id, messageId: messageIds.get(event.id)!, nextAttemptAt: now }))))
+      .values(
+        wanted.flatMap(({ event, targets }) => targets.map((e) => ({ endpointId: e.id, messageId: messageIds.get(event.id)!, nextAttemptAt: event.createdAt }))),
+      )
       .onConflictDoNothing()
       .returning({ id: webhookDeliveries.id });
     return { messages: events.length, deliveries: rows.length };
@@ -143,14 +146,17 @@ type ClaimRow = {
 /**
  * Claims up to `limit` due deliveries for attempts, oldest due first across endpoints, and never more than
  * WEBHOOK_ENDPOINT_CONCURRENCY in flight to one endpoint (counting every worker's leases). Each is leased
- * for leaseMs. Due deliveries of a disabled or deleted endpoint are failed here, unsent (recover sends them
+ * for leaseMs. With `deferMs`, only deliveries due at least that long ago are taken (the dispatcher's way of
+ * giving way to a payment backlog). Due deliveries of a disabled or deleted endpoint are failed here, unsent (recover sends them
  * again once the endpoint is enabled). One round trip: the lock and the claim are pipelined, and the claim
  * returns what the attempts send (claims are frequent: they are much of the database's work per delivery).
  */
-export async function claimDeliveries(deps: AppDeps, limit: number): Promise<ClaimedAttempt[]> {
+export async function claimDeliveries(deps: AppDeps, limit: number, opts: { deferMs?: number } = {}): Promise<ClaimedAttempt[]> {
   if (limit <= 0) return [];
   const now = deps.clock.now();
   const at = now.toISOString();
+  // Deferred (the payment queue is behind): only what has been due for deferMs.
+  const dueBy = new Date(now.getTime() - (opts.deferMs ?? 0)).toISOString();
   const leaseEnd = new Date(now.getTime() + leaseMs(deps.env)).toISOString();
   const cap = deps.env.WEBHOOK_ENDPOINT_CONCURRENCY;
   // The claim is its own statement after the lock, so its snapshot sees every claim committed before it. Its
@@ -169,7 +175,7 @@ export async function claimDeliveries(deps: AppDeps, limit: number): Promise<Cla
         left join in_flight f on f.endpoint_id = e.id
         cross join lateral (
           select d.id, d.next_attempt_at from webhook_deliveries d
-          where d.endpoint_id = e.id and d.status = 'pending' and d.next_attempt_at <= ${at}::timestamptz
+          where d.endpoint_id = e.id and d.status = 'pending' and d.next_attempt_at <= ${dueBy}::timestamptz
           order by d.next_attempt_at
           limit case when e.disabled_at is null and e.deleted_at is null then greatest(0, ${cap}::int - coalesce(f.n, 0)) else ${limit}::int end
         ) c

@@ -4,7 +4,8 @@
 // WEBHOOK_ENDPOINT_CONCURRENCY, across every worker — and never a batch of other endpoints' attempts.
 // Attempts that end together are settled together (one transaction while the previous one runs), and
 // claims are taken for every free place at once, so the database's work per delivery stays small.
-// Woken by NOTIFY when deliveries become due, by its own retry timers, and by a poll as the backstop.
+// Woken by NOTIFY when deliveries become due, by its own retry timers, and by a poll as the backstop. While
+// the worker's payment queue is behind, new deliveries wait up to BACKLOG_DEFER_MS (server/queue/backlog.ts).
 import postgres from 'postgres';
 import type { AppDeps } from '@/server/deps';
 import { log } from '@/server/log';
@@ -58,7 +59,10 @@ export async function startDeliveryDispatcher(deps: AppDeps, opts: { sender?: Se
         const free = slots - inFlight;
         let claimed: ClaimedAttempt[];
         try {
-          claimed = await claimDeliveries(deps, free);
+          // While the payment queue is behind, a delivery waits until it is BACKLOG_DEFER_MS overdue (the
+          // poll takes it then): the CPU goes to payments first, and no delivery waits longer than that for them.
+          const behind = env.BACKLOG_DEFER_MS > 0 && deps.paymentBacklog?.behind() === true;
+          claimed = await claimDeliveries(deps, free, behind ? { deferMs: env.BACKLOG_DEFER_MS } : {});
         } catch (err) {
           warnClaim(err);
           break;

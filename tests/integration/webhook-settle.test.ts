@@ -328,3 +328,44 @@ it('a stop does not wait out a receiver that never answers: the attempt keeps it
     await hanging.close();
   }
 });
+
+it('while the payment queue is behind, the dispatcher sends a delivery only once it is BACKLOG_DEFER_MS overdue', async () => {
+  await clearDue();
+  const receiver = await startReceiver();
+  receiver.behave = () => ({ status: 200 });
+  let pumps = 0;
+  const deferMs = 60_000;
+  const deps = {
+    ...h.deps,
+    env: { ...h.deps.env, BACKLOG_DEFER_MS: deferMs, WEBHOOK_POLL_MS: 50 },
+    // Behind all along; each call is one look for due deliveries.
+    paymentBacklog: { sawBatch() {}, behind: () => (pumps++, true) },
+  };
+  try {
+    const e = await makeEndpoint('ok');
+    await h.db.update(webhookEndpoints).set({ url: receiver.url }).where(eq(webhookEndpoints.id, e.id));
+    const d = await makeDelivery(e.id);
+    expect(await claimDeliveries(deps, 10, { deferMs })).toEqual([]);
+    const dispatcher = await startDeliveryDispatcher(deps, { listen: false });
+    try {
+      await eventually(async () => pumps >= 3);
+      const [waiting] = await h.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, d.id));
+      expect(waiting).toMatchObject({ status: 'pending', attempts: 0, leasedUntil: null });
+      expect(receiver.received).toHaveLength(0);
+      h.advanceClock(deferMs + 1000);
+      try {
+        await eventually(async () => {
+          const [done] = await h.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, d.id));
+          return done?.status === 'succeeded';
+        });
+      } finally {
+        h.advanceClock(-(deferMs + 1000));
+      }
+      expect(receiver.received).toHaveLength(1);
+    } finally {
+      await dispatcher.stop();
+    }
+  } finally {
+    await receiver.close();
+  }
+});

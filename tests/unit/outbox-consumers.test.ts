@@ -29,3 +29,12 @@ it('the statistics consumer rests twice as long as a batch took, at most 750 ms,
   expect(statsRollup.holdAfter?.(20, 300, deps)).toBe(600);
   expect(statsRollup.holdAfter?.(20, 5000, deps)).toBe(750);
 });
+
+it('while the payment queue is behind, the statistics consumer rests BACKLOG_DEFER_MS between batches', async () => {
+  const { default: statsRollup } = await import('@/server/jobs/handlers/stats-rollup');
+  const env = loadEnv({ NODE_ENV: 'test' });
+  const behind = { sawBatch() {}, behind: () => true };
+  expect(statsRollup.holdAfter?.(1, 40, { env, paymentBacklog: behind } as never)).toBe(env.BACKLOG_DEFER_MS);
+  expect(statsRollup.holdAfter?.(1, 40, { env: { ...env, BACKLOG_DEFER_MS: 0 }, paymentBacklog: behind } as never)).toBe(80);
+  expect(statsRollup.holdAfter?.(1, 40, { env, paymentBacklog: { ...behind, behind: () => false } } as never)).toBe(80);
+});

@@ -33,6 +33,11 @@ export class Receiver {
   private constructor(private readonly m: Managed) {}
   readonly base = `http://127.0.0.1:${PORTS.receiver}`;
 
+  /** The receiver's process id (its CPU is the merchant's, not Scanpay's). */
+  get pid(): number | undefined {
+    return this.m.child.pid;
+  }
+
   static async start(verbose: boolean): Promise<Receiver> {
     const m = spawnManaged('receiver', NODE, ['--import', 'tsx', 'scripts/bench/webhook-receiver.ts'], {
       ipc: true,

@@ -15,6 +15,7 @@ export default defineHandler({
   run: (p, deps) => processNotification(deps.db, p.inboxId, paymentContext(deps, 'notify')),
   // The common payments of the whole batch in one transaction; the rest go one by one.
   async batch(jobs, deps) {
+    deps.paymentBacklog?.sawBatch(jobs.length, BATCH_SIZE);
     const byInbox = new Map(jobs.map((j) => [j.payload.inboxId, j.id]));
     const done = await processNotificationBatch(deps.db, [...byInbox.keys()], paymentContext(deps, 'notify')).catch((err: unknown) => {
       log('worker').warn({ err: err instanceof Error ? err.message : String(err) }, 'batch path skipped; processing one by one');

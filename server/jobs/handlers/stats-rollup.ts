@@ -8,15 +8,20 @@ import { defineHandler } from '../handler';
 // A recompute costs about the same however few events it covers (it reads its whole slice), so under a
 // steady stream the consumer would recompute back to back and take CPU from the notify path on a small
 // machine. Holding the fetch loop for twice the batch's own time caps it at a third of its time, and lets
-// the next batch gather more events; the cap keeps the added lag bounded.
+// the next batch gather more events; the cap keeps the added lag bounded. While the payment queue is
+// behind, the loop rests BACKLOG_DEFER_MS instead (server/queue/backlog.ts): the figures wait, payments do not.
 const HOLD_FACTOR = 2;
 const MAX_HOLD_MS = 750;
 
 export default defineHandler({
   queue: QUEUE.statsRollup,
-  work: { batchSize: 20, pollingIntervalSeconds: 1 },
+  // Large batches: a batch costs one recompute of the union of its slices, and after a long rest many wait.
+  work: { batchSize: 100, pollingIntervalSeconds: 1 },
   run: (p, deps) => consumeEvents(deps.db, p.eventIds),
-  holdAfter: (_size, elapsedMs) => Math.min(MAX_HOLD_MS, HOLD_FACTOR * elapsedMs),
+  holdAfter: (_size, elapsedMs, deps) => {
+    const rest = Math.min(MAX_HOLD_MS, HOLD_FACTOR * elapsedMs);
+    return deps.paymentBacklog?.behind() ? Math.max(deps.env.BACKLOG_DEFER_MS, rest) : rest;
+  },
   async batch(jobs, deps) {
     try {
       const slices = await consumeEvents(

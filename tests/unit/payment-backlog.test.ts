@@ -1,0 +1,19 @@
+// The payment queue counts as behind for a second after its handler fetched a full batch; a short batch
+// does not make it so.
+import { expect, it } from 'vitest';
+import { BEHIND_FOR_MS, createPaymentBacklog } from '@/server/queue/backlog';
+
+it('is behind for BEHIND_FOR_MS after a full batch, and not after a short one', () => {
+  let t = 1_000_000;
+  const backlog = createPaymentBacklog({ now: () => new Date(t) });
+  expect(backlog.behind()).toBe(false);
+  backlog.sawBatch(24, 25);
+  expect(backlog.behind()).toBe(false);
+  backlog.sawBatch(25, 25);
+  expect(backlog.behind()).toBe(true);
+  t += BEHIND_FOR_MS - 1;
+  expect(backlog.behind()).toBe(true);
+  backlog.sawBatch(3, 25); // a short batch does not end it early, nor extend it
+  t += 1;
+  expect(backlog.behind()).toBe(false);
+});
