@@ -41,7 +41,7 @@ function plan(quick: boolean) {
       }
     : {
         warmup: 1000,
-        notify: { pairs: 2, requests: 3000, endpoints: 1 },
+        notify: { pairs: 4, requests: 3000, endpoints: 1 },
         latency: [
           { rate: 100, seconds: 10 },
           { rate: 500, seconds: 6 },
@@ -129,6 +129,7 @@ async function main(): Promise<void> {
       WEBHOOK_ENDPOINT_CONCURRENCY: env.WEBHOOK_ENDPOINT_CONCURRENCY,
       OUTBOX_RELAY_INTERVAL_MS: env.OUTBOX_RELAY_INTERVAL_MS,
       WEBHOOK_TIMEOUT_MS: env.WEBHOOK_TIMEOUT_MS,
+      BACKLOG_DEFER_MS: env.BACKLOG_DEFER_MS,
       notifyEndpoints: p.notify.endpoints,
       'notify requests per run': p.notify.requests,
       'latency grace (s)': p.graceMs / 1000,

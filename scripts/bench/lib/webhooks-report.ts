@@ -82,9 +82,16 @@ export function renderWebhookDoc(r: WebhookResults): string {
     '',
     `Closed loop at 64 connections of signed paid notifications, alternating in one run: no endpoint, then ${r.settings.notifyEndpoints} endpoint(s) receiving every payment. Each run's webhook backlog is dropped before the next.`,
     '',
-    '| Pair | No endpoints req/s | p99 ms | With endpoints req/s | p99 ms | req/s ratio | p99 ratio |',
-    '|---|---|---|---|---|---|---|',
-    ...r.notify.map((p) => `| ${p.pair} | ${p.none.rps} | ${p.none.p99} | ${p.with.rps} | ${p.with.p99} | ${p.rpsRatio} | ${p.p99Ratio} |`),
+    'CPU columns: CPU ms per request of the web processes, the workers, Postgres and the receiver, during the load (not the webhooks sent after it). ' +
+      'While a worker has a backlog of payment notifications, its webhook fan-out and deliveries wait up to `BACKLOG_DEFER_MS` (server/queue/backlog.ts): the CPU of the "with" side is then spent after the load.',
+    '',
+    '| Pair | No endpoints req/s | p99 ms | CPU web / worker / PG | With endpoints req/s | p99 ms | CPU web / worker / PG / receiver | req/s ratio | p99 ratio |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...r.notify.map((p) => {
+      const cpu = (c: NotifyPair['none']['cpuMs'], receiver: boolean) =>
+        c ? `${c.web} / ${c.worker} / ${c.postgres}${receiver ? ` / ${c.receiver}` : ''}` : '—';
+      return `| ${p.pair} | ${p.none.rps} | ${p.none.p99} | ${cpu(p.none.cpuMs, false)} | ${p.with.rps} | ${p.with.p99} | ${cpu(p.with.cpuMs, true)} | ${p.rpsRatio} | ${p.p99Ratio} |`;
+    }),
     '',
     '## Settings',
     '',
