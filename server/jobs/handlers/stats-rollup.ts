@@ -15,8 +15,7 @@ const MAX_HOLD_MS = 750;
 
 export default defineHandler({
   queue: QUEUE.statsRollup,
-  // Large batches: a batch costs one recompute of the union of its slices, and after a long rest many wait.
-  work: { batchSize: 100, pollingIntervalSeconds: 1 },
+  work: { batchSize: 20, pollingIntervalSeconds: 1 },
   run: (p, deps) => consumeEvents(deps.db, p.eventIds),
   holdAfter: (_size, elapsedMs, deps) => {
     const rest = Math.min(MAX_HOLD_MS, HOLD_FACTOR * elapsedMs);
