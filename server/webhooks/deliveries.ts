@@ -101,7 +101,9 @@ export async function fanoutEvents(deps: Deps, eventIds: readonly number[]): Pro
     const rows = await tx
       .insert(webhookDeliveries)
       .values(
-        wanted.flatMap(({ event, targets }) => targets.map((e) => ({ endpointId: e.id, messageId: messageIds.get(event.id)!, nextAttemptAt: event.createdAt }))),
+        wanted.flatMap(({ event, targets }) =>
+          targets.map((e) => ({ endpointId: e.id, messageId: messageIds.get(event.id)!, nextAttemptAt: event.createdAt })),
+        ),
       )
       .onConflictDoNothing()
       .returning({ id: webhookDeliveries.id });

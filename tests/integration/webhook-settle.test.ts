@@ -339,7 +339,13 @@ it('while the payment queue is behind, the dispatcher sends a delivery only once
     ...h.deps,
     env: { ...h.deps.env, BACKLOG_DEFER_MS: deferMs, WEBHOOK_POLL_MS: 50 },
     // Behind all along; each call is one look for due deliveries.
-    paymentBacklog: { sawBatch() {}, behind: () => (pumps++, true) },
+    paymentBacklog: {
+      sawBatch() {},
+      behind: () => {
+        pumps++;
+        return true;
+      },
+    },
   };
   try {
     const e = await makeEndpoint('ok');

@@ -36,7 +36,11 @@ async function settle(ctx: Ctx): Promise<void> {
   }
 }
 
-export async function runWebhookNotify(ctx: Ctx, receiver: Receiver, opts: { pairs: number; requests: number; endpoints: number; profile?: boolean }): Promise<NotifyPair[]> {
+export async function runWebhookNotify(
+  ctx: Ctx,
+  receiver: Receiver,
+  opts: { pairs: number; requests: number; endpoints: number; profile?: boolean },
+): Promise<NotifyPair[]> {
   const { cluster, log } = ctx;
   const pairs: NotifyPair[] = [];
   for (let p = 1; p <= opts.pairs; p++) {
