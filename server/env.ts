@@ -137,8 +137,8 @@ const EnvSchema = z.object({
   WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
   /**
    * While the payment queue is behind (a worker fetches full batches), the outbox's consumers give way for at
-   * most this long: a delivery due now is sent once it is this overdue, a statistics rollup rests this long
-   * between batches. 0: they never give way. 5 s is the first retry interval of a webhook.
+   * most this long: a delivery due now is sent once it is this overdue, webhook fan-out and statistics rollups
+   * rest this long between batches. 0: they never give way. 5 s is the first retry interval of a webhook.
    */
   BACKLOG_DEFER_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
   /** How often a worker looks for outbox events to hand to their consumers (webhooks, statistics). */

@@ -1,6 +1,6 @@
 // Whether the payment queue is behind, as this worker last saw it: the payment handler fetched a full batch
 // (more notifications were waiting than it takes at once) within the last second. While it is, the
-// background consumers of the outbox (statistics rollups, webhook deliveries) give way for at most
+// background consumers of the outbox (webhook fan-out and deliveries, statistics rollups) give way for at most
 // BACKLOG_DEFER_MS: on a small host they share the CPU with the notify path and the payment worker, and the
 // payment path is the one that must not wait. The bound keeps them moving under a backlog that lasts.
 // Process-local: each worker judges by what it fetches.
