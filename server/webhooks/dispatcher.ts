@@ -5,7 +5,7 @@
 // Attempts that end together are settled together (one transaction while the previous one runs), and
 // claims are taken for every free place at once, so the database's work per delivery stays small.
 // Woken by NOTIFY when deliveries become due, by its own retry timers, and by a poll as the backstop. While
-// the worker's payment queue is behind, new deliveries wait up to BACKLOG_DEFER_MS (server/queue/backlog.ts).
+// the worker's payment queue is behind, due attempts wait up to BACKLOG_DEFER_MS (server/queue/backlog.ts).
 import postgres from 'postgres';
 import type { AppDeps } from '@/server/deps';
 import { log } from '@/server/log';

@@ -38,3 +38,31 @@ it('while the payment queue is behind, the statistics consumer rests BACKLOG_DEF
   expect(statsRollup.holdAfter?.(1, 40, { env: { ...env, BACKLOG_DEFER_MS: 0 }, paymentBacklog: behind } as never)).toBe(80);
   expect(statsRollup.holdAfter?.(1, 40, { env, paymentBacklog: { ...behind, behind: () => false } } as never)).toBe(80);
 });
+
+it('while the payment queue is behind, the webhook fan-out rests BACKLOG_DEFER_MS between batches, and not otherwise', async () => {
+  const { default: fanout } = await import('@/server/jobs/handlers/webhooks-fanout');
+  const env = loadEnv({ NODE_ENV: 'test' });
+  const backlog = (behind: boolean) => ({ sawBatch() {}, behind: () => behind });
+  expect(fanout.holdAfter?.(3, 40, { env, paymentBacklog: backlog(true) } as never)).toBe(env.BACKLOG_DEFER_MS);
+  expect(fanout.holdAfter?.(3, 40, { env, paymentBacklog: backlog(false) } as never)).toBe(0);
+  expect(fanout.holdAfter?.(3, 40, { env } as never)).toBe(0);
+});
+
+it('the payment handler reports every fetched batch to the backlog signal, even when its batch path fails', async () => {
+  const { default: processNotification } = await import('@/server/jobs/handlers/process-notification');
+  const seen: [number, number][] = [];
+  const deps = {
+    env: loadEnv({ NODE_ENV: 'test' }),
+    db: { transaction: () => Promise.reject(new Error('no database here')) },
+    gateway: () => ({ mchid: '1900000109', appid: 'wx0000000000000000' }),
+    clock: { now: () => new Date() },
+    paymentBacklog: { sawBatch: (size: number, batchSize: number) => seen.push([size, batchSize]), behind: () => false },
+  };
+  const jobs = Array.from({ length: 25 }, (_, i) => ({ id: `j${i}`, payload: { version: 1 as const, inboxId: i + 1 } }));
+  expect(await processNotification.batch?.(jobs, deps as never)).toEqual(new Map());
+  expect(await processNotification.batch?.(jobs.slice(0, 3), deps as never)).toEqual(new Map());
+  expect(seen).toEqual([
+    [25, 25],
+    [3, 25],
+  ]);
+});
