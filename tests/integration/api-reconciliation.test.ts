@@ -20,7 +20,10 @@ beforeAll(async () => {
   h = await startHarness({ ownDatabase: true, env: { ORDER_EXPIRE_MINUTES: String(3 * 24 * 60), API_RATE_LIMIT_PER_MINUTE: '100000' } });
   sim = new SimControl(h.simUrl);
   key = (await makeKey(h.db, ['orders:read', 'orders:write', 'refunds:write'])).secret;
-  day = new Date(Date.parse((await sim.clock()).now) + SHANGHAI).toISOString().slice(0, 10);
+  // The test day is the simulator's tomorrow, from 10:00 Beijing: the refund is booked in its fund flow a minute
+  // later, so no trade of the day falls into the next day's bills whatever the hour the test runs at.
+  day = addDays(new Date(Date.parse((await sim.clock()).now) + SHANGHAI).toISOString().slice(0, 10), 1);
+  await simAt(day, 10, 0);
 });
 afterAll(async () => {
   await sim?.resetClock().catch(() => {});
