@@ -136,7 +136,7 @@ const EnvSchema = z.object({
   /** Web processes under `npm start`; unset: one per core, 1 to 4. */
   WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
   /**
-   * While the payment queue is behind (a worker fetches full batches), the outbox's consumers give way for at
+   * While the payment queue is behind (a worker fetches 25 or more at once), the outbox's consumers give way for at
    * most this long: a delivery due now is sent once it is this overdue, webhook fan-out and statistics rollups
    * rest this long between batches. 0: they never give way. 5 s is the first retry interval of a webhook.
    */

@@ -66,16 +66,21 @@ interface BatchRow {
 
 // The subjects of a batch of payment notifications, locked: inbox row, attempt, order, and whether
 // another attempt of the order is paid or open. Planned at every run (not prepared) with the ids as an
-// array literal: the planner sees the batch's true size and walks primary keys (docs/benchmarks.md).
+// array literal: the planner sees the batch's true size and walks primary keys (docs/benchmarks.md). The
+// order's other attempts are read once, through the order index: an EXISTS on the open statuses took the
+// partial index of open attempts and walked all of them for every row (docs/benchmarks.md, stop 26).
 const LOAD_BATCH = `
   select n.id as inbox_id, n.resource, n.processed_at,
          a.id as attempt_id, a.status as attempt_status, a.out_trade_no, a.amount_fen, a.transaction_id as attempt_transaction_id,
          o.id as order_id, o.status as order_status,
-         exists (select 1 from payment_attempts p where p.order_id = o.id and p.id <> a.id and p.status = 'paid' and p.late_payment is null) as other_paid,
-         exists (select 1 from payment_attempts p where p.order_id = o.id and p.id <> a.id and p.status in ('created', 'awaiting_payment')) as other_open
+         coalesce(x.other_paid, false) as other_paid, coalesce(x.other_open, false) as other_open
   from wechatpay_notifications n
   join payment_attempts a on a.out_trade_no = n.resource->>'out_trade_no'
   join orders o on o.id = a.order_id
+  left join lateral (
+    select bool_or(p.status = 'paid' and p.late_payment is null) as other_paid,
+           bool_or(p.status in ('created', 'awaiting_payment')) as other_open
+    from payment_attempts p where p.order_id = o.id and p.id <> a.id) x on true
   where n.id = any($1::text::bigint[]) and n.event_type = 'TRANSACTION.SUCCESS'
   for update of n, a, o`;
 

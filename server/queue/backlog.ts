@@ -1,5 +1,5 @@
-// Whether the payment queue is behind, as this worker last saw it: the payment handler fetched a full batch
-// (more notifications were waiting than it takes at once) within the last second. While it is, the
+// Whether the payment queue is behind, as this worker last saw it: the payment handler fetched a large batch
+// (more notifications were waiting than a quiet moment leaves) within the last second. While it is, the
 // background consumers of the outbox (webhook fan-out and deliveries, statistics rollups) give way for at most
 // BACKLOG_DEFER_MS: on a small host they share the CPU with the notify path and the payment worker, and the
 // payment path is the one that must not wait. The bound keeps them moving under a backlog that lasts.
@@ -7,20 +7,20 @@
 import type { Clock } from '@/server/clock';
 
 export interface PaymentBacklog {
-  /** The payment handler fetched `size` jobs of at most `batchSize`. */
-  sawBatch(size: number, batchSize: number): void;
-  /** True within BEHIND_FOR_MS of the last full batch. */
+  /** The payment handler fetched `size` jobs; `behindAt` or more means a backlog. */
+  sawBatch(size: number, behindAt: number): void;
+  /** True within BEHIND_FOR_MS of the last large batch. */
   behind(): boolean;
 }
 
-/** How long one full batch counts as "behind": a backlog shows as full batches back to back. */
+/** How long one large batch counts as "behind": a backlog shows as large batches back to back. */
 export const BEHIND_FOR_MS = 1000;
 
 export function createPaymentBacklog(clock: Clock): PaymentBacklog {
   let until = 0;
   return {
-    sawBatch(size, batchSize) {
-      if (size >= batchSize) until = clock.now().getTime() + BEHIND_FOR_MS;
+    sawBatch(size, behindAt) {
+      if (size >= behindAt) until = clock.now().getTime() + BEHIND_FOR_MS;
     },
     behind: () => clock.now().getTime() < until,
   };

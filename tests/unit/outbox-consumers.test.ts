@@ -56,7 +56,7 @@ it('the payment handler reports every fetched batch to the backlog signal, even 
     db: { transaction: () => Promise.reject(new Error('no database here')) },
     gateway: () => ({ mchid: '1900000109', appid: 'wx0000000000000000' }),
     clock: { now: () => new Date() },
-    paymentBacklog: { sawBatch: (size: number, batchSize: number) => seen.push([size, batchSize]), behind: () => false },
+    paymentBacklog: { sawBatch: (size: number, behindAt: number) => seen.push([size, behindAt]), behind: () => false },
   };
   const jobs = Array.from({ length: 25 }, (_, i) => ({ id: `j${i}`, payload: { version: 1 as const, inboxId: i + 1 } }));
   expect(await processNotification.batch?.(jobs, deps as never)).toEqual(new Map());

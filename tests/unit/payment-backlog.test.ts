@@ -1,9 +1,9 @@
-// The payment queue counts as behind for a second after its handler fetched a full batch; a short batch
+// The payment queue counts as behind for a second after its handler fetched a large batch (25 or more); a smaller one
 // does not make it so.
 import { expect, it } from 'vitest';
 import { BEHIND_FOR_MS, createPaymentBacklog } from '@/server/queue/backlog';
 
-it('is behind for BEHIND_FOR_MS after a full batch, and not after a short one', () => {
+it('is behind for BEHIND_FOR_MS after a large batch, and not after a smaller one', () => {
   let t = 1_000_000;
   const backlog = createPaymentBacklog({ now: () => new Date(t) });
   expect(backlog.behind()).toBe(false);
