@@ -103,8 +103,9 @@ async function written(x: Awaited<ReturnType<typeof setUp>>[number]) {
       status: d!.status,
       attempts: d!.attempts,
       round: d!.round,
-      // A retry is due on the schedule (10 × 5 s away here); a claim-time lease is gone once settled.
-      nextInSeconds: d!.nextAttemptAt === null ? null : Math.round((d!.nextAttemptAt.getTime() - Date.now()) / 10_000) * 10,
+      // A retry is due on the schedule (10 × 5 s away here, ± 10 % jitter, so twins differ by up to 10 s:
+      // compared to the nearest 25 s); a claim-time lease is gone once settled.
+      nextInSeconds: d!.nextAttemptAt === null ? null : Math.round((d!.nextAttemptAt.getTime() - Date.now()) / 25_000) * 25,
       leased: d!.leasedUntil !== null,
       succeeded: d!.succeededAt !== null,
       last: d!.lastAttemptAt !== null,
