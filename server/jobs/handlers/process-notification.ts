@@ -5,8 +5,9 @@ import { processNotification, processNotificationBatch } from '@/server/payments
 import { QUEUE } from '@/server/queue/catalogue';
 import { defineHandler } from '../handler';
 
-// A backlog drains in batches of 100: the fetch, the completion and the planning of each statement are paid
-// once per batch, and 100 halved Postgres's CPU per job against 25 (docs/benchmarks.md, stop 26).
+// A backlog drains in batches of 100: most of a batch's cost in Postgres is per batch, not per row (pg-boss's
+// fetch and completion, the planning of each statement), so larger batches spread it thinner
+// (docs/benchmarks.md, stop 26).
 const BATCH_SIZE = 100;
 /** A fetch of this many means a backlog: more arrived than a quiet 10 ms window and one batch leave. */
 const BEHIND_AT = 25;
