@@ -7,11 +7,14 @@
 import type { Clock } from '@/server/clock';
 
 export interface PaymentBacklog {
-  /** The payment handler fetched `size` jobs; `behindAt` or more means a backlog. */
-  sawBatch(size: number, behindAt: number): void;
+  /** The payment handler fetched `size` jobs at once. */
+  sawBatch(size: number): void;
   /** True within BEHIND_FOR_MS of the last large batch. */
   behind(): boolean;
 }
+
+/** A fetch of this many means a backlog: more arrived than a quiet 10 ms window and one batch leave. */
+export const BEHIND_AT = 25;
 
 /** How long one large batch counts as "behind": a backlog shows as large batches back to back. */
 export const BEHIND_FOR_MS = 1000;
@@ -19,8 +22,8 @@ export const BEHIND_FOR_MS = 1000;
 export function createPaymentBacklog(clock: Clock): PaymentBacklog {
   let until = 0;
   return {
-    sawBatch(size, behindAt) {
-      if (size >= behindAt) until = clock.now().getTime() + BEHIND_FOR_MS;
+    sawBatch(size) {
+      if (size >= BEHIND_AT) until = clock.now().getTime() + BEHIND_FOR_MS;
     },
     behind: () => clock.now().getTime() < until,
   };

@@ -50,19 +50,16 @@ it('while the payment queue is behind, the webhook fan-out rests BACKLOG_DEFER_M
 
 it('the payment handler reports every fetched batch to the backlog signal, even when its batch path fails', async () => {
   const { default: processNotification } = await import('@/server/jobs/handlers/process-notification');
-  const seen: [number, number][] = [];
+  const seen: number[] = [];
   const deps = {
     env: loadEnv({ NODE_ENV: 'test' }),
     db: { transaction: () => Promise.reject(new Error('no database here')) },
     gateway: () => ({ mchid: '1900000109', appid: 'wx0000000000000000' }),
     clock: { now: () => new Date() },
-    paymentBacklog: { sawBatch: (size: number, behindAt: number) => seen.push([size, behindAt]), behind: () => false },
+    paymentBacklog: { sawBatch: (size: number) => seen.push(size), behind: () => false },
   };
   const jobs = Array.from({ length: 25 }, (_, i) => ({ id: `j${i}`, payload: { version: 1 as const, inboxId: i + 1 } }));
   expect(await processNotification.batch?.(jobs, deps as never)).toEqual(new Map());
   expect(await processNotification.batch?.(jobs.slice(0, 3), deps as never)).toEqual(new Map());
-  expect(seen).toEqual([
-    [25, 25],
-    [3, 25],
-  ]);
+  expect(seen).toEqual([25, 3]);
 });

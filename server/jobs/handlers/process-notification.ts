@@ -9,8 +9,6 @@ import { defineHandler } from '../handler';
 // fetch and completion, the planning of each statement), so larger batches spread it thinner
 // (docs/benchmarks.md, stop 26).
 const BATCH_SIZE = 100;
-/** A fetch of this many means a backlog: more arrived than a quiet 10 ms window and one batch leave. */
-const BEHIND_AT = 25;
 
 export default defineHandler({
   queue: QUEUE.processNotification,
@@ -20,7 +18,7 @@ export default defineHandler({
   run: (p, deps) => processNotification(deps.db, p.inboxId, paymentContext(deps, 'notify')),
   // The common payments of the whole batch in one transaction; the rest go one by one.
   async batch(jobs, deps) {
-    deps.paymentBacklog?.sawBatch(jobs.length, BEHIND_AT);
+    deps.paymentBacklog?.sawBatch(jobs.length);
     const byInbox = new Map(jobs.map((j) => [j.payload.inboxId, j.id]));
     const done = await processNotificationBatch(deps.db, [...byInbox.keys()], paymentContext(deps, 'notify')).catch((err: unknown) => {
       log('worker').warn({ err: err instanceof Error ? err.message : String(err) }, 'batch path skipped; processing one by one');
